@@ -1,0 +1,23 @@
+//! Host bindings for every world version the host speaks, generated from
+//! `wit/`. Each version lives in its own module; the package version in each
+//! interface name keeps them apart inside one `Linker`.
+
+/// Bindings for `plugboard:task-events@1.0.0`, served through the adapter.
+pub mod v1 {
+    wasmtime::component::bindgen!({
+        path: "../../wit/task-events@1.0.0",
+        world: "plugboard:task-events/plugin@1.0.0",
+        imports: { default: trappable },
+        additional_derives: [PartialEq, Eq],
+    });
+}
+
+/// Bindings for the newest 2.x release, which the host implements natively.
+pub mod v2 {
+    wasmtime::component::bindgen!({
+        path: "../../wit/task-events@2.1.0",
+        world: "plugboard:task-events/plugin@2.1.0",
+        imports: { default: trappable },
+        additional_derives: [serde::Serialize, serde::Deserialize, PartialEq, Eq],
+    });
+}

@@ -1,0 +1,41 @@
+//! The plugboard host: loads plugins (WebAssembly components), decides which
+//! world version each one speaks, and delivers the application's task events
+//! to them through that version.
+//!
+//! The host implements only the newest world natively (`abi::v2`); older
+//! worlds are served by one adapter each (`abi::v1`). Every plugin is linked
+//! once (`InstancePre`) and its instance is reused between events.
+//!
+//! This crate must never let a plugin reach anything its policy does not
+//! allow, never compile a component while handling an event, and never
+//! panic on anything a plugin or a plugin file does.
+
+pub mod abi;
+pub mod bindings;
+pub mod context;
+pub mod dispatcher;
+pub mod loader;
+pub mod policy;
+pub mod runtime;
+pub mod services;
+pub mod state_store;
+pub mod task_store;
+pub mod world;
+
+/// The task and event types of the newest world, as the embedder uses them.
+pub mod types {
+    pub use crate::bindings::v2::plugboard::task_events::types::{
+        Annotation, Attribute, CustomEvent, Error as PluginError, Event, Filter, NewTask, Priority, Status,
+        SyncSummary, Task, TaskChange, TaskPatch,
+    };
+}
+
+pub use context::{CallEffects, EmittedEvent, LogLevel, LogLine, TaskChange};
+pub use dispatcher::{CommandError, Delivery, DispatchReport, Dispatcher, Outcome};
+pub use loader::{ComponentInfo, LoadError, LoadOptions, LoadedPlugin};
+pub use policy::Policy;
+pub use runtime::{Runtime, RuntimeError};
+pub use services::HostServices;
+pub use state_store::{InMemoryStateStore, StateStore};
+pub use task_store::{InMemoryTaskStore, TaskStore, TaskStoreError};
+pub use world::{DetectedWorld, WorldError, WorldVersion};

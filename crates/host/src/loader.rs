@@ -1,0 +1,274 @@
+//! From a plugin folder to a plugin ready to instantiate: read the manifest,
+//! check the file is a component, compile it, decide its world, check the
+//! manifest agrees, and link it once.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use plugboard_manifest::{ApiVersion, Manifest, ManifestError};
+use semver::Version;
+use wasmtime::component::Component;
+
+use crate::bindings::{v1, v2};
+use crate::context::PluginContext;
+use crate::policy::Policy;
+use crate::runtime::{DEFAULT_CALL_DEADLINE, MAX_CALL_DEADLINE, Runtime};
+use crate::world::{self, DetectedWorld, WorldError, WorldVersion};
+
+/// Why a plugin could not be loaded. Every message names the plugin and the
+/// file.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The manifest is missing or invalid.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    /// The manifest names no component, so there is nothing to run.
+    #[error("plugin `{plugin}`: its manifest names no `component`, so it has no code to run")]
+    NoComponent {
+        /// The plugin id.
+        plugin: String,
+    },
+    /// The component file could not be read.
+    #[error("plugin `{plugin}`: cannot read {}: {source}", path.display())]
+    Read {
+        /// The plugin id.
+        plugin: String,
+        /// The component file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not WebAssembly.
+    #[error("plugin `{plugin}`: {} is not a WebAssembly file (it does not start with the `\\0asm` header)", path.display())]
+    NotWasm {
+        /// The plugin id.
+        plugin: String,
+        /// The component file.
+        path: PathBuf,
+    },
+    /// The file is a core module, not a component.
+    #[error(
+        "plugin `{plugin}`: {} is a core WebAssembly module, not a component; build it for \
+         wasm32-wasip2 or wrap it with `wasm-tools component new`", path.display()
+    )]
+    CoreModule {
+        /// The plugin id.
+        plugin: String,
+        /// The component file.
+        path: PathBuf,
+    },
+    /// The component is malformed or cannot be compiled.
+    #[error("plugin `{plugin}`: {} is not a valid component: {message}", path.display())]
+    Compile {
+        /// The plugin id.
+        plugin: String,
+        /// The component file.
+        path: PathBuf,
+        /// What the compiler said.
+        message: String,
+    },
+    /// Its world version could not be decided or is not spoken.
+    #[error("plugin `{plugin}`: {}: {source}", path.display())]
+    World {
+        /// The plugin id.
+        plugin: String,
+        /// The component file.
+        path: PathBuf,
+        /// Why.
+        source: WorldError,
+    },
+    /// The manifest's `api` disagrees with the component.
+    #[error(
+        "plugin `{plugin}`: plugin.toml says `api = \"{declared}\"` but {} is built for \
+         plugboard:task-events@{found}; fix the manifest or rebuild the component", path.display()
+    )]
+    ApiMismatch {
+        /// The plugin id.
+        plugin: String,
+        /// The component file.
+        path: PathBuf,
+        /// What the manifest declares.
+        declared: ApiVersion,
+        /// What the component exports.
+        found: Version,
+    },
+    /// An import cannot be satisfied or an export has the wrong shape.
+    #[error("plugin `{plugin}`: {} cannot be linked: {message}", path.display())]
+    Link {
+        /// The plugin id.
+        plugin: String,
+        /// The component file.
+        path: PathBuf,
+        /// What the linker said, naming the import.
+        message: String,
+    },
+}
+
+/// The handler bindings, linked once, per world version.
+#[derive(Clone)]
+pub(crate) enum PluginPre {
+    V1(v1::PluginPre<PluginContext>),
+    V2(v2::PluginPre<PluginContext>),
+}
+
+/// A plugin compiled, checked and linked: instantiating it costs no
+/// compilation and no name resolution.
+#[derive(Clone)]
+pub struct LoadedPlugin {
+    /// Its manifest.
+    pub manifest: Arc<Manifest>,
+    /// The folder it was loaded from.
+    pub dir: PathBuf,
+    /// Its component file.
+    pub component_path: PathBuf,
+    /// The world it speaks.
+    pub world: DetectedWorld,
+    /// What it may do.
+    pub policy: Arc<Policy>,
+    /// Its settings: the manifest's defaults with the user's overrides.
+    pub config: Arc<BTreeMap<String, String>>,
+    /// The wall-clock time each call gets.
+    pub deadline: Duration,
+    pub(crate) pre: PluginPre,
+}
+
+impl LoadedPlugin {
+    /// The plugin id.
+    pub fn id(&self) -> &str {
+        self.manifest.plugin.id.as_str()
+    }
+}
+
+impl fmt::Debug for LoadedPlugin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoadedPlugin")
+            .field("id", &self.id())
+            .field("world", &self.world)
+            .field("component_path", &self.component_path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What `inspect` shows about a component file.
+#[derive(Debug)]
+pub struct ComponentInfo {
+    /// The world it speaks, or why that could not be decided.
+    pub world: Result<DetectedWorld, WorldError>,
+    /// Its import names.
+    pub imports: Vec<String>,
+    /// Its export names.
+    pub exports: Vec<String>,
+}
+
+/// Options the embedder sets per plugin at load time.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Settings that override the manifest's `[config]` defaults.
+    pub config_overrides: BTreeMap<String, String>,
+}
+
+impl Runtime {
+    /// Loads the plugin in `dir` (its `plugin.toml` and component).
+    pub fn load_dir(&self, dir: &Path) -> Result<LoadedPlugin, LoadError> {
+        let manifest = Manifest::from_dir(dir)?;
+        self.load(manifest, dir, &LoadOptions::default())
+    }
+
+    /// Loads a plugin from a parsed manifest and the folder it came from.
+    pub fn load(&self, manifest: Manifest, dir: &Path, options: &LoadOptions) -> Result<LoadedPlugin, LoadError> {
+        let plugin = manifest.plugin.id.as_str().to_string();
+        let path = manifest
+            .component_path(dir)
+            .ok_or_else(|| LoadError::NoComponent { plugin: plugin.clone() })?;
+        let bytes = std::fs::read(&path).map_err(|source| LoadError::Read {
+            plugin: plugin.clone(),
+            path: path.clone(),
+            source,
+        })?;
+        let component = self.compile(&plugin, &path, &bytes)?;
+        let world = world::detect(self.engine(), &component).map_err(|source| LoadError::World {
+            plugin: plugin.clone(),
+            path: path.clone(),
+            source,
+        })?;
+        let declared = manifest.plugin.api.clone();
+        if declared.major != world.built_against.major {
+            return Err(LoadError::ApiMismatch {
+                plugin,
+                path,
+                declared,
+                found: world.built_against,
+            });
+        }
+        let link_error = |e: wasmtime::Error| LoadError::Link {
+            plugin: plugin.clone(),
+            path: path.clone(),
+            message: format!("{e:#}"),
+        };
+        let instance_pre = self.linker().instantiate_pre(&component).map_err(link_error)?;
+        let pre = match world.version {
+            WorldVersion::V1 => PluginPre::V1(v1::PluginPre::new(instance_pre).map_err(link_error)?),
+            WorldVersion::V2 => PluginPre::V2(v2::PluginPre::new(instance_pre).map_err(link_error)?),
+        };
+        let mut config = manifest.config.clone();
+        config.extend(options.config_overrides.clone());
+        let deadline = manifest
+            .limits
+            .deadline
+            .unwrap_or(DEFAULT_CALL_DEADLINE)
+            .min(MAX_CALL_DEADLINE);
+        Ok(LoadedPlugin {
+            policy: Arc::new(Policy::requested_by(&manifest)),
+            manifest: Arc::new(manifest),
+            dir: dir.to_path_buf(),
+            component_path: path,
+            world,
+            config: Arc::new(config),
+            deadline,
+            pre,
+        })
+    }
+
+    /// Compiles a component file, after checking it is one.
+    fn compile(&self, plugin: &str, path: &Path, bytes: &[u8]) -> Result<Component, LoadError> {
+        if wasmparser::Parser::is_core_wasm(bytes) {
+            return Err(LoadError::CoreModule {
+                plugin: plugin.to_string(),
+                path: path.to_path_buf(),
+            });
+        }
+        if !wasmparser::Parser::is_component(bytes) {
+            return Err(LoadError::NotWasm {
+                plugin: plugin.to_string(),
+                path: path.to_path_buf(),
+            });
+        }
+        Component::new(self.engine(), bytes).map_err(|e| LoadError::Compile {
+            plugin: plugin.to_string(),
+            path: path.to_path_buf(),
+            message: format!("{e:#}"),
+        })
+    }
+
+    /// Compiles a component file and reports its world, imports and exports.
+    pub fn inspect(&self, path: &Path) -> Result<ComponentInfo, LoadError> {
+        let label = path
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
+            plugin: label.clone(),
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let component = self.compile(&label, path, &bytes)?;
+        let ty = component.component_type();
+        Ok(ComponentInfo {
+            world: world::detect(self.engine(), &component),
+            imports: ty.imports(self.engine()).map(|(n, _)| n.to_string()).collect(),
+            exports: ty.exports(self.engine()).map(|(n, _)| n.to_string()).collect(),
+        })
+    }
+}

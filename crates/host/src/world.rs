@@ -1,0 +1,265 @@
+//! Which world version a component speaks, read from its exports and imports.
+
+use std::fmt;
+
+use semver::Version;
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+/// The WIT package every plugboard world lives in.
+pub const PACKAGE: &str = "plugboard:task-events";
+
+/// The interface a plugin exports; its version decides the world.
+pub const HANDLER_INTERFACE: &str = "handler";
+
+/// A world version the host speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum WorldVersion {
+    /// `plugboard:task-events@1.x`, served through the v1 adapter.
+    V1,
+    /// `plugboard:task-events@2.x`, implemented natively.
+    V2,
+}
+
+impl WorldVersion {
+    /// Every version the host speaks, oldest first.
+    pub const ALL: [WorldVersion; 2] = [WorldVersion::V1, WorldVersion::V2];
+
+    /// The newest release of this major that the host implements.
+    pub fn host_release(self) -> Version {
+        match self {
+            WorldVersion::V1 => Version::new(1, 0, 0),
+            WorldVersion::V2 => Version::new(2, 1, 0),
+        }
+    }
+
+    /// The major version number.
+    pub fn major(self) -> u64 {
+        match self {
+            WorldVersion::V1 => 1,
+            WorldVersion::V2 => 2,
+        }
+    }
+
+    /// The version with this major, if the host speaks it.
+    pub fn from_major(major: u64) -> Option<WorldVersion> {
+        WorldVersion::ALL.into_iter().find(|v| v.major() == major)
+    }
+
+    /// A human list of what the host speaks, e.g. `1.0.0, 2.1.0`.
+    pub fn spoken() -> String {
+        WorldVersion::ALL
+            .iter()
+            .map(|v| v.host_release().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+impl fmt::Display for WorldVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "task-events@{}", self.major())
+    }
+}
+
+/// The world a component was found to speak.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DetectedWorld {
+    /// The major the host will use for it.
+    pub version: WorldVersion,
+    /// The exact release the component was built against.
+    pub built_against: Version,
+}
+
+/// Why a component's world could not be decided.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WorldError {
+    /// No `plugboard:task-events/handler@…` export.
+    #[error(
+        "the component exports no `{PACKAGE}/{HANDLER_INTERFACE}` interface, so it is not a plugboard plugin \
+         (this host speaks {spoken}); build it against one of the worlds in wit/",
+        spoken = WorldVersion::spoken()
+    )]
+    NoHandler,
+    /// More than one handler export.
+    #[error(
+        "the component exports handlers of several world versions ({found}); a plugin must export exactly one: \
+         build it against a single world"
+    )]
+    SeveralHandlers {
+        /// The versions found, comma separated.
+        found: String,
+    },
+    /// A handler of a major the host does not speak.
+    #[error(
+        "the component is built for {PACKAGE}@{found}, which this host does not speak (it speaks {spoken}); \
+         rebuild the plugin against one of those, or update the host",
+        spoken = WorldVersion::spoken()
+    )]
+    UnsupportedMajor {
+        /// The version the component exports.
+        found: Version,
+    },
+    /// A newer minor than the host implements.
+    #[error(
+        "the component is built for {PACKAGE}@{found}, newer than the {host} this host speaks; \
+         update the host or rebuild the plugin against {host} or older"
+    )]
+    NewerMinor {
+        /// The version the component exports.
+        found: Version,
+        /// The release the host implements.
+        host: Version,
+    },
+    /// Imports of one major and a handler of another.
+    #[error(
+        "the component exports the {PACKAGE}@{export} handler but imports `{import}`, from another major; \
+         a plugin must be built against a single world"
+    )]
+    MixedMajors {
+        /// The handler's version.
+        export: Version,
+        /// The offending import's full name.
+        import: String,
+    },
+    /// A versionless or unparsable name in our package.
+    #[error("the component names `{name}`, which has no valid version; plugboard interfaces are always versioned")]
+    BadVersion {
+        /// The name as written in the component.
+        name: String,
+    },
+}
+
+/// Splits `plugboard:task-events/IFACE@VERSION` into the interface and
+/// version; `None` for names outside our package.
+fn parse_name(name: &str) -> Option<Result<(&str, Version), WorldError>> {
+    let rest = name.strip_prefix(PACKAGE)?.strip_prefix('/')?;
+    let bad = || WorldError::BadVersion { name: name.to_string() };
+    let Some((iface, version)) = rest.split_once('@') else {
+        return Some(Err(bad()));
+    };
+    Some(Version::parse(version).map(|v| (iface, v)).map_err(|_| bad()))
+}
+
+/// Decides the world of a compiled component from its exports and imports.
+///
+/// Exactly one `plugboard:task-events/handler@X.Y.Z` export must exist, of a
+/// major the host speaks and a release no newer than the host's; every
+/// `plugboard:task-events` import must be of the same major.
+pub fn detect(engine: &Engine, component: &Component) -> Result<DetectedWorld, WorldError> {
+    let ty = component.component_type();
+    let export_names: Vec<String> = ty.exports(engine).map(|(n, _)| n.to_string()).collect();
+    let import_names: Vec<String> = ty.imports(engine).map(|(n, _)| n.to_string()).collect();
+    detect_from_names(&export_names, &import_names)
+}
+
+/// [`detect`] over plain names, so the rules can be tested without a component.
+pub fn detect_from_names(exports: &[String], imports: &[String]) -> Result<DetectedWorld, WorldError> {
+    let mut handlers = Vec::new();
+    for name in exports {
+        if let Some(parsed) = parse_name(name) {
+            let (iface, version) = parsed?;
+            if iface == HANDLER_INTERFACE {
+                handlers.push(version);
+            }
+        }
+    }
+    let built_against = match handlers.len() {
+        0 => return Err(WorldError::NoHandler),
+        1 => handlers.remove(0),
+        _ => {
+            let found = handlers.iter().map(Version::to_string).collect::<Vec<_>>().join(", ");
+            return Err(WorldError::SeveralHandlers { found });
+        }
+    };
+    let version = WorldVersion::from_major(built_against.major).ok_or_else(|| WorldError::UnsupportedMajor {
+        found: built_against.clone(),
+    })?;
+    let host = version.host_release();
+    if (built_against.minor, built_against.patch) > (host.minor, host.patch) && built_against.pre.is_empty() {
+        return Err(WorldError::NewerMinor {
+            found: built_against,
+            host,
+        });
+    }
+    for name in imports {
+        if let Some(parsed) = parse_name(name) {
+            let (_, import_version) = parsed?;
+            if import_version.major != built_against.major {
+                return Err(WorldError::MixedMajors {
+                    export: built_against,
+                    import: name.clone(),
+                });
+            }
+        }
+    }
+    Ok(DetectedWorld { version, built_against })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn picks_the_single_handler_major() {
+        let world = detect_from_names(
+            &names(&["plugboard:task-events/handler@2.0.0"]),
+            &names(&["plugboard:task-events/tasks@2.0.0", "wasi:cli/stdout@0.2.6"]),
+        )
+        .unwrap();
+        assert_eq!(world.version, WorldVersion::V2);
+        assert_eq!(world.built_against, Version::new(2, 0, 0));
+        let v1 = detect_from_names(&names(&["plugboard:task-events/handler@1.0.0"]), &[]).unwrap();
+        assert_eq!(v1.version, WorldVersion::V1);
+    }
+
+    #[test]
+    fn refuses_none_several_unknown_newer_and_mixed() {
+        let err = detect_from_names(&names(&["other:pkg/handler@2.0.0"]), &[]).unwrap_err();
+        assert_eq!(err, WorldError::NoHandler);
+        assert!(err.to_string().contains("1.0.0, 2.1.0"), "{err}");
+
+        let err = detect_from_names(
+            &names(&[
+                "plugboard:task-events/handler@1.0.0",
+                "plugboard:task-events/handler@2.1.0",
+            ]),
+            &[],
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("several world versions (1.0.0, 2.1.0)"),
+            "{err}"
+        );
+
+        let err = detect_from_names(&names(&["plugboard:task-events/handler@3.0.0"]), &[]).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("@3.0.0, which this host does not speak (it speaks 1.0.0, 2.1.0)"),
+            "{err}"
+        );
+
+        let err = detect_from_names(&names(&["plugboard:task-events/handler@2.2.0"]), &[]).unwrap_err();
+        assert!(
+            err.to_string().contains("newer than the 2.1.0 this host speaks"),
+            "{err}"
+        );
+
+        let err = detect_from_names(
+            &names(&["plugboard:task-events/handler@2.1.0"]),
+            &names(&["plugboard:task-events/host@1.0.0"]),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("imports `plugboard:task-events/host@1.0.0`"),
+            "{err}"
+        );
+
+        let err = detect_from_names(&names(&["plugboard:task-events/handler"]), &[]).unwrap_err();
+        assert!(matches!(err, WorldError::BadVersion { .. }), "{err}");
+    }
+}

@@ -1,0 +1,159 @@
+//! Loading plugins: world detection and every way a plugin file can be wrong.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use plugboard_host::types::Event;
+use plugboard_host::{Dispatcher, HostServices, LoadError, Outcome, Runtime, WorldVersion, task_store};
+use plugboard_test_artifacts as artifacts;
+
+fn runtime() -> &'static Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| Runtime::new().expect("the runtime starts"))
+}
+
+/// Writes a plugin folder: the manifest text and the component bytes under
+/// the file name the manifest names.
+fn plugin_dir(manifest: &str, component_name: &str, bytes: &[u8]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("plugin.toml"), manifest).expect("write manifest");
+    std::fs::write(dir.path().join(component_name), bytes).expect("write component");
+    dir
+}
+
+fn manifest(id: &str, api: &str, component: &str) -> String {
+    format!(
+        "[plugin]\nid = \"{id}\"\nname = \"{id}\"\nversion = \"0.1.0\"\napi = \"{api}\"\ncomponent = \"{component}\"\n\n[events]\nsubscribe = [\"task-created\", \"timer\"]\ntimers = [{{ name = \"hourly\", interval = \"1h\" }}]\n\n[permissions]\ntasks = [\"read\", \"write\"]\n"
+    )
+}
+
+fn fixture_dir(name: &str) -> PathBuf {
+    artifacts::repo_root().join("tests/fixtures").join(name)
+}
+
+fn load_error(id: &str, api: &str, bytes: &[u8]) -> String {
+    let dir = plugin_dir(&manifest(id, api, "plugin.wasm"), "plugin.wasm", bytes);
+    let err = runtime().load_dir(dir.path()).expect_err("loading must fail");
+    format!("{err}")
+}
+
+#[test]
+fn a_major_the_host_does_not_speak_is_refused_naming_the_spoken_versions() {
+    let message = load_error("future", "task-events@3", artifacts::FUTURE_V3.bytes);
+    assert!(message.contains("plugin `future`"), "{message}");
+    assert!(message.contains("plugboard:task-events@3.0.0"), "{message}");
+    assert!(message.contains("it speaks 1.0.0, 2.1.0"), "{message}");
+}
+
+#[test]
+fn a_manifest_api_that_disagrees_with_the_component_is_refused() {
+    let message = load_error("liar", "task-events@1", artifacts::CONFORMANCE_V2.bytes);
+    assert!(
+        message.contains("plugin.toml says `api = \"task-events@1\"`") && message.contains("task-events@2.1.0"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_component_exporting_both_handlers_is_refused() {
+    let message = load_error("both", "task-events@2", artifacts::BOTH_WORLDS.bytes);
+    assert!(message.contains("several world versions (1.0.0, 2.1.0)"), "{message}");
+}
+
+#[test]
+fn a_core_module_is_refused_as_not_a_component() {
+    // The smallest valid core module: the magic number and version 1.
+    let message = load_error("core", "task-events@2", b"\0asm\x01\0\0\0");
+    assert!(
+        message.contains("is a core WebAssembly module, not a component"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_file_that_is_not_wasm_is_refused() {
+    let message = load_error("text", "task-events@2", b"#!/bin/sh\necho hello\n");
+    assert!(message.contains("is not a WebAssembly file"), "{message}");
+    assert!(message.contains("plugin.wasm"), "{message}");
+}
+
+#[test]
+fn a_truncated_component_is_refused_without_a_panic() {
+    let bytes = artifacts::CONFORMANCE_V2.bytes;
+    let message = load_error("cut", "task-events@2", &bytes[..bytes.len() / 2]);
+    assert!(message.contains("is not a valid component"), "{message}");
+}
+
+#[test]
+fn a_missing_component_file_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("plugin.toml"),
+        manifest("gone", "task-events@2", "gone.wasm"),
+    )
+    .unwrap();
+    let err = runtime().load_dir(dir.path()).unwrap_err();
+    assert!(matches!(err, LoadError::Read { .. }), "{err}");
+    assert!(err.to_string().contains("gone.wasm"), "{err}");
+}
+
+#[test]
+fn a_bad_manifest_is_reported_with_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("plugin.toml"), "[plugin]\nid = \"x\"\n").unwrap();
+    let err = runtime().load_dir(dir.path()).unwrap_err();
+    assert!(matches!(err, LoadError::Manifest(_)), "{err}");
+    assert!(err.to_string().contains("plugin.toml"), "{err}");
+}
+
+#[test]
+fn the_examples_load_with_their_world_versions() {
+    for (folder, component, version) in [
+        ("examples/auto-tag", artifacts::AUTO_TAG, WorldVersion::V2),
+        ("examples/legacy-counter", artifacts::LEGACY_COUNTER, WorldVersion::V1),
+    ] {
+        let text = std::fs::read_to_string(artifacts::repo_root().join(folder).join("plugin.toml")).unwrap();
+        let name = format!("{}.wasm", component.name);
+        let dir = plugin_dir(&text, &name, component.bytes);
+        let plugin = runtime()
+            .load_dir(dir.path())
+            .unwrap_or_else(|e| panic!("{folder}: {e}"));
+        assert_eq!(plugin.world.version, version, "{folder}");
+    }
+}
+
+#[test]
+fn inspect_lists_world_imports_and_exports() {
+    let info = runtime().inspect(Path::new(artifacts::LEGACY_COUNTER.path)).unwrap();
+    assert_eq!(info.world.unwrap().version, WorldVersion::V1);
+    assert!(
+        info.exports.iter().any(|e| e == "plugboard:task-events/handler@1.0.0"),
+        "{:?}",
+        info.exports
+    );
+    assert!(
+        info.imports.iter().any(|i| i == "plugboard:task-events/host@1.0.0"),
+        "{:?}",
+        info.imports
+    );
+}
+
+#[test]
+fn a_plugin_built_against_an_older_minor_loads_and_handles_events() {
+    let text = std::fs::read_to_string(fixture_dir("compat-v2-0").join("plugin.toml")).unwrap();
+    let dir = plugin_dir(&text, "compat_v2_0.wasm", artifacts::COMPAT_V2_0.bytes);
+    let plugin = runtime().load_dir(dir.path()).unwrap();
+    assert_eq!(plugin.world.version, WorldVersion::V2);
+    assert_eq!(plugin.world.built_against, semver::Version::new(2, 0, 0));
+    assert_eq!(WorldVersion::V2.host_release(), semver::Version::new(2, 1, 0));
+
+    let (services, tasks) = HostServices::in_memory();
+    let mut dispatcher = Dispatcher::new(runtime(), services);
+    dispatcher.add(plugin);
+    let task = task_store::TaskStore::create(&*tasks, task_store::new_task("Water plants"), 1).unwrap();
+    let report = dispatcher.dispatch(&Event::TaskCreated(task.clone()));
+    assert_eq!(report.deliveries.len(), 1);
+    assert_eq!(report.deliveries[0].outcome, Outcome::Handled, "{report:?}");
+    let stored = task_store::TaskStore::get(&*tasks, &task.id).unwrap().unwrap();
+    assert_eq!(stored.tags, vec!["seen-by-2.0".to_string()]);
+}

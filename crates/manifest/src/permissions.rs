@@ -1,0 +1,262 @@
+//! The `[permissions]` table: what the plugin asks for. Asking grants nothing; the
+//! user's grant decides, and the policy is the intersection of the two.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer};
+
+use crate::byte_size::GIB;
+use crate::commands::CommandRef;
+use crate::de::{parsed, unique_list};
+use crate::error::InvalidValue;
+
+/// The `[permissions]` table; by default the plugin asks for nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "kebab-case",
+    expecting = "the [permissions] table"
+)]
+pub struct Permissions {
+    /// What the plugin may do to tasks.
+    #[serde(default, deserialize_with = "task_access")]
+    pub tasks: BTreeSet<TaskAccess>,
+    /// Per-plugin key-value state, when asked for.
+    #[serde(default)]
+    pub state: Option<StatePermission>,
+    /// The hosts the plugin may reach.
+    #[serde(default, deserialize_with = "unique_list")]
+    pub network: Vec<HostPattern>,
+    /// The commands of other plugins this plugin may invoke.
+    #[serde(default, deserialize_with = "unique_list")]
+    pub commands: Vec<CommandRef>,
+}
+
+impl Permissions {
+    /// Whether the plugin asks for no permission at all.
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+}
+
+fn task_access<'de, D: Deserializer<'de>>(deserializer: D) -> Result<BTreeSet<TaskAccess>, D::Error> {
+    Ok(unique_list(deserializer)?.into_iter().collect())
+}
+
+/// One kind of access to the app's tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TaskAccess {
+    /// `read`: get and query tasks.
+    Read,
+    /// `write`: create and update tasks.
+    Write,
+    /// `delete`: delete tasks.
+    Delete,
+}
+
+impl fmt::Display for TaskAccess {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Read => "read",
+            Self::Write => "write",
+            Self::Delete => "delete",
+        })
+    }
+}
+
+impl FromStr for TaskAccess {
+    type Err = InvalidValue;
+
+    fn from_str(text: &str) -> Result<Self, InvalidValue> {
+        match text {
+            "read" => Ok(Self::Read),
+            "write" => Ok(Self::Write),
+            "delete" => Ok(Self::Delete),
+            _ => Err(InvalidValue::new(format!(
+                "unknown task access \"{text}\"; expected read, write or delete"
+            ))),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for TaskAccess {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        parsed(deserializer, "\"read\", \"write\" or \"delete\"")
+    }
+}
+
+/// The request for per-plugin state: `state = { quota = "1MiB" }`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "kebab-case",
+    expecting = "a table like { quota = \"1MiB\" }"
+)]
+pub struct StatePermission {
+    /// The most bytes of state the plugin asks to keep; `None` takes the host default.
+    #[serde(default, deserialize_with = "quota")]
+    pub quota: Option<u64>,
+}
+
+impl StatePermission {
+    /// The allowed quota: something, and at most 1GiB, as state lives in the host's
+    /// own storage.
+    pub const QUOTA: std::ops::RangeInclusive<u64> = 1..=GIB;
+}
+
+fn quota<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    crate::byte_size::deserialize_in(deserializer, StatePermission::QUOTA).map(Some)
+}
+
+/// A host the plugin may reach: `api.example.com`, or `*.example.com` for every
+/// subdomain (not `example.com` itself).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct HostPattern(String);
+
+impl HostPattern {
+    const WILDCARD_PREFIX: &str = "*.";
+
+    /// The pattern as written in the manifest.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether `host` (a bare host name) is covered by this pattern.
+    pub fn matches(&self, host: &str) -> bool {
+        match self.0.strip_prefix(Self::WILDCARD_PREFIX) {
+            Some(domain) => {
+                // `host` must be SUBDOMAIN '.' DOMAIN with a non-empty SUBDOMAIN.
+                let Some(split) = host.len().checked_sub(domain.len() + 1) else {
+                    return false;
+                };
+                host.is_char_boundary(split)
+                    && host[split + 1..].eq_ignore_ascii_case(domain)
+                    && host[split..].starts_with('.')
+                    && !host[..split].is_empty()
+                    && !host[..split].ends_with('.')
+            }
+            None => host.eq_ignore_ascii_case(&self.0),
+        }
+    }
+}
+
+impl fmt::Display for HostPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+const HOST_FORM: &str = "expected a bare host name like \"api.example.com\" or \"*.example.com\"";
+
+impl FromStr for HostPattern {
+    type Err = InvalidValue;
+
+    fn from_str(text: &str) -> Result<Self, InvalidValue> {
+        let refuse = |problem: &str| Err(InvalidValue::new(format!("host \"{text}\" {problem}; {HOST_FORM}")));
+        if text.contains("://") {
+            return refuse("has a scheme");
+        }
+        if text.contains('/') {
+            return refuse("has a path");
+        }
+        if text.contains(':') {
+            return refuse("has a port");
+        }
+        let (wildcard, host) = match text.strip_prefix(Self::WILDCARD_PREFIX) {
+            Some(domain) => (true, domain),
+            None => (false, text),
+        };
+        if host.is_empty() {
+            return refuse("is empty");
+        }
+        if host.len() > 253 {
+            return refuse("is longer than 253 characters");
+        }
+        if let Some(bad) = host
+            .chars()
+            .find(|&c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-'))
+        {
+            let hint = if bad == '*' {
+                " ('*' may only stand alone as the first label, as in \"*.example.com\")".to_owned()
+            } else {
+                String::new()
+            };
+            return refuse(&format!("contains {bad:?}{hint}"));
+        }
+        for label in host.split('.') {
+            if label.is_empty() || label.len() > 63 {
+                return refuse("has an empty or over-long label between dots");
+            }
+            if label.starts_with('-') || label.ends_with('-') {
+                return refuse(&format!("has the label \"{label}\", which starts or ends with '-'"));
+            }
+        }
+        if wildcard && !host.contains('.') {
+            return refuse("is a wildcard over a whole top-level domain");
+        }
+        Ok(Self(text.to_owned()))
+    }
+}
+
+impl<'de> Deserialize<'de> for HostPattern {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        parsed(deserializer, "a host name like \"api.example.com\"")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(text: &str) -> HostPattern {
+        text.parse().expect(text)
+    }
+
+    #[test]
+    fn task_access_round_trips() {
+        for text in ["read", "write", "delete"] {
+            assert_eq!(text.parse::<TaskAccess>().expect(text).to_string(), text);
+        }
+        assert_eq!(
+            "admin".parse::<TaskAccess>().expect_err("unknown").to_string(),
+            "unknown task access \"admin\"; expected read, write or delete"
+        );
+    }
+
+    #[test]
+    fn host_patterns_match_exact_hosts_and_subdomains() {
+        assert!(host("api.example.com").matches("api.example.com"));
+        assert!(host("api.example.com").matches("API.example.com"));
+        assert!(!host("api.example.com").matches("x.api.example.com"));
+        let any = host("*.example.com");
+        assert!(any.matches("api.example.com"));
+        assert!(any.matches("a.b.example.com"));
+        assert!(!any.matches("example.com"));
+        assert!(!any.matches(".example.com"));
+        assert!(!any.matches("badexample.com"));
+        assert!(host("localhost").matches("localhost"));
+    }
+
+    #[test]
+    fn host_patterns_refuse_urls_and_odd_names() {
+        for (text, problem) in [
+            ("https://api.example.com", "has a scheme"),
+            ("api.example.com/v1", "has a path"),
+            ("api.example.com:443", "has a port"),
+            ("", "is empty"),
+            ("*.", "is empty"),
+            ("*", "contains '*'"),
+            ("api.*.com", "contains '*'"),
+            ("API.example.com", "contains 'A'"),
+            ("api..example.com", "empty or over-long label"),
+            ("-api.example.com", "starts or ends with '-'"),
+            ("*.com", "whole top-level domain"),
+        ] {
+            let message = text.parse::<HostPattern>().expect_err(text).to_string();
+            assert!(message.contains(problem), "{text}: {message}");
+            assert!(message.contains("bare host name"), "{text}: {message}");
+        }
+    }
+}
