@@ -188,7 +188,22 @@ impl Runtime {
             path: path.clone(),
             source,
         })?;
-        let component = self.compile(&plugin, &path, &bytes)?;
+        self.load_bytes(manifest, dir, &path, &bytes, options)
+    }
+
+    /// Loads a plugin whose component is already in memory; `path` is where
+    /// it came from and only names it in messages.
+    pub fn load_bytes(
+        &self,
+        manifest: Manifest,
+        dir: &Path,
+        path: &Path,
+        bytes: &[u8],
+        options: &LoadOptions,
+    ) -> Result<LoadedPlugin, LoadError> {
+        let plugin = manifest.plugin.id.as_str().to_string();
+        let path = path.to_path_buf();
+        let component = self.compile(&plugin, &path, bytes)?;
         let world = world::detect(self.engine(), &component).map_err(|source| LoadError::World {
             plugin: plugin.clone(),
             path: path.clone(),
