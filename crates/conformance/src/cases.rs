@@ -112,6 +112,12 @@ fn expect_not_delivered(report: &DispatchReport) -> Check {
     )
 }
 
+/// A case every world must pass.
+fn all_worlds(check: impl FnOnce() -> Check) -> Verdict {
+    verdict(Some(check()))
+}
+
+/// A case only worlds since v2 have.
 fn v2_only(fixture: &Fixture, check: impl FnOnce() -> Check) -> Verdict {
     verdict((fixture.world == WorldVersion::V2).then(check))
 }
@@ -133,7 +139,7 @@ fn init(runtime: &Runtime, fixture: &Fixture) -> Verdict {
 }
 
 fn task_created(runtime: &Runtime, fixture: &Fixture) -> Verdict {
-    verdict(Some((|| {
+    all_worlds(|| {
         let mut bench = Bench::new(runtime, fixture);
         let task = bench.task("Plain", |t| {
             t.tags = vec!["a".into(), "b".into()];
@@ -150,11 +156,11 @@ fn task_created(runtime: &Runtime, fixture: &Fixture) -> Verdict {
                 "task-created title=Plain status=pending priority=high project=p tags=a,b due=5 attrs= annotations=0",
             ),
         }
-    })()))
+    })
 }
 
 fn task_modified(runtime: &Runtime, fixture: &Fixture) -> Verdict {
-    verdict(Some((|| {
+    all_worlds(|| {
         let mut bench = Bench::new(runtime, fixture);
         let before = bench.task("Old", |_| {});
         let mut after = before.clone();
@@ -175,11 +181,11 @@ fn task_modified(runtime: &Runtime, fixture: &Fixture) -> Verdict {
                  title=New status=completed priority=none project=- tags= due=- attrs= annotations=0",
             ),
         }
-    })()))
+    })
 }
 
 fn task_deleted(runtime: &Runtime, fixture: &Fixture) -> Verdict {
-    verdict(Some((|| {
+    all_worlds(|| {
         let mut bench = Bench::new(runtime, fixture);
         let task = bench.task("Gone", |_| {});
         let report = bench.dispatcher.dispatch(&Event::TaskDeleted(task));
@@ -191,12 +197,12 @@ fn task_deleted(runtime: &Runtime, fixture: &Fixture) -> Verdict {
                 "task-deleted title=Gone status=pending priority=none project=- tags= due=- attrs= annotations=0",
             ),
         }
-    })()))
+    })
 }
 
 /// Events that exist only since v2: delivered there, not delivered to v1.
 fn v2_event(runtime: &Runtime, fixture: &Fixture, event: Event, expected: &str) -> Verdict {
-    verdict(Some((|| {
+    all_worlds(|| {
         let mut bench = Bench::new(runtime, fixture);
         let report = bench.dispatcher.dispatch(&event);
         match fixture.world {
@@ -206,7 +212,7 @@ fn v2_event(runtime: &Runtime, fixture: &Fixture, event: Event, expected: &str) 
                 expect_log(&report, expected)
             }
         }
-    })()))
+    })
 }
 
 fn sync_completed(runtime: &Runtime, fixture: &Fixture) -> Verdict {
@@ -232,12 +238,12 @@ fn custom(runtime: &Runtime, fixture: &Fixture) -> Verdict {
 }
 
 fn tasks_get(runtime: &Runtime, fixture: &Fixture) -> Verdict {
-    verdict(Some((|| {
+    all_worlds(|| {
         let (_, report) = Bench::new(runtime, fixture).created("call:get");
         expect_handled(&report)?;
         expect_log(&report, "get call:get")?;
         expect_log(&report, "get-missing none")
-    })()))
+    })
 }
 
 fn tasks_query(runtime: &Runtime, fixture: &Fixture) -> Verdict {
@@ -279,7 +285,7 @@ fn tasks_create(runtime: &Runtime, fixture: &Fixture) -> Verdict {
 }
 
 fn tasks_update(runtime: &Runtime, fixture: &Fixture) -> Verdict {
-    verdict(Some((|| {
+    all_worlds(|| {
         let mut bench = Bench::new(runtime, fixture);
         let task = bench.task("call:update", |t| t.tags = vec!["keep".into(), "drop-me".into()]);
         let report = bench.dispatcher.dispatch(&Event::TaskCreated(task.clone()));
@@ -300,7 +306,7 @@ fn tasks_update(runtime: &Runtime, fixture: &Fixture) -> Verdict {
                 || format!("update did not apply the patch: {stored:?}"),
             ),
         }
-    })()))
+    })
 }
 
 fn tasks_delete(runtime: &Runtime, fixture: &Fixture) -> Verdict {
@@ -386,7 +392,7 @@ fn events_emit(runtime: &Runtime, fixture: &Fixture) -> Verdict {
 }
 
 fn log_levels(runtime: &Runtime, fixture: &Fixture) -> Verdict {
-    verdict(Some((|| {
+    all_worlds(|| {
         let (_, report) = Bench::new(runtime, fixture).created("call:log");
         expect_handled(&report)?;
         let levels: Vec<(LogLevel, String)> = report
@@ -407,7 +413,7 @@ fn log_levels(runtime: &Runtime, fixture: &Fixture) -> Verdict {
             levels.len() == expected.len() && levels.iter().zip(expected).all(|(a, b)| a.0 == b.0 && a.1 == b.1),
             || format!("expected the five levels in order, got {levels:?}"),
         )
-    })()))
+    })
 }
 
 fn clock(runtime: &Runtime, fixture: &Fixture) -> Verdict {
@@ -425,7 +431,7 @@ fn config(runtime: &Runtime, fixture: &Fixture) -> Verdict {
 }
 
 fn errors(runtime: &Runtime, fixture: &Fixture) -> Verdict {
-    verdict(Some((|| {
+    all_worlds(|| {
         let mut bench = Bench::new(runtime, fixture);
         let (task, report) = bench.created("call:errors");
         expect_handled(&report)?;
@@ -450,11 +456,11 @@ fn errors(runtime: &Runtime, fixture: &Fixture) -> Verdict {
                 })
             }
         }
-    })()))
+    })
 }
 
 fn handler_error(runtime: &Runtime, fixture: &Fixture) -> Verdict {
-    verdict(Some((|| {
+    all_worlds(|| {
         let (_, report) = Bench::new(runtime, fixture).created("call:fail");
         let expected = match fixture.world {
             WorldVersion::V1 => "asked to fail",
@@ -464,11 +470,11 @@ fn handler_error(runtime: &Runtime, fixture: &Fixture) -> Verdict {
             report.deliveries.len() == 1 && report.deliveries[0].outcome == Outcome::Rejected(expected.into()),
             || format!("expected the handler's error {expected:?}, got {:?}", outcomes(&report)),
         )
-    })()))
+    })
 }
 
 fn run_command(runtime: &Runtime, fixture: &Fixture) -> Verdict {
-    verdict(Some((|| {
+    all_worlds(|| {
         let mut bench = Bench::new(runtime, fixture);
         let id = fixture.plugin.id().to_string();
         let result = bench.dispatcher.run_command(&id, "echo", &["a".into(), "b".into()]);
@@ -487,11 +493,11 @@ fn run_command(runtime: &Runtime, fixture: &Fixture) -> Verdict {
                 )
             }
         }
-    })()))
+    })
 }
 
 fn instance_reuse(runtime: &Runtime, fixture: &Fixture) -> Verdict {
-    verdict(Some((|| {
+    all_worlds(|| {
         let mut bench = Bench::new(runtime, fixture);
         bench.created("first");
         ensure(bench.dispatcher.is_live(fixture.plugin.id()), || {
@@ -499,7 +505,7 @@ fn instance_reuse(runtime: &Runtime, fixture: &Fixture) -> Verdict {
         })?;
         let (_, report) = bench.created("second");
         expect_handled(&report)
-    })()))
+    })
 }
 
 /// Every case, in the order of the matrix.

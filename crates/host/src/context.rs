@@ -49,6 +49,9 @@ pub struct LogLine {
 }
 
 /// A task change a plugin made during a call.
+// Unboxed on purpose: a change is built once per host call and boxing both
+// tasks would add two allocations to every update.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TaskChange {
     /// It created this task.

@@ -78,7 +78,7 @@ pub enum LoadError {
         /// The component file.
         path: PathBuf,
         /// Why.
-        source: WorldError,
+        source: Box<WorldError>,
     },
     /// The manifest's `api` disagrees with the component.
     #[error(
@@ -93,7 +93,7 @@ pub enum LoadError {
         /// What the manifest declares.
         declared: ApiVersion,
         /// What the component exports.
-        found: Version,
+        found: Box<Version>,
     },
     /// An import cannot be satisfied or an export has the wrong shape.
     #[error("plugin `{plugin}`: {} cannot be linked: {message}", path.display())]
@@ -207,15 +207,15 @@ impl Runtime {
         let world = world::detect(self.engine(), &component).map_err(|source| LoadError::World {
             plugin: plugin.clone(),
             path: path.clone(),
-            source,
+            source: Box::new(source),
         })?;
-        let declared = manifest.plugin.api.clone();
+        let declared = manifest.plugin.api;
         if declared.major != world.built_against.major {
             return Err(LoadError::ApiMismatch {
                 plugin,
                 path,
                 declared,
-                found: world.built_against,
+                found: Box::new(world.built_against),
             });
         }
         let link_error = |e: wasmtime::Error| LoadError::Link {

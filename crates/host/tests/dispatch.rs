@@ -1,0 +1,111 @@
+//! Dispatching to a @2 and a @1 plugin side by side on one host.
+
+use std::sync::OnceLock;
+
+use plugboard_host::task_store::{TaskStore, empty_patch, new_task};
+use plugboard_host::types::{Event, Priority, TaskChange};
+use plugboard_host::{Dispatcher, HostServices, LoadedPlugin, Outcome, Runtime};
+use plugboard_test_artifacts as artifacts;
+
+fn runtime() -> &'static Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| Runtime::new().expect("the runtime starts"))
+}
+
+/// Loads an example from its folder's manifest and the component built from
+/// its source.
+fn example(folder: &str, component: artifacts::Component) -> LoadedPlugin {
+    let dir = artifacts::repo_root().join("examples").join(folder);
+    let manifest = plugboard_manifest::Manifest::from_dir(&dir).expect("the example's manifest is valid");
+    runtime()
+        .load_bytes(
+            manifest,
+            &dir,
+            std::path::Path::new(component.path),
+            component.bytes,
+            &Default::default(),
+        )
+        .expect("the example loads")
+}
+
+fn messages(report: &plugboard_host::DispatchReport, plugin: &str) -> Vec<String> {
+    report
+        .deliveries
+        .iter()
+        .filter(|d| &*d.plugin == plugin)
+        .flat_map(|d| d.effects.logs.iter().map(|l| l.message.clone()))
+        .collect()
+}
+
+#[test]
+fn both_worlds_receive_the_same_events_and_instances_are_reused() {
+    let (services, tasks) = HostServices::in_memory();
+    let mut dispatcher = Dispatcher::new(runtime(), services);
+    dispatcher.add(example("auto-tag", artifacts::AUTO_TAG));
+    dispatcher.add(example("legacy-counter", artifacts::LEGACY_COUNTER));
+    for (id, result) in dispatcher.start_all() {
+        assert_eq!(result, Ok(()), "{id} failed to start");
+    }
+
+    let first = tasks.create(new_task("Fix urgent login bug"), 1).unwrap();
+    let report = dispatcher.dispatch(&Event::TaskCreated(first.clone()));
+    assert!(
+        report.deliveries.iter().all(|d| d.outcome == Outcome::Handled),
+        "{report:?}"
+    );
+    assert_eq!(messages(&report, "legacy-counter"), ["created tasks so far: 1"]);
+    let tagged = tasks.get(&first.id).unwrap().unwrap();
+    assert_eq!(tagged.tags, ["urgent", "bug"]);
+    assert_eq!(tagged.priority, Priority::High);
+
+    // The @1 plugin keeps its count in linear memory: the second event sees
+    // the same instance.
+    let second = tasks.create(new_task("Buy milk"), 2).unwrap();
+    let report = dispatcher.dispatch(&Event::TaskCreated(second.clone()));
+    assert_eq!(messages(&report, "legacy-counter"), ["created tasks so far: 2"]);
+    assert!(tasks.get(&second.id).unwrap().unwrap().tags.is_empty());
+
+    // A completion reaches the @1 plugin as `done`.
+    let mut patch = empty_patch();
+    patch.status = Some(plugboard_host::types::Status::Completed);
+    let (before, after) = tasks.update(&second.id, &patch, 3).unwrap();
+    let report = dispatcher.dispatch(&Event::TaskModified(TaskChange { before, after }));
+    assert_eq!(
+        messages(&report, "legacy-counter"),
+        [format!("task {} is done: Buy milk", second.id)]
+    );
+}
+
+#[test]
+fn an_event_with_no_v1_form_is_not_delivered_to_v1_plugins() {
+    let (services, _) = HostServices::in_memory();
+    let mut dispatcher = Dispatcher::new(runtime(), services);
+    let text = std::fs::read_to_string(artifacts::repo_root().join("examples/legacy-counter/plugin.toml")).unwrap();
+    // Subscribe the @1 plugin to everything, so only the adapter can hold
+    // the events back.
+    let text = text.replace(
+        "subscribe = [\"task-created\", \"task-modified\", \"task-deleted\"]",
+        "subscribe = [\"task-created\", \"sync-completed\", \"timer\", \"custom:*\"]\ntimers = [{ name = \"hourly\", interval = \"1h\" }]",
+    );
+    let manifest = plugboard_manifest::Manifest::parse(&text, std::path::Path::new("plugin.toml")).unwrap();
+    let plugin = runtime()
+        .load_bytes(
+            manifest,
+            std::path::Path::new("."),
+            std::path::Path::new(artifacts::LEGACY_COUNTER.path),
+            artifacts::LEGACY_COUNTER.bytes,
+            &Default::default(),
+        )
+        .unwrap();
+    dispatcher.add(plugin);
+    let report = dispatcher.dispatch(&Event::Timer("hourly".into()));
+    assert_eq!(report.deliveries.len(), 1);
+    assert_eq!(
+        report.deliveries[0].outcome,
+        Outcome::NotDelivered("timer has no task-events@1 form".into())
+    );
+    assert!(
+        !dispatcher.is_live("legacy-counter"),
+        "the plugin was instantiated for an event it cannot receive"
+    );
+}
