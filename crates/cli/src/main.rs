@@ -11,11 +11,13 @@
 
 mod app;
 mod conformance;
+mod date;
 mod describe;
 mod inspect;
 mod run;
 mod script;
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -39,6 +41,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Load every plugin in a folder and feed them app events.
+    #[command(after_help = script::FORMAT_HELP)]
     Run(run::RunArgs),
     /// Show a plugin folder's manifest and its component's world, imports
     /// and exports, or those of a single .wasm file.
@@ -69,18 +72,23 @@ fn main() -> ExitCode {
 
 /// Sends tracing output to stderr, at warnings only unless `-v` was given.
 fn init_tracing(verbose: u8) {
-    let level = match verbose {
-        0 => "warn",
-        1 => "info",
-        2 => "debug",
-        _ => "trace",
-    };
     let filter = match verbose {
-        0 => EnvFilter::new(level),
-        _ => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level)),
+        // A refused host call is already shown where it happened (`run`
+        // prints it under the plugin, `conformance` provokes it on purpose),
+        // so its warning would only repeat it.
+        0 => EnvFilter::new("warn,plugboard_host::context=error"),
+        _ => {
+            let level = match verbose {
+                1 => "info",
+                2 => "debug",
+                _ => "trace",
+            };
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level))
+        }
     };
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 }

@@ -1,0 +1,274 @@
+//! Turning tasks, task changes and dispatch outcomes into the short text a
+//! reader of `plugboard run` sees.
+
+use std::fmt::Write as _;
+
+use plugboard_host::Outcome;
+use plugboard_host::types::{Priority, Status, Task};
+
+use crate::date;
+
+/// The widest a title gets in the task table before it is cut.
+const MAX_TITLE_COLUMN: usize = 36;
+
+/// A status as scripts and the table write it.
+pub fn status_name(status: Status) -> &'static str {
+    match status {
+        Status::Pending => "pending",
+        Status::Waiting => "waiting",
+        Status::Completed => "completed",
+        Status::Deleted => "deleted",
+    }
+}
+
+/// A priority as scripts and the table write it.
+pub fn priority_name(priority: Priority) -> &'static str {
+    match priority {
+        Priority::None => "none",
+        Priority::Low => "low",
+        Priority::Medium => "medium",
+        Priority::High => "high",
+    }
+}
+
+fn optional_date(due: Option<i64>) -> String {
+    due.map_or_else(|| "none".to_string(), date::format)
+}
+
+fn optional_project(project: Option<&String>) -> String {
+    project.map_or_else(|| "none".to_string(), |p| format!("{p:?}"))
+}
+
+/// Every visible difference between two states of a task, title first,
+/// e.g. `+tag urgent`, `priority none -> high`.
+pub fn task_changes(before: &Task, after: &Task) -> Vec<String> {
+    let mut changes = Vec::new();
+    if before.title != after.title {
+        changes.push(format!("title {:?} -> {:?}", before.title, after.title));
+    }
+    changes.extend(changes_besides_title(before, after));
+    changes
+}
+
+fn changes_besides_title(before: &Task, after: &Task) -> Vec<String> {
+    let mut changes = Vec::new();
+    if before.status != after.status {
+        changes.push(format!(
+            "status {} -> {}",
+            status_name(before.status),
+            status_name(after.status)
+        ));
+    }
+    for tag in after.tags.iter().filter(|t| !before.tags.contains(t)) {
+        changes.push(format!("+tag {tag}"));
+    }
+    for tag in before.tags.iter().filter(|t| !after.tags.contains(t)) {
+        changes.push(format!("-tag {tag}"));
+    }
+    if before.priority != after.priority {
+        changes.push(format!(
+            "priority {} -> {}",
+            priority_name(before.priority),
+            priority_name(after.priority)
+        ));
+    }
+    if before.project != after.project {
+        changes.push(format!(
+            "project {} -> {}",
+            optional_project(before.project.as_ref()),
+            optional_project(after.project.as_ref())
+        ));
+    }
+    if before.due != after.due {
+        changes.push(format!(
+            "due {} -> {}",
+            optional_date(before.due),
+            optional_date(after.due)
+        ));
+    }
+    if before.description != after.description {
+        changes.push("description changed".to_string());
+    }
+    let notes = after.annotations.len().saturating_sub(before.annotations.len());
+    if notes > 0 {
+        changes.push(format!("+{notes} note(s)"));
+    }
+    if before.attributes != after.attributes {
+        changes.push("attributes changed".to_string());
+    }
+    changes
+}
+
+/// A user's change for an event header: `"Buy milk" -> "Buy milk, urgent"`
+/// for a new title, then the other changes, e.g. `"Report": status pending -> completed`.
+pub fn modification(before: &Task, after: &Task) -> String {
+    let mut text = if before.title == after.title {
+        format!("{:?}", after.title)
+    } else {
+        format!("{:?} -> {:?}", before.title, after.title)
+    };
+    let rest = changes_besides_title(before, after);
+    if !rest.is_empty() {
+        let _ = write!(text, ": {}", rest.join(", "));
+    }
+    text
+}
+
+/// What a plugin did to a task: `changed task "Buy milk, urgent": +tag urgent, priority none -> high`.
+pub fn plugin_change(change: &plugboard_host::TaskChange) -> String {
+    match change {
+        plugboard_host::TaskChange::Created(task) => format!("created task {:?}", task.title),
+        plugboard_host::TaskChange::Deleted(task) => format!("deleted task {:?}", task.title),
+        plugboard_host::TaskChange::Updated { before, after } => {
+            let changes = task_changes(before, after);
+            if changes.is_empty() {
+                format!("changed task {:?} (nothing visible)", after.title)
+            } else {
+                format!("changed task {:?}: {}", after.title, changes.join(", "))
+            }
+        }
+    }
+}
+
+/// The changes between two snapshots of the store (a command's effect,
+/// which the host does not report), as [`plugin_change`] lines.
+pub fn store_changes(before: &[Task], after: &[Task]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for task in after {
+        match before.iter().find(|old| old.id == task.id) {
+            None => lines.push(format!("created task {:?}", task.title)),
+            Some(old) if old != task => lines.push(plugin_change(&plugboard_host::TaskChange::Updated {
+                before: old.clone(),
+                after: task.clone(),
+            })),
+            Some(_) => {}
+        }
+    }
+    for old in before.iter().filter(|old| !after.iter().any(|t| t.id == old.id)) {
+        lines.push(format!("deleted task {:?}", old.title));
+    }
+    lines
+}
+
+/// What happened to a delivery, in a few words.
+pub fn outcome(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Handled => "handled".to_string(),
+        Outcome::Rejected(why) => format!("rejected: {why}"),
+        // The host's message already says "trapped: ..." for a trap.
+        Outcome::Trapped(why) => format!("trapped: {}", why.strip_prefix("trapped: ").unwrap_or(why)),
+        Outcome::NotDelivered(why) => format!("not delivered ({why})"),
+        Outcome::Unavailable(why) => format!("unavailable: {why}"),
+    }
+}
+
+/// Cuts `text` to `max` characters, marking the cut with `…`.
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() > max {
+        text.chars().take(max.saturating_sub(1)).chain(['…']).collect()
+    } else {
+        text.to_string()
+    }
+}
+
+/// The tasks as a table: title, status, priority, tags, project.
+pub fn task_table(tasks: &[Task]) -> String {
+    let header = ["title", "status", "priority", "tags", "project"];
+    let rows: Vec<[String; 5]> = tasks
+        .iter()
+        .map(|task| {
+            [
+                truncate(&task.title, MAX_TITLE_COLUMN),
+                status_name(task.status).to_string(),
+                priority_name(task.priority).to_string(),
+                task.tags.join(","),
+                task.project.clone().unwrap_or_else(|| "-".to_string()),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let header = header.map(str::to_string);
+    for row in std::iter::once(&header).chain(&rows) {
+        let mut line = String::from(" ");
+        for (cell, width) in row.iter().zip(widths) {
+            let _ = write!(line, " {cell:<width$} ");
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plugboard_host::task_store::{InMemoryTaskStore, TaskStore, empty_patch, new_task};
+
+    fn task(title: &str) -> Task {
+        InMemoryTaskStore::new().create(new_task(title), 0).unwrap()
+    }
+
+    #[test]
+    fn changes_name_each_field() {
+        let before = task("Buy milk");
+        let mut patch = empty_patch();
+        patch.title = Some("Buy milk, urgent".into());
+        patch.add_tags = vec!["urgent".into()];
+        patch.priority = Some(Priority::High);
+        patch.status = Some(Status::Completed);
+        patch.project = Some(Some("home".into()));
+        patch.due = Some(Some(0));
+        let after = plugboard_host::task_store::apply_patch(&before, &patch, 1).unwrap();
+        assert_eq!(
+            task_changes(&before, &after),
+            [
+                "title \"Buy milk\" -> \"Buy milk, urgent\"",
+                "status pending -> completed",
+                "+tag urgent",
+                "priority none -> high",
+                "project none -> \"home\"",
+                "due none -> 1970-01-01",
+            ]
+        );
+        assert!(modification(&before, &after).starts_with("\"Buy milk\" -> \"Buy milk, urgent\": status pending"));
+        let change = plugboard_host::TaskChange::Updated { before, after };
+        assert!(plugin_change(&change).starts_with("changed task \"Buy milk, urgent\": title"));
+    }
+
+    #[test]
+    fn store_changes_find_created_changed_and_deleted_tasks() {
+        let kept = task("kept");
+        let gone = task("gone");
+        let mut changed = kept.clone();
+        changed.tags.push("x".into());
+        let added = task("added");
+        let lines = store_changes(&[kept, gone], &[changed, added]);
+        assert_eq!(
+            lines,
+            [
+                "changed task \"kept\": +tag x",
+                "created task \"added\"",
+                "deleted task \"gone\""
+            ]
+        );
+    }
+
+    #[test]
+    fn the_table_aligns_columns_and_cuts_long_titles() {
+        let mut long = task(&"x".repeat(50));
+        long.tags = vec!["a".into(), "b".into()];
+        let table = task_table(&[task("Buy milk"), long]);
+        let lines: Vec<_> = table.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert!(lines[0].starts_with("  title "), "{table}");
+        let status_column = lines[0].find("status").unwrap();
+        assert_eq!(lines[1].find("pending"), Some(status_column), "{table}");
+        assert!(lines[2].contains('…') && lines[2].contains("a,b"), "{table}");
+    }
+}
