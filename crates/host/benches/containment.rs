@@ -43,7 +43,13 @@ attack = "loop-on-event"
     let manifest = Manifest::parse(&text, Path::new("plugin.toml")).expect("valid manifest");
     let origin = Path::new(artifacts::HOSTILE.path);
     runtime
-        .load_bytes(manifest, Path::new("."), origin, artifacts::HOSTILE.bytes, &LoadOptions::trusting_manifest())
+        .load_bytes(
+            manifest,
+            Path::new("."),
+            origin,
+            artifacts::HOSTILE.bytes,
+            &LoadOptions::trusting_manifest(),
+        )
         .expect("the looping fixture loads")
 }
 
@@ -51,7 +57,13 @@ fn example(runtime: &Runtime, folder: &str, component: artifacts::Component) -> 
     let dir = artifacts::repo_root().join("examples").join(folder);
     let manifest = Manifest::from_dir(&dir).expect("example manifest");
     runtime
-        .load_bytes(manifest, &dir, Path::new(component.path), component.bytes, &LoadOptions::trusting_manifest())
+        .load_bytes(
+            manifest,
+            &dir,
+            Path::new(component.path),
+            component.bytes,
+            &LoadOptions::trusting_manifest(),
+        )
         .expect("example loads")
 }
 
@@ -67,8 +79,12 @@ fn tolerant(runtime: &Runtime) -> Dispatcher {
 fn neighbours(runtime: &Runtime) -> (Dispatcher, Arc<plugboard_host::InMemoryTaskStore>) {
     let (services, tasks) = HostServices::in_memory();
     let mut dispatcher = Dispatcher::new(runtime, services);
-    dispatcher.add(example(runtime, "auto-tag", artifacts::AUTO_TAG)).expect("add");
-    dispatcher.add(example(runtime, "legacy-counter", artifacts::LEGACY_COUNTER)).expect("add");
+    dispatcher
+        .add(example(runtime, "auto-tag", artifacts::AUTO_TAG))
+        .expect("add");
+    dispatcher
+        .add(example(runtime, "legacy-counter", artifacts::LEGACY_COUNTER))
+        .expect("add");
     dispatcher.start_all();
     (dispatcher, tasks)
 }
@@ -90,11 +106,17 @@ fn bench(c: &mut Criterion) {
                 let one = Instant::now();
                 let report = dispatcher.dispatch(&event);
                 worst = worst.max(one.elapsed());
-                assert!(matches!(report.deliveries[0].outcome, plugboard_host::Outcome::Trapped(_)));
+                assert!(matches!(
+                    report.deliveries[0].outcome,
+                    plugboard_host::Outcome::Trapped(_)
+                ));
             }
             started.elapsed()
         });
-        eprintln!("stop: slowest dispatch to the looping plugin took {} ms", worst.as_millis());
+        eprintln!(
+            "stop: slowest dispatch to the looping plugin took {} ms",
+            worst.as_millis()
+        );
     });
     group.finish();
 
@@ -117,7 +139,9 @@ fn bench(c: &mut Criterion) {
             }
         })
     };
-    group.bench_function("two plugins, while a native thread spins", |b| b.iter(|| alone.dispatch(&event)));
+    group.bench_function("two plugins, while a native thread spins", |b| {
+        b.iter(|| alone.dispatch(&event))
+    });
     stop.store(true, Ordering::Relaxed);
     spinner.join().expect("the spinning thread ends");
 
@@ -138,7 +162,9 @@ fn bench(c: &mut Criterion) {
             loops
         })
     };
-    group.bench_function("two plugins, while a third loops", |b| b.iter(|| alone.dispatch(&event)));
+    group.bench_function("two plugins, while a third loops", |b| {
+        b.iter(|| alone.dispatch(&event))
+    });
     stop.store(true, Ordering::Relaxed);
     let loops = looping.join().expect("the looping thread ends");
     eprintln!("neighbours: the looping plugin was stopped {loops} times meanwhile");

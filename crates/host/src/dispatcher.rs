@@ -15,6 +15,7 @@ use crate::bindings::{v1, v2};
 use crate::context::{CallEffects, PluginContext};
 use crate::limits::MAX_EMIT_DEPTH;
 use crate::loader::{LoadedPlugin, PluginPre};
+use crate::plugin_log::{LogEntry, PluginLogs};
 use crate::quarantine::{Quarantine, QuarantineError, QuarantineRecord};
 use crate::runtime::Runtime;
 use crate::services::HostServices;
@@ -51,6 +52,19 @@ pub enum Outcome {
     NotDelivered(String),
     /// The plugin could not be started: its `init` returned an error.
     Unavailable(String),
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Handled => f.write_str("handled"),
+            Outcome::Rejected(why) => write!(f, "rejected: {why}"),
+            Outcome::Trapped(abuse) => write!(f, "trapped ({}): {}", abuse.kind, abuse.detail),
+            Outcome::CommitFailed(why) => write!(f, "commit refused: {why}"),
+            Outcome::NotDelivered(why) => write!(f, "not delivered ({why})"),
+            Outcome::Unavailable(why) => write!(f, "unavailable: {why}"),
+        }
+    }
 }
 
 /// One event offered to one plugin.
@@ -179,8 +193,9 @@ pub struct Dispatcher {
     strike_policy: StrikePolicy,
     quarantine: Quarantine,
     listeners: Vec<QuarantineListener>,
-    /// Quarantine records that could not be written, for the embedder.
+    /// Quarantine records and log lines that could not be written.
     persist_errors: Vec<String>,
+    logs: Option<PluginLogs>,
 }
 
 fn render(e: &PluginError) -> String {
@@ -212,6 +227,34 @@ impl Dispatcher {
             quarantine: Quarantine::in_memory(),
             listeners: Vec::new(),
             persist_errors: Vec::new(),
+            logs: None,
+        }
+    }
+
+    /// Writes each plugin's log lines, denied calls, traps and quarantine
+    /// to its log file.
+    pub fn with_logs(mut self, logs: PluginLogs) -> Dispatcher {
+        self.logs = Some(logs);
+        self
+    }
+
+    fn write_log(&mut self, plugin: &str, effects: Option<&CallEffects>, audit: Vec<String>) {
+        let Some(logs) = &self.logs else {
+            return;
+        };
+        let mut entries: Vec<LogEntry<'_>> = Vec::new();
+        if let Some(effects) = effects {
+            entries.extend(effects.logs.iter().map(LogEntry::Plugin));
+            entries.extend(
+                effects
+                    .denied
+                    .iter()
+                    .map(|p| LogEntry::Audit(format!("denied: not granted `{p}`"))),
+            );
+        }
+        entries.extend(audit.into_iter().map(LogEntry::Audit));
+        if let Err(e) = logs.append(plugin, (self.services.clock)(), &entries) {
+            self.persist_errors.push(format!("log of plugin `{plugin}`: {e}"));
         }
     }
 
@@ -291,22 +334,29 @@ impl Dispatcher {
     }
 
     /// Instantiates every plugin now and runs its `init`, instead of on its
-    /// first event; returns each plugin's result and what its `init` logged.
-    pub fn start_all(&mut self) -> Vec<(Arc<str>, Result<CallEffects, String>)> {
+    /// first event; returns each plugin's result: what its `init` did, or
+    /// why it could not start ([`Outcome::Unavailable`] when `init` refused,
+    /// [`Outcome::Trapped`] when it trapped, which counts a strike).
+    pub fn start_all(&mut self) -> Vec<(Arc<str>, Result<CallEffects, Outcome>)> {
         let mut results = Vec::new();
         let mut abuses = Vec::new();
         for (index, slot) in self.slots.iter_mut().enumerate() {
             let result = match ensure_live(&self.engine, self.fuel, &self.services, slot) {
                 Ok(Some(effects)) => Ok(effects),
                 Ok(None) => Ok(CallEffects::default()),
-                Err(Start::Refused(why)) => Err(why),
+                Err(Start::Refused(why)) => Err(Outcome::Unavailable(why)),
                 Err(Start::Trapped(abuse)) => {
-                    let why = abuse.to_string();
-                    abuses.push((index, abuse));
-                    Err(why)
+                    abuses.push((index, abuse.clone()));
+                    Err(Outcome::Trapped(abuse))
                 }
             };
             results.push((slot.id.clone(), result));
+        }
+        for (id, result) in &results {
+            match result {
+                Ok(effects) => self.write_log(id, Some(effects), Vec::new()),
+                Err(outcome) => self.write_log(id, None, vec![format!("could not start: {outcome}")]),
+            }
         }
         let mut report = DispatchReport::default();
         for (index, abuse) in abuses.into_iter().rev() {
@@ -370,8 +420,17 @@ impl Dispatcher {
                 Outcome::Trapped(abuse) => Some(abuse.clone()),
                 _ => None,
             };
+            let audit = match &outcome {
+                Outcome::Trapped(abuse) => vec![format!("stopped during {kind}: {abuse}")],
+                Outcome::CommitFailed(why) => vec![format!("task changes refused: {why}")],
+                Outcome::Rejected(why) => vec![format!("{kind} handler returned an error: {why}")],
+                _ => Vec::new(),
+            };
+            let id = slot.id.clone();
+            self.write_log(&id, Some(&effects), audit);
+
             report.deliveries.push(Delivery {
-                plugin: slot.id.clone(),
+                plugin: id,
                 event: kind,
                 depth,
                 outcome,
@@ -419,6 +478,11 @@ impl Dispatcher {
             at: (self.services.clock)(),
         };
         tracing::error!(plugin = %record.plugin, kind = %record.kind, "plugin quarantined: {}", record.reason);
+        let message = format!(
+            "quarantined after {} {} strike(s): {}",
+            record.strikes, record.kind, record.reason
+        );
+        self.write_log(&record.plugin, None, vec![message]);
         self.slots.remove(index);
         if let Err(e) = self.quarantine.add(record.clone()) {
             self.persist_errors.push(e.to_string());
@@ -431,7 +495,8 @@ impl Dispatcher {
     }
 
     /// Runs a command a v2 plugin offers; its task changes are committed
-    /// when it succeeds, like an event handler's.
+    /// when it succeeds, like an event handler's, and misbehaviour counts
+    /// the same strikes.
     pub fn run_command(&mut self, plugin: &str, command: &str, args: &[String]) -> Result<CommandOutput, CommandError> {
         let index = self
             .slots
@@ -450,61 +515,73 @@ impl Dispatcher {
         if let Some(why) = &slot.unavailable {
             return Err(failed(why.clone()));
         }
-        let result = match ensure_live(&self.engine, self.fuel, &self.services, slot) {
-            Err(Start::Refused(why)) => Err(failed(why)),
+        match ensure_live(&self.engine, self.fuel, &self.services, slot) {
+            Ok(_) => {}
+            Err(Start::Refused(why)) => return Err(failed(why)),
             Err(Start::Trapped(abuse)) => {
                 let message = abuse.to_string();
                 self.strike(index, &abuse, 0, &mut DispatchReport::default());
-                Err(failed(message))
+                return Err(failed(message));
             }
-            Ok(_) => {
-                let limits = slot.plugin.limits.clone();
-                let Some(live) = slot.live.as_mut() else {
-                    return Err(failed("the instance could not be kept".into()));
-                };
-                let Handler::V2(handler) = &live.handler else {
-                    return Err(CommandError::NotAvailable(plugin.to_string()));
-                };
-                prepare_call(&mut live.store, &limits, self.fuel);
-                let result = handler
-                    .plugboard_task_events_handler()
-                    .call_run_command(&mut live.store, command, args);
-                let result = match result {
-                    Ok(Ok(text)) if text.len() as u64 > limits.max_value => {
-                        Err(CallFailure::Trapped(crate::abuse::LimitExceeded::trap(
-                            AbuseKind::LargeValue,
-                            format!(
-                                "returned {} bytes of text; the most is {}",
-                                text.len(),
-                                limits.max_value
-                            ),
-                        )))
-                    }
-                    Ok(Ok(text)) => Ok(text),
-                    Ok(Err(e)) => Err(CallFailure::Rejected(render(&e))),
-                    Err(trap) => Err(CallFailure::Trapped(trap)),
-                };
-                match finish_call(&self.services, slot, result) {
-                    (Ok(text), effects) => Ok(CommandOutput { text, effects }),
-                    (Err(outcome), _) => {
-                        if let Outcome::Trapped(abuse) = &outcome {
-                            let message = abuse.to_string();
-                            self.strike(index, abuse, 0, &mut DispatchReport::default());
-                            return Err(failed(message));
-                        }
-                        match outcome {
-                            Outcome::Rejected(error) => Err(CommandError::Rejected {
-                                plugin: plugin.to_string(),
-                                command: command.to_string(),
-                                error,
-                            }),
-                            other => Err(failed(format!("{other:?}"))),
-                        }
-                    }
-                }
-            }
+        }
+        let limits = slot.plugin.limits.clone();
+        let Some(live) = slot.live.as_mut() else {
+            return Err(failed("the instance could not be kept".into()));
         };
-        result
+        let Handler::V2(handler) = &live.handler else {
+            return Err(CommandError::NotAvailable(plugin.to_string()));
+        };
+        prepare_call(&mut live.store, &limits, self.fuel);
+        let result = match handler
+            .plugboard_task_events_handler()
+            .call_run_command(&mut live.store, command, args)
+        {
+            Ok(Ok(text)) if text.len() as u64 > limits.max_value => {
+                Err(CallFailure::Trapped(crate::abuse::LimitExceeded::trap(
+                    AbuseKind::LargeValue,
+                    format!(
+                        "returned {} bytes of text; the most is {}",
+                        text.len(),
+                        limits.max_value
+                    ),
+                )))
+            }
+            Ok(Ok(text)) => Ok(text),
+            Ok(Err(e)) => Err(CallFailure::Rejected(render(&e))),
+            Err(trap) => Err(CallFailure::Trapped(trap)),
+        };
+        let (result, effects) = finish_call(&self.services, slot, result);
+        let audit = match &result {
+            Err(Outcome::Trapped(abuse)) => vec![format!("stopped during command `{command}`: {abuse}")],
+            _ => Vec::new(),
+        };
+        self.write_log(plugin, Some(&effects), audit);
+        let mut report = DispatchReport::default();
+        let denied = effects.denied.len() as u32;
+        let mut quarantined = false;
+        if denied > 0 {
+            let abuse = Abuse {
+                kind: AbuseKind::Denied,
+                detail: format!("made {denied} call(s) it was not granted"),
+            };
+            quarantined = self.strike_n(index, &abuse, denied, &mut report);
+        }
+        match result {
+            Ok(text) => Ok(CommandOutput { text, effects }),
+            Err(Outcome::Trapped(abuse)) => {
+                if !quarantined {
+                    self.strike(index, &abuse, 0, &mut report);
+                }
+                Err(failed(abuse.to_string()))
+            }
+            Err(Outcome::Rejected(error)) => Err(CommandError::Rejected {
+                plugin: plugin.to_string(),
+                command: command.to_string(),
+                error,
+            }),
+            Err(Outcome::CommitFailed(why)) => Err(failed(format!("its task changes were refused: {why}"))),
+            Err(other) => Err(failed(other.to_string())),
+        }
     }
 }
 

@@ -286,6 +286,11 @@ impl GrantsFile {
         &self.path
     }
 
+    /// The plugins that have a table of their own.
+    pub fn plugins(&self) -> impl Iterator<Item = &str> {
+        self.data.plugins.keys().map(String::as_str)
+    }
+
     /// What one plugin is granted: the defaults, overridden by its own table.
     pub fn grants_for(&self, plugin: &str) -> Grants {
         match self.data.plugins.get(plugin) {

@@ -20,6 +20,7 @@ pub mod imports;
 pub mod limits;
 pub mod loader;
 pub mod output;
+pub mod plugin_log;
 pub mod policy;
 pub mod quarantine;
 pub mod runtime;
@@ -43,6 +44,7 @@ pub use dispatcher::{AddError, CommandError, CommandOutput, Delivery, DispatchRe
 pub use grants::{Grant, Grants, GrantsFile};
 pub use limits::CallLimits;
 pub use loader::{ComponentInfo, LoadError, LoadOptions, LoadedPlugin};
+pub use plugin_log::PluginLogs;
 pub use policy::Policy;
 pub use quarantine::{Quarantine, QuarantineRecord};
 pub use runtime::{Runtime, RuntimeError, RuntimeOptions};

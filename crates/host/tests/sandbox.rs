@@ -166,7 +166,10 @@ impl Host {
             .unwrap_or_else(|| panic!("{plugin} was not reported quarantined: {records:?}"))
             .clone();
         assert!(self.dispatcher.quarantine().get(plugin).is_some());
-        assert!(self.dispatcher.plugins().all(|p| p.id() != plugin), "{plugin} is still loaded");
+        assert!(
+            self.dispatcher.plugins().all(|p| p.id() != plugin),
+            "{plugin} is still loaded"
+        );
         record
     }
 }
@@ -186,11 +189,17 @@ fn an_endless_loop_after_changing_ten_tasks_changes_none_and_is_quarantined() {
     }
     let started = Instant::now();
     let report = host.attack();
-    assert!(started.elapsed() < Duration::from_secs(5), "the loop was not stopped in time");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the loop was not stopped in time"
+    );
     let detail = trapped(Host::outcome_of(&report, "looper"), AbuseKind::Deadline);
     assert!(detail.contains("100 ms deadline"), "{detail}");
     let delivery = report.deliveries.iter().find(|d| &*d.plugin == "looper").unwrap();
-    assert_eq!(delivery.effects.discarded_changes, 10, "the ten staged updates were dropped");
+    assert_eq!(
+        delivery.effects.discarded_changes, 10,
+        "the ten staged updates were dropped"
+    );
     assert!(delivery.effects.changes.is_empty());
     assert_eq!(host.quarantined("looper").kind, AbuseKind::Deadline);
     host.assert_bystander_works();
@@ -260,7 +269,11 @@ fn a_log_flood_is_cut_off_and_quarantined() {
     let detail = trapped(Host::outcome_of(&report, "flooder"), AbuseKind::LogFlood);
     assert!(detail.contains("more than 1000 log lines"), "{detail}");
     let delivery = report.deliveries.iter().find(|d| &*d.plugin == "flooder").unwrap();
-    assert_eq!(delivery.effects.logs.len(), 1000, "the lines up to the cap are kept for the user");
+    assert_eq!(
+        delivery.effects.logs.len(),
+        1000,
+        "the lines up to the cap are kept for the user"
+    );
     assert_eq!(host.quarantined("flooder").kind, AbuseKind::LogFlood);
     host.assert_bystander_works();
 }
@@ -272,8 +285,14 @@ fn stdout_goes_to_the_log_and_is_capped() {
     let delivery = report.deliveries.iter().find(|d| &*d.plugin == "printer").unwrap();
     assert_eq!(delivery.outcome, Outcome::Handled);
     assert_eq!(delivery.effects.logs[0].message, "stdout line 0");
-    assert!(delivery.effects.dropped_output > 0, "output past the cap is dropped and counted");
-    assert!(delivery.effects.logs.iter().any(|l| l.message == "done flooding"), "stderr is kept too");
+    assert!(
+        delivery.effects.dropped_output > 0,
+        "output past the cap is dropped and counted"
+    );
+    assert!(
+        delivery.effects.logs.iter().any(|l| l.message == "done flooding"),
+        "stderr is kept too"
+    );
 }
 
 #[test]
@@ -294,9 +313,16 @@ fn delete_all_with_read_only_permission_deletes_nothing() {
     let mut host = Host::new(vec![hostile("wiper", "delete-all", r#"tasks = ["read"]"#)]);
     let report = host.attack();
     let delivery = report.deliveries.iter().find(|d| &*d.plugin == "wiper").unwrap();
-    assert!(delivery.effects.denied.iter().all(|d| d == "tasks.delete"), "{:?}", delivery.effects.denied);
+    assert!(
+        delivery.effects.denied.iter().all(|d| d == "tasks.delete"),
+        "{:?}",
+        delivery.effects.denied
+    );
     assert_eq!(delivery.effects.denied.len(), 4, "one per task it could read");
-    assert!(delivery.effects.logs.iter().any(|l| l.message.contains("Denied(\"plugin `wiper` was not granted `tasks.delete`\")")));
+    assert!(delivery.effects.logs.iter().any(|l| {
+        l.message
+            .contains("Denied(\"plugin `wiper` was not granted `tasks.delete`\")")
+    }));
     assert_eq!(host.quarantined("wiper").kind, AbuseKind::Denied);
     host.assert_bystander_works();
 }
@@ -307,7 +333,10 @@ fn an_event_storm_is_stopped_and_quarantined() {
     let report = host.attack();
     let detail = trapped(Host::outcome_of(&report, "stormer"), AbuseKind::EventStorm);
     assert!(detail.contains("more than 16 events"), "{detail}");
-    assert!(report.deliveries.iter().all(|d| d.event != "custom"), "no storm event was delivered");
+    assert!(
+        report.deliveries.iter().all(|d| d.event != "custom"),
+        "no storm event was delivered"
+    );
     assert_eq!(host.quarantined("stormer").kind, AbuseKind::EventStorm);
     host.assert_bystander_works();
 }
@@ -329,7 +358,12 @@ fn a_two_plugin_ping_pong_is_cut_at_the_depth_limit() {
     .unwrap();
     let mut host = Host::new(vec![ping, pong]);
     let report = host.attack();
-    let depths: Vec<u32> = report.deliveries.iter().filter(|d| d.event == "custom").map(|d| d.depth).collect();
+    let depths: Vec<u32> = report
+        .deliveries
+        .iter()
+        .filter(|d| d.event == "custom")
+        .map(|d| d.depth)
+        .collect();
     assert_eq!(depths, [1, 2, 3, 4], "the chain stops at the depth limit");
     assert_eq!(report.dropped_emits.len(), 1, "{:?}", report.dropped_emits);
     assert_eq!(report.quarantined.len(), 1);
@@ -339,12 +373,18 @@ fn a_two_plugin_ping_pong_is_cut_at_the_depth_limit() {
 
 #[test]
 fn a_panic_and_unreachable_are_crashes_quarantined_on_the_third() {
-    let mut host = Host::new(vec![hostile("panicker", "panic", ""), hostile("trapper", "unreachable", "")]);
+    let mut host = Host::new(vec![
+        hostile("panicker", "panic", ""),
+        hostile("trapper", "unreachable", ""),
+    ]);
     for round in 1..=3 {
         let report = host.attack();
         for plugin in ["panicker", "trapper"] {
             let detail = trapped(Host::outcome_of(&report, plugin), AbuseKind::Crash);
-            assert!(detail.contains("wasm `unreachable` instruction executed"), "{plugin}: {detail}");
+            assert!(
+                detail.contains("wasm `unreachable` instruction executed"),
+                "{plugin}: {detail}"
+            );
             assert_eq!(report.quarantined.len(), if round < 3 { 0 } else { 2 });
         }
     }
@@ -359,7 +399,11 @@ fn filling_the_state_quota_stops_at_the_quota() {
     let delivery = report.deliveries.iter().find(|d| &*d.plugin == "filler").unwrap();
     assert_eq!(delivery.outcome, Outcome::Handled);
     assert!(
-        delivery.effects.logs.iter().any(|l| l.message == "stored 15 blocks, then: Error::QuotaExceeded"),
+        delivery
+            .effects
+            .logs
+            .iter()
+            .any(|l| l.message == "stored 15 blocks, then: Error::QuotaExceeded"),
         "{:?}",
         delivery.effects.logs
     );
@@ -378,8 +422,15 @@ fn state_keys_are_keys_not_paths() {
         .flat_map(|d| d.effects.logs.iter().map(|l| l.message.as_str()))
         .collect();
     assert!(logs.contains(&"set \"../../etc/passwd\": ok"), "{logs:?}");
-    assert!(logs.iter().any(|l| l.starts_with("set \"a\\0b\": Error::Invalid(") && l.contains("control character")), "{logs:?}");
-    assert!(logs.iter().any(|l| l.starts_with("set \"\": Error::Invalid(")), "{logs:?}");
+    assert!(
+        logs.iter()
+            .any(|l| l.starts_with("set \"a\\0b\": Error::Invalid(") && l.contains("control character")),
+        "{logs:?}"
+    );
+    assert!(
+        logs.iter().any(|l| l.starts_with("set \"\": Error::Invalid(")),
+        "{logs:?}"
+    );
     let keys = plugboard_host::StateStore::list_keys(&*host.services.state, "keys").unwrap();
     assert_eq!(keys, ["../../etc/passwd", "/etc/shadow"]);
 }
@@ -390,20 +441,32 @@ fn sockets_and_file_system_imports_are_refused_at_load() {
         (artifacts::HOSTILE_SOCKETS, "wasi:sockets/"),
         (artifacts::HOSTILE_FILESYSTEM, "wasi:filesystem/"),
     ] {
-        let text = hostile_manifest("sneaky", "none", "", "").replace("hostile.wasm", &format!("{}.wasm", component.name));
+        let text =
+            hostile_manifest("sneaky", "none", "", "").replace("hostile.wasm", &format!("{}.wasm", component.name));
         let err = load(&text, component, Grants::everything_requested()).unwrap_err();
         assert!(matches!(err, LoadError::ForbiddenImport { .. }), "{err}");
         let message = err.to_string();
-        assert!(message.contains("plugin `sneaky`") && message.contains(&format!("imports `{import}")), "{message}");
+        assert!(
+            message.contains("plugin `sneaky`") && message.contains(&format!("imports `{import}")),
+            "{message}"
+        );
     }
 }
 
 #[test]
 fn a_plugin_with_no_grants_receives_nothing() {
-    let plugin = load(&hostile_manifest("ungranted", "delete-all", r#"tasks = ["read", "delete"]"#, ""), artifacts::HOSTILE, Grants::none()).unwrap();
+    let plugin = load(
+        &hostile_manifest("ungranted", "delete-all", r#"tasks = ["read", "delete"]"#, ""),
+        artifacts::HOSTILE,
+        Grants::none(),
+    )
+    .unwrap();
     let mut host = Host::new(vec![plugin]);
     let report = host.attack();
-    assert!(report.deliveries.iter().all(|d| &*d.plugin != "ungranted"), "{report:#?}");
+    assert!(
+        report.deliveries.iter().all(|d| &*d.plugin != "ungranted"),
+        "{report:#?}"
+    );
 }
 
 #[test]
@@ -413,7 +476,13 @@ fn quarantine_survives_a_restart_of_the_host() {
         let (services, _) = HostServices::in_memory();
         let mut dispatcher =
             Dispatcher::new(runtime(), services.clone()).with_quarantine(Quarantine::open(data.path()).unwrap());
-        dispatcher.add(hostile("persistent-looper", "loop-on-event", r#"tasks = ["read", "write"]"#)).unwrap();
+        dispatcher
+            .add(hostile(
+                "persistent-looper",
+                "loop-on-event",
+                r#"tasks = ["read", "write"]"#,
+            ))
+            .unwrap();
         let report = dispatcher.dispatch(&Event::TaskCreated(
             plugboard_host::task_store::build_task("t".into(), new_task("x"), 1).unwrap(),
         ));
@@ -422,12 +491,16 @@ fn quarantine_survives_a_restart_of_the_host() {
     // A new host on the same data folder refuses to load it.
     let (services, _) = HostServices::in_memory();
     let mut dispatcher = Dispatcher::new(runtime(), services).with_quarantine(Quarantine::open(data.path()).unwrap());
-    let err = dispatcher.add(hostile("persistent-looper", "loop-on-event", "")).unwrap_err();
+    let err = dispatcher
+        .add(hostile("persistent-looper", "loop-on-event", ""))
+        .unwrap_err();
     assert!(err.to_string().contains("is quarantined since"), "{err}");
     assert!(err.to_string().contains("deadline"), "{err}");
     // Until the user re-enables it.
     dispatcher.release("persistent-looper").unwrap();
-    dispatcher.add(hostile("persistent-looper", "loop-on-event", "")).unwrap();
+    dispatcher
+        .add(hostile("persistent-looper", "loop-on-event", ""))
+        .unwrap();
 }
 
 #[test]
@@ -442,7 +515,10 @@ fn every_attack_at_once_leaves_the_host_and_the_neighbour_working() {
         ("a-storm", "emit-storm", ""),
         ("a-panic", "panic", ""),
     ];
-    let plugins = attacks.iter().map(|(id, attack, perms)| hostile(id, attack, perms)).collect();
+    let plugins = attacks
+        .iter()
+        .map(|(id, attack, perms)| hostile(id, attack, perms))
+        .collect();
     let mut host = Host::new(plugins);
     for _ in 0..3 {
         host.attack();
