@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use plugboard_host::services::Clock;
-use plugboard_host::task_store::{self, InMemoryTaskStore, TaskStore};
+use plugboard_host::task_store::{self, InMemoryTaskStore};
 use plugboard_host::types::{CustomEvent, Event, NewTask, SyncSummary, TaskChange};
 
 use crate::describe;

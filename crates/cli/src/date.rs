@@ -1,5 +1,6 @@
 //! Dates as scripts write them (`YYYY-MM-DD`, UTC) and as the output shows
-//! task timestamps (milliseconds since the Unix epoch).
+//! task timestamps and moments such as a quarantine's (milliseconds since the
+//! Unix epoch).
 
 use plugboard_host::task_store::Timestamp;
 
@@ -63,6 +64,18 @@ pub fn format(timestamp: Timestamp) -> String {
     }
 }
 
+/// `YYYY-MM-DD HH:MM:SS` in UTC, for a moment rather than a due date.
+pub fn format_time(timestamp: Timestamp) -> String {
+    let (year, month, day) = civil_from_days(timestamp.div_euclid(MS_PER_DAY));
+    let seconds = timestamp.rem_euclid(MS_PER_DAY) / 1000;
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        seconds / 3600,
+        seconds / 60 % 60,
+        seconds % 60
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,6 +88,14 @@ mod tests {
             assert_eq!(format(parse(text).unwrap()), text);
         }
         assert_eq!(format(1_751_328_000_000 + 90 * 60_000), "2025-07-01 01:30 UTC");
+    }
+
+    #[test]
+    fn moments_show_seconds_in_utc() {
+        assert_eq!(format_time(0), "1970-01-01 00:00:00");
+        assert_eq!(format_time(1_700_000_000_000), "2023-11-14 22:13:20");
+        assert_eq!(format_time(1_751_328_000_000 + 3_599_999), "2025-07-01 00:59:59");
+        assert_eq!(format_time(-1000), "1969-12-31 23:59:59");
     }
 
     #[test]

@@ -3,8 +3,8 @@
 
 use std::fmt::Write as _;
 
-use plugboard_host::Outcome;
 use plugboard_host::types::{Priority, Status, Task};
+use plugboard_host::{CallEffects, Outcome, QuarantineRecord};
 
 use crate::date;
 
@@ -130,36 +130,62 @@ pub fn plugin_change(change: &plugboard_host::TaskChange) -> String {
     }
 }
 
-/// The changes between two snapshots of the store (a command's effect,
-/// which the host does not report), as [`plugin_change`] lines.
-pub fn store_changes(before: &[Task], after: &[Task]) -> Vec<String> {
-    let mut lines = Vec::new();
-    for task in after {
-        match before.iter().find(|old| old.id == task.id) {
-            None => lines.push(format!("created task {:?}", task.title)),
-            Some(old) if old != task => lines.push(plugin_change(&plugboard_host::TaskChange::Updated {
-                before: old.clone(),
-                after: task.clone(),
-            })),
-            Some(_) => {}
-        }
-    }
-    for old in before.iter().filter(|old| !after.iter().any(|t| t.id == old.id)) {
-        lines.push(format!("deleted task {:?}", old.title));
-    }
-    lines
-}
-
 /// What happened to a delivery, in a few words.
 pub fn outcome(outcome: &Outcome) -> String {
     match outcome {
         Outcome::Handled => "handled".to_string(),
         Outcome::Rejected(why) => format!("rejected: {why}"),
-        // The host's message already says "trapped: ..." for a trap.
-        Outcome::Trapped(why) => format!("trapped: {}", why.strip_prefix("trapped: ").unwrap_or(why)),
+        Outcome::Trapped(abuse) => format!("trapped ({}): {}", abuse.kind, abuse.detail),
+        Outcome::CommitFailed(why) => format!("commit refused: {why}"),
         Outcome::NotDelivered(why) => format!("not delivered ({why})"),
         Outcome::Unavailable(why) => format!("unavailable: {why}"),
     }
+}
+
+/// One line per thing a call did, as the host reported it: log lines,
+/// committed task changes, refused host calls, emitted events, and what was
+/// thrown away.
+pub fn effects(effects: &CallEffects) -> Vec<String> {
+    let mut lines = Vec::new();
+    for log in &effects.logs {
+        lines.push(format!("{}: {}", log.level, log.message));
+    }
+    for change in &effects.changes {
+        lines.push(plugin_change(change));
+    }
+    for permission in &effects.denied {
+        lines.push(format!("denied: {permission} (not granted)"));
+    }
+    for emitted in &effects.emitted {
+        lines.push(format!(
+            "emitted custom:{} ({} bytes)",
+            emitted.topic,
+            emitted.payload.len()
+        ));
+    }
+    match effects.discarded_changes {
+        0 => {}
+        1 => lines.push("1 staged task change discarded".to_string()),
+        n => lines.push(format!("{n} staged task changes discarded")),
+    }
+    if effects.dropped_output > 0 {
+        lines.push(format!(
+            "{} bytes of log output dropped (more than a call may write)",
+            effects.dropped_output
+        ));
+    }
+    lines
+}
+
+/// `since 2025-07-01 12:00:00 for deadline: the call ran past ...`, to follow
+/// "quarantined".
+pub fn quarantined_since(record: &QuarantineRecord) -> String {
+    format!(
+        "since {} for {}: {}",
+        date::format_time(record.at),
+        record.kind,
+        record.reason
+    )
 }
 
 /// Cuts `text` to `max` characters, marking the cut with `…`.
@@ -208,7 +234,7 @@ pub fn task_table(tasks: &[Task]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use plugboard_host::task_store::{InMemoryTaskStore, TaskStore, empty_patch, new_task};
+    use plugboard_host::task_store::{InMemoryTaskStore, empty_patch, new_task};
 
     fn task(title: &str) -> Task {
         InMemoryTaskStore::new().create(new_task(title), 0).unwrap()
@@ -242,19 +268,31 @@ mod tests {
     }
 
     #[test]
-    fn store_changes_find_created_changed_and_deleted_tasks() {
-        let kept = task("kept");
-        let gone = task("gone");
-        let mut changed = kept.clone();
-        changed.tags.push("x".into());
-        let added = task("added");
-        let lines = store_changes(&[kept, gone], &[changed, added]);
+    fn outcomes_and_effects_say_what_the_host_reported() {
+        let trapped = Outcome::Trapped(plugboard_host::Abuse {
+            kind: plugboard_host::AbuseKind::Deadline,
+            detail: "the call ran past its 100 ms deadline and was stopped".into(),
+        });
         assert_eq!(
-            lines,
+            outcome(&trapped),
+            "trapped (deadline): the call ran past its 100 ms deadline and was stopped"
+        );
+        assert_eq!(
+            outcome(&Outcome::CommitFailed("task x was changed since it was read".into())),
+            "commit refused: task x was changed since it was read"
+        );
+        let effects = effects(&CallEffects {
+            denied: vec!["tasks.delete".into()],
+            discarded_changes: 3,
+            dropped_output: 10,
+            ..CallEffects::default()
+        });
+        assert_eq!(
+            effects,
             [
-                "changed task \"kept\": +tag x",
-                "created task \"added\"",
-                "deleted task \"gone\""
+                "denied: tasks.delete (not granted)",
+                "3 staged task changes discarded",
+                "10 bytes of log output dropped (more than a call may write)"
             ]
         );
     }

@@ -2,18 +2,26 @@
 //!
 //! `run` loads a folder of plugins and feeds them application events (a JSONL
 //! script of app actions, or a built-in demo) against an in-memory task
-//! store, showing what each plugin did with each event. `inspect` shows what
-//! a plugin folder or component file declares and speaks. `conformance` runs
-//! the ABI conformance suite.
+//! store, showing what each plugin did with each event. `grant` and `revoke`
+//! change what the user allows a plugin (nothing by default), `list` shows
+//! plugins with their grants and quarantine status, `enable` releases a
+//! quarantined plugin. `inspect` shows what a plugin folder or component file
+//! declares and speaks. `conformance` runs the ABI conformance suite.
 //!
-//! The CLI only drives `plugboard-host`: it never grants a plugin more than
-//! its manifest asks for and never touches the user's real tasks.
+//! The CLI only drives `plugboard-host`: a plugin gets what its manifest asks
+//! for and the user granted (everything asked for only with
+//! `run --trust-manifests`), and the CLI never touches the user's real tasks.
 
 mod app;
 mod conformance;
 mod date;
 mod describe;
+mod enable;
+mod folders;
+mod grant;
 mod inspect;
+mod list;
+mod plugins_folder;
 mod run;
 mod script;
 
@@ -32,6 +40,14 @@ struct Cli {
     /// (RUST_LOG, when set, overrides the level). Without it: warnings only.
     #[arg(short, long, global = true, action = ArgAction::Count)]
     verbose: u8,
+    /// Where your grants are kept (plugboard.toml). Default: $PLUGBOARD_CONFIG_DIR,
+    /// else $XDG_CONFIG_HOME/plugboard, else ~/.config/plugboard.
+    #[arg(long, global = true, value_name = "DIR")]
+    config_dir: Option<PathBuf>,
+    /// Where the quarantine is kept (quarantine.json). Default: $PLUGBOARD_DATA_DIR,
+    /// else $XDG_DATA_HOME/plugboard, else ~/.local/share/plugboard.
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     command: Command,
@@ -40,9 +56,22 @@ struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Load every plugin in a folder and feed them app events.
+    /// Load every plugin in a folder, with what you granted each, and feed them app events.
     #[command(after_help = script::FORMAT_HELP)]
     Run(run::RunArgs),
+    /// Grant a plugin permissions (a plugin gets nothing you did not grant).
+    #[command(after_help = grant::PERMISSIONS_HELP)]
+    Grant(grant::GrantArgs),
+    /// Take permissions back from a plugin.
+    #[command(after_help = grant::PERMISSIONS_HELP)]
+    Revoke(grant::RevokeArgs),
+    /// List plugins with their grants and whether they are enabled or quarantined.
+    List(list::ListArgs),
+    /// Release a quarantined plugin so that it loads again.
+    Enable {
+        /// The plugin's id.
+        id: String,
+    },
     /// Show a plugin folder's manifest and its component's world, imports
     /// and exports, or those of a single .wasm file.
     Inspect {
@@ -56,9 +85,15 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.verbose);
-    let result = match cli.command {
-        Command::Run(args) => run::run(&args),
-        Command::Inspect { path } => inspect::inspect(&path),
+    let config_dir = || folders::resolve(folders::CONFIG, cli.config_dir.as_ref());
+    let data_dir = || folders::resolve(folders::DATA, cli.data_dir.as_ref());
+    let result = match &cli.command {
+        Command::Run(args) => config_dir().and_then(|config| run::run(args, &config, &data_dir()?)),
+        Command::Grant(args) => config_dir().and_then(|config| grant::grant(args, &config)),
+        Command::Revoke(args) => config_dir().and_then(|config| grant::revoke(args, &config)),
+        Command::List(args) => config_dir().and_then(|config| list::list(args, &config, &data_dir()?)),
+        Command::Enable { id } => data_dir().and_then(|data| enable::enable(id, &data)),
+        Command::Inspect { path } => inspect::inspect(path),
         Command::Conformance => conformance::conformance(),
     };
     match result {
@@ -75,8 +110,9 @@ fn init_tracing(verbose: u8) {
     let filter = match verbose {
         // A refused host call is already shown where it happened (`run`
         // prints it under the plugin, `conformance` provokes it on purpose),
-        // so its warning would only repeat it.
-        0 => EnvFilter::new("warn,plugboard_host::context=error"),
+        // and so are strikes and quarantines (`run` prints both), so their
+        // warnings would only repeat them.
+        0 => EnvFilter::new("warn,plugboard_host::context=error,plugboard_host::dispatcher=off"),
         _ => {
             let level = match verbose {
                 1 => "info",

@@ -4,18 +4,21 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
-use plugboard_host::WorldVersion;
-use plugboard_host::abi::v1::event_down;
 use plugboard_host::dispatcher::event_kind;
+use plugboard_host::limits::MAX_EMIT_DEPTH;
 use plugboard_host::types::Event;
-use plugboard_host::{Delivery, DispatchReport, Dispatcher, HostServices, LoadOptions, LoadedPlugin, Runtime};
-use plugboard_manifest::{MANIFEST_FILE_NAME, Manifest};
+use plugboard_host::{
+    AbuseKind, AddError, CallEffects, Delivery, DispatchReport, Dispatcher, GrantsFile, HostServices, LoadOptions,
+    LoadedPlugin, Outcome, Policy, Quarantine, QuarantineRecord, Runtime, StrikePolicy, WorldVersion,
+};
+use plugboard_manifest::{Manifest, Subscription};
 
 use crate::app::{App, Step};
-use crate::describe;
 use crate::script::{self, CommandCall, Script};
+use crate::{describe, grant, plugins_folder};
 
 /// The arguments of `plugboard run`.
 #[derive(Debug, clap::Args)]
@@ -29,6 +32,10 @@ pub struct RunArgs {
     /// Overrides a plugin's setting (repeatable), e.g. `--set auto-tag.keywords=urgent,home`.
     #[arg(long = "set", value_name = "ID.KEY=VALUE", value_parser = parse_setting)]
     settings: Vec<Setting>,
+    /// Give every plugin everything its manifest requests, ignoring your
+    /// grants: for developing your own plugins, never for someone else's.
+    #[arg(long)]
+    trust_manifests: bool,
 }
 
 /// One `--set ID.KEY=VALUE`.
@@ -55,9 +62,69 @@ fn parse_setting(text: &str) -> Result<Setting, String> {
     })
 }
 
+/// A plugin of this run, as the CLI reports on it: what it is and what has
+/// become of it.
+struct Member {
+    id: String,
+    world: WorldVersion,
+    manifest: Arc<Manifest>,
+    policy: Arc<Policy>,
+    state: MemberState,
+}
+
+/// What has become of a plugin during the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MemberState {
+    /// It gets the events it subscribed to and was granted.
+    Running,
+    /// Its start failed (init refused or trapped).
+    CouldNotStart,
+    /// The host quarantined it during this run.
+    Quarantined,
+}
+
+/// The plugins of the run, in the order they receive events.
+struct Roster {
+    members: Vec<Member>,
+}
+
+impl Roster {
+    /// A plugin id with the world it speaks, `auto-tag [task-events@2]`, so a
+    /// reader sees which plugins get events through the v1 adapter.
+    fn label(&self, id: &str) -> String {
+        match self.members.iter().find(|m| m.id == id) {
+            Some(member) => format!("{id} [{}]", member.world),
+            None => id.to_string(),
+        }
+    }
+
+    fn set_state(&mut self, id: &str, state: MemberState) {
+        if let Some(member) = self.members.iter_mut().find(|m| m.id == id) {
+            member.state = state;
+        }
+    }
+}
+
+/// What loading the plugins folder gave.
+struct Loaded {
+    plugins: Vec<LoadedPlugin>,
+    /// Plugins not loaded because they are quarantined.
+    quarantined: Vec<QuarantineRecord>,
+    /// How many could not be loaded (each reported on stderr).
+    failures: usize,
+}
+
+/// Quarantine records the dispatcher announces, for the calls whose report
+/// does not carry them (starting plugins, running commands).
+type Heard = Arc<Mutex<Vec<QuarantineRecord>>>;
+
+fn take_heard(heard: &Heard) -> Vec<QuarantineRecord> {
+    std::mem::take(&mut *heard.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
 /// Runs the subcommand; fails when the script is bad, and exits non-zero at
 /// the end when a plugin could not be loaded.
-pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &RunArgs, config_dir: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> {
     let script = match &args.events {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -65,34 +132,73 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         }
         None => Script::parse(script::DEMO, script::DEMO_ORIGIN)?,
     };
+    let grants = if args.trust_manifests {
+        None
+    } else {
+        Some(GrantsFile::open(config_dir)?)
+    };
+    let quarantine = Quarantine::open(data_dir)?;
     let runtime = Runtime::new()?;
-    let (plugins, load_failures) = load_plugins(&runtime, &args.plugins, &args.settings)?;
+    let loaded = load_plugins(&runtime, args, grants.as_ref(), &quarantine)?;
+    let mut failures = loaded.failures;
 
     let (services, tasks) = HostServices::in_memory();
     let mut app = App::new(tasks, services.clock.clone());
-    let mut dispatcher = Dispatcher::new(&runtime, services);
-    println!("Plugins loaded from {}:", args.plugins.display());
-    let id_width = plugins.iter().map(|p| p.id().len()).max().unwrap_or(0);
-    for plugin in &plugins {
-        println!(
-            "  {:<id_width$}  {}  {} (built against {})  {}",
-            plugin.id(),
-            plugin.manifest.plugin.version,
-            plugin.world.version,
-            plugin.world.built_against,
-            plugin.component_path.display()
-        );
+    let strike_policy = StrikePolicy::default();
+    let mut dispatcher = Dispatcher::new(&runtime, services)
+        .with_quarantine(quarantine)
+        .with_logs(plugboard_host::PluginLogs::new(data_dir))
+        .with_strike_policy(strike_policy.clone());
+    let heard: Heard = Arc::default();
+    let listener = heard.clone();
+    dispatcher.on_quarantine(move |record| listener.lock().unwrap_or_else(|e| e.into_inner()).push(record.clone()));
+
+    print_loaded(&loaded, grants.as_ref(), &args.plugins);
+    for record in &loaded.quarantined {
+        print_skipped(record);
     }
-    if plugins.is_empty() {
-        println!("  (none)");
+    let mut roster = Roster { members: Vec::new() };
+    for plugin in loaded.plugins {
+        let member = Member {
+            id: plugin.id().to_string(),
+            world: plugin.world.version,
+            manifest: plugin.manifest.clone(),
+            policy: plugin.policy.clone(),
+            state: MemberState::Running,
+        };
+        match dispatcher.add(plugin) {
+            Ok(()) => roster.members.push(member),
+            Err(AddError::Quarantined(record)) => print_skipped(&record),
+            Err(error @ AddError::Duplicate(_)) => {
+                eprintln!("error: skipping {}: {error}", member.id);
+                failures += 1;
+            }
+        }
     }
-    for plugin in plugins {
-        dispatcher.add(plugin);
+
+    if !roster.members.is_empty() {
+        println!("\nStarting plugins:");
     }
     for (id, started) in dispatcher.start_all() {
-        if let Err(why) = started {
-            println!("  {id}: could not start: {why}");
+        match started {
+            Ok(effects) => {
+                println!("  {id}: started");
+                print_effects(&effects);
+            }
+            Err(outcome) => {
+                let why = match outcome {
+                    Outcome::Unavailable(why) => why,
+                    other => other.to_string(),
+                };
+                println!("  {id}: could not start: {why}");
+                roster.set_state(&id, MemberState::CouldNotStart);
+            }
         }
+    }
+    let mut quarantined_now = Vec::new();
+    for record in take_heard(&heard) {
+        print_quarantined(&mut roster, &record);
+        quarantined_now.push(record);
     }
 
     println!("\nEvents from {}:", script.origin);
@@ -104,11 +210,22 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             Step::Event(event) => {
                 println!("#{} {}  => {}", line.line, applied.summary, event_kind(&event));
                 let report = dispatcher.dispatch(&event);
-                print_report(&dispatcher, &event, &report);
+                // The report carries this dispatch's quarantines.
+                take_heard(&heard);
+                let strikes = Strikes {
+                    dispatcher: &dispatcher,
+                    policy: &strike_policy,
+                };
+                print_report(&mut roster, &event, &report, &strikes);
+                quarantined_now.extend(report.quarantined);
             }
             Step::Command(call) => {
                 println!("#{} {}", line.line, applied.summary);
-                run_command(&mut dispatcher, &app, &call);
+                run_command(&mut dispatcher, &roster, &call);
+                for record in take_heard(&heard) {
+                    print_quarantined(&mut roster, &record);
+                    quarantined_now.push(record);
+                }
             }
         }
     }
@@ -117,96 +234,253 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     println!("\nTasks at the end ({}):", tasks.len());
     print!("{}", describe::task_table(&tasks));
 
-    if load_failures > 0 {
-        eprintln!("error: {load_failures} plugin(s) could not be loaded (see above)");
+    if !quarantined_now.is_empty() {
+        let ids: Vec<&str> = quarantined_now.iter().map(|r| r.plugin.as_str()).collect();
+        println!(
+            "\nQuarantined during this run: {}. They stay unloaded until you run `plugboard enable ID`.",
+            ids.join(", ")
+        );
+    }
+    for error in dispatcher.persist_errors() {
+        eprintln!("warning: a quarantine could not be saved, so it lasts only for this run: {error}");
+    }
+    if failures > 0 {
+        eprintln!("error: {failures} plugin(s) could not be loaded (see above)");
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// A plugin id with the world it speaks, `auto-tag [task-events@2]`, so a
-/// reader sees which plugins get events through the v1 adapter.
-fn label(dispatcher: &Dispatcher, id: &str) -> String {
-    match dispatcher.plugins().find(|p| p.id() == id) {
-        Some(plugin) => format!("{id} [{}]", plugin.world.version),
-        None => id.to_string(),
+/// The plugins loaded, each with the policy in force and what it requested
+/// but was not granted.
+fn print_loaded(loaded: &Loaded, grants: Option<&GrantsFile>, dir: &Path) {
+    println!("Plugins loaded from {}:", dir.display());
+    match grants {
+        Some(file) => println!("  (permissions: what you granted in {})", file.path().display()),
+        None => println!(
+            "  (--trust-manifests: every plugin gets all its manifest requests; your grants are not consulted)"
+        ),
+    }
+    let id_width = loaded.plugins.iter().map(|p| p.id().len()).max().unwrap_or(0);
+    for plugin in &loaded.plugins {
+        println!(
+            "  {:<id_width$}  {}  {} (built against {})  {}",
+            plugin.id(),
+            plugin.manifest.plugin.version,
+            plugin.world.version,
+            plugin.world.built_against,
+            plugin.component_path.display()
+        );
+        let policy = plugin.policy.describe();
+        if policy.is_empty() {
+            println!("      nothing granted: it will receive no events");
+        } else if plugin.policy.subscriptions.is_empty() {
+            println!(
+                "      policy: {} (no event granted: it will receive none)",
+                policy.join(", ")
+            );
+        } else {
+            println!("      policy: {}", policy.join(", "));
+        }
+        let missing = grant::not_granted(&plugin.manifest, &plugin.policy);
+        if !missing.is_empty() {
+            println!("      requested, not granted: {}", missing.join(", "));
+        }
+    }
+    if loaded.plugins.is_empty() {
+        println!("  (none)");
+    }
+    if grants.is_some()
+        && loaded
+            .plugins
+            .iter()
+            .any(|p| !grant::not_granted(&p.manifest, &p.policy).is_empty())
+    {
+        println!(
+            "  (grant with `plugboard grant ID PERMISSION...`, or `plugboard grant ID --all-requested --plugins {}`)",
+            dir.display()
+        );
     }
 }
 
-/// Prints one line per loaded plugin for the application's event, then the
-/// deliveries of events plugins emitted.
-fn print_report(dispatcher: &Dispatcher, event: &Event, report: &DispatchReport) {
-    let kind = event_kind(event);
-    for plugin in dispatcher.plugins() {
-        let label = label(dispatcher, plugin.id());
+fn print_skipped(record: &QuarantineRecord) {
+    println!(
+        "  skipping {}: quarantined {} (`plugboard enable {}` lets it load again)",
+        record.plugin,
+        describe::quarantined_since(record),
+        record.plugin
+    );
+}
+
+fn print_quarantined(roster: &mut Roster, record: &QuarantineRecord) {
+    println!("  QUARANTINED: {} ({}): {}", record.plugin, record.kind, record.reason);
+    roster.set_state(&record.plugin, MemberState::Quarantined);
+}
+
+/// Prints one line per plugin of the run for the application's event, then
+/// the deliveries of events plugins emitted, then the quarantines.
+fn print_report(roster: &mut Roster, event: &Event, report: &DispatchReport, strikes: &Strikes<'_>) {
+    for member in &roster.members {
+        let label = roster.label(&member.id);
         match report
             .deliveries
             .iter()
-            .find(|d| d.depth == 0 && &*d.plugin == plugin.id())
+            .find(|d| d.depth == 0 && *d.plugin == *member.id)
         {
-            Some(delivery) => print_delivery(&label, delivery),
-            // The host only offers an event to subscribers; a v1 plugin could
-            // not get this one even if it subscribed, which is worth saying.
-            None if plugin.world.version == WorldVersion::V1 && event_down(event).is_none() => {
-                println!("  {label}: not delivered ({kind} has no {} form)", plugin.world.version);
+            Some(delivery) => {
+                print_delivery(&label, delivery);
+                strikes.print(delivery);
             }
-            None => println!("  {label}: not subscribed to {kind}"),
+            None => println!("  {label}: not offered ({})", why_not_offered(member, event)),
         }
     }
     for delivery in report.deliveries.iter().filter(|d| d.depth > 0) {
         let label = format!(
             "{} <- {} (emitted, depth {})",
-            label(dispatcher, &delivery.plugin),
+            roster.label(&delivery.plugin),
             delivery.event,
             delivery.depth
         );
         print_delivery(&label, delivery);
+        strikes.print(delivery);
     }
     for (emitter, topic) in &report.dropped_emits {
         println!(
-            "  dropped custom:{topic} from {emitter}: the chain of emitted events is deeper than {}",
-            plugboard_host::dispatcher::MAX_EMIT_DEPTH
+            "  dropped custom:{topic} from {emitter}: the chain of emitted events is deeper than {MAX_EMIT_DEPTH}"
         );
+    }
+    for record in &report.quarantined {
+        print_quarantined(roster, record);
+    }
+}
+
+/// Why the host did not offer `event` to a plugin, from what the CLI knows
+/// of it: the host reports only the plugins it offered the event to.
+fn why_not_offered(member: &Member, event: &Event) -> String {
+    match member.state {
+        MemberState::Quarantined => return "quarantined".to_string(),
+        MemberState::Running | MemberState::CouldNotStart => {}
+    }
+    let events = &member.manifest.events;
+    let policy = &member.policy;
+    let (subscribed, granted, name) = match event {
+        Event::Custom(custom) => (
+            events.subscribes_to_custom(&custom.topic),
+            policy.receives_custom(&custom.topic),
+            format!("custom:{}", custom.topic),
+        ),
+        _ => {
+            let subscription = subscription(event);
+            (
+                events.subscribes(&subscription),
+                policy.receives(&subscription),
+                subscription.to_string(),
+            )
+        }
+    };
+    if !subscribed {
+        return format!("not subscribed to {name}");
+    }
+    if !granted {
+        return format!("subscribe:{name} not granted");
+    }
+    if let Event::Timer(timer) = event
+        && !events.timers.iter().any(|t| &t.name == timer)
+    {
+        return format!("it has no timer {timer:?}");
+    }
+    match member.state {
+        MemberState::CouldNotStart => "it could not start, see above".to_string(),
+        _ => "the host did not say why".to_string(),
+    }
+}
+
+/// What a manifest subscribes to for receiving `event`.
+fn subscription(event: &Event) -> Subscription {
+    match event {
+        Event::TaskCreated(_) => Subscription::TaskCreated,
+        Event::TaskModified(_) => Subscription::TaskModified,
+        Event::TaskDeleted(_) => Subscription::TaskDeleted,
+        Event::SyncCompleted(_) => Subscription::SyncCompleted,
+        Event::Timer(_) => Subscription::Timer,
+        Event::Custom(custom) => Subscription::Custom(custom.topic.clone()),
+    }
+}
+
+/// Where to read the strikes a plugin has collected, and what they lead to.
+struct Strikes<'a> {
+    dispatcher: &'a Dispatcher,
+    policy: &'a StrikePolicy,
+}
+
+impl Strikes<'_> {
+    /// After a delivery that cost the plugin a strike: how many of that kind
+    /// it has now, and how many put it in quarantine. Nothing for a plugin
+    /// the host has already quarantined (its `QUARANTINED` line follows).
+    fn print(&self, delivery: &Delivery) {
+        let Some(strikes) = self.dispatcher.strikes(&delivery.plugin) else {
+            return;
+        };
+        let mut kinds = Vec::new();
+        if !delivery.effects.denied.is_empty() {
+            kinds.push(AbuseKind::Denied);
+        }
+        if let Outcome::Trapped(abuse) = &delivery.outcome
+            && !kinds.contains(&abuse.kind)
+        {
+            kinds.push(abuse.kind);
+        }
+        for kind in kinds {
+            match self.policy.threshold(kind) {
+                0 => println!(
+                    "    strikes for {kind}: {} (never quarantined for it)",
+                    strikes.count(kind)
+                ),
+                threshold => println!(
+                    "    strikes for {kind}: {} of {threshold} before quarantine",
+                    strikes.count(kind)
+                ),
+            }
+        }
     }
 }
 
 fn print_delivery(label: &str, delivery: &Delivery) {
     println!("  {label}: {}", describe::outcome(&delivery.outcome));
-    let effects = &delivery.effects;
-    for log in &effects.logs {
-        println!("    {}: {}", log.level, log.message);
-    }
-    for change in &effects.changes {
-        println!("    {}", describe::plugin_change(change));
-    }
-    for permission in &effects.denied {
-        println!("    denied: {permission} (not granted)");
-    }
-    for emitted in &effects.emitted {
-        println!("    emitted custom:{} ({} bytes)", emitted.topic, emitted.payload.len());
+    print_effects(&delivery.effects);
+}
+
+fn print_effects(effects: &CallEffects) {
+    for line in describe::effects(effects) {
+        println!("    {line}");
     }
 }
 
-/// Runs a command and prints its answer and the task changes it made, found
-/// by comparing the store before and after (the host does not report a
-/// command's effects).
-fn run_command(dispatcher: &mut Dispatcher, app: &App, call: &CommandCall) {
-    let before = app.tasks();
+/// Runs a command and prints its answer and what it did, as the host
+/// reported it.
+fn run_command(dispatcher: &mut Dispatcher, roster: &Roster, call: &CommandCall) {
     let result = dispatcher.run_command(&call.plugin, &call.name, &call.args);
-    let label = label(dispatcher, &call.plugin);
+    let label = roster.label(&call.plugin);
     match result {
-        Ok(answer) => println!("  {label}: {answer}"),
+        Ok(output) => {
+            println!("  {label}: {}", output.text);
+            print_effects(&output.effects);
+        }
         Err(error) => println!("  {label}: failed: {error}"),
     }
-    for change in describe::store_changes(&before, &app.tasks()) {
-        println!("    {change}");
-    }
 }
 
-/// Loads every plugin folder in `dir`, reporting each that fails on stderr;
-/// returns the loaded plugins and how many failed.
-fn load_plugins(runtime: &Runtime, dir: &Path, settings: &[Setting]) -> anyhow::Result<(Vec<LoadedPlugin>, usize)> {
-    let folders = plugin_folders(dir)?;
+/// Loads every plugin folder in the plugins folder, with the user's grants
+/// (or, with `--trust-manifests`, everything each manifest requests),
+/// leaving out quarantined plugins unread; reports each that fails on stderr.
+fn load_plugins(
+    runtime: &Runtime,
+    args: &RunArgs,
+    grants: Option<&GrantsFile>,
+    quarantine: &Quarantine,
+) -> anyhow::Result<Loaded> {
+    let dir = &args.plugins;
+    let folders = plugins_folder::plugin_folders(dir)?;
     let mut failures = 0;
     let mut manifests = Vec::new();
     for folder in folders {
@@ -218,9 +492,10 @@ fn load_plugins(runtime: &Runtime, dir: &Path, settings: &[Setting]) -> anyhow::
             }
         }
     }
-    let overrides = overrides_by_plugin(settings, &manifests, dir)?;
+    let overrides = overrides_by_plugin(&args.settings, &manifests, dir)?;
 
     let mut loaded: Vec<LoadedPlugin> = Vec::new();
+    let mut quarantined = Vec::new();
     for (folder, manifest) in manifests {
         let id = manifest.plugin.id.as_str().to_string();
         if let Some(first) = loaded.iter().find(|p| p.id() == id) {
@@ -232,8 +507,20 @@ fn load_plugins(runtime: &Runtime, dir: &Path, settings: &[Setting]) -> anyhow::
             failures += 1;
             continue;
         }
-        let options = LoadOptions {
-            config_overrides: overrides.get(&id).cloned().unwrap_or_default(),
+        if let Some(record) = quarantine.get(&id) {
+            quarantined.push(record.clone());
+            continue;
+        }
+        let config_overrides = overrides.get(&id).cloned().unwrap_or_default();
+        let options = match grants {
+            Some(file) => LoadOptions {
+                config_overrides,
+                grants: file.grants_for(&id),
+            },
+            None => LoadOptions {
+                config_overrides,
+                ..LoadOptions::trusting_manifest()
+            },
         };
         match runtime.load(manifest, &folder, &options) {
             Ok(plugin) => loaded.push(plugin),
@@ -243,30 +530,11 @@ fn load_plugins(runtime: &Runtime, dir: &Path, settings: &[Setting]) -> anyhow::
             }
         }
     }
-    Ok((loaded, failures))
-}
-
-/// The subfolders of `dir` that hold a plugin.toml, by name.
-fn plugin_folders(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let entries =
-        std::fs::read_dir(dir).with_context(|| format!("cannot read the plugins folder {}", dir.display()))?;
-    let mut folders = Vec::new();
-    for entry in entries {
-        let path = entry
-            .with_context(|| format!("cannot list the plugins folder {}", dir.display()))?
-            .path();
-        if path.is_dir() && path.join(MANIFEST_FILE_NAME).is_file() {
-            folders.push(path);
-        }
-    }
-    folders.sort();
-    if folders.is_empty() {
-        bail!(
-            "{} holds no plugin: expected subfolders each with a {MANIFEST_FILE_NAME} and its component",
-            dir.display()
-        );
-    }
-    Ok(folders)
+    Ok(Loaded {
+        plugins: loaded,
+        quarantined,
+        failures,
+    })
 }
 
 /// Groups `--set` values by plugin, refusing ids that are not in `dir` and

@@ -4,16 +4,43 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use plugboard_test_artifacts::{self as artifacts, AUTO_TAG, Component, LEGACY_COUNTER};
+use plugboard_host::{AbuseKind, Quarantine, QuarantineRecord};
+use plugboard_test_artifacts::{self as artifacts, AUTO_TAG, Component, HOSTILE, LEGACY_COUNTER};
 use tempfile::TempDir;
 
-/// Runs `plugboard` with `args` in `dir`.
+/// Runs `plugboard` with `args` in `dir`, keeping its grants and quarantine
+/// in `dir/config` and `dir/data` (never in the real home folder).
 fn plugboard(dir: &Path, args: &[&str]) -> Output {
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--config-dir", "config", "--data-dir", "data"]);
+    plugboard_in(dir, &all)
+}
+
+/// Runs `plugboard` with exactly `args` in `dir`, with the environment
+/// pointing every default folder into `dir` in case an option is missing.
+fn plugboard_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_plugboard"))
         .current_dir(dir)
         .args(args)
+        .env("HOME", dir.join("home"))
+        .env_remove("PLUGBOARD_CONFIG_DIR")
+        .env_remove("PLUGBOARD_DATA_DIR")
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("XDG_DATA_HOME")
         .output()
         .expect("the plugboard binary runs")
+}
+
+/// Runs `plugboard` and insists that it succeeds; returns its stdout.
+fn plugboard_ok(dir: &Path, args: &[&str]) -> String {
+    let output = plugboard(dir, args);
+    let out = stdout(&output);
+    assert!(
+        output.status.success(),
+        "plugboard {args:?}:\n{out}\n{}",
+        stderr(&output)
+    );
+    out
 }
 
 fn stdout(output: &Output) -> String {
@@ -53,6 +80,43 @@ fn example_plugins() -> TempDir {
     root
 }
 
+/// Grants both examples what the demo script grants them.
+fn grant_examples(root: &Path) {
+    plugboard_ok(
+        root,
+        &[
+            "grant",
+            "auto-tag",
+            "tasks.read",
+            "tasks.write",
+            "subscribe:task-created",
+            "subscribe:task-modified",
+        ],
+    );
+    plugboard_ok(
+        root,
+        &[
+            "grant",
+            "legacy-counter",
+            "subscribe:task-created",
+            "subscribe:task-modified",
+            "subscribe:task-deleted",
+        ],
+    );
+}
+
+/// A quarantine record as the host writes one.
+fn deadline_record(plugin: &str) -> QuarantineRecord {
+    QuarantineRecord {
+        plugin: plugin.to_string(),
+        version: "0.1.0".to_string(),
+        kind: AbuseKind::Deadline,
+        reason: "the call ran past its 100 ms deadline and was stopped".to_string(),
+        strikes: 1,
+        at: 1_700_000_000_000,
+    }
+}
+
 /// The line of the final task table that shows `title`.
 fn table_row<'a>(out: &'a str, title: &str) -> &'a str {
     let table = out
@@ -66,19 +130,35 @@ fn table_row<'a>(out: &'a str, title: &str) -> &'a str {
 }
 
 #[test]
-fn the_demo_shows_both_plugins_at_work_and_what_a_v1_plugin_cannot_receive() {
+fn the_demo_with_the_demo_grants_shows_both_plugins_at_work() {
     let root = example_plugins();
-    let output = plugboard(root.path(), &["run", "--plugins", "plugins"]);
-    let out = stdout(&output);
-    assert!(output.status.success(), "{out}\n{}", stderr(&output));
+    grant_examples(root.path());
+    let out = plugboard_ok(root.path(), &["run", "--plugins", "plugins"]);
 
+    assert!(
+        out.contains("(permissions: what you granted in config/plugboard.toml)"),
+        "{out}"
+    );
     assert!(
         out.contains("auto-tag        0.1.0  task-events@2 (built against 2.1.0)"),
         "{out}"
     );
     assert!(
+        out.contains("      policy: tasks.read, tasks.write, subscribe:task-created, subscribe:task-modified\n"),
+        "{out}"
+    );
+    assert!(
         out.contains("legacy-counter  0.1.0  task-events@1 (built against 1.0.0)"),
         "{out}"
+    );
+    assert!(
+        out.contains("      policy: subscribe:task-created, subscribe:task-modified, subscribe:task-deleted\n"),
+        "{out}"
+    );
+    assert!(!out.contains("not granted"), "everything requested is granted:\n{out}");
+    assert!(
+        out.contains("  auto-tag: started\n    info: watching titles for: urgent, review, bug\n"),
+        "init's log is shown:\n{out}"
     );
 
     assert!(
@@ -95,14 +175,19 @@ fn the_demo_shows_both_plugins_at_work_and_what_a_v1_plugin_cannot_receive() {
     assert!(out.contains("    info: created tasks so far: 4"), "{out}");
     assert!(out.contains("is done: Review quarterly report"), "{out}");
     assert!(
-        out.contains("  legacy-counter [task-events@1]: not delivered (timer has no task-events@1 form)"),
+        out.contains("  legacy-counter [task-events@1]: not offered (not subscribed to timer)"),
         "{out}"
     );
     assert!(
-        out.contains("  legacy-counter [task-events@1]: not delivered (sync-completed has no task-events@1 form)"),
+        out.contains("  auto-tag [task-events@2]: not offered (not subscribed to task-deleted)"),
         "{out}"
     );
+    assert!(
+        !out.contains("not delivered"),
+        "no plugin subscribed to an event its world lacks:\n{out}"
+    );
     assert!(out.contains("auto-tag [task-events@2]: retag: checked"), "{out}");
+    assert!(!out.contains("QUARANTINED"), "{out}");
 
     let milk = table_row(&out, "Buy milk, urgent");
     assert!(milk.contains("high") && milk.contains("home,urgent"), "{milk}");
@@ -110,6 +195,306 @@ fn the_demo_shows_both_plugins_at_work_and_what_a_v1_plugin_cannot_receive() {
     assert!(login.contains("high") && login.contains("work,urgent,bug") && login.contains("website"));
     assert!(table_row(&out, "Review quarterly report").contains("completed"));
     assert!(!out.contains("Call the plumber  "), "the deleted task is gone:\n{out}");
+    assert!(
+        !root.path().join("home").exists(),
+        "nothing is written to the home folder"
+    );
+}
+
+#[test]
+fn with_no_grants_the_plugins_receive_nothing_and_the_tasks_are_untouched() {
+    let root = example_plugins();
+    let out = plugboard_ok(root.path(), &["run", "--plugins", "plugins"]);
+    assert_eq!(
+        out.matches("      nothing granted: it will receive no events\n")
+            .count(),
+        2,
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "      requested, not granted: tasks.read, tasks.write, subscribe:task-created, subscribe:task-modified"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("`plugboard grant ID --all-requested --plugins plugins`"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  auto-tag [task-events@2]: not offered (subscribe:task-created not granted)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  legacy-counter [task-events@1]: not offered (subscribe:task-deleted not granted)"),
+        "{out}"
+    );
+    assert!(!out.contains(": handled"), "no plugin handled anything:\n{out}");
+    assert!(!out.contains("changed task"), "{out}");
+    assert!(
+        out.contains("was not granted `tasks.read`"),
+        "retag cannot read:\n{out}"
+    );
+    let login = table_row(&out, "Fix urgent login bug");
+    assert!(
+        login.contains("none") && login.contains("work ") && !login.contains("urgent,"),
+        "{login}"
+    );
+    let milk = table_row(&out, "Buy milk, urgent");
+    assert!(milk.contains("none") && !milk.contains("home,"), "{milk}");
+}
+
+#[test]
+fn grant_all_requested_spells_out_the_manifest_and_then_the_plugin_works() {
+    let root = example_plugins();
+    let out = plugboard_ok(
+        root.path(),
+        &["grant", "auto-tag", "--all-requested", "--plugins", "plugins"],
+    );
+    assert!(
+        out.contains(
+            "auto-tag 0.1.0 (plugins/auto-tag) requests, and you grant it:\n  tasks.read\n  tasks.write\n  \
+             subscribe:task-created\n  subscribe:task-modified\n"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("auto-tag now holds: tasks.read, tasks.write, subscribe:task-created, subscribe:task-modified"),
+        "{out}"
+    );
+    let file = std::fs::read_to_string(root.path().join("config/plugboard.toml")).expect("grants file written");
+    assert!(
+        file.contains("[plugins.auto-tag.grants]") && !file.contains('*'),
+        "{file}"
+    );
+
+    let out = plugboard_ok(root.path(), &["run", "--plugins", "plugins"]);
+    assert!(
+        out.contains("    changed task \"Fix urgent login bug\": +tag urgent, +tag bug, priority none -> high"),
+        "{out}"
+    );
+    assert!(table_row(&out, "Buy milk, urgent").contains("home,urgent"), "{out}");
+}
+
+#[test]
+fn after_revoking_tasks_write_the_update_is_denied_and_the_task_untouched() {
+    let root = example_plugins();
+    grant_examples(root.path());
+    let out = plugboard_ok(root.path(), &["revoke", "auto-tag", "tasks.write"]);
+    assert!(out.contains("Revoked from auto-tag: tasks.write"), "{out}");
+    assert!(
+        out.contains("auto-tag now holds: tasks.read, subscribe:task-created, subscribe:task-modified"),
+        "{out}"
+    );
+
+    let out = plugboard_ok(root.path(), &["run", "--plugins", "plugins"]);
+    assert!(out.contains("      requested, not granted: tasks.write"), "{out}");
+    assert!(
+        out.contains(
+            "  auto-tag [task-events@2]: rejected: denied: plugin `auto-tag` was not granted `tasks.write`\n    \
+             denied: tasks.write (not granted)\n    strikes for denied: 1 of 3 before quarantine\n"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("changed task"), "{out}");
+    let login = table_row(&out, "Fix urgent login bug");
+    assert!(login.contains("none") && !login.contains("urgent,"), "{login}");
+    // Three denied calls quarantine it, for this run and the next.
+    assert!(
+        out.contains("  QUARANTINED: auto-tag (denied): made 1 call(s) it was not granted"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  auto-tag [task-events@2]: not offered (quarantined)"),
+        "{out}"
+    );
+    assert!(out.contains("Quarantined during this run: auto-tag."), "{out}");
+    let out = plugboard_ok(root.path(), &["list", "--plugins", "plugins"]);
+    assert!(
+        out.contains("QUARANTINED since ") && out.contains(" for denied: made 1 call(s) it was not granted"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_bad_permission_is_named_and_nothing_is_written() {
+    let root = example_plugins();
+    let output = plugboard(root.path(), &["grant", "auto-tag", "tasks.read", "tasks.frob"]);
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(
+        err.contains("`tasks.frob` is not a permission") && err.contains("nothing was changed"),
+        "{err}"
+    );
+    assert!(!root.path().join("config/plugboard.toml").exists(), "nothing written");
+
+    grant_examples(root.path());
+    let before = std::fs::read_to_string(root.path().join("config/plugboard.toml")).unwrap();
+    let output = plugboard(root.path(), &["revoke", "auto-tag", "tasks.write", "network"]);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("`network` is not a permission"),
+        "{}",
+        stderr(&output)
+    );
+    let after = std::fs::read_to_string(root.path().join("config/plugboard.toml")).unwrap();
+    assert_eq!(before, after, "a refused revoke changes nothing");
+
+    let output = plugboard(root.path(), &["grant", "Auto Tag", "tasks.read"]);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("plugin id \"Auto Tag\""),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn list_shows_grants_and_quarantine_run_skips_it_and_enable_releases_it() {
+    let root = example_plugins();
+    grant_examples(root.path());
+    plugboard_ok(root.path(), &["revoke", "legacy-counter", "subscribe:task-deleted"]);
+    let out = plugboard_ok(root.path(), &["list", "--plugins", "plugins"]);
+    assert!(
+        out.contains(
+            "  auto-tag        0.1.0  task-events@2  granted: tasks.read, tasks.write, subscribe:task-created, \
+             subscribe:task-modified  enabled\n"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "  legacy-counter  0.1.0  task-events@1  granted: subscribe:task-created, subscribe:task-modified \
+             (not granted: subscribe:task-deleted)  enabled\n"
+        ),
+        "{out}"
+    );
+
+    let mut quarantine = Quarantine::open(&root.path().join("data")).expect("open the quarantine");
+    quarantine
+        .add(deadline_record("auto-tag"))
+        .expect("quarantine auto-tag");
+    quarantine
+        .add(deadline_record("gone-plugin"))
+        .expect("quarantine another");
+    let out = plugboard_ok(root.path(), &["list", "--plugins", "plugins"]);
+    let reason = "QUARANTINED since 2023-11-14 22:13:20 for deadline: the call ran past its 100 ms deadline and was \
+                  stopped";
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("  auto-tag ") && l.contains("granted: tasks.read") && l.ends_with(reason)),
+        "{out}"
+    );
+    assert!(out.contains("Quarantined, not in plugins:\n  gone-plugin"), "{out}");
+
+    let out = plugboard_ok(root.path(), &["list"]);
+    assert!(
+        out.lines().any(|l| l.starts_with("  auto-tag ") && l.ends_with(reason)),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("  legacy-counter ") && l.ends_with("enabled")),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("  gone-plugin ") && l.contains("granted: nothing") && l.ends_with(reason)),
+        "{out}"
+    );
+
+    let out = plugboard_ok(root.path(), &["run", "--plugins", "plugins"]);
+    assert!(
+        out.contains(
+            "  skipping auto-tag: quarantined since 2023-11-14 22:13:20 for deadline: the call ran past its 100 ms \
+             deadline and was stopped (`plugboard enable auto-tag` lets it load again)"
+        ),
+        "{out}"
+    );
+    assert!(
+        !out.contains("auto-tag ["),
+        "a quarantined plugin gets no event:\n{out}"
+    );
+    assert!(!out.contains("auto-tag: started"), "{out}");
+    assert!(out.contains("  legacy-counter [task-events@1]: handled"), "{out}");
+    assert!(
+        out.contains("auto-tag: failed: no plugin `auto-tag` is loaded"),
+        "{out}"
+    );
+
+    let out = plugboard_ok(root.path(), &["enable", "auto-tag"]);
+    assert!(
+        out.contains("Released auto-tag 0.1.0 from quarantine (it was quarantined since 2023-11-14 22:13:20"),
+        "{out}"
+    );
+    let out = plugboard_ok(root.path(), &["enable", "auto-tag"]);
+    assert!(
+        out.contains("auto-tag is not quarantined; nothing to release."),
+        "{out}"
+    );
+    let out = plugboard_ok(root.path(), &["list", "--plugins", "plugins"]);
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("  auto-tag ") && l.ends_with("  enabled")),
+        "{out}"
+    );
+    let out = plugboard_ok(root.path(), &["run", "--plugins", "plugins"]);
+    assert!(out.contains("  auto-tag [task-events@2]: handled"), "{out}");
+}
+
+#[test]
+fn a_plugin_past_its_deadline_is_trapped_its_changes_dropped_and_it_is_quarantined() {
+    let root = example_plugins();
+    let manifest = r#"
+[plugin]
+id = "looper"
+name = "Looper"
+version = "0.1.0"
+api = "task-events@2"
+component = "hostile.wasm"
+
+[events]
+subscribe = ["task-created"]
+
+[permissions]
+tasks = ["read", "write"]
+
+[limits]
+deadline = "100ms"
+
+[config]
+attack = "loop-on-event"
+"#;
+    plugin_folder(root.path(), "looper", manifest, HOSTILE);
+    grant_examples(root.path());
+    plugboard_ok(
+        root.path(),
+        &["grant", "looper", "--all-requested", "--plugins", "plugins/looper"],
+    );
+    let out = plugboard_ok(root.path(), &["run", "--plugins", "plugins"]);
+    assert!(
+        out.contains(
+            "  looper [task-events@2]: trapped (deadline): the call ran past its 100 ms deadline and was stopped\n"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("    info: changed the tasks, now looping\n"), "{out}");
+    assert!(out.contains("    1 staged task change discarded\n"), "{out}");
+    assert!(
+        out.contains("  QUARANTINED: looper (deadline): the call ran past its 100 ms deadline and was stopped"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("touched"),
+        "its staged change never reached the store:\n{out}"
+    );
+    assert!(
+        out.contains("  auto-tag [task-events@2]: handled"),
+        "the others go on:\n{out}"
+    );
+
+    let out = plugboard_ok(root.path(), &["run", "--plugins", "plugins"]);
+    assert!(out.contains("  skipping looper: quarantined since "), "{out}");
 }
 
 #[test]
@@ -126,7 +511,7 @@ fn an_events_file_drives_the_run_and_settings_override_the_manifest() {
 "#,
     )
     .expect("write events");
-    let output = plugboard(
+    let out = plugboard_ok(
         root.path(),
         &[
             "run",
@@ -136,10 +521,13 @@ fn an_events_file_drives_the_run_and_settings_override_the_manifest() {
             "week.jsonl",
             "--set",
             "auto-tag.keywords=tea",
+            "--trust-manifests",
         ],
     );
-    let out = stdout(&output);
-    assert!(output.status.success(), "{out}\n{}", stderr(&output));
+    assert!(
+        out.contains("(--trust-manifests: every plugin gets all its manifest requests"),
+        "{out}"
+    );
     assert!(out.contains("Events from week.jsonl:"), "{out}");
     assert!(out.contains("#1 create \"Buy tea\"  => task-created"), "{out}");
     assert!(out.contains("    changed task \"Buy tea\": +tag tea"), "{out}");
@@ -149,7 +537,7 @@ fn an_events_file_drives_the_run_and_settings_override_the_manifest() {
     );
     assert!(out.contains("#4 custom \"hello\" from app  => custom"), "{out}");
     assert!(
-        out.contains("  legacy-counter [task-events@1]: not delivered (custom has no task-events@1 form)"),
+        out.contains("  legacy-counter [task-events@1]: not offered (not subscribed to custom:hello)"),
         "{out}"
     );
     assert!(
@@ -161,11 +549,16 @@ fn an_events_file_drives_the_run_and_settings_override_the_manifest() {
         tea.contains("low") && tea.contains("tea,errand") && tea.contains("home"),
         "{tea}"
     );
+    assert!(
+        !root.path().join("config").exists(),
+        "--trust-manifests reads no grants and writes none"
+    );
 }
 
 #[test]
 fn a_plugin_whose_init_fails_is_reported_and_the_others_still_run() {
     let root = example_plugins();
+    grant_examples(root.path());
     let output = plugboard(
         root.path(),
         &["run", "--plugins", "plugins", "--set", "auto-tag.keywords=two words"],
@@ -178,7 +571,7 @@ fn a_plugin_whose_init_fails_is_reported_and_the_others_still_run() {
         "{out}"
     );
     assert!(
-        out.contains("  auto-tag [task-events@2]: unavailable: init failed"),
+        out.contains("  auto-tag [task-events@2]: not offered (it could not start, see above)"),
         "{out}"
     );
     assert!(out.contains("    info: created tasks so far: 4"), "{out}");
@@ -222,6 +615,7 @@ fn a_plugin_that_fails_to_load_is_reported_and_the_others_still_run() {
         &example_manifest("legacy-counter"),
         LEGACY_COUNTER,
     );
+    grant_examples(root.path());
     let output = plugboard(root.path(), &["run", "--plugins", "plugins"]);
     assert!(!output.status.success(), "a load failure makes the exit code non-zero");
     let err = stderr(&output);
@@ -236,6 +630,28 @@ fn a_plugin_that_fails_to_load_is_reported_and_the_others_still_run() {
     assert!(
         table_row(&out, "Buy milk, urgent").contains("none"),
         "nobody tagged it:\n{out}"
+    );
+}
+
+#[test]
+fn the_folders_come_from_the_environment_when_no_option_is_given() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let output = Command::new(env!("CARGO_BIN_EXE_plugboard"))
+        .current_dir(root.path())
+        .args(["grant", "auto-tag", "tasks.read"])
+        .env("HOME", root.path().join("home"))
+        .env("PLUGBOARD_CONFIG_DIR", root.path().join("env-config"))
+        .env_remove("XDG_CONFIG_HOME")
+        .output()
+        .expect("the plugboard binary runs");
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(root.path().join("env-config/plugboard.toml").is_file());
+
+    let output = plugboard_in(root.path(), &["revoke", "auto-tag", "tasks.read"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        root.path().join("home/.config/plugboard/plugboard.toml").is_file(),
+        "without option or variable, the XDG default under HOME"
     );
 }
 

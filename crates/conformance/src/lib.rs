@@ -130,7 +130,13 @@ fn load_fixture(
     let origin = Path::new(component.path);
     let dir = origin.parent().unwrap_or(Path::new("."));
     let manifest = Manifest::parse(manifest_text, &dir.join("plugin.toml"))?;
-    let plugin = runtime.load_bytes(manifest, dir, origin, component.bytes, &LoadOptions::default())?;
+    let plugin = runtime.load_bytes(
+        manifest,
+        dir,
+        origin,
+        component.bytes,
+        &LoadOptions::trusting_manifest(),
+    )?;
     Ok(Fixture {
         world,
         plugin,

@@ -1,5 +1,7 @@
 //! Delivering application events to plugins: each through its own world
-//! version, each in its own instance, reused from one event to the next.
+//! version, each in its own instance (reused from one event to the next),
+//! each call under its limits, its task changes committed only if it
+//! succeeds, and a plugin that abuses its limits struck and quarantined.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -8,17 +10,17 @@ use plugboard_manifest::Subscription;
 use wasmtime::{Engine, Store};
 
 use crate::abi::v1::{V1Call, event_down};
+use crate::abuse::{Abuse, AbuseKind, StrikePolicy, Strikes, classify};
 use crate::bindings::{v1, v2};
 use crate::context::{CallEffects, PluginContext};
+use crate::limits::MAX_EMIT_DEPTH;
 use crate::loader::{LoadedPlugin, PluginPre};
-use crate::runtime::{Runtime, deadline_ticks};
+use crate::plugin_log::{LogEntry, PluginLogs};
+use crate::quarantine::{Quarantine, QuarantineError, QuarantineRecord};
+use crate::runtime::Runtime;
 use crate::services::HostServices;
 use crate::types::{CustomEvent, Event, PluginError};
 use crate::world::WorldVersion;
-
-/// How many times an emitted event may cause another emission before the
-/// chain is cut: plugin A's event triggering B triggering A ends here.
-pub const MAX_EMIT_DEPTH: u32 = 4;
 
 /// The short name of an event's kind, as a manifest subscribes to it.
 pub fn event_kind(event: &Event) -> &'static str {
@@ -35,17 +37,34 @@ pub fn event_kind(event: &Event) -> &'static str {
 /// What happened when an event was offered to one plugin.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    /// The handler returned Ok.
+    /// The handler returned Ok and its task changes were committed.
     Handled,
-    /// The handler returned an error.
+    /// The handler returned an error; its task changes were discarded.
     Rejected(String),
-    /// The call trapped (a crash, a deadline, an abuse); the instance was
-    /// discarded and the next event gets a fresh one.
-    Trapped(String),
+    /// The call trapped (a crash, or a limit the host enforced); its task
+    /// changes were discarded and the instance was dropped, so the next
+    /// event gets a fresh one.
+    Trapped(Abuse),
+    /// The handler returned Ok but the application's store refused the
+    /// batch of changes (a task changed meanwhile); nothing was applied.
+    CommitFailed(String),
     /// The plugin is subscribed but its world has no form of this event.
     NotDelivered(String),
-    /// The plugin could not be instantiated or its `init` failed.
+    /// The plugin could not be started: its `init` returned an error.
     Unavailable(String),
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Handled => f.write_str("handled"),
+            Outcome::Rejected(why) => write!(f, "rejected: {why}"),
+            Outcome::Trapped(abuse) => write!(f, "trapped ({}): {}", abuse.kind, abuse.detail),
+            Outcome::CommitFailed(why) => write!(f, "commit refused: {why}"),
+            Outcome::NotDelivered(why) => write!(f, "not delivered ({why})"),
+            Outcome::Unavailable(why) => write!(f, "unavailable: {why}"),
+        }
+    }
 }
 
 /// One event offered to one plugin.
@@ -59,7 +78,7 @@ pub struct Delivery {
     pub depth: u32,
     /// What happened.
     pub outcome: Outcome,
-    /// What the call did.
+    /// What the call did. `changes` lists only what was committed.
     pub effects: CallEffects,
 }
 
@@ -68,8 +87,19 @@ pub struct Delivery {
 pub struct DispatchReport {
     /// One entry per plugin the event (or an event it caused) was offered to.
     pub deliveries: Vec<Delivery>,
-    /// Emitted events cut off by [`MAX_EMIT_DEPTH`], by emitter and topic.
+    /// Emitted events cut off at the depth limit, by emitter and topic.
     pub dropped_emits: Vec<(Arc<str>, String)>,
+    /// Plugins quarantined while handling this event.
+    pub quarantined: Vec<QuarantineRecord>,
+}
+
+/// What a command returned and did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandOutput {
+    /// The text to show the user.
+    pub text: String,
+    /// What the call did; `changes` lists what was committed.
+    pub effects: CallEffects,
 }
 
 /// Why a command could not be run.
@@ -91,7 +121,8 @@ pub enum CommandError {
         /// Its error.
         error: String,
     },
-    /// The call trapped or the plugin could not start.
+    /// The call trapped, its changes could not be committed, or the plugin
+    /// could not start.
     #[error("plugin `{plugin}` failed while running `{command}`: {message}")]
     Failed {
         /// The plugin id.
@@ -101,6 +132,17 @@ pub enum CommandError {
         /// What went wrong.
         message: String,
     },
+}
+
+/// Why a plugin could not be added.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AddError {
+    /// The plugin is quarantined; the user must re-enable it first.
+    #[error("plugin `{}` is quarantined since {} for {}: {}; re-enable it to load it again", .0.plugin, .0.at, .0.kind, .0.reason)]
+    Quarantined(QuarantineRecord),
+    /// A plugin with this id is already loaded.
+    #[error("a plugin with id `{0}` is already loaded")]
+    Duplicate(String),
 }
 
 enum Handler {
@@ -117,29 +159,43 @@ struct Slot {
     plugin: LoadedPlugin,
     id: Arc<str>,
     live: Option<LiveInstance>,
+    strikes: Strikes,
+    /// Set when `init` refused to start; the plugin gets no more events.
+    unavailable: Option<String>,
 }
 
 impl Slot {
     fn subscribed(&self, event: &Event) -> bool {
-        let events = &self.plugin.manifest.events;
+        let policy = &self.plugin.policy;
         match event {
-            Event::TaskCreated(_) => events.subscribes(&Subscription::TaskCreated),
-            Event::TaskModified(_) => events.subscribes(&Subscription::TaskModified),
-            Event::TaskDeleted(_) => events.subscribes(&Subscription::TaskDeleted),
-            Event::SyncCompleted(_) => events.subscribes(&Subscription::SyncCompleted),
+            Event::TaskCreated(_) => policy.receives(&Subscription::TaskCreated),
+            Event::TaskModified(_) => policy.receives(&Subscription::TaskModified),
+            Event::TaskDeleted(_) => policy.receives(&Subscription::TaskDeleted),
+            Event::SyncCompleted(_) => policy.receives(&Subscription::SyncCompleted),
             Event::Timer(name) => {
-                events.subscribes(&Subscription::Timer) && events.timers.iter().any(|t| &t.name == name)
+                policy.receives(&Subscription::Timer)
+                    && self.plugin.manifest.events.timers.iter().any(|t| &t.name == name)
             }
-            Event::Custom(custom) => custom.source.as_str() != &*self.id && events.subscribes_to_custom(&custom.topic),
+            Event::Custom(custom) => custom.source.as_str() != &*self.id && policy.receives_custom(&custom.topic),
         }
     }
 }
 
+/// A callback the embedding app registers to hear of quarantines.
+pub type QuarantineListener = Box<dyn FnMut(&QuarantineRecord) + Send>;
+
 /// Holds the loaded plugins and delivers events to them.
 pub struct Dispatcher {
     engine: Engine,
+    fuel: bool,
     services: HostServices,
     slots: Vec<Slot>,
+    strike_policy: StrikePolicy,
+    quarantine: Quarantine,
+    listeners: Vec<QuarantineListener>,
+    /// Quarantine records and log lines that could not be written.
+    persist_errors: Vec<String>,
+    logs: Option<PluginLogs>,
 }
 
 fn render(e: &PluginError) -> String {
@@ -152,30 +208,114 @@ fn render(e: &PluginError) -> String {
     }
 }
 
-fn trap_message(e: &wasmtime::Error) -> String {
-    if let Some(trap) = e.downcast_ref::<wasmtime::Trap>() {
-        if *trap == wasmtime::Trap::Interrupt {
-            return "stopped: the call ran past its deadline".to_string();
-        }
-        return format!("trapped: {trap}");
-    }
-    format!("{e:#}")
+/// Why a handler call did not return Ok.
+enum CallFailure {
+    Rejected(String),
+    Trapped(wasmtime::Error),
 }
 
 impl Dispatcher {
-    /// A dispatcher with no plugins, serving the given application services.
+    /// A dispatcher with no plugins, serving the given application services,
+    /// with the default strike thresholds and a quarantine kept in memory.
     pub fn new(runtime: &Runtime, services: HostServices) -> Dispatcher {
         Dispatcher {
             engine: runtime.engine().clone(),
+            fuel: runtime.options().fuel,
             services,
             slots: Vec::new(),
+            strike_policy: StrikePolicy::default(),
+            quarantine: Quarantine::in_memory(),
+            listeners: Vec::new(),
+            persist_errors: Vec::new(),
+            logs: None,
         }
     }
 
+    /// Writes each plugin's log lines, denied calls, traps and quarantine
+    /// to its log file.
+    pub fn with_logs(mut self, logs: PluginLogs) -> Dispatcher {
+        self.logs = Some(logs);
+        self
+    }
+
+    fn write_log(&mut self, plugin: &str, effects: Option<&CallEffects>, audit: Vec<String>) {
+        let Some(logs) = &self.logs else {
+            return;
+        };
+        let mut entries: Vec<LogEntry<'_>> = Vec::new();
+        if let Some(effects) = effects {
+            entries.extend(effects.logs.iter().map(LogEntry::Plugin));
+            entries.extend(
+                effects
+                    .denied
+                    .iter()
+                    .map(|p| LogEntry::Audit(format!("denied: not granted `{p}`"))),
+            );
+        }
+        entries.extend(audit.into_iter().map(LogEntry::Audit));
+        if let Err(e) = logs.append(plugin, (self.services.clock)(), &entries) {
+            self.persist_errors.push(format!("log of plugin `{plugin}`: {e}"));
+        }
+    }
+
+    /// Uses this quarantine (usually [`Quarantine::open`] on the host's data
+    /// folder, so that it survives restarts).
+    pub fn with_quarantine(mut self, quarantine: Quarantine) -> Dispatcher {
+        self.quarantine = quarantine;
+        self
+    }
+
+    /// Uses these strike thresholds.
+    pub fn with_strike_policy(mut self, policy: StrikePolicy) -> Dispatcher {
+        self.strike_policy = policy;
+        self
+    }
+
+    /// Calls `listener` whenever a plugin is quarantined.
+    pub fn on_quarantine(&mut self, listener: impl FnMut(&QuarantineRecord) + Send + 'static) {
+        self.listeners.push(Box::new(listener));
+    }
+
+    /// The quarantine.
+    pub fn quarantine(&self) -> &Quarantine {
+        &self.quarantine
+    }
+
+    /// Lets a quarantined plugin be added again.
+    pub fn release(&mut self, plugin: &str) -> Result<Option<QuarantineRecord>, QuarantineError> {
+        self.quarantine.release(plugin)
+    }
+
+    /// Quarantine records that were applied but could not be saved.
+    pub fn persist_errors(&self) -> &[String] {
+        &self.persist_errors
+    }
+
     /// Adds a loaded plugin; it is instantiated when its first event comes.
-    pub fn add(&mut self, plugin: LoadedPlugin) {
+    /// A quarantined plugin is refused.
+    pub fn add(&mut self, plugin: LoadedPlugin) -> Result<(), AddError> {
+        if let Some(record) = self.quarantine.get(plugin.id()) {
+            return Err(AddError::Quarantined(record.clone()));
+        }
+        if self.slots.iter().any(|s| &*s.id == plugin.id()) {
+            return Err(AddError::Duplicate(plugin.id().to_string()));
+        }
         let id: Arc<str> = Arc::from(plugin.id());
-        self.slots.push(Slot { plugin, id, live: None });
+        self.slots.push(Slot {
+            plugin,
+            id,
+            live: None,
+            strikes: Strikes::default(),
+            unavailable: None,
+        });
+        Ok(())
+    }
+
+    /// Unloads a plugin; returns whether it was loaded.
+    pub fn remove(&mut self, id: &str) -> bool {
+        let before = self.slots.len();
+        self.slots.retain(|s| &*s.id != id);
+        self.slots.len() != before
     }
 
     /// The loaded plugins, in the order they receive events.
@@ -188,19 +328,45 @@ impl Dispatcher {
         self.slots.iter().any(|s| &*s.id == id && s.live.is_some())
     }
 
-    /// Instantiates every plugin now and runs its `init`, instead of on its
-    /// first event; returns each plugin's result.
-    pub fn start_all(&mut self) -> Vec<(Arc<str>, Result<(), String>)> {
-        let engine = &self.engine;
-        let services = &self.services;
-        self.slots
-            .iter_mut()
-            .map(|slot| (slot.id.clone(), ensure_live(engine, services, slot).map(|_| ())))
-            .collect()
+    /// The strikes a loaded plugin has collected.
+    pub fn strikes(&self, id: &str) -> Option<&Strikes> {
+        self.slots.iter().find(|s| &*s.id == id).map(|s| &s.strikes)
     }
 
-    /// Delivers an event to every subscribed plugin, then delivers the events
-    /// they emitted, breadth first, up to [`MAX_EMIT_DEPTH`].
+    /// Instantiates every plugin now and runs its `init`, instead of on its
+    /// first event; returns each plugin's result: what its `init` did, or
+    /// why it could not start ([`Outcome::Unavailable`] when `init` refused,
+    /// [`Outcome::Trapped`] when it trapped, which counts a strike).
+    pub fn start_all(&mut self) -> Vec<(Arc<str>, Result<CallEffects, Outcome>)> {
+        let mut results = Vec::new();
+        let mut abuses = Vec::new();
+        for (index, slot) in self.slots.iter_mut().enumerate() {
+            let result = match ensure_live(&self.engine, self.fuel, &self.services, slot) {
+                Ok(Some(effects)) => Ok(effects),
+                Ok(None) => Ok(CallEffects::default()),
+                Err(Start::Refused(why)) => Err(Outcome::Unavailable(why)),
+                Err(Start::Trapped(abuse)) => {
+                    abuses.push((index, abuse.clone()));
+                    Err(Outcome::Trapped(abuse))
+                }
+            };
+            results.push((slot.id.clone(), result));
+        }
+        for (id, result) in &results {
+            match result {
+                Ok(effects) => self.write_log(id, Some(effects), Vec::new()),
+                Err(outcome) => self.write_log(id, None, vec![format!("could not start: {outcome}")]),
+            }
+        }
+        let mut report = DispatchReport::default();
+        for (index, abuse) in abuses.into_iter().rev() {
+            self.strike(index, &abuse, 0, &mut report);
+        }
+        results
+    }
+
+    /// Delivers an event to every subscribed plugin, then the events they
+    /// emitted, breadth first, up to [`MAX_EMIT_DEPTH`].
     pub fn dispatch(&mut self, event: &Event) -> DispatchReport {
         let mut report = DispatchReport::default();
         let mut pending: VecDeque<(Event, u32)> = VecDeque::new();
@@ -219,15 +385,26 @@ impl Dispatcher {
         pending: &mut VecDeque<(Event, u32)>,
     ) {
         let kind = event_kind(event);
-        for slot in &mut self.slots {
-            if !slot.subscribed(event) {
+        let mut index = 0;
+        while index < self.slots.len() {
+            let slot = &mut self.slots[index];
+            if slot.unavailable.is_some() || !slot.subscribed(event) {
+                index += 1;
                 continue;
             }
-            let (outcome, effects) = call_handler(&self.engine, &self.services, slot, event);
+            let (outcome, effects) = call_handler(&self.engine, self.fuel, &self.services, slot, event);
+            let mut storm = None;
             if outcome == Outcome::Handled {
                 for emitted in &effects.emitted {
                     if depth + 1 > MAX_EMIT_DEPTH {
                         report.dropped_emits.push((slot.id.clone(), emitted.topic.clone()));
+                        storm = Some(Abuse {
+                            kind: AbuseKind::EventStorm,
+                            detail: format!(
+                                "its event `{}` continued an emit chain past depth {MAX_EMIT_DEPTH} and was dropped",
+                                emitted.topic
+                            ),
+                        });
                         continue;
                     }
                     let custom = CustomEvent {
@@ -238,100 +415,312 @@ impl Dispatcher {
                     pending.push_back((Event::Custom(custom), depth + 1));
                 }
             }
+            let denied = effects.denied.len() as u32;
+            let trapped = match &outcome {
+                Outcome::Trapped(abuse) => Some(abuse.clone()),
+                _ => None,
+            };
+            let audit = match &outcome {
+                Outcome::Trapped(abuse) => vec![format!("stopped during {kind}: {abuse}")],
+                Outcome::CommitFailed(why) => vec![format!("task changes refused: {why}")],
+                Outcome::Rejected(why) => vec![format!("{kind} handler returned an error: {why}")],
+                _ => Vec::new(),
+            };
+            let id = slot.id.clone();
+            self.write_log(&id, Some(&effects), audit);
+
             report.deliveries.push(Delivery {
-                plugin: slot.id.clone(),
+                plugin: id,
                 event: kind,
                 depth,
                 outcome,
                 effects,
             });
+            let mut quarantined = false;
+            if denied > 0 {
+                let abuse = Abuse {
+                    kind: AbuseKind::Denied,
+                    detail: format!("made {denied} call(s) it was not granted"),
+                };
+                quarantined |= self.strike_n(index, &abuse, denied, report);
+            }
+            for abuse in trapped.iter().chain(storm.iter()) {
+                if !quarantined {
+                    quarantined |= self.strike(index, abuse, 0, report);
+                }
+            }
+            if !quarantined {
+                index += 1;
+            }
         }
     }
 
-    /// Runs a command a v2 plugin offers.
-    pub fn run_command(&mut self, plugin: &str, command: &str, args: &[String]) -> Result<String, CommandError> {
-        let slot = self
-            .slots
-            .iter_mut()
-            .find(|s| &*s.id == plugin)
-            .ok_or_else(|| CommandError::UnknownPlugin(plugin.to_string()))?;
-        if slot.plugin.world.version == WorldVersion::V1 {
-            return Err(CommandError::NotAvailable(plugin.to_string()));
+    /// Counts one strike; quarantines past the threshold. Returns whether
+    /// the plugin was quarantined (and so removed).
+    fn strike(&mut self, index: usize, abuse: &Abuse, _depth: u32, report: &mut DispatchReport) -> bool {
+        self.strike_n(index, abuse, 1, report)
+    }
+
+    fn strike_n(&mut self, index: usize, abuse: &Abuse, n: u32, report: &mut DispatchReport) -> bool {
+        let slot = &mut self.slots[index];
+        let count = slot.strikes.add(abuse.kind, n);
+        let threshold = self.strike_policy.threshold(abuse.kind);
+        tracing::warn!(plugin = %slot.id, kind = %abuse.kind, strikes = count, "plugin misbehaved: {}", abuse.detail);
+        if threshold == 0 || count < threshold {
+            return false;
         }
+        let record = QuarantineRecord {
+            plugin: slot.id.to_string(),
+            version: slot.plugin.manifest.plugin.version.to_string(),
+            kind: abuse.kind,
+            reason: abuse.detail.clone(),
+            strikes: count,
+            at: (self.services.clock)(),
+        };
+        tracing::error!(plugin = %record.plugin, kind = %record.kind, "plugin quarantined: {}", record.reason);
+        let message = format!(
+            "quarantined after {} {} strike(s): {}",
+            record.strikes, record.kind, record.reason
+        );
+        self.write_log(&record.plugin, None, vec![message]);
+        self.slots.remove(index);
+        if let Err(e) = self.quarantine.add(record.clone()) {
+            self.persist_errors.push(e.to_string());
+        }
+        for listener in &mut self.listeners {
+            listener(&record);
+        }
+        report.quarantined.push(record);
+        true
+    }
+
+    /// Runs a command a v2 plugin offers; its task changes are committed
+    /// when it succeeds, like an event handler's, and misbehaviour counts
+    /// the same strikes.
+    pub fn run_command(&mut self, plugin: &str, command: &str, args: &[String]) -> Result<CommandOutput, CommandError> {
+        let index = self
+            .slots
+            .iter()
+            .position(|s| &*s.id == plugin)
+            .ok_or_else(|| CommandError::UnknownPlugin(plugin.to_string()))?;
         let failed = |message: String| CommandError::Failed {
             plugin: plugin.to_string(),
             command: command.to_string(),
             message,
         };
-        let deadline = deadline_ticks(slot.plugin.deadline);
-        let live = ensure_live(&self.engine, &self.services, slot).map_err(failed)?;
+        let slot = &mut self.slots[index];
+        if slot.plugin.world.version == WorldVersion::V1 {
+            return Err(CommandError::NotAvailable(plugin.to_string()));
+        }
+        if let Some(why) = &slot.unavailable {
+            return Err(failed(why.clone()));
+        }
+        match ensure_live(&self.engine, self.fuel, &self.services, slot) {
+            Ok(_) => {}
+            Err(Start::Refused(why)) => return Err(failed(why)),
+            Err(Start::Trapped(abuse)) => {
+                let message = abuse.to_string();
+                self.strike(index, &abuse, 0, &mut DispatchReport::default());
+                return Err(failed(message));
+            }
+        }
+        let limits = slot.plugin.limits.clone();
+        let Some(live) = slot.live.as_mut() else {
+            return Err(failed("the instance could not be kept".into()));
+        };
         let Handler::V2(handler) = &live.handler else {
             return Err(CommandError::NotAvailable(plugin.to_string()));
         };
-        live.store.set_epoch_deadline(deadline);
-        let result = handler
+        prepare_call(&mut live.store, &limits, self.fuel);
+        let result = match handler
             .plugboard_task_events_handler()
-            .call_run_command(&mut live.store, command, args);
-        live.store.data_mut().take_effects();
-        match result {
+            .call_run_command(&mut live.store, command, args)
+        {
+            Ok(Ok(text)) if text.len() as u64 > limits.max_value => {
+                Err(CallFailure::Trapped(crate::abuse::LimitExceeded::trap(
+                    AbuseKind::LargeValue,
+                    format!(
+                        "returned {} bytes of text; the most is {}",
+                        text.len(),
+                        limits.max_value
+                    ),
+                )))
+            }
             Ok(Ok(text)) => Ok(text),
-            Ok(Err(e)) => Err(CommandError::Rejected {
+            Ok(Err(e)) => Err(CallFailure::Rejected(render(&e))),
+            Err(trap) => Err(CallFailure::Trapped(trap)),
+        };
+        let (result, effects) = finish_call(&self.services, slot, result);
+        let audit = match &result {
+            Err(Outcome::Trapped(abuse)) => vec![format!("stopped during command `{command}`: {abuse}")],
+            _ => Vec::new(),
+        };
+        self.write_log(plugin, Some(&effects), audit);
+        let mut report = DispatchReport::default();
+        let denied = effects.denied.len() as u32;
+        let mut quarantined = false;
+        if denied > 0 {
+            let abuse = Abuse {
+                kind: AbuseKind::Denied,
+                detail: format!("made {denied} call(s) it was not granted"),
+            };
+            quarantined = self.strike_n(index, &abuse, denied, &mut report);
+        }
+        match result {
+            Ok(text) => Ok(CommandOutput { text, effects }),
+            Err(Outcome::Trapped(abuse)) => {
+                if !quarantined {
+                    self.strike(index, &abuse, 0, &mut report);
+                }
+                Err(failed(abuse.to_string()))
+            }
+            Err(Outcome::Rejected(error)) => Err(CommandError::Rejected {
                 plugin: plugin.to_string(),
                 command: command.to_string(),
-                error: render(&e),
+                error,
             }),
-            Err(trap) => {
-                slot.live = None;
-                Err(failed(trap_message(&trap)))
-            }
+            Err(Outcome::CommitFailed(why)) => Err(failed(format!("its task changes were refused: {why}"))),
+            Err(other) => Err(failed(other.to_string())),
         }
+    }
+}
+
+/// Why an instance could not be started.
+enum Start {
+    /// `init` returned an error.
+    Refused(String),
+    /// Instantiation or `init` trapped.
+    Trapped(Abuse),
+}
+
+/// Sets the per-call limits and clears the per-call state.
+fn prepare_call(store: &mut Store<PluginContext>, limits: &crate::limits::CallLimits, fuel: bool) {
+    store.data_mut().begin_call();
+    store.set_epoch_deadline(limits.deadline_ticks());
+    if fuel {
+        // Setting fuel only fails when fuel is off, which `fuel` rules out.
+        let _ = store.set_fuel(limits.fuel);
     }
 }
 
 /// Makes sure the slot has a live instance, creating it and running `init`
-/// if needed.
-fn ensure_live<'a>(
+/// if needed; returns `init`'s effects when it ran.
+fn ensure_live(
     engine: &Engine,
+    fuel: bool,
     services: &HostServices,
-    slot: &'a mut Slot,
-) -> Result<&'a mut LiveInstance, String> {
-    if slot.live.is_none() {
-        slot.live = Some(instantiate(engine, services, &slot.plugin)?);
+    slot: &mut Slot,
+) -> Result<Option<CallEffects>, Start> {
+    if slot.live.is_some() {
+        return Ok(None);
     }
-    slot.live.as_mut().ok_or_else(|| "instance vanished".to_string())
-}
-
-fn instantiate(engine: &Engine, services: &HostServices, plugin: &LoadedPlugin) -> Result<LiveInstance, String> {
+    let plugin = &slot.plugin;
     let context = PluginContext::new(
-        Arc::from(plugin.id()),
+        slot.id.clone(),
         plugin.policy.clone(),
+        plugin.limits.clone(),
         services.clone(),
         plugin.config.clone(),
     );
     let mut store = Store::new(engine, context);
-    // Component start functions run during instantiation; they get the same
-    // deadline as a call.
-    store.set_epoch_deadline(deadline_ticks(plugin.deadline));
-    let handler = match &plugin.pre {
-        PluginPre::V1(pre) => Handler::V1(pre.instantiate(&mut store).map_err(|e| trap_message(&e))?),
-        PluginPre::V2(pre) => Handler::V2(pre.instantiate(&mut store).map_err(|e| trap_message(&e))?),
+    store.limiter(|context| &mut context.limiter);
+    // Component start functions run during instantiation, under the same
+    // limits as a call.
+    prepare_call(&mut store, &plugin.limits, fuel);
+    let instantiated = match &plugin.pre {
+        PluginPre::V1(pre) => pre.instantiate(&mut store).map(Handler::V1),
+        PluginPre::V2(pre) => pre.instantiate(&mut store).map(Handler::V2),
     };
+    let handler = match instantiated {
+        Ok(handler) => handler,
+        Err(e) => return Err(Start::Trapped(classify(&e, store.data()))),
+    };
+    let mut effects = None;
     if let Handler::V2(handler) = &handler {
         let settings: Vec<(String, String)> = plugin.config.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        store.set_epoch_deadline(deadline_ticks(plugin.deadline));
+        prepare_call(&mut store, &plugin.limits, fuel);
         let result = handler.plugboard_task_events_handler().call_init(&mut store, &settings);
-        store.data_mut().take_effects();
         match result {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(format!("init failed: {}", render(&e))),
-            Err(trap) => return Err(format!("init {}", trap_message(&trap))),
+            Ok(Err(e)) => {
+                let why = format!("init failed: {}", render(&e));
+                slot.unavailable = Some(why.clone());
+                return Err(Start::Refused(why));
+            }
+            Err(trap) => return Err(Start::Trapped(classify(&trap, store.data()))),
         }
+        // Task changes in `init` are committed like a handler's.
+        let changes = store.data_mut().tx.take();
+        let mut taken = store.data_mut().take_effects();
+        if !changes.is_empty() {
+            if let Err(e) = services.tasks.commit(&changes) {
+                return Err(Start::Refused(format!("init's task changes were refused: {e}")));
+            }
+            taken.changes = changes;
+        }
+        effects = Some(taken);
     }
-    Ok(LiveInstance { store, handler })
+    slot.live = Some(LiveInstance { store, handler });
+    Ok(effects)
 }
 
-fn call_handler(engine: &Engine, services: &HostServices, slot: &mut Slot, event: &Event) -> (Outcome, CallEffects) {
-    let deadline = deadline_ticks(slot.plugin.deadline);
+/// Commits or discards the call's task changes and gathers its effects.
+fn finish_call<T>(
+    services: &HostServices,
+    slot: &mut Slot,
+    result: Result<T, CallFailure>,
+) -> (Result<T, Outcome>, CallEffects) {
+    let Some(live) = slot.live.as_mut() else {
+        return (
+            Err(Outcome::Unavailable("no live instance".into())),
+            CallEffects::default(),
+        );
+    };
+    let context = live.store.data_mut();
+    match result {
+        Ok(value) => {
+            let changes = context.tx.take();
+            let mut effects = context.take_effects();
+            if changes.is_empty() {
+                return (Ok(value), effects);
+            }
+            match services.tasks.commit(&changes) {
+                Ok(()) => {
+                    effects.changes = changes;
+                    (Ok(value), effects)
+                }
+                Err(e) => {
+                    effects.discarded_changes = changes.len();
+                    effects.emitted.clear();
+                    (Err(Outcome::CommitFailed(e.to_string())), effects)
+                }
+            }
+        }
+        Err(failure) => {
+            let discarded = context.tx.discard();
+            let outcome = match failure {
+                CallFailure::Rejected(why) => Outcome::Rejected(why),
+                CallFailure::Trapped(trap) => Outcome::Trapped(classify(&trap, context)),
+            };
+            let mut effects = context.take_effects();
+            effects.discarded_changes = discarded;
+            effects.emitted.clear();
+            if matches!(outcome, Outcome::Trapped(_)) {
+                // A trapped instance may be in any state: never reuse it.
+                slot.live = None;
+            }
+            (Err(outcome), effects)
+        }
+    }
+}
+
+fn call_handler(
+    engine: &Engine,
+    fuel: bool,
+    services: &HostServices,
+    slot: &mut Slot,
+    event: &Event,
+) -> (Outcome, CallEffects) {
     let v1_call = match slot.plugin.world.version {
         WorldVersion::V1 => match event_down(event) {
             Some(call) => Some(call),
@@ -342,11 +731,16 @@ fn call_handler(engine: &Engine, services: &HostServices, slot: &mut Slot, event
         },
         WorldVersion::V2 => None,
     };
-    let live = match ensure_live(engine, services, slot) {
-        Ok(live) => live,
-        Err(why) => return (Outcome::Unavailable(why), CallEffects::default()),
+    match ensure_live(engine, fuel, services, slot) {
+        Ok(_) => {}
+        Err(Start::Refused(why)) => return (Outcome::Unavailable(why), CallEffects::default()),
+        Err(Start::Trapped(abuse)) => return (Outcome::Trapped(abuse), CallEffects::default()),
+    }
+    let limits = slot.plugin.limits.clone();
+    let Some(live) = slot.live.as_mut() else {
+        return (Outcome::Unavailable("no live instance".into()), CallEffects::default());
     };
-    live.store.set_epoch_deadline(deadline);
+    prepare_call(&mut live.store, &limits, fuel);
     let result: wasmtime::Result<Result<(), String>> = match (&live.handler, v1_call) {
         (Handler::V2(h), _) => h
             .plugboard_task_events_handler()
@@ -362,14 +756,19 @@ fn call_handler(engine: &Engine, services: &HostServices, slot: &mut Slot, event
         }
         (Handler::V1(_), None) => Ok(Ok(())),
     };
-    let effects = live.store.data_mut().take_effects();
-    let outcome = match result {
-        Ok(Ok(())) => Outcome::Handled,
-        Ok(Err(e)) => Outcome::Rejected(e),
-        Err(trap) => {
-            slot.live = None;
-            Outcome::Trapped(trap_message(&trap))
+    let result = match result {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(why)) if why.len() as u64 > limits.max_value => {
+            Err(CallFailure::Trapped(crate::abuse::LimitExceeded::trap(
+                AbuseKind::LargeValue,
+                format!("returned an error of {} bytes", why.len()),
+            )))
         }
+        Ok(Err(why)) => Err(CallFailure::Rejected(why)),
+        Err(trap) => Err(CallFailure::Trapped(trap)),
     };
-    (outcome, effects)
+    match finish_call(services, slot, result) {
+        (Ok(()), effects) => (Outcome::Handled, effects),
+        (Err(outcome), effects) => (outcome, effects),
+    }
 }

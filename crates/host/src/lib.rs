@@ -11,15 +11,23 @@
 //! panic on anything a plugin or a plugin file does.
 
 pub mod abi;
+pub mod abuse;
 pub mod bindings;
 pub mod context;
 pub mod dispatcher;
+pub mod grants;
+pub mod imports;
+pub mod limits;
 pub mod loader;
+pub mod output;
+pub mod plugin_log;
 pub mod policy;
+pub mod quarantine;
 pub mod runtime;
 pub mod services;
 pub mod state_store;
 pub mod task_store;
+pub mod transaction;
 pub mod world;
 
 /// The task and event types of the newest world, as the embedder uses them.
@@ -30,11 +38,16 @@ pub mod types {
     };
 }
 
+pub use abuse::{Abuse, AbuseKind, StrikePolicy, Strikes};
 pub use context::{CallEffects, EmittedEvent, LogLevel, LogLine, TaskChange};
-pub use dispatcher::{CommandError, Delivery, DispatchReport, Dispatcher, Outcome};
+pub use dispatcher::{AddError, CommandError, CommandOutput, Delivery, DispatchReport, Dispatcher, Outcome};
+pub use grants::{Grant, Grants, GrantsFile};
+pub use limits::CallLimits;
 pub use loader::{ComponentInfo, LoadError, LoadOptions, LoadedPlugin};
+pub use plugin_log::PluginLogs;
 pub use policy::Policy;
-pub use runtime::{Runtime, RuntimeError};
+pub use quarantine::{Quarantine, QuarantineRecord};
+pub use runtime::{Runtime, RuntimeError, RuntimeOptions};
 pub use services::HostServices;
 pub use state_store::{InMemoryStateStore, StateStore};
 pub use task_store::{InMemoryTaskStore, TaskStore, TaskStoreError};

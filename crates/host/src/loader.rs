@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use plugboard_manifest::{ApiVersion, Manifest, ManifestError};
 use semver::Version;
@@ -14,8 +13,10 @@ use wasmtime::component::Component;
 
 use crate::bindings::{v1, v2};
 use crate::context::PluginContext;
+use crate::grants::Grants;
+use crate::limits::CallLimits;
 use crate::policy::Policy;
-use crate::runtime::{DEFAULT_CALL_DEADLINE, MAX_CALL_DEADLINE, Runtime};
+use crate::runtime::Runtime;
 use crate::world::{self, DetectedWorld, WorldError, WorldVersion};
 
 /// Why a plugin could not be loaded. Every message names the plugin and the
@@ -95,6 +96,16 @@ pub enum LoadError {
         /// What the component exports.
         found: Box<Version>,
     },
+    /// It imports something outside its world and the allowed WASI subset.
+    #[error("plugin `{plugin}`: {} is refused: {source}", path.display())]
+    ForbiddenImport {
+        /// The plugin id.
+        plugin: String,
+        /// The component file.
+        path: PathBuf,
+        /// The import and why.
+        source: crate::imports::ForbiddenImport,
+    },
     /// An import cannot be satisfied or an export has the wrong shape.
     #[error("plugin `{plugin}`: {} cannot be linked: {message}", path.display())]
     Link {
@@ -130,8 +141,8 @@ pub struct LoadedPlugin {
     pub policy: Arc<Policy>,
     /// Its settings: the manifest's defaults with the user's overrides.
     pub config: Arc<BTreeMap<String, String>>,
-    /// The wall-clock time each call gets.
-    pub deadline: Duration,
+    /// The limits each call runs under.
+    pub limits: Arc<CallLimits>,
     pub(crate) pre: PluginPre,
 }
 
@@ -168,13 +179,26 @@ pub struct ComponentInfo {
 pub struct LoadOptions {
     /// Settings that override the manifest's `[config]` defaults.
     pub config_overrides: BTreeMap<String, String>,
+    /// What the user granted; the default grants nothing.
+    pub grants: Grants,
+}
+
+impl LoadOptions {
+    /// Options that grant everything the manifest requests: for tests and
+    /// for developers running their own plugins.
+    pub fn trusting_manifest() -> LoadOptions {
+        LoadOptions {
+            grants: Grants::everything_requested(),
+            ..LoadOptions::default()
+        }
+    }
 }
 
 impl Runtime {
     /// Loads the plugin in `dir` (its `plugin.toml` and component).
-    pub fn load_dir(&self, dir: &Path) -> Result<LoadedPlugin, LoadError> {
+    pub fn load_dir(&self, dir: &Path, options: &LoadOptions) -> Result<LoadedPlugin, LoadError> {
         let manifest = Manifest::from_dir(dir)?;
-        self.load(manifest, dir, &LoadOptions::default())
+        self.load(manifest, dir, options)
     }
 
     /// Loads a plugin from a parsed manifest and the folder it came from.
@@ -218,6 +242,16 @@ impl Runtime {
                 found: Box::new(world.built_against),
             });
         }
+        let policy = Policy::new(&manifest, &options.grants);
+        let ty = component.component_type();
+        let imports: Vec<String> = ty.imports(self.engine()).map(|(name, _)| name.to_string()).collect();
+        crate::imports::check(imports.iter().map(String::as_str), &policy).map_err(|source| {
+            LoadError::ForbiddenImport {
+                plugin: plugin.clone(),
+                path: path.clone(),
+                source,
+            }
+        })?;
         let link_error = |e: wasmtime::Error| LoadError::Link {
             plugin: plugin.clone(),
             path: path.clone(),
@@ -230,19 +264,15 @@ impl Runtime {
         };
         let mut config = manifest.config.clone();
         config.extend(options.config_overrides.clone());
-        let deadline = manifest
-            .limits
-            .deadline
-            .unwrap_or(DEFAULT_CALL_DEADLINE)
-            .min(MAX_CALL_DEADLINE);
+        let limits = CallLimits::from_manifest(&manifest.limits);
         Ok(LoadedPlugin {
-            policy: Arc::new(Policy::requested_by(&manifest)),
+            policy: Arc::new(policy),
             manifest: Arc::new(manifest),
             dir: dir.to_path_buf(),
             component_path: path,
             world,
             config: Arc::new(config),
-            deadline,
+            limits: Arc::new(limits),
             pre,
         })
     }

@@ -3,25 +3,13 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::Duration;
 
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine};
 
 use crate::bindings::{v1, v2};
 use crate::context::PluginContext;
-
-/// How often the engine's epoch advances. A call's deadline is counted in
-/// these ticks, so it is also the granularity of every deadline.
-pub const EPOCH_TICK: Duration = Duration::from_millis(10);
-
-/// The wall-clock time a single handler call gets unless its manifest asks
-/// for less: generous for real work, short enough that a stuck plugin does
-/// not freeze the application for long.
-pub const DEFAULT_CALL_DEADLINE: Duration = Duration::from_secs(1);
-
-/// The longest deadline a manifest may ask for.
-pub const MAX_CALL_DEADLINE: Duration = Duration::from_secs(60);
+use crate::limits::{EPOCH_TICK, WASM_STACK};
 
 /// Why the runtime could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -61,11 +49,20 @@ impl Drop for EpochTicker {
     }
 }
 
+/// How the engine is set up.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuntimeOptions {
+    /// Count fuel (executed instructions) and stop calls that run out. Costs
+    /// some speed on every call; deadlines already bound wall-clock time.
+    pub fuel: bool,
+}
+
 /// The engine plus a linker holding every world version the host speaks and
 /// the WASI interfaces, linked once and shared by every plugin.
 pub struct Runtime {
     engine: Engine,
     linker: Linker<PluginContext>,
+    options: RuntimeOptions,
     _ticker: EpochTicker,
 }
 
@@ -73,9 +70,17 @@ impl Runtime {
     /// Builds the engine (component model, epoch interruption) and links
     /// both worlds and WASI.
     pub fn new() -> Result<Runtime, RuntimeError> {
+        Runtime::with_options(RuntimeOptions::default())
+    }
+
+    /// Builds the runtime with non-default options.
+    pub fn with_options(options: RuntimeOptions) -> Result<Runtime, RuntimeError> {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
+        config.consume_fuel(options.fuel);
+        // The stack cap is per engine in wasmtime, so every plugin shares it.
+        config.max_wasm_stack(WASM_STACK);
         let engine = Engine::new(&config).map_err(|e| RuntimeError(format!("{e:#}")))?;
         let mut linker = Linker::new(&engine);
         let link = |e: wasmtime::Error| RuntimeError(format!("linking the host interfaces: {e:#}"));
@@ -86,6 +91,7 @@ impl Runtime {
         Ok(Runtime {
             engine,
             linker,
+            options,
             _ticker: ticker,
         })
     }
@@ -98,10 +104,9 @@ impl Runtime {
     pub(crate) fn linker(&self) -> &Linker<PluginContext> {
         &self.linker
     }
-}
 
-/// The number of epoch ticks for a deadline, at least one.
-pub(crate) fn deadline_ticks(deadline: Duration) -> u64 {
-    let ticks = deadline.as_millis() / EPOCH_TICK.as_millis();
-    ticks.max(1) as u64
+    /// How the engine was set up.
+    pub fn options(&self) -> &RuntimeOptions {
+        &self.options
+    }
 }

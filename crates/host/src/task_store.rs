@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
+use crate::context::TaskChange;
 use crate::types::{Annotation, Filter, NewTask, Status, Task, TaskPatch};
 
 /// Milliseconds since the Unix epoch.
@@ -30,19 +31,21 @@ pub enum TaskStoreError {
 /// The application's task storage, implemented by the embedding app.
 ///
 /// Methods take `&self`: one store is shared by every plugin instance, so an
-/// implementation chooses its own locking. The host validates permissions
-/// before calling it; the store validates data.
+/// implementation chooses its own locking. Plugins never write to it
+/// directly: their changes are staged during a handler call and handed to
+/// [`TaskStore::commit`] in one batch when the call succeeds.
 pub trait TaskStore: Send + Sync {
     /// Reads one task.
     fn get(&self, id: &str) -> Result<Option<Task>, TaskStoreError>;
     /// Lists the tasks that match, oldest first, at most `filter.limit`.
     fn query(&self, filter: &Filter) -> Result<Vec<Task>, TaskStoreError>;
-    /// Creates a task, assigning its id and times.
-    fn create(&self, task: NewTask, now: Timestamp) -> Result<Task, TaskStoreError>;
-    /// Applies a patch; returns the task before and after.
-    fn update(&self, id: &str, patch: &TaskPatch, now: Timestamp) -> Result<(Task, Task), TaskStoreError>;
-    /// Deletes a task; returns its last state.
-    fn delete(&self, id: &str) -> Result<Task, TaskStoreError>;
+    /// Applies a batch of changes all together or not at all.
+    ///
+    /// Must fail with [`TaskStoreError::Conflict`], changing nothing, when a
+    /// created id already exists, or when an updated or deleted task is gone
+    /// or its `modified` time differs from the `before` the batch carries
+    /// (the application changed it meanwhile).
+    fn commit(&self, changes: &[TaskChange]) -> Result<(), TaskStoreError>;
 }
 
 /// A patch that changes nothing; fill in the fields you need.
@@ -241,6 +244,46 @@ impl InMemoryTaskStore {
     }
 }
 
+impl InMemoryTaskStore {
+    /// Creates a task, as the application would (not through a plugin).
+    pub fn create(&self, task: NewTask, now: Timestamp) -> Result<Task, TaskStoreError> {
+        let task = build_task(uuid::Uuid::new_v4().to_string(), task, now)?;
+        let mut tasks = self.lock();
+        let seq = tasks.next_seq;
+        tasks.next_seq += 1;
+        tasks.by_id.insert(task.id.clone(), (seq, task.clone()));
+        Ok(task)
+    }
+
+    /// Applies a patch, as the application would; returns before and after.
+    pub fn update(&self, id: &str, patch: &TaskPatch, now: Timestamp) -> Result<(Task, Task), TaskStoreError> {
+        let mut tasks = self.lock();
+        let (_, current) = tasks
+            .by_id
+            .get_mut(id)
+            .ok_or_else(|| TaskStoreError::NotFound(id.to_string()))?;
+        let next = apply_patch(current, patch, now)?;
+        let before = std::mem::replace(current, next.clone());
+        Ok((before, next))
+    }
+
+    /// Deletes a task, as the application would; returns its last state.
+    pub fn delete(&self, id: &str) -> Result<Task, TaskStoreError> {
+        self.lock()
+            .by_id
+            .remove(id)
+            .map(|(_, t)| t)
+            .ok_or_else(|| TaskStoreError::NotFound(id.to_string()))
+    }
+}
+
+fn check_unchanged(tasks: &Tasks, expected: &Task) -> Result<(), TaskStoreError> {
+    match tasks.by_id.get(&expected.id) {
+        Some((_, current)) if current.modified == expected.modified => Ok(()),
+        _ => Err(TaskStoreError::Conflict(expected.id.clone())),
+    }
+}
+
 impl TaskStore for InMemoryTaskStore {
     fn get(&self, id: &str) -> Result<Option<Task>, TaskStoreError> {
         Ok(self.lock().by_id.get(id).map(|(_, t)| t.clone()))
@@ -256,32 +299,36 @@ impl TaskStore for InMemoryTaskStore {
             .collect())
     }
 
-    fn create(&self, task: NewTask, now: Timestamp) -> Result<Task, TaskStoreError> {
-        let task = build_task(uuid::Uuid::new_v4().to_string(), task, now)?;
+    fn commit(&self, changes: &[TaskChange]) -> Result<(), TaskStoreError> {
         let mut tasks = self.lock();
-        let seq = tasks.next_seq;
-        tasks.next_seq += 1;
-        tasks.by_id.insert(task.id.clone(), (seq, task.clone()));
-        Ok(task)
-    }
-
-    fn update(&self, id: &str, patch: &TaskPatch, now: Timestamp) -> Result<(Task, Task), TaskStoreError> {
-        let mut tasks = self.lock();
-        let (_, current) = tasks
-            .by_id
-            .get_mut(id)
-            .ok_or_else(|| TaskStoreError::NotFound(id.to_string()))?;
-        let next = apply_patch(current, patch, now)?;
-        let before = std::mem::replace(current, next.clone());
-        Ok((before, next))
-    }
-
-    fn delete(&self, id: &str) -> Result<Task, TaskStoreError> {
-        self.lock()
-            .by_id
-            .remove(id)
-            .map(|(_, t)| t)
-            .ok_or_else(|| TaskStoreError::NotFound(id.to_string()))
+        // Check the whole batch first, so that a refusal changes nothing.
+        for change in changes {
+            match change {
+                TaskChange::Created(task) if tasks.by_id.contains_key(&task.id) => {
+                    return Err(TaskStoreError::Conflict(task.id.clone()));
+                }
+                TaskChange::Created(_) => {}
+                TaskChange::Updated { before, .. } | TaskChange::Deleted(before) => check_unchanged(&tasks, before)?,
+            }
+        }
+        for change in changes {
+            match change {
+                TaskChange::Created(task) => {
+                    let seq = tasks.next_seq;
+                    tasks.next_seq += 1;
+                    tasks.by_id.insert(task.id.clone(), (seq, task.clone()));
+                }
+                TaskChange::Updated { after, .. } => {
+                    if let Some((_, current)) = tasks.by_id.get_mut(&after.id) {
+                        *current = after.clone();
+                    }
+                }
+                TaskChange::Deleted(task) => {
+                    tasks.by_id.remove(&task.id);
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -308,6 +355,36 @@ mod tests {
         assert_eq!(after.modified, 2_000);
         assert_eq!(after.annotations[0].time, 2_000);
         assert_eq!(store.get(&task.id).unwrap().unwrap(), after);
+    }
+
+    #[test]
+    fn a_batch_with_one_stale_change_commits_nothing() {
+        let store = InMemoryTaskStore::new();
+        let a = store.create(new_task("a"), 1).unwrap();
+        let b = store.create(new_task("b"), 1).unwrap();
+        let mut a2 = a.clone();
+        a2.title = "a2".into();
+        a2.modified = 5;
+        let created = build_task("new-id".into(), new_task("c"), 5).unwrap();
+        // The application changes b after the plugin read it.
+        let mut patch = empty_patch();
+        patch.title = Some("b by the app".into());
+        store.update(&b.id, &patch, 3).unwrap();
+        let batch = [
+            TaskChange::Created(created),
+            TaskChange::Updated {
+                before: a.clone(),
+                after: a2,
+            },
+            TaskChange::Deleted(b.clone()),
+        ];
+        assert_eq!(store.commit(&batch), Err(TaskStoreError::Conflict(b.id.clone())));
+        let titles: Vec<_> = store.all().into_iter().map(|t| t.title).collect();
+        assert_eq!(titles, ["a", "b by the app"]);
+        // Without the stale change the same batch applies whole.
+        assert_eq!(store.commit(&batch[..2]), Ok(()));
+        let titles: Vec<_> = store.all().into_iter().map(|t| t.title).collect();
+        assert_eq!(titles, ["a2", "b by the app", "c"]);
     }
 
     #[test]

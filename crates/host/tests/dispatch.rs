@@ -2,9 +2,10 @@
 
 use std::sync::OnceLock;
 
-use plugboard_host::task_store::{TaskStore, empty_patch, new_task};
+use plugboard_host::TaskStore;
+use plugboard_host::task_store::{empty_patch, new_task};
 use plugboard_host::types::{Event, Priority, TaskChange};
-use plugboard_host::{Dispatcher, HostServices, LoadedPlugin, Outcome, Runtime};
+use plugboard_host::{Dispatcher, HostServices, LoadOptions, LoadedPlugin, Outcome, Runtime};
 use plugboard_test_artifacts as artifacts;
 
 fn runtime() -> &'static Runtime {
@@ -23,7 +24,7 @@ fn example(folder: &str, component: artifacts::Component) -> LoadedPlugin {
             &dir,
             std::path::Path::new(component.path),
             component.bytes,
-            &Default::default(),
+            &LoadOptions::trusting_manifest(),
         )
         .expect("the example loads")
 }
@@ -41,10 +42,12 @@ fn messages(report: &plugboard_host::DispatchReport, plugin: &str) -> Vec<String
 fn both_worlds_receive_the_same_events_and_instances_are_reused() {
     let (services, tasks) = HostServices::in_memory();
     let mut dispatcher = Dispatcher::new(runtime(), services);
-    dispatcher.add(example("auto-tag", artifacts::AUTO_TAG));
-    dispatcher.add(example("legacy-counter", artifacts::LEGACY_COUNTER));
+    dispatcher.add(example("auto-tag", artifacts::AUTO_TAG)).unwrap();
+    dispatcher
+        .add(example("legacy-counter", artifacts::LEGACY_COUNTER))
+        .unwrap();
     for (id, result) in dispatcher.start_all() {
-        assert_eq!(result, Ok(()), "{id} failed to start");
+        assert!(result.is_ok(), "{id} failed to start: {result:?}");
     }
 
     let first = tasks.create(new_task("Fix urgent login bug"), 1).unwrap();
@@ -94,10 +97,10 @@ fn an_event_with_no_v1_form_is_not_delivered_to_v1_plugins() {
             std::path::Path::new("."),
             std::path::Path::new(artifacts::LEGACY_COUNTER.path),
             artifacts::LEGACY_COUNTER.bytes,
-            &Default::default(),
+            &LoadOptions::trusting_manifest(),
         )
         .unwrap();
-    dispatcher.add(plugin);
+    dispatcher.add(plugin).unwrap();
     let report = dispatcher.dispatch(&Event::Timer("hourly".into()));
     assert_eq!(report.deliveries.len(), 1);
     assert_eq!(

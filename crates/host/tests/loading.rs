@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use plugboard_host::types::Event;
-use plugboard_host::{Dispatcher, HostServices, LoadError, Outcome, Runtime, WorldVersion, task_store};
+use plugboard_host::{Dispatcher, HostServices, LoadError, LoadOptions, Outcome, Runtime, WorldVersion};
 use plugboard_test_artifacts as artifacts;
 
 fn runtime() -> &'static Runtime {
@@ -33,7 +33,9 @@ fn fixture_dir(name: &str) -> PathBuf {
 
 fn load_error(id: &str, api: &str, bytes: &[u8]) -> String {
     let dir = plugin_dir(&manifest(id, api, "plugin.wasm"), "plugin.wasm", bytes);
-    let err = runtime().load_dir(dir.path()).expect_err("loading must fail");
+    let err = runtime()
+        .load_dir(dir.path(), &LoadOptions::trusting_manifest())
+        .expect_err("loading must fail");
     format!("{err}")
 }
 
@@ -92,7 +94,9 @@ fn a_missing_component_file_is_named() {
         manifest("gone", "task-events@2", "gone.wasm"),
     )
     .unwrap();
-    let err = runtime().load_dir(dir.path()).unwrap_err();
+    let err = runtime()
+        .load_dir(dir.path(), &LoadOptions::trusting_manifest())
+        .unwrap_err();
     assert!(matches!(err, LoadError::Read { .. }), "{err}");
     assert!(err.to_string().contains("gone.wasm"), "{err}");
 }
@@ -101,7 +105,9 @@ fn a_missing_component_file_is_named() {
 fn a_bad_manifest_is_reported_with_its_file() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("plugin.toml"), "[plugin]\nid = \"x\"\n").unwrap();
-    let err = runtime().load_dir(dir.path()).unwrap_err();
+    let err = runtime()
+        .load_dir(dir.path(), &LoadOptions::trusting_manifest())
+        .unwrap_err();
     assert!(matches!(err, LoadError::Manifest(_)), "{err}");
     assert!(err.to_string().contains("plugin.toml"), "{err}");
 }
@@ -116,7 +122,7 @@ fn the_examples_load_with_their_world_versions() {
         let name = format!("{}.wasm", component.name);
         let dir = plugin_dir(&text, &name, component.bytes);
         let plugin = runtime()
-            .load_dir(dir.path())
+            .load_dir(dir.path(), &LoadOptions::trusting_manifest())
             .unwrap_or_else(|e| panic!("{folder}: {e}"));
         assert_eq!(plugin.world.version, version, "{folder}");
     }
@@ -142,18 +148,22 @@ fn inspect_lists_world_imports_and_exports() {
 fn a_plugin_built_against_an_older_minor_loads_and_handles_events() {
     let text = std::fs::read_to_string(fixture_dir("compat-v2-0").join("plugin.toml")).unwrap();
     let dir = plugin_dir(&text, "compat_v2_0.wasm", artifacts::COMPAT_V2_0.bytes);
-    let plugin = runtime().load_dir(dir.path()).unwrap();
+    let plugin = runtime()
+        .load_dir(dir.path(), &LoadOptions::trusting_manifest())
+        .unwrap();
     assert_eq!(plugin.world.version, WorldVersion::V2);
     assert_eq!(plugin.world.built_against, semver::Version::new(2, 0, 0));
     assert_eq!(WorldVersion::V2.host_release(), semver::Version::new(2, 1, 0));
 
     let (services, tasks) = HostServices::in_memory();
     let mut dispatcher = Dispatcher::new(runtime(), services);
-    dispatcher.add(plugin);
-    let task = task_store::TaskStore::create(&*tasks, task_store::new_task("Water plants"), 1).unwrap();
+    dispatcher.add(plugin).unwrap();
+    let task = tasks
+        .create(plugboard_host::task_store::new_task("Water plants"), 1)
+        .unwrap();
     let report = dispatcher.dispatch(&Event::TaskCreated(task.clone()));
     assert_eq!(report.deliveries.len(), 1);
     assert_eq!(report.deliveries[0].outcome, Outcome::Handled, "{report:?}");
-    let stored = task_store::TaskStore::get(&*tasks, &task.id).unwrap().unwrap();
+    let stored = plugboard_host::TaskStore::get(&*tasks, &task.id).unwrap().unwrap();
     assert_eq!(stored.tags, vec!["seen-by-2.0".to_string()]);
 }

@@ -28,7 +28,7 @@ const UNITS: [(&str, u64); 7] = [
 ];
 
 /// Parses "64MiB"-style text.
-pub(crate) fn parse(text: &str) -> Result<u64, InvalidValue> {
+pub fn parse(text: &str) -> Result<u64, InvalidValue> {
     let digits_end = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (number, unit) = text.split_at(digits_end);
     if number.is_empty() {
@@ -54,7 +54,7 @@ pub(crate) fn parse(text: &str) -> Result<u64, InvalidValue> {
 }
 
 /// Shows a size in the largest 1024-based unit that writes it exactly ("64KiB", "1500B").
-pub(crate) fn format(bytes: u64) -> String {
+pub fn format(bytes: u64) -> String {
     [("GiB", GIB), ("MiB", MIB), ("KiB", KIB)]
         .iter()
         .find(|(_, unit_bytes)| bytes != 0 && bytes.is_multiple_of(*unit_bytes))

@@ -48,7 +48,7 @@ mod plugin;
 mod position;
 
 pub use api::{ApiVersion, WORLD_NAME};
-pub use byte_size::{GIB, KIB, MIB};
+pub use byte_size::{GIB, KIB, MIB, format as format_byte_size, parse as parse_byte_size};
 pub use commands::{CommandInfo, CommandRef};
 pub use error::{InvalidValue, Location, ManifestError};
 pub use events::{Events, Subscription, Timer};

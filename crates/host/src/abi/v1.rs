@@ -83,12 +83,13 @@ impl v1::host::Host for PluginContext {
 
     fn update_task(&mut self, task: v1::types::Task) -> wasmtime::Result<Result<(), String>> {
         if !self.policy.tasks_write {
+            self.enter()?;
             return Ok(Err(error_text(&self.deny("tasks.write"))));
         }
         // The current task is read by the host to turn the v1 replacement
         // into a v2 patch; that read is not the plugin's, so it needs no
         // `tasks.read`.
-        let current = match self.services.tasks.get(&task.id) {
+        let current = match self.tx.get(&*self.services.tasks, &task.id) {
             Ok(Some(current)) => current,
             Ok(None) => return Ok(Err(error_text(&PluginError::NotFound(task.id)))),
             Err(e) => return Err(wasmtime::Error::msg(e.to_string())),

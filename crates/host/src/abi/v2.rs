@@ -4,8 +4,9 @@
 //! `denied` error and is recorded. Storage failures that are not the
 //! plugin's fault trap the call instead of blaming the plugin.
 
+use crate::abuse::{AbuseKind, LimitExceeded};
 use crate::bindings::v2::plugboard::task_events::{clock, config, events, log, state, tasks, types};
-use crate::context::{EmittedEvent, LogLevel, PluginContext, TaskChange};
+use crate::context::{EmittedEvent, LogLevel, PluginContext};
 use crate::policy::Permission;
 use crate::state_store::StateStoreError;
 use crate::task_store::TaskStoreError;
@@ -61,72 +62,96 @@ fn capped(filter: &Filter) -> Filter {
 
 impl types::Host for PluginContext {}
 
+/// The total text size of a new task, for the value-size limit.
+fn new_task_size(task: &NewTask) -> usize {
+    task.title.len()
+        + task.description.len()
+        + task.project.as_ref().map_or(0, String::len)
+        + task.tags.iter().map(String::len).sum::<usize>()
+        + task
+            .attributes
+            .iter()
+            .map(|a| a.key.len() + a.value.len())
+            .sum::<usize>()
+}
+
+/// The total text size of a patch, for the value-size limit.
+fn patch_size(patch: &TaskPatch) -> usize {
+    let list = |l: &[String]| l.iter().map(String::len).sum::<usize>();
+    patch.title.as_ref().map_or(0, String::len)
+        + patch.description.as_ref().map_or(0, String::len)
+        + patch.project.as_ref().and_then(|p| p.as_ref()).map_or(0, String::len)
+        + list(&patch.add_tags)
+        + list(&patch.remove_tags)
+        + list(&patch.add_annotations)
+        + patch
+            .set_attributes
+            .iter()
+            .map(|a| a.key.len() + a.value.len())
+            .sum::<usize>()
+        + list(&patch.remove_attributes)
+}
+
 impl tasks::Host for PluginContext {
     fn get(&mut self, id: String) -> wasmtime::Result<Result<Option<Task>, PluginError>> {
+        self.enter()?;
         if let Err(e) = self.require(Permission::TasksRead) {
             return Ok(Err(e));
         }
-        task_result(self.services.tasks.get(&id))
+        task_result(self.tx.get(&*self.services.tasks, &id))
     }
 
     fn query(&mut self, filter: Filter) -> wasmtime::Result<Result<Vec<Task>, PluginError>> {
+        self.enter()?;
         if let Err(e) = self.require(Permission::TasksRead) {
             return Ok(Err(e));
         }
-        task_result(self.services.tasks.query(&capped(&filter)))
+        task_result(self.tx.query(&*self.services.tasks, &capped(&filter)))
     }
 
     fn create(&mut self, task: NewTask) -> wasmtime::Result<Result<Task, PluginError>> {
+        self.enter()?;
+        self.check_size("new task", new_task_size(&task))?;
         if let Err(e) = self.require(Permission::TasksWrite) {
             return Ok(Err(e));
         }
         let now = (self.services.clock)();
-        let created = task_result(self.services.tasks.create(task, now))?;
-        if let Ok(task) = &created {
-            self.effects.changes.push(TaskChange::Created(task.clone()));
-        }
-        Ok(created)
+        task_result(self.tx.create(task, now))
     }
 
     fn update(&mut self, id: String, patch: TaskPatch) -> wasmtime::Result<Result<Task, PluginError>> {
+        self.enter()?;
+        self.check_size("task patch", patch_size(&patch))?;
         if let Err(e) = self.require(Permission::TasksWrite) {
             return Ok(Err(e));
         }
         let now = (self.services.clock)();
-        Ok(
-            task_result(self.services.tasks.update(&id, &patch, now))?.map(|(before, after)| {
-                if before != after {
-                    self.effects.changes.push(TaskChange::Updated {
-                        before,
-                        after: after.clone(),
-                    });
-                }
-                after
-            }),
-        )
+        task_result(self.tx.update(&*self.services.tasks, &id, &patch, now))
     }
 
     fn delete(&mut self, id: String) -> wasmtime::Result<Result<(), PluginError>> {
+        self.enter()?;
         if let Err(e) = self.require(Permission::TasksDelete) {
             return Ok(Err(e));
         }
-        Ok(task_result(self.services.tasks.delete(&id))?.map(|task| {
-            self.effects.changes.push(TaskChange::Deleted(task));
-        }))
+        Ok(task_result(self.tx.delete(&*self.services.tasks, &id))?.map(|_| ()))
     }
 
     fn count(&mut self, filter: Filter) -> wasmtime::Result<Result<u32, PluginError>> {
+        self.enter()?;
         if let Err(e) = self.require(Permission::TasksRead) {
             return Ok(Err(e));
         }
         let mut all = filter;
         all.limit = None;
-        Ok(task_result(self.services.tasks.query(&all))?.map(|list| list.len().min(u32::MAX as usize) as u32))
+        Ok(task_result(self.tx.query(&*self.services.tasks, &all))?
+            .map(|list| list.len().min(u32::MAX as usize) as u32))
     }
 }
 
 impl state::Host for PluginContext {
     fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, PluginError>> {
+        self.enter()?;
         if let Err(e) = self.require(Permission::State).and_then(|_| check_key(&key)) {
             return Ok(Err(e));
         }
@@ -135,6 +160,8 @@ impl state::Host for PluginContext {
     }
 
     fn set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), PluginError>> {
+        self.enter()?;
+        self.check_size("state value", value.len())?;
         if let Err(e) = self.require(Permission::State).and_then(|_| check_key(&key)) {
             return Ok(Err(e));
         }
@@ -159,6 +186,7 @@ impl state::Host for PluginContext {
     }
 
     fn delete(&mut self, key: String) -> wasmtime::Result<Result<(), PluginError>> {
+        self.enter()?;
         if let Err(e) = self.require(Permission::State).and_then(|_| check_key(&key)) {
             return Ok(Err(e));
         }
@@ -170,6 +198,7 @@ impl state::Host for PluginContext {
     }
 
     fn list_keys(&mut self) -> wasmtime::Result<Result<Vec<String>, PluginError>> {
+        self.enter()?;
         if let Err(e) = self.require(Permission::State) {
             return Ok(Err(e));
         }
@@ -180,8 +209,19 @@ impl state::Host for PluginContext {
 
 impl events::Host for PluginContext {
     fn emit(&mut self, topic: String, payload: Vec<u8>) -> wasmtime::Result<Result<(), PluginError>> {
+        self.enter()?;
+        self.check_size("event payload", payload.len())?;
         if !self.policy.allows_topic(&topic) {
             return Ok(Err(self.deny(&format!("events.emit:{topic}"))));
+        }
+        if self.effects.emitted.len() as u64 >= u64::from(self.limits.emits) {
+            return Err(LimitExceeded::trap(
+                AbuseKind::EventStorm,
+                format!(
+                    "emitted more than {} events while handling one event",
+                    self.limits.emits
+                ),
+            ));
         }
         self.effects.emitted.push(EmittedEvent { topic, payload });
         Ok(Ok(()))
@@ -202,19 +242,22 @@ impl From<log::Level> for LogLevel {
 
 impl log::Host for PluginContext {
     fn log(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
-        self.push_log(level.into(), message);
-        Ok(())
+        self.enter()?;
+        self.check_size("log line", message.len())?;
+        self.push_log(level.into(), message)
     }
 }
 
 impl clock::Host for PluginContext {
     fn now(&mut self) -> wasmtime::Result<i64> {
+        self.enter()?;
         Ok((self.services.clock)())
     }
 }
 
 impl config::Host for PluginContext {
     fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
+        self.enter()?;
         Ok(self.config.get(&key).cloned())
     }
 }

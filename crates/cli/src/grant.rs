@@ -1,0 +1,269 @@
+//! `plugboard grant` and `plugboard revoke`: change what the user granted a
+//! plugin, in the grants file of the config folder.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::str::FromStr;
+
+use plugboard_host::grants::EVERYTHING_REQUESTED;
+use plugboard_host::policy::DEFAULT_STATE_QUOTA;
+use plugboard_host::{Grant, Grants, GrantsFile, Policy};
+use plugboard_manifest::{Manifest, PluginId};
+
+use crate::plugins_folder;
+
+/// The permissions a user can type, for `--help`.
+pub const PERMISSIONS_HELP: &str = "PERMISSION is one of:
+  tasks.read, tasks.write, tasks.delete     read / create and update / delete the app's tasks
+  state, state:<size>                       keep key-value state (the quota requested, or at most <size>)
+  events.emit, events.emit:<topic>          emit custom events (every topic requested, or one)
+  subscribe, subscribe:<event>              receive events (every kind requested, or one, e.g.
+                                            subscribe:task-created, subscribe:custom:<topic>)
+  network:<host>                            reach <host> over outgoing HTTP
+  commands.invoke:<plugin>.<command>        run another plugin's command
+A plugin only ever gets what its manifest requests AND you granted; by default it gets nothing.";
+
+/// The arguments of `plugboard grant`.
+#[derive(Debug, clap::Args)]
+pub struct GrantArgs {
+    /// The plugin's id, e.g. auto-tag.
+    id: String,
+    /// What to grant (see below).
+    #[arg(
+        value_name = "PERMISSION",
+        required_unless_present = "all_requested",
+        conflicts_with = "all_requested"
+    )]
+    permissions: Vec<String>,
+    /// Grant exactly what the plugin's manifest requests, each item spelled
+    /// out (so a later version asking for more gets nothing more).
+    #[arg(long, requires = "plugins")]
+    all_requested: bool,
+    /// With --all-requested: the folder of plugin folders holding the plugin
+    /// (or the plugin's own folder).
+    #[arg(long, value_name = "DIR", requires = "all_requested")]
+    plugins: Option<PathBuf>,
+}
+
+/// The arguments of `plugboard revoke`.
+#[derive(Debug, clap::Args)]
+pub struct RevokeArgs {
+    /// The plugin's id, e.g. auto-tag.
+    id: String,
+    /// What to take back (see below).
+    #[arg(value_name = "PERMISSION", required = true)]
+    permissions: Vec<String>,
+}
+
+/// Adds grants and prints what the plugin holds afterwards.
+pub fn grant(args: &GrantArgs, config_dir: &Path) -> anyhow::Result<ExitCode> {
+    check_id(&args.id)?;
+    let mut file = GrantsFile::open(config_dir)?;
+    let grants = match &args.plugins {
+        Some(dir) if args.all_requested => {
+            let (folder, manifest) = plugins_folder::find_manifest(dir, &args.id)?;
+            let requested = requested(&manifest);
+            if requested.is_empty() {
+                println!(
+                    "{} ({}) requests no permission and no event; nothing to grant",
+                    args.id,
+                    folder.display()
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!(
+                "{} {} ({}) requests, and you grant it:",
+                args.id,
+                manifest.plugin.version,
+                folder.display()
+            );
+            for grant in &requested {
+                println!("  {grant}");
+            }
+            requested
+        }
+        _ => parse_all(&args.permissions)?,
+    };
+    file.grant(&args.id, &grants);
+    file.save()?;
+    println!("Granted {}: {}", args.id, joined(&grants));
+    print_holdings(&file, &args.id);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Takes grants back and prints what the plugin holds afterwards.
+pub fn revoke(args: &RevokeArgs, config_dir: &Path) -> anyhow::Result<ExitCode> {
+    check_id(&args.id)?;
+    let grants = parse_all(&args.permissions)?;
+    let mut file = GrantsFile::open(config_dir)?;
+    let before = file.grants_for(&args.id);
+    file.revoke(&args.id, &grants);
+    file.save()?;
+    println!("Revoked from {}: {}", args.id, joined(&grants));
+    for grant in &grants {
+        if let Some(note) = not_held(&before, grant) {
+            println!("note: {} {note}", args.id);
+        }
+    }
+    print_holdings(&file, &args.id);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses what cannot be a plugin id, before anything is written.
+fn check_id(id: &str) -> anyhow::Result<()> {
+    PluginId::from_str(id)
+        .map(drop)
+        .map_err(|e| anyhow::anyhow!("{}", e.message()))
+}
+
+/// Parses every permission first, so a typo writes nothing.
+fn parse_all(texts: &[String]) -> anyhow::Result<Vec<Grant>> {
+    texts
+        .iter()
+        .map(|text| Grant::from_str(text).map_err(|bad| anyhow::anyhow!("{bad}; nothing was changed")))
+        .collect()
+}
+
+/// Everything a manifest requests, one grant per item.
+pub fn requested(manifest: &Manifest) -> Vec<Grant> {
+    let asked = &manifest.permissions;
+    let mut grants: Vec<Grant> = asked
+        .tasks
+        .iter()
+        .map(|access| Grant::Tasks(access.to_string()))
+        .collect();
+    if let Some(state) = &asked.state {
+        grants.push(Grant::State(Some(state.quota.unwrap_or(DEFAULT_STATE_QUOTA))));
+    }
+    grants.extend(manifest.events.emits.iter().map(|topic| Grant::Emit(topic.clone())));
+    grants.extend(
+        manifest
+            .events
+            .subscribe
+            .iter()
+            .map(|kind| Grant::Subscribe(kind.to_string())),
+    );
+    grants.extend(
+        asked
+            .network
+            .iter()
+            .map(|host| Grant::Network(host.as_str().to_string())),
+    );
+    grants.extend(asked.commands.iter().map(|command| Grant::Command(command.to_string())));
+    grants
+}
+
+/// What the manifest requests that the policy in force leaves out, as the
+/// user would grant it.
+pub fn not_granted(manifest: &Manifest, in_force: &Policy) -> Vec<String> {
+    let in_force = in_force.describe();
+    let holds_state = in_force.iter().any(|p| p.starts_with("state:"));
+    Policy::new(manifest, &Grants::everything_requested())
+        .describe()
+        .into_iter()
+        // A smaller quota than requested is still state granted.
+        .filter(|p| !(in_force.contains(p) || holds_state && p.starts_with("state:")))
+        .collect()
+}
+
+/// Grants as the user types them, comma separated; `nothing` when empty.
+pub fn joined(grants: &[Grant]) -> String {
+    if grants.is_empty() {
+        return "nothing".to_string();
+    }
+    grants.iter().map(Grant::to_string).collect::<Vec<_>>().join(", ")
+}
+
+fn print_holdings(file: &GrantsFile, id: &str) {
+    println!("{id} now holds: {}", joined(&file.grants_for(id).list()));
+    println!("(saved in {})", file.path().display());
+}
+
+/// Why revoking `grant` changes nothing, when it does not: the plugin did
+/// not hold it, or holds it only through a grant of its whole kind.
+fn not_held(before: &Grants, grant: &Grant) -> Option<String> {
+    let held = before.list();
+    let same_kind = |g: &&Grant| std::mem::discriminant(*g) == std::mem::discriminant(grant);
+    if held.contains(grant) || matches!(grant, Grant::State(_)) && held.iter().any(|g| same_kind(&g)) {
+        return None;
+    }
+    let whole_kind = |g: &&Grant| {
+        matches!(g, Grant::Emit(item) | Grant::Subscribe(item) | Grant::Network(item) | Grant::Command(item)
+            if item == EVERYTHING_REQUESTED)
+    };
+    match held.iter().filter(same_kind).find(whole_kind) {
+        Some(whole) => Some(format!(
+            "holds `{whole}`, which still covers `{grant}`; revoke `{whole}` and grant the rest one by one"
+        )),
+        None => Some(format!("did not hold `{grant}`; nothing to take back")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest() -> Manifest {
+        Manifest::parse(
+            r#"
+[plugin]
+id = "p"
+name = "p"
+version = "1.0.0"
+api = "task-events@2"
+[events]
+subscribe = ["task-created", "custom:news"]
+emits = ["digest"]
+[permissions]
+tasks = ["read", "delete"]
+state = {}
+network = ["api.example.com"]
+commands = ["other.run"]
+"#,
+            Path::new("plugin.toml"),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn all_requested_is_the_request_spelled_out() {
+        let manifest = manifest();
+        let grants = requested(&manifest);
+        assert_eq!(
+            joined(&grants),
+            "tasks.read, tasks.delete, state:1MiB, events.emit:digest, subscribe:task-created, \
+             subscribe:custom:news, network:api.example.com, commands.invoke:other.run"
+        );
+        let mut spelled_out = Grants::none();
+        for grant in &grants {
+            spelled_out.grant(grant);
+        }
+        assert_eq!(
+            Policy::new(&manifest, &spelled_out),
+            Policy::new(&manifest, &Grants::everything_requested())
+        );
+        for grant in &grants {
+            assert_eq!(&Grant::from_str(&grant.to_string()).unwrap(), grant, "{grant}");
+        }
+    }
+
+    #[test]
+    fn revoking_what_is_not_held_says_so() {
+        let mut held = Grants::none();
+        held.grant(&Grant::Tasks("read".into()));
+        held.grant(&Grant::Subscribe("*".into()));
+        let parse = |text: &str| Grant::from_str(text).unwrap();
+        assert_eq!(not_held(&held, &parse("tasks.read")), None);
+        assert_eq!(not_held(&held, &parse("subscribe")), None);
+        assert!(
+            not_held(&held, &parse("tasks.write"))
+                .unwrap()
+                .contains("did not hold `tasks.write`")
+        );
+        assert!(
+            not_held(&held, &parse("subscribe:task-created"))
+                .unwrap()
+                .contains("holds `subscribe`, which still covers")
+        );
+    }
+}

@@ -1,0 +1,209 @@
+//! What a plugin did wrong, how many times that is tolerated, and how a trap
+//! is told apart from a crash.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::context::PluginContext;
+
+/// A kind of misbehaviour the host counts against a plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AbuseKind {
+    /// A call ran past its wall-clock deadline.
+    Deadline,
+    /// It tried to grow memory or a table past its cap.
+    Memory,
+    /// It overflowed the wasm stack.
+    Stack,
+    /// It ran out of fuel.
+    Fuel,
+    /// It made more host calls in one event than allowed.
+    HostCalls,
+    /// It logged more in one call than allowed.
+    LogFlood,
+    /// It passed or returned a value larger than allowed.
+    LargeValue,
+    /// It emitted more events than allowed, or kept an emit chain going past
+    /// the depth limit.
+    EventStorm,
+    /// It called something it was not granted.
+    Denied,
+    /// It trapped on its own (a panic, `unreachable`, a bad memory access).
+    Crash,
+}
+
+impl AbuseKind {
+    /// Every kind.
+    pub const ALL: [AbuseKind; 10] = [
+        AbuseKind::Deadline,
+        AbuseKind::Memory,
+        AbuseKind::Stack,
+        AbuseKind::Fuel,
+        AbuseKind::HostCalls,
+        AbuseKind::LogFlood,
+        AbuseKind::LargeValue,
+        AbuseKind::EventStorm,
+        AbuseKind::Denied,
+        AbuseKind::Crash,
+    ];
+
+    /// The name used in reports and in the quarantine file.
+    pub fn name(self) -> &'static str {
+        match self {
+            AbuseKind::Deadline => "deadline",
+            AbuseKind::Memory => "memory",
+            AbuseKind::Stack => "stack",
+            AbuseKind::Fuel => "fuel",
+            AbuseKind::HostCalls => "host-calls",
+            AbuseKind::LogFlood => "log-flood",
+            AbuseKind::LargeValue => "large-value",
+            AbuseKind::EventStorm => "event-storm",
+            AbuseKind::Denied => "denied",
+            AbuseKind::Crash => "crash",
+        }
+    }
+}
+
+impl fmt::Display for AbuseKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One offence: its kind and what exactly happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Abuse {
+    /// The kind.
+    pub kind: AbuseKind,
+    /// What happened, for the user.
+    pub detail: String,
+}
+
+impl fmt::Display for Abuse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind, self.detail)
+    }
+}
+
+/// A limit a host call found exceeded; returned as the error that traps the
+/// call, and recognised again when the trap is classified.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct LimitExceeded(pub Abuse);
+
+impl LimitExceeded {
+    /// A trap of this kind with this detail.
+    pub fn trap(kind: AbuseKind, detail: impl Into<String>) -> wasmtime::Error {
+        wasmtime::Error::new(LimitExceeded(Abuse {
+            kind,
+            detail: detail.into(),
+        }))
+    }
+}
+
+/// How many strikes of each kind put a plugin in quarantine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StrikePolicy {
+    thresholds: [u32; AbuseKind::ALL.len()],
+}
+
+impl Default for StrikePolicy {
+    /// One strike for what can only be deliberate or disastrous (deadline,
+    /// memory, stack, fuel, floods, storms); three for denied calls and
+    /// crashes, which an honest plugin with a bug can also cause.
+    fn default() -> Self {
+        let mut policy = StrikePolicy {
+            thresholds: [1; AbuseKind::ALL.len()],
+        };
+        policy.set(AbuseKind::Denied, 3);
+        policy.set(AbuseKind::Crash, 3);
+        policy
+    }
+}
+
+impl StrikePolicy {
+    /// Strikes of `kind` that put a plugin in quarantine (0 never does).
+    pub fn threshold(&self, kind: AbuseKind) -> u32 {
+        self.thresholds[kind as usize]
+    }
+
+    /// Changes the threshold for one kind; 0 means never quarantine for it.
+    pub fn set(&mut self, kind: AbuseKind, strikes: u32) -> &mut Self {
+        self.thresholds[kind as usize] = strikes;
+        self
+    }
+}
+
+/// Strikes a plugin has collected, per kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Strikes {
+    counts: [u32; AbuseKind::ALL.len()],
+}
+
+impl Strikes {
+    /// Adds strikes; returns the new count for that kind.
+    pub fn add(&mut self, kind: AbuseKind, n: u32) -> u32 {
+        let count = &mut self.counts[kind as usize];
+        *count = count.saturating_add(n);
+        *count
+    }
+
+    /// The count for one kind.
+    pub fn count(&self, kind: AbuseKind) -> u32 {
+        self.counts[kind as usize]
+    }
+
+    /// Total strikes of every kind.
+    pub fn total(&self) -> u32 {
+        self.counts.iter().sum()
+    }
+}
+
+/// Says what a failed call did wrong: a limit the host enforced, or a crash.
+pub(crate) fn classify(error: &wasmtime::Error, context: &PluginContext) -> Abuse {
+    if let Some(LimitExceeded(abuse)) = error.downcast_ref::<LimitExceeded>() {
+        return abuse.clone();
+    }
+    if let Some(hit) = context.limiter.hit() {
+        return hit;
+    }
+    let abuse = |kind, detail: String| Abuse { kind, detail };
+    match error.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::Interrupt) => abuse(
+            AbuseKind::Deadline,
+            format!(
+                "the call ran past its {} ms deadline and was stopped",
+                context.limits.deadline.as_millis()
+            ),
+        ),
+        Some(wasmtime::Trap::StackOverflow) => abuse(AbuseKind::Stack, "the call overflowed the wasm stack".into()),
+        Some(wasmtime::Trap::OutOfFuel) => abuse(AbuseKind::Fuel, "the call ran out of fuel".into()),
+        Some(trap) => abuse(AbuseKind::Crash, format!("the plugin trapped: {trap}")),
+        None => abuse(AbuseKind::Crash, format!("the call failed: {error:#}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_thresholds_follow_the_security_model() {
+        let policy = StrikePolicy::default();
+        for kind in [
+            AbuseKind::Deadline,
+            AbuseKind::Memory,
+            AbuseKind::Stack,
+            AbuseKind::EventStorm,
+        ] {
+            assert_eq!(policy.threshold(kind), 1, "{kind}");
+        }
+        assert_eq!(policy.threshold(AbuseKind::Denied), 3);
+        let mut strikes = Strikes::default();
+        assert_eq!(strikes.add(AbuseKind::Denied, 2), 2);
+        assert_eq!(strikes.add(AbuseKind::Denied, 1), 3);
+        assert_eq!(strikes.total(), 3);
+    }
+}

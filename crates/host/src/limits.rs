@@ -1,0 +1,148 @@
+//! The limits every plugin call runs under: what a manifest may ask for,
+//! capped by the host's maxima, with defaults for what it leaves out.
+
+use std::time::Duration;
+
+use plugboard_manifest::Limits;
+
+/// How often the engine's epoch advances. A call's deadline is counted in
+/// these ticks, so it is also the granularity of every deadline.
+pub const EPOCH_TICK: Duration = Duration::from_millis(5);
+
+/// Wall-clock time per call unless the manifest asks for less or more:
+/// generous for real work, short enough that a stuck plugin does not freeze
+/// the application for long.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(1);
+/// The longest deadline a plugin gets, whatever it asks for.
+pub const MAX_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Linear memory per instance unless asked otherwise: plenty for a plugin
+/// that keeps durable data in its state store, as plugins should.
+pub const DEFAULT_MEMORY: u64 = 64 << 20;
+/// The most linear memory an instance may have.
+pub const MAX_MEMORY: u64 = 1 << 30;
+
+/// Table elements per instance unless asked otherwise.
+pub const DEFAULT_TABLE_ELEMENTS: u32 = 20_000;
+/// The most table elements an instance may have.
+pub const MAX_TABLE_ELEMENTS: u32 = 200_000;
+
+/// The wasm stack of every call. Wasmtime sets this per engine, not per
+/// plugin, so a manifest's `stack` can only be honoured up to this value.
+pub const WASM_STACK: usize = 512 << 10;
+
+/// The largest single value (a string, a list, a payload) a plugin may pass
+/// to the host or return, unless asked otherwise.
+pub const DEFAULT_MAX_VALUE: u64 = 1 << 20;
+/// The largest value any plugin may ask for.
+pub const MAX_MAX_VALUE: u64 = 64 << 20;
+
+/// Host calls per event unless asked otherwise: a plugin that needs more is
+/// doing work the application should do.
+pub const DEFAULT_HOST_CALLS: u64 = 10_000;
+/// The most host calls per event any plugin may ask for.
+pub const MAX_HOST_CALLS: u64 = 1_000_000;
+
+/// Events a plugin may emit while handling one event, unless asked otherwise.
+pub const DEFAULT_EMITS: u32 = 16;
+/// The most events per event any plugin may ask for.
+pub const MAX_EMITS: u32 = 1_000;
+
+/// Log lines per call; one more is a log flood.
+pub const LOG_LINES_PER_CALL: u32 = 1_000;
+/// Log bytes per call; past this, lines are cut.
+pub const LOG_BYTES_PER_CALL: usize = 256 << 10;
+/// Bytes of stdout and stderr kept per call; the rest is dropped.
+pub const OUTPUT_BYTES_PER_CALL: usize = 64 << 10;
+
+/// Fuel per call when the host counts fuel and the manifest names none.
+pub const DEFAULT_FUEL: u64 = 10_000_000_000;
+
+/// How long an emitted event may cause another: plugin A's event triggering
+/// B triggering A ends at this depth.
+pub const MAX_EMIT_DEPTH: u32 = 4;
+
+/// The limits one plugin's calls run under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallLimits {
+    /// Wall-clock time per call.
+    pub deadline: Duration,
+    /// Fuel per call, when the host counts fuel.
+    pub fuel: u64,
+    /// Linear memory cap in bytes.
+    pub memory: u64,
+    /// Table elements cap.
+    pub table_elements: u32,
+    /// Largest value passed or returned, in bytes.
+    pub max_value: u64,
+    /// Host calls per event.
+    pub host_calls: u64,
+    /// Events emitted per event.
+    pub emits: u32,
+}
+
+impl Default for CallLimits {
+    fn default() -> Self {
+        CallLimits {
+            deadline: DEFAULT_DEADLINE,
+            fuel: DEFAULT_FUEL,
+            memory: DEFAULT_MEMORY,
+            table_elements: DEFAULT_TABLE_ELEMENTS,
+            max_value: DEFAULT_MAX_VALUE,
+            host_calls: DEFAULT_HOST_CALLS,
+            emits: DEFAULT_EMITS,
+        }
+    }
+}
+
+impl CallLimits {
+    /// The manifest's `[limits]`, each capped by the host's maximum.
+    pub fn from_manifest(limits: &Limits) -> CallLimits {
+        let defaults = CallLimits::default();
+        CallLimits {
+            deadline: limits.deadline.unwrap_or(defaults.deadline).min(MAX_DEADLINE),
+            fuel: limits.fuel.unwrap_or(defaults.fuel),
+            memory: limits.memory.unwrap_or(defaults.memory).min(MAX_MEMORY),
+            table_elements: limits.tables.unwrap_or(defaults.table_elements).min(MAX_TABLE_ELEMENTS),
+            max_value: limits.max_value.unwrap_or(defaults.max_value).min(MAX_MAX_VALUE),
+            host_calls: limits.host_calls.unwrap_or(defaults.host_calls).min(MAX_HOST_CALLS),
+            emits: limits.emits_per_event.unwrap_or(defaults.emits).min(MAX_EMITS),
+        }
+    }
+
+    /// The number of epoch ticks for the deadline, at least one.
+    pub fn deadline_ticks(&self) -> u64 {
+        let ticks = self.deadline.as_millis().div_ceil(EPOCH_TICK.as_millis());
+        ticks.max(1) as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_limits_are_capped_by_the_host() {
+        let asked = Limits {
+            deadline: Some(Duration::from_secs(600)),
+            memory: Some(4 << 30),
+            host_calls: Some(5),
+            ..Limits::default()
+        };
+        let limits = CallLimits::from_manifest(&asked);
+        assert_eq!(limits.deadline, MAX_DEADLINE);
+        assert_eq!(limits.memory, MAX_MEMORY);
+        assert_eq!(limits.host_calls, 5);
+        assert_eq!(limits.emits, DEFAULT_EMITS);
+        assert_eq!(CallLimits::from_manifest(&Limits::default()), CallLimits::default());
+    }
+
+    #[test]
+    fn deadline_ticks_round_up() {
+        let limits = CallLimits {
+            deadline: Duration::from_millis(12),
+            ..CallLimits::default()
+        };
+        assert_eq!(limits.deadline_ticks(), 3);
+    }
+}

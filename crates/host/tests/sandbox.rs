@@ -1,0 +1,531 @@
+//! The hostile corpus: each attack, loaded beside well-behaved plugins in
+//! this one process, is contained with its own reason; the others keep
+//! handling events and no task changes unless a plugin was allowed to and
+//! its call succeeded.
+
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use plugboard_host::task_store::new_task;
+use plugboard_host::types::{Event, Task};
+use plugboard_host::{
+    AbuseKind, DispatchReport, Dispatcher, Grants, HostServices, InMemoryTaskStore, LoadError, LoadOptions,
+    LoadedPlugin, Outcome, Quarantine, QuarantineRecord, Runtime,
+};
+use plugboard_manifest::Manifest;
+use plugboard_test_artifacts as artifacts;
+
+fn runtime() -> &'static Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| Runtime::new().expect("the runtime starts"))
+}
+
+/// The hostile component's manifest for one attack. `extra` adds lines to
+/// `[events]`/`[permissions]` through whole tables given by the caller.
+fn hostile_manifest(id: &str, attack: &str, permissions: &str, extra_config: &str) -> String {
+    format!(
+        r#"
+[plugin]
+id = "{id}"
+name = "{id}"
+version = "0.1.0"
+api = "task-events@2"
+component = "hostile.wasm"
+
+[events]
+subscribe = ["task-created", "custom:*"]
+emits = ["storm", "ping", "pong"]
+
+[permissions]
+{permissions}
+
+[limits]
+deadline = "100ms"
+
+[config]
+attack = "{attack}"
+{extra_config}
+"#
+    )
+}
+
+fn load(text: &str, component: artifacts::Component, grants: Grants) -> Result<LoadedPlugin, LoadError> {
+    let origin = std::path::Path::new(component.path);
+    let manifest = Manifest::parse(text, std::path::Path::new("plugin.toml")).expect("test manifests are valid");
+    runtime().load_bytes(
+        manifest,
+        origin.parent().unwrap_or(origin),
+        origin,
+        component.bytes,
+        &LoadOptions {
+            grants,
+            ..LoadOptions::default()
+        },
+    )
+}
+
+fn hostile(id: &str, attack: &str, permissions: &str) -> LoadedPlugin {
+    load(
+        &hostile_manifest(id, attack, permissions, ""),
+        artifacts::HOSTILE,
+        Grants::everything_requested(),
+    )
+    .unwrap_or_else(|e| panic!("{id}: {e}"))
+}
+
+/// The well-behaved neighbour: auto-tag, granted what it asks.
+fn bystander() -> LoadedPlugin {
+    let dir = artifacts::repo_root().join("examples/auto-tag");
+    let manifest = Manifest::from_dir(&dir).unwrap();
+    runtime()
+        .load_bytes(
+            manifest,
+            &dir,
+            std::path::Path::new(artifacts::AUTO_TAG.path),
+            artifacts::AUTO_TAG.bytes,
+            &LoadOptions::trusting_manifest(),
+        )
+        .unwrap()
+}
+
+struct Host {
+    dispatcher: Dispatcher,
+    tasks: Arc<InMemoryTaskStore>,
+    services: HostServices,
+    quarantined: Arc<Mutex<Vec<QuarantineRecord>>>,
+}
+
+impl Host {
+    fn new(plugins: Vec<LoadedPlugin>) -> Host {
+        let (services, tasks) = HostServices::in_memory();
+        let mut dispatcher = Dispatcher::new(runtime(), services.clone());
+        let quarantined = Arc::new(Mutex::new(Vec::new()));
+        let seen = quarantined.clone();
+        dispatcher.on_quarantine(move |record| seen.lock().unwrap().push(record.clone()));
+        dispatcher.add(bystander()).unwrap();
+        for plugin in plugins {
+            dispatcher.add(plugin).unwrap();
+        }
+        let host = Host {
+            dispatcher,
+            tasks,
+            services,
+            quarantined,
+        };
+        for title in ["Water the plants", "Pay rent", "Call mum"] {
+            host.tasks.create(new_task(title), 1).unwrap();
+        }
+        host
+    }
+
+    fn create(&mut self, title: &str) -> (Task, DispatchReport) {
+        let task = self.tasks.create(new_task(title), 2).unwrap();
+        let report = self.dispatcher.dispatch(&Event::TaskCreated(task.clone()));
+        (task, report)
+    }
+
+    /// Dispatches an event the attacker reacts to and checks that no task
+    /// changed but the new one, which is returned with the report.
+    fn attack(&mut self) -> DispatchReport {
+        let before = self.tasks.all();
+        let (task, report) = self.create("Plain new task");
+        let mut expected = before;
+        expected.push(task);
+        assert_eq!(self.tasks.all(), expected, "a task changed: {report:#?}");
+        report
+    }
+
+    /// The neighbour still handles events and still changes tasks.
+    fn assert_bystander_works(&mut self) {
+        let (task, report) = self.create("Fix urgent bug");
+        let delivery = report
+            .deliveries
+            .iter()
+            .find(|d| &*d.plugin == "auto-tag")
+            .expect("auto-tag got the event");
+        assert_eq!(delivery.outcome, Outcome::Handled, "{report:#?}");
+        let stored = plugboard_host::TaskStore::get(&*self.tasks, &task.id).unwrap().unwrap();
+        assert_eq!(stored.tags, ["urgent", "bug"]);
+    }
+
+    fn outcome_of(report: &DispatchReport, plugin: &str) -> Outcome {
+        report
+            .deliveries
+            .iter()
+            .find(|d| &*d.plugin == plugin)
+            .unwrap_or_else(|| panic!("{plugin} got no delivery: {report:#?}"))
+            .outcome
+            .clone()
+    }
+
+    fn quarantined(&self, plugin: &str) -> QuarantineRecord {
+        let records = self.quarantined.lock().unwrap();
+        let record = records
+            .iter()
+            .find(|r| r.plugin == plugin)
+            .unwrap_or_else(|| panic!("{plugin} was not reported quarantined: {records:?}"))
+            .clone();
+        assert!(self.dispatcher.quarantine().get(plugin).is_some());
+        assert!(
+            self.dispatcher.plugins().all(|p| p.id() != plugin),
+            "{plugin} is still loaded"
+        );
+        record
+    }
+}
+
+fn trapped(outcome: Outcome, kind: AbuseKind) -> String {
+    match outcome {
+        Outcome::Trapped(abuse) if abuse.kind == kind => abuse.detail,
+        other => panic!("expected a {kind} trap, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_endless_loop_after_changing_ten_tasks_changes_none_and_is_quarantined() {
+    let mut host = Host::new(vec![hostile("looper", "loop-on-event", r#"tasks = ["read", "write"]"#)]);
+    for i in 0..8 {
+        host.tasks.create(new_task(format!("Task {i}")), 1).unwrap();
+    }
+    let started = Instant::now();
+    let report = host.attack();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the loop was not stopped in time"
+    );
+    let detail = trapped(Host::outcome_of(&report, "looper"), AbuseKind::Deadline);
+    assert!(detail.contains("100 ms deadline"), "{detail}");
+    let delivery = report.deliveries.iter().find(|d| &*d.plugin == "looper").unwrap();
+    assert_eq!(
+        delivery.effects.discarded_changes, 10,
+        "the ten staged updates were dropped"
+    );
+    assert!(delivery.effects.changes.is_empty());
+    assert_eq!(host.quarantined("looper").kind, AbuseKind::Deadline);
+    host.assert_bystander_works();
+}
+
+#[test]
+fn an_endless_loop_in_init_is_stopped_and_quarantined() {
+    let mut host = Host::new(vec![hostile("init-looper", "loop-in-init", "")]);
+    let report = host.attack();
+    trapped(Host::outcome_of(&report, "init-looper"), AbuseKind::Deadline);
+    assert_eq!(host.quarantined("init-looper").kind, AbuseKind::Deadline);
+    host.assert_bystander_works();
+}
+
+#[test]
+fn an_endless_loop_at_component_start_is_stopped_and_quarantined() {
+    let text = hostile_manifest("start-looper", "none", "", "").replace("hostile.wasm", "hostile_start_loop.wasm");
+    let plugin = load(&text, artifacts::HOSTILE_START_LOOP, Grants::everything_requested()).unwrap();
+    let mut host = Host::new(vec![plugin]);
+    let report = host.attack();
+    trapped(Host::outcome_of(&report, "start-looper"), AbuseKind::Deadline);
+    assert_eq!(host.quarantined("start-looper").kind, AbuseKind::Deadline);
+    host.assert_bystander_works();
+}
+
+#[test]
+fn unbounded_memory_growth_hits_the_cap_and_is_quarantined() {
+    let mut host = Host::new(vec![hostile("hoarder", "grow-memory", "")]);
+    let report = host.attack();
+    let detail = trapped(Host::outcome_of(&report, "hoarder"), AbuseKind::Memory);
+    assert!(detail.contains("its cap is 64 MiB"), "{detail}");
+    assert_eq!(host.quarantined("hoarder").kind, AbuseKind::Memory);
+    host.assert_bystander_works();
+}
+
+#[test]
+fn deep_recursion_overflows_the_stack_and_is_quarantined() {
+    let mut host = Host::new(vec![hostile("recurser", "recurse", "")]);
+    let report = host.attack();
+    trapped(Host::outcome_of(&report, "recurser"), AbuseKind::Stack);
+    assert_eq!(host.quarantined("recurser").kind, AbuseKind::Stack);
+    host.assert_bystander_works();
+}
+
+#[test]
+fn a_huge_return_value_is_refused_and_quarantined() {
+    let mut host = Host::new(vec![hostile("bloater", "huge-return", "")]);
+    let err = host.dispatcher.run_command("bloater", "big", &[]).unwrap_err();
+    assert!(err.to_string().contains("large-value: returned 8388608 bytes"), "{err}");
+    assert_eq!(host.quarantined("bloater").kind, AbuseKind::LargeValue);
+    host.assert_bystander_works();
+}
+
+#[test]
+fn a_huge_value_passed_to_the_host_is_refused() {
+    let mut host = Host::new(vec![hostile("shouter", "huge-log-line", "")]);
+    let report = host.attack();
+    let detail = trapped(Host::outcome_of(&report, "shouter"), AbuseKind::LargeValue);
+    assert!(detail.contains("log line of 8388608 bytes"), "{detail}");
+    host.assert_bystander_works();
+}
+
+#[test]
+fn a_log_flood_is_cut_off_and_quarantined() {
+    let mut host = Host::new(vec![hostile("flooder", "log-flood", "")]);
+    let report = host.attack();
+    let detail = trapped(Host::outcome_of(&report, "flooder"), AbuseKind::LogFlood);
+    assert!(detail.contains("more than 1000 log lines"), "{detail}");
+    let delivery = report.deliveries.iter().find(|d| &*d.plugin == "flooder").unwrap();
+    assert_eq!(
+        delivery.effects.logs.len(),
+        1000,
+        "the lines up to the cap are kept for the user"
+    );
+    assert_eq!(host.quarantined("flooder").kind, AbuseKind::LogFlood);
+    host.assert_bystander_works();
+}
+
+#[test]
+fn stdout_goes_to_the_log_and_is_capped() {
+    let mut host = Host::new(vec![hostile("printer", "stdout-flood", "")]);
+    let report = host.attack();
+    let delivery = report.deliveries.iter().find(|d| &*d.plugin == "printer").unwrap();
+    assert_eq!(delivery.outcome, Outcome::Handled);
+    assert_eq!(delivery.effects.logs[0].message, "stdout line 0");
+    assert!(
+        delivery.effects.dropped_output > 0,
+        "output past the cap is dropped and counted"
+    );
+    assert!(
+        delivery.effects.logs.iter().any(|l| l.message == "done flooding"),
+        "stderr is kept too"
+    );
+}
+
+#[test]
+fn deleting_without_permission_is_denied_and_quarantined_on_the_third_denial() {
+    let mut host = Host::new(vec![hostile("deleter", "delete-all", "")]);
+    let report = host.attack();
+    let delivery = report.deliveries.iter().find(|d| &*d.plugin == "deleter").unwrap();
+    assert_eq!(delivery.outcome, Outcome::Handled);
+    assert_eq!(delivery.effects.denied.first().map(String::as_str), Some("tasks.read"));
+    assert!(delivery.effects.denied.iter().filter(|d| *d == "tasks.delete").count() >= 3);
+    let record = host.quarantined("deleter");
+    assert_eq!(record.kind, AbuseKind::Denied);
+    host.assert_bystander_works();
+}
+
+#[test]
+fn delete_all_with_read_only_permission_deletes_nothing() {
+    let mut host = Host::new(vec![hostile("wiper", "delete-all", r#"tasks = ["read"]"#)]);
+    let report = host.attack();
+    let delivery = report.deliveries.iter().find(|d| &*d.plugin == "wiper").unwrap();
+    assert!(
+        delivery.effects.denied.iter().all(|d| d == "tasks.delete"),
+        "{:?}",
+        delivery.effects.denied
+    );
+    assert_eq!(delivery.effects.denied.len(), 4, "one per task it could read");
+    assert!(delivery.effects.logs.iter().any(|l| {
+        l.message
+            .contains("Denied(\"plugin `wiper` was not granted `tasks.delete`\")")
+    }));
+    assert_eq!(host.quarantined("wiper").kind, AbuseKind::Denied);
+    host.assert_bystander_works();
+}
+
+#[test]
+fn an_event_storm_is_stopped_and_quarantined() {
+    let mut host = Host::new(vec![hostile("stormer", "emit-storm", "")]);
+    let report = host.attack();
+    let detail = trapped(Host::outcome_of(&report, "stormer"), AbuseKind::EventStorm);
+    assert!(detail.contains("more than 16 events"), "{detail}");
+    assert!(
+        report.deliveries.iter().all(|d| d.event != "custom"),
+        "no storm event was delivered"
+    );
+    assert_eq!(host.quarantined("stormer").kind, AbuseKind::EventStorm);
+    host.assert_bystander_works();
+}
+
+#[test]
+fn a_two_plugin_ping_pong_is_cut_at_the_depth_limit() {
+    let ping = load(
+        &hostile_manifest("pinger", "ping-pong", "", "starts = \"true\"\nsends = \"ping\"")
+            .replace("\"custom:*\"", "\"custom:pong\""),
+        artifacts::HOSTILE,
+        Grants::everything_requested(),
+    )
+    .unwrap();
+    let pong = load(
+        &hostile_manifest("ponger", "ping-pong", "", "sends = \"pong\"").replace("\"custom:*\"", "\"custom:ping\""),
+        artifacts::HOSTILE,
+        Grants::everything_requested(),
+    )
+    .unwrap();
+    let mut host = Host::new(vec![ping, pong]);
+    let report = host.attack();
+    let depths: Vec<u32> = report
+        .deliveries
+        .iter()
+        .filter(|d| d.event == "custom")
+        .map(|d| d.depth)
+        .collect();
+    assert_eq!(depths, [1, 2, 3, 4], "the chain stops at the depth limit");
+    assert_eq!(report.dropped_emits.len(), 1, "{:?}", report.dropped_emits);
+    assert_eq!(report.quarantined.len(), 1);
+    assert_eq!(report.quarantined[0].kind, AbuseKind::EventStorm);
+    host.assert_bystander_works();
+}
+
+#[test]
+fn a_panic_and_unreachable_are_crashes_quarantined_on_the_third() {
+    let mut host = Host::new(vec![
+        hostile("panicker", "panic", ""),
+        hostile("trapper", "unreachable", ""),
+    ]);
+    for round in 1..=3 {
+        let report = host.attack();
+        for plugin in ["panicker", "trapper"] {
+            let detail = trapped(Host::outcome_of(&report, plugin), AbuseKind::Crash);
+            assert!(
+                detail.contains("wasm `unreachable` instruction executed"),
+                "{plugin}: {detail}"
+            );
+            assert_eq!(report.quarantined.len(), if round < 3 { 0 } else { 2 });
+        }
+    }
+    assert_eq!(host.quarantined("panicker").strikes, 3);
+    host.assert_bystander_works();
+}
+
+#[test]
+fn filling_the_state_quota_stops_at_the_quota() {
+    let mut host = Host::new(vec![hostile("filler", "fill-state", r#"state = { quota = "16KiB" }"#)]);
+    let report = host.attack();
+    let delivery = report.deliveries.iter().find(|d| &*d.plugin == "filler").unwrap();
+    assert_eq!(delivery.outcome, Outcome::Handled);
+    assert!(
+        delivery
+            .effects
+            .logs
+            .iter()
+            .any(|l| l.message == "stored 15 blocks, then: Error::QuotaExceeded"),
+        "{:?}",
+        delivery.effects.logs
+    );
+    assert!(plugboard_host::StateStore::usage(&*host.services.state, "filler").unwrap() <= 16 << 10);
+    host.assert_bystander_works();
+}
+
+#[test]
+fn state_keys_are_keys_not_paths() {
+    let mut host = Host::new(vec![hostile("keys", "state-keys", r#"state = { quota = "16KiB" }"#)]);
+    let report = host.attack();
+    let logs: Vec<&str> = report
+        .deliveries
+        .iter()
+        .filter(|d| &*d.plugin == "keys")
+        .flat_map(|d| d.effects.logs.iter().map(|l| l.message.as_str()))
+        .collect();
+    assert!(logs.contains(&"set \"../../etc/passwd\": ok"), "{logs:?}");
+    assert!(
+        logs.iter()
+            .any(|l| l.starts_with("set \"a\\0b\": Error::Invalid(") && l.contains("control character")),
+        "{logs:?}"
+    );
+    assert!(
+        logs.iter().any(|l| l.starts_with("set \"\": Error::Invalid(")),
+        "{logs:?}"
+    );
+    let keys = plugboard_host::StateStore::list_keys(&*host.services.state, "keys").unwrap();
+    assert_eq!(keys, ["../../etc/passwd", "/etc/shadow"]);
+}
+
+#[test]
+fn sockets_and_file_system_imports_are_refused_at_load() {
+    for (component, import) in [
+        (artifacts::HOSTILE_SOCKETS, "wasi:sockets/"),
+        (artifacts::HOSTILE_FILESYSTEM, "wasi:filesystem/"),
+    ] {
+        let text =
+            hostile_manifest("sneaky", "none", "", "").replace("hostile.wasm", &format!("{}.wasm", component.name));
+        let err = load(&text, component, Grants::everything_requested()).unwrap_err();
+        assert!(matches!(err, LoadError::ForbiddenImport { .. }), "{err}");
+        let message = err.to_string();
+        assert!(
+            message.contains("plugin `sneaky`") && message.contains(&format!("imports `{import}")),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn a_plugin_with_no_grants_receives_nothing() {
+    let plugin = load(
+        &hostile_manifest("ungranted", "delete-all", r#"tasks = ["read", "delete"]"#, ""),
+        artifacts::HOSTILE,
+        Grants::none(),
+    )
+    .unwrap();
+    let mut host = Host::new(vec![plugin]);
+    let report = host.attack();
+    assert!(
+        report.deliveries.iter().all(|d| &*d.plugin != "ungranted"),
+        "{report:#?}"
+    );
+}
+
+#[test]
+fn quarantine_survives_a_restart_of_the_host() {
+    let data = tempfile::tempdir().unwrap();
+    {
+        let (services, _) = HostServices::in_memory();
+        let mut dispatcher =
+            Dispatcher::new(runtime(), services.clone()).with_quarantine(Quarantine::open(data.path()).unwrap());
+        dispatcher
+            .add(hostile(
+                "persistent-looper",
+                "loop-on-event",
+                r#"tasks = ["read", "write"]"#,
+            ))
+            .unwrap();
+        let report = dispatcher.dispatch(&Event::TaskCreated(
+            plugboard_host::task_store::build_task("t".into(), new_task("x"), 1).unwrap(),
+        ));
+        assert_eq!(report.quarantined.len(), 1);
+    }
+    // A new host on the same data folder refuses to load it.
+    let (services, _) = HostServices::in_memory();
+    let mut dispatcher = Dispatcher::new(runtime(), services).with_quarantine(Quarantine::open(data.path()).unwrap());
+    let err = dispatcher
+        .add(hostile("persistent-looper", "loop-on-event", ""))
+        .unwrap_err();
+    assert!(err.to_string().contains("is quarantined since"), "{err}");
+    assert!(err.to_string().contains("deadline"), "{err}");
+    // Until the user re-enables it.
+    dispatcher.release("persistent-looper").unwrap();
+    dispatcher
+        .add(hostile("persistent-looper", "loop-on-event", ""))
+        .unwrap();
+}
+
+#[test]
+fn every_attack_at_once_leaves_the_host_and_the_neighbour_working() {
+    let attacks = [
+        ("a-loop", "loop-on-event", r#"tasks = ["read", "write"]"#),
+        ("a-init", "loop-in-init", ""),
+        ("a-memory", "grow-memory", ""),
+        ("a-stack", "recurse", ""),
+        ("a-flood", "log-flood", ""),
+        ("a-delete", "delete-all", r#"tasks = ["read"]"#),
+        ("a-storm", "emit-storm", ""),
+        ("a-panic", "panic", ""),
+    ];
+    let plugins = attacks
+        .iter()
+        .map(|(id, attack, perms)| hostile(id, attack, perms))
+        .collect();
+    let mut host = Host::new(plugins);
+    for _ in 0..3 {
+        host.attack();
+        host.assert_bystander_works();
+    }
+    for (id, _, _) in attacks {
+        host.quarantined(id);
+    }
+    assert_eq!(host.dispatcher.plugins().count(), 1, "only the neighbour is left");
+}
