@@ -8,9 +8,11 @@ use std::sync::Arc;
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::abuse::{Abuse, AbuseKind, LimitExceeded};
 use crate::limits::{CallLimits, LOG_BYTES_PER_CALL, LOG_LINES_PER_CALL, OUTPUT_BYTES_PER_CALL};
+use crate::network::NetworkHooks;
 use crate::output::CapturedOutput;
 use crate::policy::{Permission, Policy};
 use crate::services::HostServices;
@@ -175,6 +177,8 @@ pub struct PluginContext {
     stdout: CapturedOutput,
     stderr: CapturedOutput,
     wasi: WasiCtx,
+    http: WasiHttpCtx,
+    network: NetworkHooks,
     table: ResourceTable,
 }
 
@@ -192,6 +196,7 @@ impl PluginContext {
         let stdout = CapturedOutput::new(OUTPUT_BYTES_PER_CALL);
         let stderr = CapturedOutput::new(OUTPUT_BYTES_PER_CALL);
         let wasi = WasiCtx::builder().stdout(stdout.clone()).stderr(stderr.clone()).build();
+        let network = NetworkHooks::new(policy.network.clone().into(), limits.deadline);
         PluginContext {
             plugin_id,
             policy,
@@ -205,6 +210,8 @@ impl PluginContext {
             stdout,
             stderr,
             wasi,
+            http: WasiHttpCtx::new(),
+            network,
             table: ResourceTable::new(),
         }
     }
@@ -271,6 +278,11 @@ impl PluginContext {
     /// Takes what the call did, leaving the buffers empty for the next; the
     /// plugin's stdout and stderr become log lines.
     pub(crate) fn take_effects(&mut self) -> CallEffects {
+        let refused = std::mem::take(&mut *self.network.refused.lock().unwrap_or_else(|e| e.into_inner()));
+        for host in refused {
+            tracing::warn!(plugin = %self.plugin_id, permission = %host, "request to a host not granted");
+            self.effects.denied.push(host);
+        }
         for (stream, level) in [
             (self.stdout.clone(), LogLevel::Info),
             (self.stderr.clone(), LogLevel::Warn),
@@ -310,6 +322,16 @@ impl PluginContext {
         tracing::event!(target: "plugboard::plugin", tracing::Level::DEBUG, plugin = %self.plugin_id, %level, "{message}");
         self.effects.logs.push(LogLine { level, message });
         Ok(())
+    }
+}
+
+impl WasiHttpView for PluginContext {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.network,
+        }
     }
 }
 

@@ -43,12 +43,11 @@ fn reason_for(import: &str, policy: &Policy) -> Option<String> {
         "plugins have no file system access; keep data in the plugin's state store".to_string()
     } else if import.starts_with("wasi:sockets/") {
         "plugins may not open sockets; network access is outgoing HTTP to granted hosts only".to_string()
-    } else if import.starts_with("wasi:http/") {
-        if policy.network.is_empty() {
-            "outgoing HTTP needs a `network` grant, and this plugin has none".to_string()
-        } else {
-            "outgoing HTTP is not available in this host yet".to_string()
+    } else if import.starts_with("wasi:http/types") || import.starts_with("wasi:http/outgoing-handler") {
+        if !policy.network.is_empty() {
+            return None;
         }
+        "outgoing HTTP needs a `network` grant naming the hosts, and this plugin has none".to_string()
     } else {
         format!("it is neither part of the plugin's {PACKAGE} world nor of the WASI subset plugboard provides")
     })
@@ -83,10 +82,22 @@ mod tests {
             "wasi:random/random@0.2.6",
         ];
         assert_eq!(check(ok, &policy), Ok(()));
+        let networked = Policy {
+            network: vec!["api.example.com".into()],
+            ..Policy::deny_all()
+        };
+        assert_eq!(
+            check(
+                ["wasi:http/outgoing-handler@0.2.6", "wasi:http/types@0.2.6"],
+                &networked
+            ),
+            Ok(())
+        );
         for (import, says) in [
             ("wasi:filesystem/preopens@0.2.6", "no file system access"),
             ("wasi:sockets/tcp@0.2.6", "may not open sockets"),
             ("wasi:http/outgoing-handler@0.2.6", "needs a `network` grant"),
+            ("wasi:http/incoming-handler@0.2.6", "neither part of"),
             ("evil:corp/backdoor", "neither part of"),
         ] {
             let err = check([import], &policy).unwrap_err();

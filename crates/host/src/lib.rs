@@ -19,6 +19,7 @@ pub mod grants;
 pub mod imports;
 pub mod limits;
 pub mod loader;
+pub mod network;
 pub mod output;
 pub mod plugin_log;
 pub mod policy;

@@ -85,6 +85,10 @@ impl Runtime {
         let mut linker = Linker::new(&engine);
         let link = |e: wasmtime::Error| RuntimeError(format!("linking the host interfaces: {e:#}"));
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link)?;
+        // Linked for every plugin, reachable only by those granted hosts: the
+        // loader refuses `wasi:http` imports without a `network` grant and
+        // the hooks refuse every host not granted.
+        wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker).map_err(link)?;
         v1::Plugin::add_to_linker::<PluginContext, HasSelf<PluginContext>>(&mut linker, |c| c).map_err(link)?;
         v2::Plugin::add_to_linker::<PluginContext, HasSelf<PluginContext>>(&mut linker, |c| c).map_err(link)?;
         let ticker = EpochTicker::start(engine.clone());

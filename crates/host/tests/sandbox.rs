@@ -529,3 +529,94 @@ fn every_attack_at_once_leaves_the_host_and_the_neighbour_working() {
     }
     assert_eq!(host.dispatcher.plugins().count(), 1, "only the neighbour is left");
 }
+
+/// A one-shot HTTP server on loopback that answers every connection with
+/// `hello`, for as many connections as asked.
+fn serve_hello(connections: usize) -> (u16, std::thread::JoinHandle<()>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let port = listener.local_addr().expect("local address").port();
+    let server = std::thread::spawn(move || {
+        for stream in listener.incoming().take(connections) {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
+        }
+    });
+    (port, server)
+}
+
+fn net_fetch(id: &str, authority: &str, grants: Grants) -> Result<LoadedPlugin, LoadError> {
+    let text = format!(
+        r#"
+[plugin]
+id = "{id}"
+name = "{id}"
+version = "0.1.0"
+api = "task-events@2"
+component = "net_fetch.wasm"
+
+[events]
+subscribe = ["task-created"]
+
+[permissions]
+network = ["127.0.0.1"]
+
+[config]
+authority = "{authority}"
+"#
+    );
+    load(&text, artifacts::NET_FETCH, grants)
+}
+
+#[test]
+fn outgoing_http_reaches_granted_hosts_only() {
+    let (port, server) = serve_hello(1);
+    let granted = Grants {
+        network: Some(vec!["127.0.0.1".into()]),
+        subscribe: Some(vec!["task-created".into()]),
+        ..Grants::none()
+    };
+    let allowed = net_fetch("fetcher", &format!("127.0.0.1:{port}"), granted.clone()).unwrap();
+    let elsewhere = net_fetch("wanderer", &format!("localhost:{port}"), granted).unwrap();
+    let mut host = Host::new(vec![allowed, elsewhere]);
+    let report = host.attack();
+
+    let fetcher = report.deliveries.iter().find(|d| &*d.plugin == "fetcher").unwrap();
+    assert_eq!(fetcher.outcome, Outcome::Handled);
+    let lines: Vec<&str> = fetcher.effects.logs.iter().map(|l| l.message.as_str()).collect();
+    assert_eq!(lines, ["status 200 body hello"]);
+
+    let wanderer = report.deliveries.iter().find(|d| &*d.plugin == "wanderer").unwrap();
+    let lines: Vec<&str> = wanderer.effects.logs.iter().map(|l| l.message.as_str()).collect();
+    assert_eq!(
+        lines,
+        ["error ErrorCode::HttpRequestDenied"],
+        "a host outside the grant is refused"
+    );
+    assert_eq!(wanderer.effects.denied, ["network:localhost"]);
+    server.join().unwrap();
+    host.assert_bystander_works();
+}
+
+#[test]
+fn outgoing_http_without_a_network_grant_is_refused_at_load() {
+    let grants = Grants {
+        subscribe: Some(vec!["task-created".into()]),
+        ..Grants::none()
+    };
+    let err = net_fetch("offline", "127.0.0.1:9", grants).unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, LoadError::ForbiddenImport { .. }), "{message}");
+    assert!(
+        message.contains("imports `wasi:http/") && message.contains("needs a `network` grant"),
+        "{message}"
+    );
+}
