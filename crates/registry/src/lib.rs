@@ -1,7 +1,8 @@
 //! Knows which plugins are installed and in what order they can load: it finds the
 //! plugin folders (built-in, the user's, and the dependencies a plugin bundles), reads
-//! and validates each `plugin.toml`, and orders the plugins by their `[dependencies]`
-//! and says which cannot load and why.
+//! and validates each `plugin.toml`, orders the plugins by their `[dependencies]` and
+//! says which cannot load and why, and watches the folders so the host can reload a
+//! plugin that changed.
 //!
 //! This crate works on manifests and folders only. It must never run, compile or even
 //! parse a plugin's component (it has no WebAssembly runtime), never write into a
@@ -39,7 +40,9 @@
 mod discover;
 mod plugin_dirs;
 mod resolve;
+mod watch;
 
 pub use discover::{BUNDLED_DEPS_FOLDER, Discovered, Discovery, DiscoveryError, DiscoveryProblem, Origin, discover};
 pub use plugin_dirs::{BUILTIN_DIR_VAR, PluginDirs, PluginDirsError, USER_DIR_VAR};
 pub use resolve::{Blocked, LoadOrder, Loadable, ResolveError, resolve};
+pub use watch::{ReloadEvent, WatchError, Watcher};
