@@ -1,7 +1,15 @@
-//! `plugboard run`: load a folder of plugins and feed them a script of app
-//! actions, reporting what every plugin did with every event.
+//! `plugboard run`: load the installed plugins (or a folder of plugins) and
+//! feed them a script of app actions, reporting what every plugin did with
+//! every event.
+//!
+//! The installed plugins keep their state in the data folder's SQLite store,
+//! as they would in the application. A folder given with `--plugins` is a
+//! development run: its plugins get a fresh in-memory state store, so that a
+//! plugin under development never writes into the state of an installed
+//! plugin of the same id, and every run starts alike.
 
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -15,17 +23,23 @@ use plugboard_host::{
     LoadedPlugin, Outcome, Policy, Quarantine, QuarantineRecord, Runtime, StrikePolicy, WorldVersion,
 };
 use plugboard_manifest::{Manifest, Subscription};
+use plugboard_state::SqliteStateStore;
 
 use crate::app::{App, Step};
+use crate::disabled::DisabledPlugins;
+use crate::plugin_dirs::PluginDirs;
+use crate::remove::STATE_FILE;
 use crate::script::{self, CommandCall, Script};
 use crate::{describe, grant, plugins_folder};
 
 /// The arguments of `plugboard run`.
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// The folder whose subfolders are plugins (each holding a plugin.toml and its component).
+    /// Load the plugins in this folder's subfolders (each holding a
+    /// plugin.toml and its component) instead of the installed ones, with a
+    /// fresh in-memory state store.
     #[arg(long, value_name = "DIR")]
-    plugins: PathBuf,
+    plugins: Option<PathBuf>,
     /// A script of app actions, one JSON object per line; without it a built-in demo runs.
     #[arg(long, value_name = "FILE.jsonl")]
     events: Option<PathBuf>,
@@ -105,9 +119,58 @@ impl Roster {
     }
 }
 
-/// What loading the plugins folder gave.
+/// Where the plugins of a run come from.
+enum Source<'a> {
+    /// A folder of plugin folders (`--plugins DIR`).
+    Folder(&'a Path),
+    /// The installed plugins.
+    Installed(&'a PluginDirs),
+}
+
+impl Source<'_> {
+    /// Where, for messages.
+    fn describe(&self) -> String {
+        match self {
+            Source::Folder(dir) => dir.display().to_string(),
+            Source::Installed(dirs) => dirs.describe(),
+        }
+    }
+
+    /// Every plugin folder with its manifest; reports each that cannot be
+    /// read on stderr and counts it.
+    fn manifests(&self) -> anyhow::Result<(Vec<(PathBuf, Manifest)>, usize)> {
+        let mut failures = 0;
+        let mut manifests = Vec::new();
+        match self {
+            Source::Folder(dir) => {
+                for folder in plugins_folder::plugin_folders(dir)? {
+                    match Manifest::from_dir(&folder) {
+                        Ok(manifest) => manifests.push((folder, manifest)),
+                        Err(error) => {
+                            eprintln!("error: skipping {}: {error}", folder.display());
+                            failures += 1;
+                        }
+                    }
+                }
+            }
+            Source::Installed(dirs) => {
+                let discovery = dirs.discover()?;
+                for (folder, error) in discovery.unreadable {
+                    eprintln!("error: skipping {}: {error}", folder.display());
+                    failures += 1;
+                }
+                manifests.extend(discovery.plugins.into_iter().map(|p| (p.dir, p.manifest)));
+            }
+        }
+        Ok((manifests, failures))
+    }
+}
+
+/// What loading the plugins gave.
 struct Loaded {
     plugins: Vec<LoadedPlugin>,
+    /// Plugins not loaded because the user disabled them.
+    disabled: Vec<String>,
     /// Plugins not loaded because they are quarantined.
     quarantined: Vec<QuarantineRecord>,
     /// How many could not be loaded (each reported on stderr).
@@ -124,7 +187,7 @@ fn take_heard(heard: &Heard) -> Vec<QuarantineRecord> {
 
 /// Runs the subcommand; fails when the script is bad, and exits non-zero at
 /// the end when a plugin could not be loaded.
-pub fn run(args: &RunArgs, config_dir: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> {
+pub fn run(args: &RunArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> {
     let script = match &args.events {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -138,11 +201,21 @@ pub fn run(args: &RunArgs, config_dir: &Path, data_dir: &Path) -> anyhow::Result
         Some(GrantsFile::open(config_dir)?)
     };
     let quarantine = Quarantine::open(data_dir)?;
+    let disabled = DisabledPlugins::open(data_dir)?;
+    let source = match &args.plugins {
+        Some(dir) => Source::Folder(dir),
+        None => Source::Installed(dirs),
+    };
     let runtime = Runtime::new()?;
-    let loaded = load_plugins(&runtime, args, grants.as_ref(), &quarantine)?;
+    let loaded = load_plugins(&runtime, args, &source, grants.as_ref(), &quarantine, &disabled)?;
     let mut failures = loaded.failures;
 
-    let (services, tasks) = HostServices::in_memory();
+    let (mut services, tasks) = HostServices::in_memory();
+    if let Source::Installed(_) = source {
+        let path = data_dir.join(STATE_FILE);
+        std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+        services.state = Arc::new(SqliteStateStore::open(&path)?);
+    }
     let mut app = App::new(tasks, services.clock.clone());
     let strike_policy = StrikePolicy::default();
     let mut dispatcher = Dispatcher::new(&runtime, services)
@@ -153,7 +226,10 @@ pub fn run(args: &RunArgs, config_dir: &Path, data_dir: &Path) -> anyhow::Result
     let listener = heard.clone();
     dispatcher.on_quarantine(move |record| listener.lock().unwrap_or_else(|e| e.into_inner()).push(record.clone()));
 
-    print_loaded(&loaded, grants.as_ref(), &args.plugins);
+    print_loaded(&loaded, grants.as_ref(), &source);
+    for id in &loaded.disabled {
+        println!("  skipping {id}: disabled (`plugboard enable {id}` lets it load again)");
+    }
     for record in &loaded.quarantined {
         print_skipped(record);
     }
@@ -253,8 +329,8 @@ pub fn run(args: &RunArgs, config_dir: &Path, data_dir: &Path) -> anyhow::Result
 
 /// The plugins loaded, each with the policy in force and what it requested
 /// but was not granted.
-fn print_loaded(loaded: &Loaded, grants: Option<&GrantsFile>, dir: &Path) {
-    println!("Plugins loaded from {}:", dir.display());
+fn print_loaded(loaded: &Loaded, grants: Option<&GrantsFile>, source: &Source<'_>) {
+    println!("Plugins loaded from {}:", source.describe());
     match grants {
         Some(file) => println!("  (permissions: what you granted in {})", file.path().display()),
         None => println!(
@@ -296,10 +372,11 @@ fn print_loaded(loaded: &Loaded, grants: Option<&GrantsFile>, dir: &Path) {
             .iter()
             .any(|p| !grant::not_granted(&p.manifest, &p.policy).is_empty())
     {
-        println!(
-            "  (grant with `plugboard grant ID PERMISSION...`, or `plugboard grant ID --all-requested --plugins {}`)",
-            dir.display()
-        );
+        let all_requested = match source {
+            Source::Folder(dir) => format!("plugboard grant ID --all-requested --plugins {}", dir.display()),
+            Source::Installed(_) => "plugboard grant ID --all-requested".to_string(),
+        };
+        println!("  (grant with `plugboard grant ID PERMISSION...`, or `{all_requested}`)");
     }
 }
 
@@ -470,47 +547,48 @@ fn run_command(dispatcher: &mut Dispatcher, roster: &Roster, call: &CommandCall)
     }
 }
 
-/// Loads every plugin folder in the plugins folder, with the user's grants
-/// (or, with `--trust-manifests`, everything each manifest requests),
-/// leaving out quarantined plugins unread; reports each that fails on stderr.
+/// Loads every plugin of the source, with the user's grants (or, with
+/// `--trust-manifests`, everything each manifest requests), leaving out
+/// disabled and quarantined plugins uncompiled; reports each that fails on
+/// stderr. On a terminal, compiling several plugins shows a progress bar.
 fn load_plugins(
     runtime: &Runtime,
     args: &RunArgs,
+    source: &Source<'_>,
     grants: Option<&GrantsFile>,
     quarantine: &Quarantine,
+    disabled: &DisabledPlugins,
 ) -> anyhow::Result<Loaded> {
-    let dir = &args.plugins;
-    let folders = plugins_folder::plugin_folders(dir)?;
-    let mut failures = 0;
-    let mut manifests = Vec::new();
-    for folder in folders {
-        match Manifest::from_dir(&folder) {
-            Ok(manifest) => manifests.push((folder, manifest)),
-            Err(error) => {
-                eprintln!("error: skipping {}: {error}", folder.display());
-                failures += 1;
-            }
-        }
-    }
-    let overrides = overrides_by_plugin(&args.settings, &manifests, dir)?;
+    let (manifests, mut failures) = source.manifests()?;
+    let overrides = overrides_by_plugin(&args.settings, &manifests, source)?;
 
     let mut loaded: Vec<LoadedPlugin> = Vec::new();
+    let mut skipped_disabled = Vec::new();
     let mut quarantined = Vec::new();
-    for (folder, manifest) in manifests {
+    let progress = compile_progress(manifests.len());
+    for (done, (folder, manifest)) in manifests.into_iter().enumerate() {
+        progress.set_position(done as u64);
         let id = manifest.plugin.id.as_str().to_string();
         if let Some(first) = loaded.iter().find(|p| p.id() == id) {
-            eprintln!(
-                "error: skipping {}: plugin `{id}` is already loaded from {}; each plugin needs its own id",
-                folder.display(),
-                first.dir.display()
-            );
+            progress.suspend(|| {
+                eprintln!(
+                    "error: skipping {}: plugin `{id}` is already loaded from {}; each plugin needs its own id",
+                    folder.display(),
+                    first.dir.display()
+                )
+            });
             failures += 1;
+            continue;
+        }
+        if disabled.contains(&id) {
+            skipped_disabled.push(id);
             continue;
         }
         if let Some(record) = quarantine.get(&id) {
             quarantined.push(record.clone());
             continue;
         }
+        progress.set_message(id.clone());
         let config_overrides = overrides.get(&id).cloned().unwrap_or_default();
         let options = match grants {
             Some(file) => LoadOptions {
@@ -525,24 +603,39 @@ fn load_plugins(
         match runtime.load(manifest, &folder, &options) {
             Ok(plugin) => loaded.push(plugin),
             Err(error) => {
-                eprintln!("error: skipping {}: {error}", folder.display());
+                progress.suspend(|| eprintln!("error: skipping {}: {error}", folder.display()));
                 failures += 1;
             }
         }
     }
+    progress.finish_and_clear();
     Ok(Loaded {
         plugins: loaded,
+        disabled: skipped_disabled,
         quarantined,
         failures,
     })
 }
 
-/// Groups `--set` values by plugin, refusing ids that are not in `dir` and
-/// warning about keys the plugin's manifest does not list.
+/// A progress bar for compiling `count` plugins: on stderr when it is a
+/// terminal and there is more than one, else hidden.
+fn compile_progress(count: usize) -> indicatif::ProgressBar {
+    if count < 2 || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(count as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("compiling {pos}/{len} [{bar:30}] {msg}") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// Groups `--set` values by plugin, refusing ids that are not in the source
+/// and warning about keys the plugin's manifest does not list.
 fn overrides_by_plugin(
     settings: &[Setting],
     manifests: &[(PathBuf, Manifest)],
-    dir: &Path,
+    source: &Source<'_>,
 ) -> anyhow::Result<BTreeMap<String, BTreeMap<String, String>>> {
     let mut overrides: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     for setting in settings {
@@ -552,7 +645,7 @@ fn overrides_by_plugin(
                 setting.plugin,
                 setting.key,
                 setting.plugin,
-                dir.display()
+                source.describe()
             );
         };
         if !manifest.config.contains_key(&setting.key) {
