@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
+use plugboard_registry::PluginDirs;
 
-use crate::grant;
-use crate::plugin_dirs::PluginDirs;
+use crate::{grant, plugin_dirs};
 
 /// The disabled list's name inside the data folder.
 pub const DISABLED_FILE: &str = "disabled.json";
@@ -80,7 +80,7 @@ pub fn disable(id: &str, dirs: &PluginDirs, data_dir: &Path) -> anyhow::Result<E
         return Ok(ExitCode::SUCCESS);
     }
     disabled.save()?;
-    match dirs.find(id)? {
+    match plugin_dirs::find_installed(dirs, id) {
         Some(plugin) => println!(
             "Disabled {id} {}: it stays installed in {} but is not loaded.",
             plugin.manifest.plugin.version,
@@ -88,7 +88,7 @@ pub fn disable(id: &str, dirs: &PluginDirs, data_dir: &Path) -> anyhow::Result<E
         ),
         None => println!(
             "Disabled {id} (it is not installed in {}; it will not load while disabled).",
-            dirs.describe()
+            plugin_dirs::describe(dirs)
         ),
     }
     println!("`plugboard enable {id}` loads it again.");

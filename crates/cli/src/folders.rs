@@ -1,8 +1,7 @@
-//! Where the CLI keeps the user's decisions and plugins: the config folder
-//! (the grants file, `plugboard.toml`), the data folder (the quarantine,
-//! `quarantine.json`, the disabled list, state and logs) and the user's
-//! plugins folder, from `--config-dir` / `--data-dir` / `--plugins-dir`, the
-//! environment, or the XDG defaults.
+//! Where the CLI keeps the user's decisions: the config folder (the grants
+//! file, `plugboard.toml`) and the data folder (the quarantine,
+//! `quarantine.json`), from `--config-dir` / `--data-dir`, the environment,
+//! or the XDG defaults.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -20,8 +19,6 @@ pub struct FolderKind {
     xdg_var: &'static str,
     /// The XDG default under the home folder, e.g. `.config`.
     home_default: &'static str,
-    /// The folder inside `plugboard/` under the XDG base folder, if any.
-    inside: Option<&'static str>,
 }
 
 /// The config folder: `$PLUGBOARD_CONFIG_DIR`, else `$XDG_CONFIG_HOME/plugboard`,
@@ -31,7 +28,6 @@ pub const CONFIG: FolderKind = FolderKind {
     own_var: "PLUGBOARD_CONFIG_DIR",
     xdg_var: "XDG_CONFIG_HOME",
     home_default: ".config",
-    inside: None,
 };
 
 /// The data folder: `$PLUGBOARD_DATA_DIR`, else `$XDG_DATA_HOME/plugboard`,
@@ -41,17 +37,6 @@ pub const DATA: FolderKind = FolderKind {
     own_var: "PLUGBOARD_DATA_DIR",
     xdg_var: "XDG_DATA_HOME",
     home_default: ".local/share",
-    inside: None,
-};
-
-/// The user's plugins folder: `$PLUGBOARD_PLUGINS_DIR`, else
-/// `$XDG_DATA_HOME/plugboard/plugins`, else `~/.local/share/plugboard/plugins`.
-pub const PLUGINS: FolderKind = FolderKind {
-    option: "--plugins-dir",
-    own_var: "PLUGBOARD_PLUGINS_DIR",
-    xdg_var: "XDG_DATA_HOME",
-    home_default: ".local/share",
-    inside: Some("plugins"),
 };
 
 /// The folder's name under the XDG base folder.
@@ -79,18 +64,11 @@ fn resolve_with(
     }
     // The XDG spec says a relative path in these variables is invalid and
     // must be ignored.
-    let app_folder = |base: PathBuf| {
-        let folder = base.join(APP_FOLDER);
-        match kind.inside {
-            Some(inside) => folder.join(inside),
-            None => folder,
-        }
-    };
     if let Some(base) = set(kind.xdg_var).filter(|base| base.is_absolute()) {
-        return Ok(app_folder(base));
+        return Ok(base.join(APP_FOLDER));
     }
     match home.filter(|home| !home.as_os_str().is_empty()) {
-        Some(home) => Ok(app_folder(home.join(kind.home_default))),
+        Some(home) => Ok(home.join(kind.home_default).join(APP_FOLDER)),
         None => bail!(
             "cannot tell where to keep plugboard's files: there is no home folder; pass {} DIR or set {}",
             kind.option,
@@ -146,28 +124,6 @@ mod tests {
         assert_eq!(
             resolve_with(DATA, None, &none, home).unwrap(),
             PathBuf::from("/home/ada/.local/share/plugboard")
-        );
-    }
-
-    #[test]
-    fn the_plugins_folder_sits_in_the_data_base_folder_unless_its_own_variable_is_set() {
-        let home = Some(PathBuf::from("/home/ada"));
-        let own = env(&[
-            ("PLUGBOARD_PLUGINS_DIR", "/own-plugins"),
-            ("XDG_DATA_HOME", "/xdg-data"),
-        ]);
-        assert_eq!(
-            resolve_with(PLUGINS, None, &own, home.clone()).unwrap(),
-            PathBuf::from("/own-plugins")
-        );
-        let xdg = env(&[("XDG_DATA_HOME", "/xdg-data"), ("PLUGBOARD_DATA_DIR", "/own-data")]);
-        assert_eq!(
-            resolve_with(PLUGINS, None, &xdg, home.clone()).unwrap(),
-            PathBuf::from("/xdg-data/plugboard/plugins")
-        );
-        assert_eq!(
-            resolve_with(PLUGINS, None, env(&[]), home).unwrap(),
-            PathBuf::from("/home/ada/.local/share/plugboard/plugins")
         );
     }
 

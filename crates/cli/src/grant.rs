@@ -9,9 +9,9 @@ use plugboard_host::grants::EVERYTHING_REQUESTED;
 use plugboard_host::policy::DEFAULT_STATE_QUOTA;
 use plugboard_host::{Grant, Grants, GrantsFile, Policy};
 use plugboard_manifest::{Manifest, PluginId};
+use plugboard_registry::PluginDirs;
 
-use crate::plugin_dirs::PluginDirs;
-use crate::plugins_folder;
+use crate::{plugin_dirs, plugins_folder};
 
 /// The permissions a user can type, for `--help`.
 pub const PERMISSIONS_HELP: &str = "PERMISSION is one of:
@@ -70,12 +70,12 @@ pub fn grant(
             Some(dir) => plugins_folder::find_manifest(dir, &args.id)?,
             None => {
                 let dirs = plugin_dirs()?;
-                match dirs.find(&args.id)? {
+                match plugin_dirs::find_installed(&dirs, &args.id) {
                     Some(plugin) => (plugin.dir, plugin.manifest),
                     None => anyhow::bail!(
                         "no plugin `{}` is installed in {}; pass --plugins DIR for a plugin folder",
                         args.id,
-                        dirs.describe()
+                        plugin_dirs::describe(&dirs)
                     ),
                 }
             }

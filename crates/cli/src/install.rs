@@ -15,17 +15,26 @@ use anyhow::{Context, bail};
 use plugboard_archive::{UnpackLimits, Verified};
 use plugboard_host::{Grant, Grants, GrantsFile, Policy, Quarantine};
 use plugboard_manifest::{Manifest, format_byte_size};
+use plugboard_registry::{INDEX_FILE_NAME, Index, IndexEntry, Origin, PluginDirs};
+use semver::VersionReq;
 
 use crate::archive::{self, TrustedKeysArg};
 use crate::disabled::DisabledPlugins;
 use crate::grant;
-use crate::plugin_dirs::{Installed, Origin, PluginDirs};
+use crate::plugin_dirs::{self, Installed};
 
 /// The arguments of `plugboard install`.
 #[derive(Debug, clap::Args)]
 pub struct InstallArgs {
-    /// The plugin archive (`<id>-<version>.plugin`).
-    archive: PathBuf,
+    /// The plugin archive (`<id>-<version>.plugin`); with --from, the
+    /// plugin's id and a version requirement, e.g. `auto-tag@^1.2` (just
+    /// `auto-tag` for its newest version).
+    #[arg(value_name = "ARCHIVE|ID@REQ")]
+    target: String,
+    /// A catalogue folder indexed by `plugboard index`: install the highest
+    /// version its index.json lists that matches the requirement.
+    #[arg(long, value_name = "DIR")]
+    from: Option<PathBuf>,
     /// Grant everything the plugin requests (that you have not granted
     /// already) without asking.
     #[arg(long, short)]
@@ -56,10 +65,36 @@ pub struct Folders<'a> {
 pub fn install(args: &InstallArgs, folders: &Folders<'_>) -> anyhow::Result<ExitCode> {
     let trusted = args.trusted.load(folders.config)?;
     let limits = UnpackLimits::default();
-    let verified = plugboard_archive::verify(&args.archive, &trusted, &limits)?;
+    let (archive, listed) = match &args.from {
+        Some(catalogue) => {
+            let entry = catalogue_entry(catalogue, &args.target)?;
+            println!(
+                "From {}: {} {} ({})",
+                catalogue.display(),
+                entry.id,
+                entry.version,
+                entry.file
+            );
+            (catalogue.join(&entry.file), Some((catalogue, entry)))
+        }
+        None => (PathBuf::from(&args.target), None),
+    };
+    let verified = plugboard_archive::verify(&archive, &trusted, &limits)?;
+    if let Some((catalogue, entry)) = listed
+        && (*verified.id() != entry.id || *verified.version() != entry.version)
+    {
+        bail!(
+            "{} holds {} {}, not what {} lists; index the folder again with `plugboard index {}`",
+            archive.display(),
+            verified.id(),
+            verified.version(),
+            catalogue.join(INDEX_FILE_NAME).display(),
+            catalogue.display()
+        );
+    }
     let manifest = &verified.manifest;
     let id = verified.id().as_str();
-    let installed = folders.plugins.find(id)?;
+    let installed = plugin_dirs::find_installed(folders.plugins, id);
     check_version(&verified, installed.as_ref(), args.force)?;
 
     let mut grants_file = GrantsFile::open(folders.config)?;
@@ -116,11 +151,11 @@ pub fn install(args: &InstallArgs, folders: &Folders<'_>) -> anyhow::Result<Exit
         .prefix(&format!(".{id}.installing-"))
         .tempdir_in(&folders.plugins.user)
         .with_context(|| format!("cannot create a staging folder in {}", folders.plugins.user.display()))?;
-    let unpacked = plugboard_archive::unpack(&args.archive, &staging.path().join(id), &trusted, &limits)?;
+    let unpacked = plugboard_archive::unpack(&archive, &staging.path().join(id), &trusted, &limits)?;
     if unpacked.verified != verified {
         bail!(
             "{} changed while it was being installed; nothing was installed, try again",
-            args.archive.display()
+            archive.display()
         );
     }
     if !to_grant.is_empty() {
@@ -150,6 +185,39 @@ pub fn install(args: &InstallArgs, folders: &Folders<'_>) -> anyhow::Result<Exit
         println!("note: {id} is disabled; `plugboard enable {id}` lets it load");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The entry of the catalogue's index.json that `wanted` (`ID` or
+/// `ID@REQUIREMENT`) names: the highest version matching.
+fn catalogue_entry(catalogue: &Path, wanted: &str) -> anyhow::Result<IndexEntry> {
+    let (id, requirement) = match wanted.split_once('@') {
+        Some((id, requirement)) => (
+            id,
+            VersionReq::parse(requirement)
+                .with_context(|| format!("`{requirement}` is not a version requirement (e.g. ^1.2, >=0.3, =1.0.0)"))?,
+        ),
+        None => (wanted, VersionReq::STAR),
+    };
+    grant::check_id(id)?;
+    let index = Index::read(catalogue)?;
+    if let Some(entry) = index.resolve(id, &requirement) {
+        return Ok(entry.clone());
+    }
+    let file = catalogue.join(INDEX_FILE_NAME);
+    let versions: Vec<String> = index
+        .plugins
+        .iter()
+        .filter(|entry| entry.id.as_str() == id)
+        .map(|entry| entry.version.to_string())
+        .collect();
+    if versions.is_empty() {
+        bail!("{} lists no plugin `{id}`", file.display());
+    }
+    bail!(
+        "{} lists no version of {id} matching {requirement} (it has {})",
+        file.display(),
+        versions.join(", ")
+    )
 }
 
 /// Refuses the same version or an older one than installed, unless forced.
@@ -192,7 +260,7 @@ fn print_plugin(verified: &Verified, installed: Option<&Installed>) {
             };
             let builtin = match old.origin {
                 Origin::Builtin => " builtin",
-                Origin::User => "",
+                Origin::User | Origin::Bundled { .. } => "",
             };
             println!(
                 "version     {} ({change} from the{builtin} {old_version})",

@@ -9,10 +9,10 @@ use std::process::ExitCode;
 
 use plugboard_host::{Grants, GrantsFile, Policy, Quarantine, QuarantineRecord};
 use plugboard_manifest::Manifest;
+use plugboard_registry::{Discovered, Discovery, Origin, PluginDirs, discover, resolve};
 
 use crate::disabled::DisabledPlugins;
-use crate::plugin_dirs::{Installed, PluginDirs};
-use crate::{describe, grant, plugins_folder};
+use crate::{describe, grant, plugin_dirs, plugins_folder};
 
 /// The arguments of `plugboard list`.
 #[derive(Debug, clap::Args)]
@@ -121,14 +121,26 @@ pub fn list(args: &ListArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &Pa
             elsewhere_title = format!("Quarantined, not in {}:", dir.display());
         }
         None => {
-            println!("Plugins installed in {}:", dirs.describe());
-            let discovery = dirs.discover()?;
-            for (folder, error) in &discovery.unreadable {
-                eprintln!("error: skipping {}: {error}", folder.display());
-                unreadable += 1;
+            println!("Plugins installed in {}:", plugin_dirs::describe(dirs));
+            let discovery = discover(dirs);
+            for problem in &discovery.problems {
+                if plugin_dirs::is_note(&problem.error) {
+                    eprintln!("note: {}", problem.error);
+                } else {
+                    eprintln!("error: {}", problem.error);
+                    unreadable += 1;
+                }
             }
+            let order = resolve(&discovery.plugins);
             for plugin in &discovery.plugins {
-                rows.push(records.row(&plugin.manifest, origin(plugin)));
+                let mut row = records.row(&plugin.manifest, origin(plugin, &discovery));
+                if let Some(blocked) = order.blocked.iter().find(|b| b.plugin.id() == plugin.id()) {
+                    row.status = match row.status.as_str() {
+                        "enabled" => format!("cannot load: {}", blocked.error),
+                        status => format!("{status}; cannot load: {}", blocked.error),
+                    };
+                }
+                rows.push(row);
             }
             let shown: BTreeSet<&str> = rows.iter().map(|r| r.id.as_str()).collect();
             let known: BTreeSet<String> = records
@@ -155,14 +167,16 @@ pub fn list(args: &ListArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &Pa
     Ok(ExitCode::SUCCESS)
 }
 
-/// `user`, `builtin`, or `user (hides builtin 1.0.0)`.
-fn origin(plugin: &Installed) -> String {
-    match &plugin.hides {
-        Some(builtin) => format!(
-            "{} (hides {} {})",
-            plugin.origin, builtin.origin, builtin.manifest.plugin.version
-        ),
-        None => plugin.origin.to_string(),
+/// `user`, `builtin`, `bundled by ID`, or `user (hides builtin 1.0.0)`.
+fn origin(plugin: &Discovered, discovery: &Discovery) -> String {
+    let name = plugin_dirs::origin_name(&plugin.origin);
+    let hidden = match plugin.origin {
+        Origin::User => plugin_dirs::hidden_builtin(discovery, plugin.id().as_str()),
+        Origin::Builtin | Origin::Bundled { .. } => None,
+    };
+    match hidden {
+        Some(builtin) => format!("{name} (hides builtin {})", builtin.manifest.plugin.version),
+        None => name,
     }
 }
 

@@ -1,8 +1,9 @@
 //! `plugboard`, the command line of the plugboard plugin framework.
 //!
-//! `pack`, `keygen`, `sign` and `verify` make and check plugin archives;
-//! `install` verifies one, asks the user to grant what it requests and
-//! unpacks it into the user's plugins folder; `remove`, `disable`, `enable`
+//! `pack`, `keygen`, `sign` and `verify` make and check plugin archives,
+//! `index` makes a folder of them a catalogue; `install` verifies an archive
+//! (or the best match in a catalogue), asks the user to grant what it
+//! requests and unpacks it into the user's plugins folder; `remove`, `disable`, `enable`
 //! and `logs` manage what is installed. `run` loads the installed plugins
 //! (or a folder of plugins) and feeds them application events (a JSONL
 //! script of app actions, or a built-in demo) against an in-memory task
@@ -25,6 +26,7 @@ mod disabled;
 mod enable;
 mod folders;
 mod grant;
+mod index;
 mod inspect;
 mod install;
 mod list;
@@ -99,6 +101,12 @@ enum Command {
     Sign(archive::SignArgs),
     /// Check a plugin archive and show what it holds and who signed it.
     Verify(archive::VerifyArgs),
+    /// Write the index.json of a folder of plugin archives, so that
+    /// `install ID@REQ --from DIR` can install from it.
+    Index {
+        /// The folder of `.plugin` archives.
+        dir: PathBuf,
+    },
     /// Grant a plugin permissions (a plugin gets nothing you did not grant).
     #[command(after_help = grant::PERMISSIONS_HELP)]
     Grant(grant::GrantArgs),
@@ -128,7 +136,7 @@ fn main() -> ExitCode {
     init_tracing(cli.verbose);
     let config_dir = || folders::resolve(folders::CONFIG, cli.config_dir.as_ref());
     let data_dir = || folders::resolve(folders::DATA, cli.data_dir.as_ref());
-    let plugin_dirs = || plugin_dirs::PluginDirs::resolve(cli.plugins_dir.as_ref(), cli.builtin_dir.as_ref());
+    let plugin_dirs = || plugin_dirs::resolve(cli.plugins_dir.as_ref(), cli.builtin_dir.as_ref());
     let result = (|| match &cli.command {
         Command::Run(args) => run::run(args, &plugin_dirs()?, &config_dir()?, &data_dir()?),
         Command::Install(args) => install::install(
@@ -146,6 +154,7 @@ fn main() -> ExitCode {
         Command::Keygen(args) => archive::keygen(args, &config_dir()?),
         Command::Sign(args) => archive::sign(args),
         Command::Verify(args) => archive::verify(args, &config_dir()?),
+        Command::Index { dir } => index::index(dir),
         Command::Grant(args) => grant::grant(args, &config_dir()?, plugin_dirs),
         Command::Revoke(args) => grant::revoke(args, &config_dir()?),
         Command::List(args) => list::list(args, &plugin_dirs()?, &config_dir()?, &data_dir()?),

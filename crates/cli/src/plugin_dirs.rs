@@ -1,234 +1,120 @@
-//! The folders plugins are installed in: the user's plugins folder, where
-//! `install` unpacks archives and `remove` deletes them, and an optional
-//! builtin folder the application ships, which the CLI reads but never
-//! changes. A plugin in the user's folder hides a builtin one with the same
-//! id, so a user can install a newer version of a builtin plugin.
+//! The plugin folders as the CLI uses them: `plugboard-registry` finds the
+//! plugins (the user's folder over the builtin one, bundled `deps/`); this
+//! module adds the command-line options and what `install`, `remove` and
+//! `list` ask of an installed plugin: where its own copy is, and whether the
+//! application or the user put it there.
 
-use std::collections::BTreeMap;
-use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::Context;
-use plugboard_manifest::{MANIFEST_FILE_NAME, Manifest};
+use plugboard_manifest::Manifest;
+use plugboard_registry::{BUILTIN_DIR_VAR, Discovered, Discovery, DiscoveryError, Origin, PluginDirs, discover};
 
-use crate::folders;
-
-/// The variable naming the builtin plugins folder.
-pub const BUILTIN_VAR: &str = "PLUGBOARD_BUILTIN_DIR";
-
-/// Which folder a plugin is installed in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Origin {
-    /// The application's builtin folder.
-    Builtin,
-    /// The user's plugins folder.
-    User,
+/// The plugin folders: `--plugins-dir` and `--builtin-dir` when given, else
+/// the registry's defaults from the environment.
+pub fn resolve(user: Option<&PathBuf>, builtin: Option<&PathBuf>) -> anyhow::Result<PluginDirs> {
+    let mut dirs = match (PluginDirs::from_env(), user) {
+        (Ok(dirs), _) => dirs,
+        // Without a home folder only the user's folder is unknown, and it was given.
+        (Err(_), Some(user)) => PluginDirs {
+            builtin: std::env::var_os(BUILTIN_DIR_VAR)
+                .filter(|value| !value.is_empty())
+                .map(PathBuf::from),
+            user: user.clone(),
+        },
+        (Err(error), None) => return Err(anyhow::anyhow!("{error}; or pass --plugins-dir DIR")),
+    };
+    if let Some(user) = user {
+        dirs.user = user.clone();
+    }
+    if let Some(builtin) = builtin {
+        dirs.builtin = Some(builtin.clone());
+    }
+    Ok(dirs)
 }
 
-impl fmt::Display for Origin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Origin::Builtin => "builtin",
-            Origin::User => "user",
-        })
+/// The folders, for messages: `DIR (builtin: DIR)`.
+pub fn describe(dirs: &PluginDirs) -> String {
+    match &dirs.builtin {
+        Some(builtin) => format!("{} (builtin: {})", dirs.user.display(), builtin.display()),
+        None => dirs.user.display().to_string(),
     }
 }
 
-/// The plugin folders: the user's, and the builtin one when there is one.
-#[derive(Debug, Clone)]
-pub struct PluginDirs {
-    /// The user's plugins folder.
-    pub user: PathBuf,
-    /// The builtin plugins folder.
-    pub builtin: Option<PathBuf>,
+/// `user`, `builtin`, `bundled by ID`.
+pub fn origin_name(origin: &Origin) -> String {
+    match origin {
+        Origin::Builtin => "builtin".to_string(),
+        Origin::User => "user".to_string(),
+        Origin::Bundled { by } => format!("bundled by {by}"),
+    }
 }
 
-/// An installed plugin.
+/// A plugin installed in its own folder of the user's or the builtin
+/// plugins folder (not one bundled by another plugin).
 #[derive(Debug, Clone)]
 pub struct Installed {
     /// Its folder.
     pub dir: PathBuf,
-    /// Which plugin folder holds it.
+    /// [`Origin::User`] or [`Origin::Builtin`].
     pub origin: Origin,
     /// Its manifest.
     pub manifest: Manifest,
-    /// The builtin plugin of the same id it hides, for a user plugin.
-    pub hides: Option<Box<Installed>>,
 }
 
 impl Installed {
-    /// Its id.
-    pub fn id(&self) -> &str {
-        self.manifest.plugin.id.as_str()
-    }
-}
-
-/// What the plugin folders hold.
-#[derive(Debug, Default)]
-pub struct Discovery {
-    /// The plugins that load, one per id, by id.
-    pub plugins: Vec<Installed>,
-    /// Folders that could not be read, each with why.
-    pub unreadable: Vec<(PathBuf, String)>,
-}
-
-impl PluginDirs {
-    /// The folders from the options, else the environment and the XDG
-    /// defaults (`$PLUGBOARD_PLUGINS_DIR`, `$PLUGBOARD_BUILTIN_DIR`).
-    pub fn resolve(user: Option<&PathBuf>, builtin: Option<&PathBuf>) -> anyhow::Result<PluginDirs> {
-        let builtin = builtin.cloned().or_else(|| {
-            std::env::var_os(BUILTIN_VAR)
-                .filter(|value| !value.is_empty())
-                .map(PathBuf::from)
-        });
-        Ok(PluginDirs {
-            user: folders::resolve(folders::PLUGINS, user)?,
-            builtin,
+    fn from_discovered(plugin: &Discovered) -> Option<Installed> {
+        matches!(plugin.origin, Origin::User | Origin::Builtin).then(|| Installed {
+            dir: plugin.dir.clone(),
+            origin: plugin.origin.clone(),
+            manifest: plugin.manifest.clone(),
         })
     }
-
-    /// The folders, for messages: `DIR (builtin: DIR)`.
-    pub fn describe(&self) -> String {
-        match &self.builtin {
-            Some(builtin) => format!("{} (builtin: {})", self.user.display(), builtin.display()),
-            None => self.user.display().to_string(),
-        }
-    }
-
-    /// Every installed plugin; a missing folder holds none.
-    pub fn discover(&self) -> anyhow::Result<Discovery> {
-        let mut discovery = Discovery::default();
-        let mut by_id: BTreeMap<String, Installed> = BTreeMap::new();
-        let folders = self
-            .builtin
-            .iter()
-            .map(|dir| (dir, Origin::Builtin))
-            .chain([(&self.user, Origin::User)]);
-        for (dir, origin) in folders {
-            for folder in plugin_folders(dir)? {
-                let manifest = match Manifest::from_dir(&folder) {
-                    Ok(manifest) => manifest,
-                    Err(error) => {
-                        discovery.unreadable.push((folder, error.to_string()));
-                        continue;
-                    }
-                };
-                let mut plugin = Installed {
-                    dir: folder,
-                    origin,
-                    manifest,
-                    hides: None,
-                };
-                match by_id.remove(plugin.id()) {
-                    Some(builtin) if builtin.origin == Origin::Builtin && origin == Origin::User => {
-                        plugin.hides = Some(Box::new(builtin));
-                    }
-                    Some(first) => {
-                        discovery.unreadable.push((
-                            plugin.dir.clone(),
-                            format!(
-                                "plugin `{}` is also installed in {}; each plugin needs its own id",
-                                plugin.id(),
-                                first.dir.display()
-                            ),
-                        ));
-                        plugin = first;
-                    }
-                    None => {}
-                }
-                by_id.insert(plugin.id().to_string(), plugin);
-            }
-        }
-        discovery.plugins = by_id.into_values().collect();
-        Ok(discovery)
-    }
-
-    /// The installed plugin `id` (the user's copy when it hides a builtin one).
-    pub fn find(&self, id: &str) -> anyhow::Result<Option<Installed>> {
-        Ok(self.discover()?.plugins.into_iter().find(|p| p.id() == id))
-    }
 }
 
-/// The subfolders of `dir` holding a plugin.toml, by name, leaving out hidden
-/// ones (an install or removal in progress); none when `dir` does not exist.
-fn plugin_folders(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(error) => return Err(error).with_context(|| format!("cannot read the plugins folder {}", dir.display())),
-    };
-    let mut folders = Vec::new();
-    for entry in entries {
-        let entry = entry.with_context(|| format!("cannot list the plugins folder {}", dir.display()))?;
-        let hidden = entry.file_name().to_string_lossy().starts_with('.');
-        let path = entry.path();
-        if !hidden && path.is_dir() && path.join(MANIFEST_FILE_NAME).is_file() {
-            folders.push(path);
-        }
+/// The installed copy of `id`: the one discovery uses when it is installed,
+/// else the one set aside for a bundled copy (so it can still be upgraded or
+/// removed).
+pub fn find_installed(dirs: &PluginDirs, id: &str) -> Option<Installed> {
+    let discovery = discover(dirs);
+    if let Some(installed) = discovery.get(id).and_then(Installed::from_discovered) {
+        return Some(installed);
     }
-    folders.sort();
-    Ok(folders)
+    discovery.problems.iter().find_map(|problem| match &problem.error {
+        DiscoveryError::InstalledNotUsed { dir, id: unused, .. } if unused.as_str() == id => {
+            let origin = if dir.starts_with(&dirs.user) {
+                Origin::User
+            } else {
+                Origin::Builtin
+            };
+            Some(Installed {
+                dir: dir.clone(),
+                origin,
+                manifest: Manifest::from_dir(dir).ok()?,
+            })
+        }
+        _ => None,
+    })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// The builtin copy of `id` that the user's copy hides, if any.
+pub fn hidden_builtin(discovery: &Discovery, id: &str) -> Option<Installed> {
+    discovery.problems.iter().find_map(|problem| match &problem.error {
+        DiscoveryError::ShadowedBuiltin { dir, id: hidden, .. } if hidden.as_str() == id => Some(Installed {
+            dir: dir.clone(),
+            origin: Origin::Builtin,
+            manifest: Manifest::from_dir(dir).ok()?,
+        }),
+        _ => None,
+    })
+}
 
-    fn plugin(dir: &Path, folder: &str, id: &str, version: &str) {
-        let folder = dir.join(folder);
-        std::fs::create_dir_all(&folder).unwrap();
-        std::fs::write(
-            folder.join(MANIFEST_FILE_NAME),
-            format!("[plugin]\nid = \"{id}\"\nname = \"{id}\"\nversion = \"{version}\"\napi = \"task-events@2\"\n"),
-        )
-        .unwrap();
-    }
-
-    #[test]
-    fn a_user_plugin_hides_the_builtin_one_and_hidden_folders_are_skipped() {
-        let root = tempfile::tempdir().unwrap();
-        let dirs = PluginDirs {
-            user: root.path().join("user"),
-            builtin: Some(root.path().join("builtin")),
-        };
-        plugin(&root.path().join("builtin"), "a", "a", "1.0.0");
-        plugin(&root.path().join("builtin"), "b", "b", "1.0.0");
-        plugin(&root.path().join("user"), "a", "a", "2.0.0");
-        plugin(&root.path().join("user"), ".c.installing-x", "c", "1.0.0");
-        let discovery = dirs.discover().unwrap();
-        assert!(discovery.unreadable.is_empty(), "{:?}", discovery.unreadable);
-        let found: Vec<_> = discovery
-            .plugins
-            .iter()
-            .map(|p| (p.id(), p.manifest.plugin.version.to_string(), p.origin))
-            .collect();
-        assert_eq!(
-            found,
-            [
-                ("a", "2.0.0".into(), Origin::User),
-                ("b", "1.0.0".into(), Origin::Builtin)
-            ]
-        );
-        let hidden = discovery.plugins[0].hides.as_ref().unwrap();
-        assert_eq!(hidden.manifest.plugin.version.to_string(), "1.0.0");
-    }
-
-    #[test]
-    fn missing_folders_hold_nothing_and_a_repeated_id_is_reported() {
-        let root = tempfile::tempdir().unwrap();
-        let dirs = PluginDirs {
-            user: root.path().join("user"),
-            builtin: None,
-        };
-        assert!(dirs.discover().unwrap().plugins.is_empty());
-        plugin(&dirs.user, "one", "same", "1.0.0");
-        plugin(&dirs.user, "two", "same", "1.0.0");
-        let discovery = dirs.discover().unwrap();
-        assert_eq!(discovery.plugins.len(), 1);
-        assert!(
-            discovery.unreadable[0].1.contains("also installed in"),
-            "{:?}",
-            discovery.unreadable
-        );
-    }
+/// Whether a discovery problem only says which copy of a plugin is used
+/// (nothing is broken), rather than that a folder had to be skipped.
+pub fn is_note(error: &DiscoveryError) -> bool {
+    matches!(
+        error,
+        DiscoveryError::ShadowedBuiltin { .. }
+            | DiscoveryError::BundleNotUsed { .. }
+            | DiscoveryError::InstalledNotUsed { .. }
+    )
 }

@@ -10,11 +10,11 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use plugboard_host::grants::GRANTS_FILE;
 use plugboard_host::{GrantsFile, PluginLogs, Quarantine};
+use plugboard_registry::{Origin, PluginDirs, discover};
 use plugboard_state::SqliteStateStore;
 
 use crate::disabled::DisabledPlugins;
-use crate::grant;
-use crate::plugin_dirs::{Origin, PluginDirs};
+use crate::{grant, plugin_dirs};
 
 /// The state database's name inside the data folder.
 pub const STATE_FILE: &str = "state.sqlite3";
@@ -35,15 +35,16 @@ pub struct RemoveArgs {
 pub fn remove(args: &RemoveArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> {
     let id = args.id.as_str();
     grant::check_id(id)?;
-    match dirs.find(id)? {
+    match plugin_dirs::find_installed(dirs, id) {
         Some(plugin) if plugin.origin == Origin::User => {
+            let hidden = plugin_dirs::hidden_builtin(&discover(dirs), id);
             delete_folder(&plugin.dir)?;
             println!(
                 "Removed {id} {} from {}.",
                 plugin.manifest.plugin.version,
                 plugin.dir.display()
             );
-            if let Some(builtin) = &plugin.hides {
+            if let Some(builtin) = hidden {
                 println!(
                     "The builtin {id} {} ({}) loads in its place.",
                     builtin.manifest.plugin.version,
@@ -56,11 +57,23 @@ pub fn remove(args: &RemoveArgs, dirs: &PluginDirs, config_dir: &Path, data_dir:
              `plugboard disable {id}` keeps it from loading",
             plugin.dir.display()
         ),
-        None if args.purge => println!("{id} is not installed in {}.", dirs.describe()),
-        None => bail!(
-            "no plugin `{id}` is installed in {} (`plugboard list` shows what is)",
-            dirs.describe()
-        ),
+        None => {
+            if let Some(bundled) = discover(dirs).get(id)
+                && let Origin::Bundled { by } = &bundled.origin
+            {
+                bail!(
+                    "{id} is not installed on its own: {by} bundles it ({}); it goes when {by} is removed",
+                    bundled.dir.display()
+                );
+            }
+            if !args.purge {
+                bail!(
+                    "no plugin `{id}` is installed in {} (`plugboard list` shows what is)",
+                    plugin_dirs::describe(dirs)
+                );
+            }
+            println!("{id} is not installed in {}.", plugin_dirs::describe(dirs));
+        }
     }
     if args.purge {
         purge(id, config_dir, data_dir)?;

@@ -22,15 +22,15 @@ use plugboard_host::{
     AbuseKind, AddError, CallEffects, Delivery, DispatchReport, Dispatcher, GrantsFile, HostServices, LoadOptions,
     LoadedPlugin, Outcome, Policy, Quarantine, QuarantineRecord, Runtime, StrikePolicy, WorldVersion,
 };
-use plugboard_manifest::{Manifest, Subscription};
+use plugboard_manifest::{MANIFEST_FILE_NAME, Manifest, Subscription};
+use plugboard_registry::{Discovered, DiscoveryError, PluginDirs, discover, resolve};
 use plugboard_state::SqliteStateStore;
 
 use crate::app::{App, Step};
 use crate::disabled::DisabledPlugins;
-use crate::plugin_dirs::PluginDirs;
 use crate::remove::STATE_FILE;
 use crate::script::{self, CommandCall, Script};
-use crate::{describe, grant, plugins_folder};
+use crate::{describe, grant, plugin_dirs};
 
 /// The arguments of `plugboard run`.
 #[derive(Debug, clap::Args)]
@@ -132,43 +132,86 @@ impl Source<'_> {
     fn describe(&self) -> String {
         match self {
             Source::Folder(dir) => dir.display().to_string(),
-            Source::Installed(dirs) => dirs.describe(),
+            Source::Installed(dirs) => plugin_dirs::describe(dirs),
         }
     }
 
-    /// Every plugin folder with its manifest; reports each that cannot be
-    /// read on stderr and counts it.
-    fn manifests(&self) -> anyhow::Result<(Vec<(PathBuf, Manifest)>, usize)> {
-        let mut failures = 0;
-        let mut manifests = Vec::new();
-        match self {
+    /// The plugins with a component, in an order where each comes after the
+    /// plugins it depends on, with their folders; reports on stderr every
+    /// folder skipped and every plugin whose dependencies cannot be met.
+    fn plugins(&self) -> anyhow::Result<Found> {
+        let dirs = match self {
             Source::Folder(dir) => {
-                for folder in plugins_folder::plugin_folders(dir)? {
-                    match Manifest::from_dir(&folder) {
-                        Ok(manifest) => manifests.push((folder, manifest)),
-                        Err(error) => {
-                            eprintln!("error: skipping {}: {error}", folder.display());
-                            failures += 1;
-                        }
-                    }
+                if !dir.is_dir() {
+                    bail!("cannot read the plugins folder {}: it is not a folder", dir.display());
+                }
+                PluginDirs {
+                    builtin: None,
+                    user: dir.to_path_buf(),
                 }
             }
-            Source::Installed(dirs) => {
-                let discovery = dirs.discover()?;
-                for (folder, error) in discovery.unreadable {
-                    eprintln!("error: skipping {}: {error}", folder.display());
-                    failures += 1;
+            Source::Installed(dirs) => (*dirs).clone(),
+        };
+        let discovery = discover(&dirs);
+        let mut found = Found::default();
+        for problem in &discovery.problems {
+            match &problem.error {
+                error if plugin_dirs::is_note(error) => eprintln!("note: {error}"),
+                error @ DiscoveryError::NotAPlugin { .. } => eprintln!("warning: {error}"),
+                error => {
+                    eprintln!("error: {error}");
+                    found.failures += 1;
                 }
-                manifests.extend(discovery.plugins.into_iter().map(|p| (p.dir, p.manifest)));
             }
         }
-        Ok((manifests, failures))
+        if let Source::Folder(dir) = self
+            && discovery.plugins.is_empty()
+            && found.failures == 0
+        {
+            bail!(
+                "{} holds no plugin: expected subfolders each with a {MANIFEST_FILE_NAME} and its component",
+                dir.display()
+            );
+        }
+        let order = resolve(&discovery.plugins);
+        for blocked in &order.blocked {
+            eprintln!("error: not loading {}: {}", blocked.plugin.id(), blocked.error);
+            found.failures += 1;
+        }
+        for loadable in order.load {
+            for skipped in &loadable.skipped {
+                eprintln!(
+                    "note: {} runs without an optional dependency: {skipped}",
+                    loadable.plugin.id()
+                );
+            }
+            let plugin = loadable.plugin;
+            if plugin.has_code() {
+                found.with_code.push((plugin.dir, plugin.manifest));
+            } else {
+                found.data_only.push(plugin);
+            }
+        }
+        Ok(found)
     }
+}
+
+/// The plugins a source holds.
+#[derive(Default)]
+struct Found {
+    /// The plugins with a component, in load order, with their folders.
+    with_code: Vec<(PathBuf, Manifest)>,
+    /// The plugins without one: data for the plugins that depend on them.
+    data_only: Vec<Discovered>,
+    /// How many folders or plugins were left out (each reported on stderr).
+    failures: usize,
 }
 
 /// What loading the plugins gave.
 struct Loaded {
     plugins: Vec<LoadedPlugin>,
+    /// Plugins without a component, which are not loaded.
+    data_only: Vec<Discovered>,
     /// Plugins not loaded because the user disabled them.
     disabled: Vec<String>,
     /// Plugins not loaded because they are quarantined.
@@ -363,7 +406,14 @@ fn print_loaded(loaded: &Loaded, grants: Option<&GrantsFile>, source: &Source<'_
             println!("      requested, not granted: {}", missing.join(", "));
         }
     }
-    if loaded.plugins.is_empty() {
+    for plugin in &loaded.data_only {
+        println!(
+            "  {:<id_width$}  {}  data only (no component), for the plugins that depend on it",
+            plugin.id(),
+            plugin.version()
+        );
+    }
+    if loaded.plugins.is_empty() && loaded.data_only.is_empty() {
         println!("  (none)");
     }
     if grants.is_some()
@@ -559,7 +609,11 @@ fn load_plugins(
     quarantine: &Quarantine,
     disabled: &DisabledPlugins,
 ) -> anyhow::Result<Loaded> {
-    let (manifests, mut failures) = source.manifests()?;
+    let Found {
+        with_code: manifests,
+        data_only,
+        mut failures,
+    } = source.plugins()?;
     let overrides = overrides_by_plugin(&args.settings, &manifests, source)?;
 
     let mut loaded: Vec<LoadedPlugin> = Vec::new();
@@ -569,17 +623,6 @@ fn load_plugins(
     for (done, (folder, manifest)) in manifests.into_iter().enumerate() {
         progress.set_position(done as u64);
         let id = manifest.plugin.id.as_str().to_string();
-        if let Some(first) = loaded.iter().find(|p| p.id() == id) {
-            progress.suspend(|| {
-                eprintln!(
-                    "error: skipping {}: plugin `{id}` is already loaded from {}; each plugin needs its own id",
-                    folder.display(),
-                    first.dir.display()
-                )
-            });
-            failures += 1;
-            continue;
-        }
         if disabled.contains(&id) {
             skipped_disabled.push(id);
             continue;
@@ -611,6 +654,7 @@ fn load_plugins(
     progress.finish_and_clear();
     Ok(Loaded {
         plugins: loaded,
+        data_only,
         disabled: skipped_disabled,
         quarantined,
         failures,

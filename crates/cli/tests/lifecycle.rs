@@ -527,3 +527,169 @@ fn remove_says_what_is_not_installed() {
     let err = plugboard_fails(root.path(), &["remove", "../etc"]);
     assert!(err.contains("plugin id \"../etc\""), "{err}");
 }
+
+#[test]
+fn index_a_catalogue_and_install_the_best_match_from_it() {
+    let (root, first) = auto_tag_archive("0.1.0", "\"read\", \"write\"");
+    let root = root.path();
+    repack_auto_tag(root, "0.2.0", "\"read\", \"write\", \"delete\"");
+    plugin_folder(
+        root,
+        "legacy-counter",
+        &example_manifest("legacy-counter"),
+        LEGACY_COUNTER,
+    );
+    pack(root, "legacy-counter");
+
+    let out = plugboard_ok(root, &["index", "dist"]);
+    assert!(out.contains("Wrote dist/index.json with 3 archive(s):"), "{out}");
+    assert!(
+        out.contains("  auto-tag        0.2.0  task-events@2  unsigned  auto-tag-0.2.0.plugin"),
+        "{out}"
+    );
+    assert!(root.join("dist/index.json").is_file());
+
+    let out = plugboard_ok(root, &["install", "auto-tag@^0.1", "--from", "dist", "--yes"]);
+    assert!(
+        out.contains("From dist: auto-tag 0.1.0 (auto-tag-0.1.0.plugin)"),
+        "{out}"
+    );
+    assert_eq!(installed_version(root, "auto-tag"), "0.1.0");
+    let out = plugboard_ok(root, &["install", "auto-tag", "--from", "dist", "--yes"]);
+    assert!(out.contains("From dist: auto-tag 0.2.0"), "{out}");
+    assert!(out.contains("  tasks.delete  delete your tasks"), "{out}");
+    assert_eq!(installed_version(root, "auto-tag"), "0.2.0");
+
+    let err = plugboard_fails(root, &["install", "auto-tag@^1", "--from", "dist"]);
+    assert!(
+        err.contains("dist/index.json lists no version of auto-tag matching ^1 (it has 0.1.0, 0.2.0)"),
+        "{err}"
+    );
+    let err = plugboard_fails(root, &["install", "nothing-here", "--from", "dist"]);
+    assert!(err.contains("dist/index.json lists no plugin `nothing-here`"), "{err}");
+    let err = plugboard_fails(root, &["install", "auto-tag@one", "--from", "dist"]);
+    assert!(err.contains("`one` is not a version requirement"), "{err}");
+
+    // An index that no longer says what the archive holds is refused.
+    std::fs::copy(root.join(&first), root.join("dist/legacy-counter-0.1.0.plugin")).expect("replace");
+    let err = plugboard_fails(root, &["install", "legacy-counter", "--from", "dist", "--yes"]);
+    assert!(
+        err.contains(
+            "dist/legacy-counter-0.1.0.plugin holds auto-tag 0.1.0, not what dist/index.json lists; index the folder \
+             again with `plugboard index dist`"
+        ),
+        "{err}"
+    );
+    assert!(!root.join("installed/legacy-counter").exists());
+
+    // A broken archive, and the copy now duplicating auto-tag 0.1.0, are left
+    // out and named; the others are indexed.
+    std::fs::write(root.join("dist/broken.plugin"), b"not a zip").expect("write");
+    let output = plugboard(root, &["index", "dist"]);
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(
+        err.contains("broken.plugin") && err.contains("legacy-counter-0.1.0.plugin"),
+        "{err}"
+    );
+    assert!(err.contains("2 archive(s) left out of the index"), "{err}");
+    assert!(
+        stdout(&output).contains("Wrote dist/index.json with 2 archive(s):"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+/// Adds `files` to an archive and lists them in its digests, as a packer
+/// that bundles dependencies would.
+fn bundle_into(archive: &Path, files: &[(&str, &[u8])]) {
+    use sha2::Digest as _;
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(archive).expect("open")).expect("zip");
+    let mut entries = Vec::new();
+    for index in 0..zip.len() {
+        let mut file = zip.by_index(index).expect("entry");
+        let name = file.name().expect("name").into_owned();
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).expect("read entry");
+        entries.push((name, bytes));
+    }
+    for (name, bytes) in files {
+        entries.push((name.to_string(), bytes.to_vec()));
+    }
+    let mut lines: Vec<String> = entries
+        .iter()
+        .filter(|(name, _)| !name.starts_with("plugboard/"))
+        .map(|(name, bytes)| format!("{}  {name}\n", hex::encode(sha2::Sha256::digest(bytes))))
+        .collect();
+    lines.sort_by(|a, b| a[66..].cmp(&b[66..]));
+    for (name, bytes) in &mut entries {
+        if name == "plugboard/digests" {
+            *bytes = lines.concat().into_bytes();
+        }
+    }
+    let mut writer = zip::ZipWriter::new(std::fs::File::create(archive).expect("recreate"));
+    for (name, bytes) in entries {
+        writer
+            .start_file(name.as_str(), zip::write::SimpleFileOptions::default())
+            .expect("start");
+        writer.write_all(&bytes).expect("write");
+    }
+    writer.finish().expect("finish");
+}
+
+#[test]
+fn a_bundled_dependency_is_kept_with_its_plugin_and_a_missing_one_blocks_it() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let root = root.path();
+    let manifest = format!(
+        "{}\n[dependencies]\nkeyword-pack = \"^1\"\n",
+        example_manifest("auto-tag")
+    );
+    plugin_folder(root, "auto-tag", &manifest, AUTO_TAG);
+    let archive = pack(root, "auto-tag");
+
+    // Without its dependency it installs but does not load.
+    plugboard_ok(root, &["install", &archive, "--yes"]);
+    let output = plugboard(root, &["run"]);
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(
+        err.contains("error: not loading auto-tag: auto-tag -> keyword-pack: keyword-pack is not installed"),
+        "{err}"
+    );
+    let out = plugboard_ok(root, &["list"]);
+    assert!(
+        list_line(&out, "auto-tag").contains("cannot load: auto-tag -> keyword-pack"),
+        "{out}"
+    );
+
+    let pack_manifest = "[plugin]\nid = \"keyword-pack\"\nname = \"Keyword pack\"\nversion = \"1.2.0\"\n\
+                         api = \"task-events@2\"\n";
+    bundle_into(
+        &root.join(&archive),
+        &[
+            ("deps/keyword-pack/plugin.toml", pack_manifest.as_bytes()),
+            ("deps/keyword-pack/resources/words.txt", b"urgent\n"),
+        ],
+    );
+    let out = plugboard_ok(root, &["install", &archive, "--yes", "--force"]);
+    assert!(out.contains("Installed auto-tag 0.1.0"), "{out}");
+    assert!(root.join("installed/auto-tag/deps/keyword-pack/plugin.toml").is_file());
+
+    let out = plugboard_ok(root, &["list"]);
+    assert!(
+        list_line(&out, "keyword-pack").starts_with("  keyword-pack  1.2.0  task-events@2  bundled by auto-tag"),
+        "{out}"
+    );
+    let out = plugboard_ok(root, &["run"]);
+    assert!(
+        out.contains("  keyword-pack  1.2.0  data only (no component), for the plugins that depend on it"),
+        "{out}"
+    );
+    assert!(out.contains("  auto-tag [task-events@2]: handled"), "{out}");
+    let err = plugboard_fails(root, &["remove", "keyword-pack"]);
+    assert!(
+        err.contains("keyword-pack is not installed on its own: auto-tag bundles it"),
+        "{err}"
+    );
+}
