@@ -320,26 +320,42 @@ fn with_builtin<'a>(args: &[&'a str]) -> Vec<&'a str> {
     [args, &["--builtin-dir", "builtin"]].concat()
 }
 
-/// Rewrites one entry of a zip archive, keeping the others.
-fn rewrite_entry(archive: &Path, entry: &str, change: impl Fn(Vec<u8>) -> Vec<u8>) {
+/// The entries of a zip archive, in order, with their contents.
+fn zip_entries(archive: &Path) -> Vec<(String, Vec<u8>)> {
     let mut zip = zip::ZipArchive::new(std::fs::File::open(archive).expect("open")).expect("zip");
-    let mut entries = Vec::new();
-    for index in 0..zip.len() {
-        let mut file = zip.by_index(index).expect("entry");
-        let name = file.name().expect("name").into_owned();
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).expect("read entry");
-        entries.push((name, bytes));
-    }
+    (0..zip.len())
+        .map(|index| {
+            let mut file = zip.by_index(index).expect("entry");
+            let name = file.name().expect("name").into_owned();
+            let mut bytes = Vec::new();
+            file.read_to_end(&mut bytes).expect("read entry");
+            (name, bytes)
+        })
+        .collect()
+}
+
+/// Writes a zip archive with these entries, deflated.
+fn write_zip(archive: &Path, entries: Vec<(String, Vec<u8>)>) {
     let mut writer = zip::ZipWriter::new(std::fs::File::create(archive).expect("recreate"));
     for (name, bytes) in entries {
-        let bytes = if name == entry { change(bytes) } else { bytes };
         writer
             .start_file(name.as_str(), zip::write::SimpleFileOptions::default())
             .expect("start");
         writer.write_all(&bytes).expect("write");
     }
     writer.finish().expect("finish");
+}
+
+/// Rewrites one entry of a zip archive, keeping the others.
+fn rewrite_entry(archive: &Path, entry: &str, change: impl Fn(Vec<u8>) -> Vec<u8>) {
+    let entries = zip_entries(archive)
+        .into_iter()
+        .map(|(name, bytes)| {
+            let bytes = if name == entry { change(bytes) } else { bytes };
+            (name, bytes)
+        })
+        .collect();
+    write_zip(archive, entries);
 }
 
 #[test]
@@ -604,37 +620,24 @@ fn index_a_catalogue_and_install_the_best_match_from_it() {
 /// that bundles dependencies would.
 fn bundle_into(archive: &Path, files: &[(&str, &[u8])]) {
     use sha2::Digest as _;
-    let mut zip = zip::ZipArchive::new(std::fs::File::open(archive).expect("open")).expect("zip");
-    let mut entries = Vec::new();
-    for index in 0..zip.len() {
-        let mut file = zip.by_index(index).expect("entry");
-        let name = file.name().expect("name").into_owned();
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).expect("read entry");
-        entries.push((name, bytes));
-    }
-    for (name, bytes) in files {
-        entries.push((name.to_string(), bytes.to_vec()));
-    }
-    let mut lines: Vec<String> = entries
+    let mut entries = zip_entries(archive);
+    entries.extend(files.iter().map(|(name, bytes)| (name.to_string(), bytes.to_vec())));
+    let mut digests: Vec<(String, String)> = entries
         .iter()
         .filter(|(name, _)| !name.starts_with("plugboard/"))
-        .map(|(name, bytes)| format!("{}  {name}\n", hex::encode(sha2::Sha256::digest(bytes))))
+        .map(|(name, bytes)| (name.clone(), hex::encode(sha2::Sha256::digest(bytes))))
         .collect();
-    lines.sort_by(|a, b| a[66..].cmp(&b[66..]));
+    digests.sort();
+    let listed: String = digests
+        .iter()
+        .map(|(name, digest)| format!("{digest}  {name}\n"))
+        .collect();
     for (name, bytes) in &mut entries {
         if name == "plugboard/digests" {
-            *bytes = lines.concat().into_bytes();
+            *bytes = listed.clone().into_bytes();
         }
     }
-    let mut writer = zip::ZipWriter::new(std::fs::File::create(archive).expect("recreate"));
-    for (name, bytes) in entries {
-        writer
-            .start_file(name.as_str(), zip::write::SimpleFileOptions::default())
-            .expect("start");
-        writer.write_all(&bytes).expect("write");
-    }
-    writer.finish().expect("finish");
+    write_zip(archive, entries);
 }
 
 #[test]
