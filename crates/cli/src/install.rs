@@ -128,7 +128,8 @@ pub fn install(args: &InstallArgs, folders: &Folders<'_>) -> anyhow::Result<Exit
     let to_grant = match &args.grants {
         Some(texts) => {
             let chosen = grant::parse_all(texts)?;
-            for grant in chosen.iter().filter(|g| !requested.contains(g)) {
+            // A grant that gives nothing on its own is for something not requested.
+            for grant in chosen.iter().filter(|g| is_held(manifest, &Grants::none(), g)) {
                 println!("note: {id} does not request `{grant}`; it gets it only if it asks for it");
             }
             chosen

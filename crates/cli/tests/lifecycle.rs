@@ -186,6 +186,18 @@ fn grant_installs_with_only_the_permissions_listed() {
         out.contains("Requested, not granted: tasks.write, subscribe:task-modified"),
         "{out}"
     );
+    let out = plugboard_ok(
+        root,
+        &["install", &archive, "--force", "--grant", "subscribe", "tasks.delete"],
+    );
+    assert!(
+        out.contains("note: auto-tag does not request `tasks.delete`; it gets it only if it asks for it"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("`subscribe`"),
+        "subscribe covers what it requests:\n{out}"
+    );
     let err = plugboard_fails(root, &["install", &archive, "--force", "--grant", "tasks.frob"]);
     assert!(err.contains("`tasks.frob` is not a permission"), "{err}");
 }
