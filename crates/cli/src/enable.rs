@@ -1,5 +1,4 @@
-//! `plugboard enable`: release a plugin from quarantine, so that it loads
-//! again.
+//! `plugboard enable`: let a disabled or quarantined plugin load again.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -7,21 +6,31 @@ use std::process::ExitCode;
 use plugboard_host::Quarantine;
 
 use crate::describe;
+use crate::disabled::DisabledPlugins;
 
-/// Releases `id`; says so when it was not quarantined.
+/// Takes `id` off the disabled list and releases it from quarantine; says
+/// so when it was neither.
 pub fn enable(id: &str, data_dir: &Path) -> anyhow::Result<ExitCode> {
+    let mut disabled = DisabledPlugins::open(data_dir)?;
+    let was_disabled = disabled.remove(id);
+    if was_disabled {
+        disabled.save()?;
+        println!("Enabled {id} (it was disabled).");
+    }
     let mut quarantine = Quarantine::open(data_dir)?;
-    match quarantine.release(id)? {
-        Some(record) => {
-            println!(
-                "Released {id} {} from quarantine (it was quarantined {}; {} strike(s)).",
-                record.version,
-                describe::quarantined_since(&record),
-                record.strikes
-            );
-            println!("It loads again on the next `plugboard run`.");
-        }
-        None => println!("{id} is not quarantined; nothing to release."),
+    let released = quarantine.release(id)?;
+    if let Some(record) = &released {
+        println!(
+            "Released {id} {} from quarantine (it was quarantined {}; {} strike(s)).",
+            record.version,
+            describe::quarantined_since(record),
+            record.strikes
+        );
+    }
+    if was_disabled || released.is_some() {
+        println!("It loads again on the next `plugboard run`.");
+    } else {
+        println!("{id} is neither disabled nor quarantined; nothing to do.");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -9,8 +9,9 @@ use plugboard_host::grants::EVERYTHING_REQUESTED;
 use plugboard_host::policy::DEFAULT_STATE_QUOTA;
 use plugboard_host::{Grant, Grants, GrantsFile, Policy};
 use plugboard_manifest::{Manifest, PluginId};
+use plugboard_registry::PluginDirs;
 
-use crate::plugins_folder;
+use crate::{plugin_dirs, plugins_folder};
 
 /// The permissions a user can type, for `--help`.
 pub const PERMISSIONS_HELP: &str = "PERMISSION is one of:
@@ -36,11 +37,12 @@ pub struct GrantArgs {
     )]
     permissions: Vec<String>,
     /// Grant exactly what the plugin's manifest requests, each item spelled
-    /// out (so a later version asking for more gets nothing more).
-    #[arg(long, requires = "plugins")]
+    /// out (so a later version asking for more gets nothing more); the
+    /// installed plugin's manifest unless --plugins is given.
+    #[arg(long)]
     all_requested: bool,
     /// With --all-requested: the folder of plugin folders holding the plugin
-    /// (or the plugin's own folder).
+    /// (or the plugin's own folder), instead of the installed plugins.
     #[arg(long, value_name = "DIR", requires = "all_requested")]
     plugins: Option<PathBuf>,
 }
@@ -56,33 +58,49 @@ pub struct RevokeArgs {
 }
 
 /// Adds grants and prints what the plugin holds afterwards.
-pub fn grant(args: &GrantArgs, config_dir: &Path) -> anyhow::Result<ExitCode> {
+pub fn grant(
+    args: &GrantArgs,
+    config_dir: &Path,
+    plugin_dirs: impl FnOnce() -> anyhow::Result<PluginDirs>,
+) -> anyhow::Result<ExitCode> {
     check_id(&args.id)?;
     let mut file = GrantsFile::open(config_dir)?;
-    let grants = match &args.plugins {
-        Some(dir) if args.all_requested => {
-            let (folder, manifest) = plugins_folder::find_manifest(dir, &args.id)?;
-            let requested = requested(&manifest);
-            if requested.is_empty() {
-                println!(
-                    "{} ({}) requests no permission and no event; nothing to grant",
-                    args.id,
-                    folder.display()
-                );
-                return Ok(ExitCode::SUCCESS);
+    let grants = if args.all_requested {
+        let (folder, manifest) = match &args.plugins {
+            Some(dir) => plugins_folder::find_manifest(dir, &args.id)?,
+            None => {
+                let dirs = plugin_dirs()?;
+                match plugin_dirs::find_installed(&dirs, &args.id) {
+                    Some(plugin) => (plugin.dir, plugin.manifest),
+                    None => anyhow::bail!(
+                        "no plugin `{}` is installed in {}; pass --plugins DIR for a plugin folder",
+                        args.id,
+                        plugin_dirs::describe(&dirs)
+                    ),
+                }
             }
+        };
+        let requested = requested(&manifest);
+        if requested.is_empty() {
             println!(
-                "{} {} ({}) requests, and you grant it:",
+                "{} ({}) requests no permission and no event; nothing to grant",
                 args.id,
-                manifest.plugin.version,
                 folder.display()
             );
-            for grant in &requested {
-                println!("  {grant}");
-            }
-            requested
+            return Ok(ExitCode::SUCCESS);
         }
-        _ => parse_all(&args.permissions)?,
+        println!(
+            "{} {} ({}) requests, and you grant it:",
+            args.id,
+            manifest.plugin.version,
+            folder.display()
+        );
+        for grant in &requested {
+            println!("  {grant}");
+        }
+        requested
+    } else {
+        parse_all(&args.permissions)?
     };
     file.grant(&args.id, &grants);
     file.save()?;
@@ -110,14 +128,14 @@ pub fn revoke(args: &RevokeArgs, config_dir: &Path) -> anyhow::Result<ExitCode> 
 }
 
 /// Refuses what cannot be a plugin id, before anything is written.
-fn check_id(id: &str) -> anyhow::Result<()> {
+pub fn check_id(id: &str) -> anyhow::Result<()> {
     PluginId::from_str(id)
         .map(drop)
         .map_err(|e| anyhow::anyhow!("{}", e.message()))
 }
 
 /// Parses every permission first, so a typo writes nothing.
-fn parse_all(texts: &[String]) -> anyhow::Result<Vec<Grant>> {
+pub fn parse_all(texts: &[String]) -> anyhow::Result<Vec<Grant>> {
     texts
         .iter()
         .map(|text| Grant::from_str(text).map_err(|bad| anyhow::anyhow!("{bad}; nothing was changed")))

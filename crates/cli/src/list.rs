@@ -1,22 +1,23 @@
-//! `plugboard list`: every plugin of a plugins folder, or every plugin the
-//! config grants something or the data folder quarantines, with what it is
-//! granted and whether it is enabled.
+//! `plugboard list`: every installed plugin (or every plugin of a plugins
+//! folder), with its version, world, where it is installed, what it is
+//! granted and whether it is enabled, disabled or quarantined; then the
+//! plugins plugboard still keeps grants or a quarantine record for.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
 use plugboard_host::{Grants, GrantsFile, Policy, Quarantine, QuarantineRecord};
 use plugboard_manifest::Manifest;
+use plugboard_registry::{Discovered, Discovery, Origin, PluginDirs, discover, resolve};
 
-use crate::{describe, grant, plugins_folder};
+use crate::disabled::DisabledPlugins;
+use crate::{describe, grant, plugin_dirs, plugins_folder};
 
 /// The arguments of `plugboard list`.
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
-    /// A folder of plugin folders to list; without it, the plugins the
-    /// config grants something and the quarantined ones are listed.
+    /// A folder of plugin folders to list instead of the installed plugins.
     #[arg(long, value_name = "DIR")]
     plugins: Option<PathBuf>,
 }
@@ -29,90 +30,175 @@ struct Row {
     id: String,
     version: String,
     world: String,
+    origin: String,
     grants: String,
     status: String,
 }
 
-/// Lists the plugins; fails when the grants, the quarantine or a manifest
-/// cannot be read.
-pub fn list(args: &ListArgs, config_dir: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> {
-    let grants = GrantsFile::open(config_dir)?;
-    let quarantine = Quarantine::open(data_dir)?;
+/// What `list` reads besides the plugins.
+struct Records {
+    grants: GrantsFile,
+    quarantine: Quarantine,
+    disabled: DisabledPlugins,
+}
+
+impl Records {
+    /// The row of a plugin whose manifest is known.
+    fn row(&self, manifest: &Manifest, origin: String) -> Row {
+        let id = manifest.plugin.id.as_str();
+        Row {
+            id: id.to_string(),
+            version: manifest.plugin.version.to_string(),
+            world: manifest.plugin.api.to_string(),
+            origin,
+            grants: grants_summary(&self.grants.grants_for(id), Some(manifest)),
+            status: self.status(id),
+        }
+    }
+
+    /// The row of a plugin known only by its id.
+    fn bare_row(&self, id: &str) -> Row {
+        Row {
+            id: id.to_string(),
+            version: self
+                .quarantine
+                .get(id)
+                .map_or_else(|| UNKNOWN.to_string(), |r| r.version.clone()),
+            world: UNKNOWN.into(),
+            origin: UNKNOWN.into(),
+            grants: grants_summary(&self.grants.grants_for(id), None),
+            status: self.status(id),
+        }
+    }
+
+    /// `enabled`, `disabled`, `QUARANTINED since ... for kind: reason (strikes: N)`.
+    fn status(&self, id: &str) -> String {
+        let mut parts = Vec::new();
+        if self.disabled.contains(id) {
+            parts.push("disabled".to_string());
+        }
+        if let Some(record) = self.quarantine.get(id) {
+            parts.push(quarantined(record));
+        }
+        if parts.is_empty() {
+            return "enabled".to_string();
+        }
+        parts.join("; ")
+    }
+}
+
+/// Lists the plugins; fails when the grants, the quarantine or the disabled
+/// list cannot be read, and exits non-zero when a manifest cannot.
+pub fn list(args: &ListArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> {
+    let records = Records {
+        grants: GrantsFile::open(config_dir)?,
+        quarantine: Quarantine::open(data_dir)?,
+        disabled: DisabledPlugins::open(data_dir)?,
+    };
     let mut rows = Vec::new();
-    let mut shown = BTreeSet::new();
     let mut unreadable = 0;
+    let elsewhere_ids: Vec<String>;
+    let elsewhere_title;
     match &args.plugins {
         Some(dir) => {
             println!("Plugins in {}:", dir.display());
             for folder in plugins_folder::plugin_folders(dir)? {
                 match Manifest::from_dir(&folder) {
-                    Ok(manifest) => {
-                        let id = manifest.plugin.id.as_str().to_string();
-                        rows.push(Row {
-                            version: manifest.plugin.version.to_string(),
-                            world: manifest.plugin.api.to_string(),
-                            grants: grants_summary(&grants.grants_for(&id), Some(&manifest)),
-                            status: status(quarantine.get(&id)),
-                            id: id.clone(),
-                        });
-                        shown.insert(id);
-                    }
+                    Ok(manifest) => rows.push(records.row(&manifest, UNKNOWN.into())),
                     Err(error) => {
                         eprintln!("error: skipping {}: {error}", folder.display());
                         unreadable += 1;
                     }
                 }
             }
+            let shown: BTreeSet<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+            elsewhere_ids = records
+                .quarantine
+                .list()
+                .map(|r| r.plugin.clone())
+                .filter(|id| !shown.contains(id.as_str()))
+                .collect();
+            elsewhere_title = format!("Quarantined, not in {}:", dir.display());
         }
         None => {
-            println!(
-                "Plugins with grants in {} or in quarantine (add --plugins DIR to list a plugins folder):",
-                grants.path().display()
-            );
-            for id in granted_ids(&grants)? {
-                rows.push(Row {
-                    version: UNKNOWN.into(),
-                    world: UNKNOWN.into(),
-                    grants: grants_summary(&grants.grants_for(&id), None),
-                    status: status(quarantine.get(&id)),
-                    id: id.clone(),
-                });
-                shown.insert(id);
+            println!("Plugins installed in {}:", plugin_dirs::describe(dirs));
+            let discovery = discover(dirs);
+            for problem in &discovery.problems {
+                if plugin_dirs::is_note(&problem.error) {
+                    eprintln!("note: {}", problem.error);
+                } else {
+                    eprintln!("error: {}", problem.error);
+                    unreadable += 1;
+                }
             }
+            let order = resolve(&discovery.plugins);
+            for plugin in &discovery.plugins {
+                let mut row = records.row(&plugin.manifest, origin(plugin, &discovery));
+                if let Some(blocked) = order.blocked.iter().find(|b| b.plugin.id() == plugin.id()) {
+                    row.status = match row.status.as_str() {
+                        "enabled" => format!("cannot load: {}", blocked.error),
+                        status => format!("{status}; cannot load: {}", blocked.error),
+                    };
+                }
+                rows.push(row);
+            }
+            let shown: BTreeSet<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+            let known: BTreeSet<String> = records
+                .grants
+                .plugins()
+                .map(str::to_string)
+                .chain(records.quarantine.list().map(|r| r.plugin.clone()))
+                .collect();
+            elsewhere_ids = known.into_iter().filter(|id| !shown.contains(id.as_str())).collect();
+            elsewhere_title = "Not installed, with grants or a quarantine record kept \
+                               (`plugboard remove ID --purge` deletes them):"
+                .to_string();
         }
     }
-    let mut elsewhere = Vec::new();
-    for record in quarantine.list().filter(|r| !shown.contains(&r.plugin)) {
-        elsewhere.push(Row {
-            id: record.plugin.clone(),
-            version: record.version.clone(),
-            world: UNKNOWN.into(),
-            grants: grants_summary(&grants.grants_for(&record.plugin), None),
-            status: status(Some(record)),
-        });
-    }
-    if rows.is_empty() && elsewhere.is_empty() {
+    let elsewhere: Vec<Row> = elsewhere_ids.iter().map(|id| records.bare_row(id)).collect();
+    if rows.is_empty() {
         println!("  (none)");
     }
-    print_rows(&rows, &elsewhere, args.plugins.as_deref());
+    print_rows(&rows, &elsewhere, &elsewhere_title);
     if unreadable > 0 {
-        eprintln!("error: {unreadable} plugin manifest(s) could not be read (see above)");
+        eprintln!("error: {unreadable} plugin folder(s) could not be read (see above)");
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_rows(rows: &[Row], elsewhere: &[Row], dir: Option<&Path>) {
+/// `user`, `builtin`, `bundled by ID`, or `user (hides builtin 1.0.0)`.
+fn origin(plugin: &Discovered, discovery: &Discovery) -> String {
+    let name = plugin_dirs::origin_name(&plugin.origin);
+    let hidden = match plugin.origin {
+        Origin::User => plugin_dirs::hidden_builtin(discovery, plugin.id().as_str()),
+        Origin::Builtin | Origin::Bundled { .. } => None,
+    };
+    match hidden {
+        Some(builtin) => format!("{name} (hides builtin {})", builtin.manifest.plugin.version),
+        None => name,
+    }
+}
+
+fn print_rows(rows: &[Row], elsewhere: &[Row], elsewhere_title: &str) {
     let all = || rows.iter().chain(elsewhere);
-    // A column nobody knows (no plugins folder, so no manifests) is left out.
+    // A column nobody knows (no manifests, or no plugin folders) is left out.
     let width = |field: fn(&Row) -> &str| {
         let known = all().any(|r| field(r) != UNKNOWN);
         known.then(|| all().map(|r| field(r).len()).max().unwrap_or(0))
     };
-    let columns = [width(|r| &r.id), width(|r| &r.version), width(|r| &r.world)];
+    let columns = [
+        width(|r| &r.id),
+        width(|r| &r.version),
+        width(|r| &r.world),
+        width(|r| &r.origin),
+    ];
     let print = |row: &Row| {
         let mut line = String::from(" ");
-        for (value, width) in [&row.id, &row.version, &row.world].into_iter().zip(columns) {
+        for (value, width) in [&row.id, &row.version, &row.world, &row.origin]
+            .into_iter()
+            .zip(columns)
+        {
             if let Some(width) = width {
                 line.push_str(&format!(" {value:<width$} "));
             }
@@ -121,10 +207,7 @@ fn print_rows(rows: &[Row], elsewhere: &[Row], dir: Option<&Path>) {
     };
     rows.iter().for_each(print);
     if !elsewhere.is_empty() {
-        match dir {
-            Some(dir) => println!("Quarantined, not in {}:", dir.display()),
-            None => println!("Quarantined, with no grants of their own:"),
-        }
+        println!("{elsewhere_title}");
         elsewhere.iter().for_each(print);
     }
 }
@@ -142,26 +225,11 @@ fn grants_summary(grants: &Grants, manifest: Option<&Manifest>) -> String {
     summary
 }
 
-/// `enabled`, or `QUARANTINED since ... for kind: reason`.
-fn status(record: Option<&QuarantineRecord>) -> String {
-    match record {
-        None => "enabled".to_string(),
-        Some(record) => format!("QUARANTINED {}", describe::quarantined_since(record)),
-    }
-}
-
-/// The ids of the plugins with a table of their own in the grants file.
-// `GrantsFile` does not list its plugins, so their table names are read here.
-fn granted_ids(grants: &GrantsFile) -> anyhow::Result<Vec<String>> {
-    let text = match std::fs::read_to_string(grants.path()) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", grants.path().display())),
-    };
-    let table: toml::Table =
-        toml::from_str(&text).with_context(|| format!("{} is not valid TOML", grants.path().display()))?;
-    Ok(match table.get("plugins").and_then(toml::Value::as_table) {
-        Some(plugins) => plugins.keys().cloned().collect(),
-        None => Vec::new(),
-    })
+/// `QUARANTINED since ... for kind: reason (strikes: N)`.
+fn quarantined(record: &QuarantineRecord) -> String {
+    format!(
+        "QUARANTINED {} (strikes: {})",
+        describe::quarantined_since(record),
+        record.strikes
+    )
 }

@@ -1,27 +1,39 @@
 //! `plugboard`, the command line of the plugboard plugin framework.
 //!
-//! `run` loads a folder of plugins and feeds them application events (a JSONL
+//! `pack`, `keygen`, `sign` and `verify` make and check plugin archives,
+//! `index` makes a folder of them a catalogue; `install` verifies an archive
+//! (or the best match in a catalogue), asks the user to grant what it
+//! requests and unpacks it into the user's plugins folder; `remove`, `disable`, `enable`
+//! and `logs` manage what is installed. `run` loads the installed plugins
+//! (or a folder of plugins) and feeds them application events (a JSONL
 //! script of app actions, or a built-in demo) against an in-memory task
 //! store, showing what each plugin did with each event. `grant` and `revoke`
 //! change what the user allows a plugin (nothing by default), `list` shows
-//! plugins with their grants and quarantine status, `enable` releases a
-//! quarantined plugin. `inspect` shows what a plugin folder or component file
-//! declares and speaks. `conformance` runs the ABI conformance suite.
+//! plugins with their grants and status. `inspect` shows what a plugin
+//! folder or component file declares and speaks. `conformance` runs the ABI
+//! conformance suite.
 //!
 //! The CLI only drives `plugboard-host`: a plugin gets what its manifest asks
 //! for and the user granted (everything asked for only with
 //! `run --trust-manifests`), and the CLI never touches the user's real tasks.
 
 mod app;
+mod archive;
 mod conformance;
 mod date;
 mod describe;
+mod disabled;
 mod enable;
 mod folders;
 mod grant;
+mod index;
 mod inspect;
+mod install;
 mod list;
+mod logs;
+mod plugin_dirs;
 mod plugins_folder;
+mod remove;
 mod run;
 mod script;
 
@@ -44,10 +56,19 @@ struct Cli {
     /// else $XDG_CONFIG_HOME/plugboard, else ~/.config/plugboard.
     #[arg(long, global = true, value_name = "DIR")]
     config_dir: Option<PathBuf>,
-    /// Where the quarantine is kept (quarantine.json). Default: $PLUGBOARD_DATA_DIR,
-    /// else $XDG_DATA_HOME/plugboard, else ~/.local/share/plugboard.
+    /// Where the quarantine, the disabled list, plugin state and logs are kept.
+    /// Default: $PLUGBOARD_DATA_DIR, else $XDG_DATA_HOME/plugboard, else
+    /// ~/.local/share/plugboard.
     #[arg(long, global = true, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Where `install` puts plugins. Default: $PLUGBOARD_PLUGINS_DIR, else
+    /// $XDG_DATA_HOME/plugboard/plugins, else ~/.local/share/plugboard/plugins.
+    #[arg(long, global = true, value_name = "DIR")]
+    plugins_dir: Option<PathBuf>,
+    /// The application's builtin plugins (loaded, never removed). Default:
+    /// $PLUGBOARD_BUILTIN_DIR, else none.
+    #[arg(long, global = true, value_name = "DIR")]
+    builtin_dir: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     command: Command,
@@ -56,18 +77,46 @@ struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Load every plugin in a folder, with what you granted each, and feed them app events.
+    /// Load the installed plugins (or a folder of plugins), with what you
+    /// granted each, and feed them app events.
     #[command(after_help = script::FORMAT_HELP)]
     Run(run::RunArgs),
+    /// Verify a plugin archive, ask you to grant what it requests, and install it.
+    #[command(after_help = grant::PERMISSIONS_HELP)]
+    Install(install::InstallArgs),
+    /// Remove an installed plugin (with --purge, also its grants, state and logs).
+    Remove(remove::RemoveArgs),
+    /// Keep a plugin installed but stop loading it.
+    Disable {
+        /// The plugin's id.
+        id: String,
+    },
+    /// Show the end of a plugin's log.
+    Logs(logs::LogsArgs),
+    /// Pack a plugin folder into `<id>-<version>.plugin`; prints the archive's path.
+    Pack(archive::PackArgs),
+    /// Make a signing key pair (`<keyid>.secret`, `<keyid>.pub`); prints the key id.
+    Keygen(archive::KeygenArgs),
+    /// Sign a plugin archive with your secret key.
+    Sign(archive::SignArgs),
+    /// Check a plugin archive and show what it holds and who signed it.
+    Verify(archive::VerifyArgs),
+    /// Write the index.json of a folder of plugin archives, so that
+    /// `install ID@REQ --from DIR` can install from it.
+    Index {
+        /// The folder of `.plugin` archives.
+        dir: PathBuf,
+    },
     /// Grant a plugin permissions (a plugin gets nothing you did not grant).
     #[command(after_help = grant::PERMISSIONS_HELP)]
     Grant(grant::GrantArgs),
     /// Take permissions back from a plugin.
     #[command(after_help = grant::PERMISSIONS_HELP)]
     Revoke(grant::RevokeArgs),
-    /// List plugins with their grants and whether they are enabled or quarantined.
+    /// List installed plugins with their grants and whether they are
+    /// enabled, disabled or quarantined.
     List(list::ListArgs),
-    /// Release a quarantined plugin so that it loads again.
+    /// Let a disabled or quarantined plugin load again.
     Enable {
         /// The plugin's id.
         id: String,
@@ -87,15 +136,32 @@ fn main() -> ExitCode {
     init_tracing(cli.verbose);
     let config_dir = || folders::resolve(folders::CONFIG, cli.config_dir.as_ref());
     let data_dir = || folders::resolve(folders::DATA, cli.data_dir.as_ref());
-    let result = match &cli.command {
-        Command::Run(args) => config_dir().and_then(|config| run::run(args, &config, &data_dir()?)),
-        Command::Grant(args) => config_dir().and_then(|config| grant::grant(args, &config)),
-        Command::Revoke(args) => config_dir().and_then(|config| grant::revoke(args, &config)),
-        Command::List(args) => config_dir().and_then(|config| list::list(args, &config, &data_dir()?)),
-        Command::Enable { id } => data_dir().and_then(|data| enable::enable(id, &data)),
+    let plugin_dirs = || plugin_dirs::resolve(cli.plugins_dir.as_ref(), cli.builtin_dir.as_ref());
+    let result = (|| match &cli.command {
+        Command::Run(args) => run::run(args, &plugin_dirs()?, &config_dir()?, &data_dir()?),
+        Command::Install(args) => install::install(
+            args,
+            &install::Folders {
+                plugins: &plugin_dirs()?,
+                config: &config_dir()?,
+                data: &data_dir()?,
+            },
+        ),
+        Command::Remove(args) => remove::remove(args, &plugin_dirs()?, &config_dir()?, &data_dir()?),
+        Command::Disable { id } => disabled::disable(id, &plugin_dirs()?, &data_dir()?),
+        Command::Logs(args) => logs::logs(args, &data_dir()?),
+        Command::Pack(args) => archive::pack(args),
+        Command::Keygen(args) => archive::keygen(args, &config_dir()?),
+        Command::Sign(args) => archive::sign(args),
+        Command::Verify(args) => archive::verify(args, &config_dir()?),
+        Command::Index { dir } => index::index(dir),
+        Command::Grant(args) => grant::grant(args, &config_dir()?, plugin_dirs),
+        Command::Revoke(args) => grant::revoke(args, &config_dir()?),
+        Command::List(args) => list::list(args, &plugin_dirs()?, &config_dir()?, &data_dir()?),
+        Command::Enable { id } => enable::enable(id, &data_dir()?),
         Command::Inspect { path } => inspect::inspect(path),
         Command::Conformance => conformance::conformance(),
-    };
+    })();
     match result {
         Ok(code) => code,
         Err(error) => {

@@ -1,7 +1,15 @@
-//! `plugboard run`: load a folder of plugins and feed them a script of app
-//! actions, reporting what every plugin did with every event.
+//! `plugboard run`: load the installed plugins (or a folder of plugins) and
+//! feed them a script of app actions, reporting what every plugin did with
+//! every event.
+//!
+//! The installed plugins keep their state in the data folder's SQLite store,
+//! as they would in the application. A folder given with `--plugins` is a
+//! development run: its plugins get a fresh in-memory state store, so that a
+//! plugin under development never writes into the state of an installed
+//! plugin of the same id, and every run starts alike.
 
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -14,18 +22,24 @@ use plugboard_host::{
     AbuseKind, AddError, CallEffects, Delivery, DispatchReport, Dispatcher, GrantsFile, HostServices, LoadOptions,
     LoadedPlugin, Outcome, Policy, Quarantine, QuarantineRecord, Runtime, StrikePolicy, WorldVersion,
 };
-use plugboard_manifest::{Manifest, Subscription};
+use plugboard_manifest::{MANIFEST_FILE_NAME, Manifest, Subscription};
+use plugboard_registry::{Discovered, DiscoveryError, PluginDirs, discover, resolve};
+use plugboard_state::SqliteStateStore;
 
 use crate::app::{App, Step};
+use crate::disabled::DisabledPlugins;
+use crate::remove::STATE_FILE;
 use crate::script::{self, CommandCall, Script};
-use crate::{describe, grant, plugins_folder};
+use crate::{describe, grant, plugin_dirs};
 
 /// The arguments of `plugboard run`.
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// The folder whose subfolders are plugins (each holding a plugin.toml and its component).
+    /// Load the plugins in this folder's subfolders (each holding a
+    /// plugin.toml and its component) instead of the installed ones, with a
+    /// fresh in-memory state store.
     #[arg(long, value_name = "DIR")]
-    plugins: PathBuf,
+    plugins: Option<PathBuf>,
     /// A script of app actions, one JSON object per line; without it a built-in demo runs.
     #[arg(long, value_name = "FILE.jsonl")]
     events: Option<PathBuf>,
@@ -105,9 +119,101 @@ impl Roster {
     }
 }
 
-/// What loading the plugins folder gave.
+/// Where the plugins of a run come from.
+enum Source<'a> {
+    /// A folder of plugin folders (`--plugins DIR`).
+    Folder(&'a Path),
+    /// The installed plugins.
+    Installed(&'a PluginDirs),
+}
+
+impl Source<'_> {
+    /// Where, for messages.
+    fn describe(&self) -> String {
+        match self {
+            Source::Folder(dir) => dir.display().to_string(),
+            Source::Installed(dirs) => plugin_dirs::describe(dirs),
+        }
+    }
+
+    /// The plugins with a component, in an order where each comes after the
+    /// plugins it depends on, with their folders; reports on stderr every
+    /// folder skipped and every plugin whose dependencies cannot be met.
+    fn plugins(&self) -> anyhow::Result<Found> {
+        let dirs = match self {
+            Source::Folder(dir) => {
+                if !dir.is_dir() {
+                    bail!("cannot read the plugins folder {}: it is not a folder", dir.display());
+                }
+                PluginDirs {
+                    builtin: None,
+                    user: dir.to_path_buf(),
+                }
+            }
+            Source::Installed(dirs) => (*dirs).clone(),
+        };
+        let discovery = discover(&dirs);
+        let mut found = Found::default();
+        for problem in &discovery.problems {
+            match &problem.error {
+                error if plugin_dirs::is_note(error) => eprintln!("note: {error}"),
+                error @ DiscoveryError::NotAPlugin { .. } => eprintln!("warning: {error}"),
+                error => {
+                    eprintln!("error: {error}");
+                    found.failures += 1;
+                }
+            }
+        }
+        if let Source::Folder(dir) = self
+            && discovery.plugins.is_empty()
+            && found.failures == 0
+        {
+            bail!(
+                "{} holds no plugin: expected subfolders each with a {MANIFEST_FILE_NAME} and its component",
+                dir.display()
+            );
+        }
+        let order = resolve(&discovery.plugins);
+        for blocked in &order.blocked {
+            eprintln!("error: not loading {}: {}", blocked.plugin.id(), blocked.error);
+            found.failures += 1;
+        }
+        for loadable in order.load {
+            for skipped in &loadable.skipped {
+                eprintln!(
+                    "note: {} runs without an optional dependency: {skipped}",
+                    loadable.plugin.id()
+                );
+            }
+            let plugin = loadable.plugin;
+            if plugin.has_code() {
+                found.with_code.push((plugin.dir, plugin.manifest));
+            } else {
+                found.data_only.push(plugin);
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// The plugins a source holds.
+#[derive(Default)]
+struct Found {
+    /// The plugins with a component, in load order, with their folders.
+    with_code: Vec<(PathBuf, Manifest)>,
+    /// The plugins without one: data for the plugins that depend on them.
+    data_only: Vec<Discovered>,
+    /// How many folders or plugins were left out (each reported on stderr).
+    failures: usize,
+}
+
+/// What loading the plugins gave.
 struct Loaded {
     plugins: Vec<LoadedPlugin>,
+    /// Plugins without a component, which are not loaded.
+    data_only: Vec<Discovered>,
+    /// Plugins not loaded because the user disabled them.
+    disabled: Vec<String>,
     /// Plugins not loaded because they are quarantined.
     quarantined: Vec<QuarantineRecord>,
     /// How many could not be loaded (each reported on stderr).
@@ -124,7 +230,7 @@ fn take_heard(heard: &Heard) -> Vec<QuarantineRecord> {
 
 /// Runs the subcommand; fails when the script is bad, and exits non-zero at
 /// the end when a plugin could not be loaded.
-pub fn run(args: &RunArgs, config_dir: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> {
+pub fn run(args: &RunArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> {
     let script = match &args.events {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -138,11 +244,21 @@ pub fn run(args: &RunArgs, config_dir: &Path, data_dir: &Path) -> anyhow::Result
         Some(GrantsFile::open(config_dir)?)
     };
     let quarantine = Quarantine::open(data_dir)?;
+    let disabled = DisabledPlugins::open(data_dir)?;
+    let source = match &args.plugins {
+        Some(dir) => Source::Folder(dir),
+        None => Source::Installed(dirs),
+    };
     let runtime = Runtime::new()?;
-    let loaded = load_plugins(&runtime, args, grants.as_ref(), &quarantine)?;
+    let loaded = load_plugins(&runtime, args, &source, grants.as_ref(), &quarantine, &disabled)?;
     let mut failures = loaded.failures;
 
-    let (services, tasks) = HostServices::in_memory();
+    let (mut services, tasks) = HostServices::in_memory();
+    if let Source::Installed(_) = source {
+        let path = data_dir.join(STATE_FILE);
+        std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+        services.state = Arc::new(SqliteStateStore::open(&path)?);
+    }
     let mut app = App::new(tasks, services.clock.clone());
     let strike_policy = StrikePolicy::default();
     let mut dispatcher = Dispatcher::new(&runtime, services)
@@ -153,7 +269,10 @@ pub fn run(args: &RunArgs, config_dir: &Path, data_dir: &Path) -> anyhow::Result
     let listener = heard.clone();
     dispatcher.on_quarantine(move |record| listener.lock().unwrap_or_else(|e| e.into_inner()).push(record.clone()));
 
-    print_loaded(&loaded, grants.as_ref(), &args.plugins);
+    print_loaded(&loaded, grants.as_ref(), &source);
+    for id in &loaded.disabled {
+        println!("  skipping {id}: disabled (`plugboard enable {id}` lets it load again)");
+    }
     for record in &loaded.quarantined {
         print_skipped(record);
     }
@@ -253,8 +372,8 @@ pub fn run(args: &RunArgs, config_dir: &Path, data_dir: &Path) -> anyhow::Result
 
 /// The plugins loaded, each with the policy in force and what it requested
 /// but was not granted.
-fn print_loaded(loaded: &Loaded, grants: Option<&GrantsFile>, dir: &Path) {
-    println!("Plugins loaded from {}:", dir.display());
+fn print_loaded(loaded: &Loaded, grants: Option<&GrantsFile>, source: &Source<'_>) {
+    println!("Plugins loaded from {}:", source.describe());
     match grants {
         Some(file) => println!("  (permissions: what you granted in {})", file.path().display()),
         None => println!(
@@ -287,7 +406,14 @@ fn print_loaded(loaded: &Loaded, grants: Option<&GrantsFile>, dir: &Path) {
             println!("      requested, not granted: {}", missing.join(", "));
         }
     }
-    if loaded.plugins.is_empty() {
+    for plugin in &loaded.data_only {
+        println!(
+            "  {:<id_width$}  {}  data only (no component), for the plugins that depend on it",
+            plugin.id(),
+            plugin.version()
+        );
+    }
+    if loaded.plugins.is_empty() && loaded.data_only.is_empty() {
         println!("  (none)");
     }
     if grants.is_some()
@@ -296,10 +422,11 @@ fn print_loaded(loaded: &Loaded, grants: Option<&GrantsFile>, dir: &Path) {
             .iter()
             .any(|p| !grant::not_granted(&p.manifest, &p.policy).is_empty())
     {
-        println!(
-            "  (grant with `plugboard grant ID PERMISSION...`, or `plugboard grant ID --all-requested --plugins {}`)",
-            dir.display()
-        );
+        let all_requested = match source {
+            Source::Folder(dir) => format!("plugboard grant ID --all-requested --plugins {}", dir.display()),
+            Source::Installed(_) => "plugboard grant ID --all-requested".to_string(),
+        };
+        println!("  (grant with `plugboard grant ID PERMISSION...`, or `{all_requested}`)");
     }
 }
 
@@ -470,47 +597,41 @@ fn run_command(dispatcher: &mut Dispatcher, roster: &Roster, call: &CommandCall)
     }
 }
 
-/// Loads every plugin folder in the plugins folder, with the user's grants
-/// (or, with `--trust-manifests`, everything each manifest requests),
-/// leaving out quarantined plugins unread; reports each that fails on stderr.
+/// Loads every plugin of the source, with the user's grants (or, with
+/// `--trust-manifests`, everything each manifest requests), leaving out
+/// disabled and quarantined plugins uncompiled; reports each that fails on
+/// stderr. On a terminal, compiling several plugins shows a progress bar.
 fn load_plugins(
     runtime: &Runtime,
     args: &RunArgs,
+    source: &Source<'_>,
     grants: Option<&GrantsFile>,
     quarantine: &Quarantine,
+    disabled: &DisabledPlugins,
 ) -> anyhow::Result<Loaded> {
-    let dir = &args.plugins;
-    let folders = plugins_folder::plugin_folders(dir)?;
-    let mut failures = 0;
-    let mut manifests = Vec::new();
-    for folder in folders {
-        match Manifest::from_dir(&folder) {
-            Ok(manifest) => manifests.push((folder, manifest)),
-            Err(error) => {
-                eprintln!("error: skipping {}: {error}", folder.display());
-                failures += 1;
-            }
-        }
-    }
-    let overrides = overrides_by_plugin(&args.settings, &manifests, dir)?;
+    let Found {
+        with_code: manifests,
+        data_only,
+        mut failures,
+    } = source.plugins()?;
+    let overrides = overrides_by_plugin(&args.settings, &manifests, source)?;
 
     let mut loaded: Vec<LoadedPlugin> = Vec::new();
+    let mut skipped_disabled = Vec::new();
     let mut quarantined = Vec::new();
-    for (folder, manifest) in manifests {
+    let progress = compile_progress(manifests.len());
+    for (done, (folder, manifest)) in manifests.into_iter().enumerate() {
+        progress.set_position(done as u64);
         let id = manifest.plugin.id.as_str().to_string();
-        if let Some(first) = loaded.iter().find(|p| p.id() == id) {
-            eprintln!(
-                "error: skipping {}: plugin `{id}` is already loaded from {}; each plugin needs its own id",
-                folder.display(),
-                first.dir.display()
-            );
-            failures += 1;
+        if disabled.contains(&id) {
+            skipped_disabled.push(id);
             continue;
         }
         if let Some(record) = quarantine.get(&id) {
             quarantined.push(record.clone());
             continue;
         }
+        progress.set_message(id.clone());
         let config_overrides = overrides.get(&id).cloned().unwrap_or_default();
         let options = match grants {
             Some(file) => LoadOptions {
@@ -525,24 +646,40 @@ fn load_plugins(
         match runtime.load(manifest, &folder, &options) {
             Ok(plugin) => loaded.push(plugin),
             Err(error) => {
-                eprintln!("error: skipping {}: {error}", folder.display());
+                progress.suspend(|| eprintln!("error: skipping {}: {error}", folder.display()));
                 failures += 1;
             }
         }
     }
+    progress.finish_and_clear();
     Ok(Loaded {
         plugins: loaded,
+        data_only,
+        disabled: skipped_disabled,
         quarantined,
         failures,
     })
 }
 
-/// Groups `--set` values by plugin, refusing ids that are not in `dir` and
-/// warning about keys the plugin's manifest does not list.
+/// A progress bar for compiling `count` plugins: on stderr when it is a
+/// terminal and there is more than one, else hidden.
+fn compile_progress(count: usize) -> indicatif::ProgressBar {
+    if count < 2 || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(count as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("compiling {pos}/{len} [{bar:30}] {msg}") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// Groups `--set` values by plugin, refusing ids that are not in the source
+/// and warning about keys the plugin's manifest does not list.
 fn overrides_by_plugin(
     settings: &[Setting],
     manifests: &[(PathBuf, Manifest)],
-    dir: &Path,
+    source: &Source<'_>,
 ) -> anyhow::Result<BTreeMap<String, BTreeMap<String, String>>> {
     let mut overrides: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     for setting in settings {
@@ -552,7 +689,7 @@ fn overrides_by_plugin(
                 setting.plugin,
                 setting.key,
                 setting.plugin,
-                dir.display()
+                source.describe()
             );
         };
         if !manifest.config.contains_key(&setting.key) {

@@ -1,71 +1,16 @@
 //! The `plugboard` binary as a user runs it: plugin folders built in a temp
 //! dir from the example manifests and the components built from source.
 
+#[allow(dead_code, reason = "each test file uses its own part of the helpers")]
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
+use common::{example_manifest, plugboard, plugboard_in, plugboard_ok, plugin_folder, stderr, stdout};
 use plugboard_host::{AbuseKind, Quarantine, QuarantineRecord};
-use plugboard_test_artifacts::{self as artifacts, AUTO_TAG, Component, HOSTILE, LEGACY_COUNTER};
+use plugboard_test_artifacts::{AUTO_TAG, HOSTILE, LEGACY_COUNTER};
 use tempfile::TempDir;
-
-/// Runs `plugboard` with `args` in `dir`, keeping its grants and quarantine
-/// in `dir/config` and `dir/data` (never in the real home folder).
-fn plugboard(dir: &Path, args: &[&str]) -> Output {
-    let mut all: Vec<&str> = args.to_vec();
-    all.extend(["--config-dir", "config", "--data-dir", "data"]);
-    plugboard_in(dir, &all)
-}
-
-/// Runs `plugboard` with exactly `args` in `dir`, with the environment
-/// pointing every default folder into `dir` in case an option is missing.
-fn plugboard_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_plugboard"))
-        .current_dir(dir)
-        .args(args)
-        .env("HOME", dir.join("home"))
-        .env_remove("PLUGBOARD_CONFIG_DIR")
-        .env_remove("PLUGBOARD_DATA_DIR")
-        .env_remove("XDG_CONFIG_HOME")
-        .env_remove("XDG_DATA_HOME")
-        .output()
-        .expect("the plugboard binary runs")
-}
-
-/// Runs `plugboard` and insists that it succeeds; returns its stdout.
-fn plugboard_ok(dir: &Path, args: &[&str]) -> String {
-    let output = plugboard(dir, args);
-    let out = stdout(&output);
-    assert!(
-        output.status.success(),
-        "plugboard {args:?}:\n{out}\n{}",
-        stderr(&output)
-    );
-    out
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// Writes `plugins/<folder>/` with a manifest and a component.
-fn plugin_folder(root: &Path, folder: &str, manifest: &str, component: Component) {
-    let dir = root.join("plugins").join(folder);
-    std::fs::create_dir_all(&dir).expect("create plugin folder");
-    std::fs::write(dir.join("plugin.toml"), manifest).expect("write manifest");
-    std::fs::write(dir.join(format!("{}.wasm", component.name)), component.bytes).expect("write component");
-}
-
-fn example_manifest(example: &str) -> String {
-    let path = artifacts::repo_root()
-        .join("examples")
-        .join(example)
-        .join("plugin.toml");
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 /// A temp dir holding `plugins/auto-tag` and `plugins/legacy-counter`.
 fn example_plugins() -> TempDir {
@@ -379,7 +324,7 @@ fn list_shows_grants_and_quarantine_run_skips_it_and_enable_releases_it() {
         .expect("quarantine another");
     let out = plugboard_ok(root.path(), &["list", "--plugins", "plugins"]);
     let reason = "QUARANTINED since 2023-11-14 22:13:20 for deadline: the call ran past its 100 ms deadline and was \
-                  stopped";
+                  stopped (strikes: 1)";
     assert!(
         out.lines()
             .any(|l| l.starts_with("  auto-tag ") && l.contains("granted: tasks.read") && l.ends_with(reason)),
@@ -429,7 +374,7 @@ fn list_shows_grants_and_quarantine_run_skips_it_and_enable_releases_it() {
     );
     let out = plugboard_ok(root.path(), &["enable", "auto-tag"]);
     assert!(
-        out.contains("auto-tag is not quarantined; nothing to release."),
+        out.contains("auto-tag is neither disabled nor quarantined; nothing to do."),
         "{out}"
     );
     let out = plugboard_ok(root.path(), &["list", "--plugins", "plugins"]);

@@ -167,6 +167,29 @@ impl ManifestError {
     }
 }
 
+impl ManifestError {
+    /// An [`ManifestError::Invalid`] for a check that runs after parsing: it points at
+    /// the key reached through `keys` in `text` (read from `origin`), or at the file
+    /// alone when the key cannot be found.
+    pub(crate) fn invalid_key(text: &str, origin: &Path, keys: &[&str], message: String) -> Self {
+        let found = DeTable::parse(text)
+            .ok()
+            .and_then(|document| FieldPath::of_key(document.get_ref(), keys));
+        let (field, line_column) = match found {
+            Some((path, span)) => (path.to_string(), Some(LineColumn::of_offset(text, span.start))),
+            None => (String::new(), None),
+        };
+        Self::Invalid {
+            at: Location {
+                file: origin.to_owned(),
+                line_column,
+            },
+            field,
+            message,
+        }
+    }
+}
+
 fn in_table(table: &str) -> String {
     if table.is_empty() {
         "at the top level".to_owned()
@@ -214,6 +237,8 @@ fn in_toml_words(message: &str) -> String {
     message
         .replace("expected a sequence", "expected an array")
         .replace("expected a map", "expected a table")
+        .replace("invalid type: sequence", "invalid type: array")
+        .replace("invalid type: map", "invalid type: table")
 }
 
 /// A text value that does not have the form its field requires; the message says

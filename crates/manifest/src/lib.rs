@@ -1,7 +1,8 @@
 //! Reads and validates a plugin's `plugin.toml`: its identity, the world version it was
 //! built for, the events it wants, the permissions it asks for, its resource limits,
-//! default config and the commands it offers. Every problem is reported with the file,
-//! line, column and field, so a plugin author can fix it.
+//! default config, the commands it offers and the other plugins it depends on. Every
+//! problem is reported with the file, line, column and field, so a plugin author can
+//! fix it.
 //!
 //! This crate only reads text. It never opens, inspects or runs the component, never
 //! touches the network, and never grants anything: what a manifest asks for is a request
@@ -37,6 +38,7 @@ mod api;
 mod byte_size;
 mod commands;
 mod de;
+mod dependencies;
 mod duration;
 mod error;
 mod events;
@@ -50,6 +52,7 @@ mod position;
 pub use api::{ApiVersion, WORLD_NAME};
 pub use byte_size::{GIB, KIB, MIB, format as format_byte_size, parse as parse_byte_size};
 pub use commands::{CommandInfo, CommandRef};
+pub use dependencies::Dependency;
 pub use error::{InvalidValue, Location, ManifestError};
 pub use events::{Events, Subscription, Timer};
 pub use limits::Limits;

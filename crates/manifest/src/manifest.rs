@@ -10,12 +10,13 @@ use serde::{Deserialize, Deserializer};
 
 use crate::commands::{CommandInfo, offered_commands};
 use crate::de::parsed;
+use crate::dependencies::Dependency;
 use crate::error::{InvalidValue, ManifestError};
 use crate::events::Events;
 use crate::limits::Limits;
 use crate::names::check_topic;
 use crate::permissions::Permissions;
-use crate::plugin::PluginInfo;
+use crate::plugin::{PluginId, PluginInfo};
 
 /// The file name of a plugin's manifest inside its folder.
 pub const MANIFEST_FILE_NAME: &str = "plugin.toml";
@@ -45,12 +46,31 @@ pub struct Manifest {
     /// The `[commands]` table: commands this plugin offers, by name.
     #[serde(default, deserialize_with = "offered_commands")]
     pub commands: BTreeMap<String, CommandInfo>,
+    /// The `[dependencies]` table: other plugins this one needs, by id.
+    #[serde(default)]
+    pub dependencies: BTreeMap<PluginId, Dependency>,
 }
 
 impl Manifest {
     /// Parses and validates manifest text; `origin` names the file in error messages only.
     pub fn parse(text: &str, origin: &Path) -> Result<Self, ManifestError> {
-        toml::from_str(text).map_err(|error| ManifestError::from_toml(&error, text, origin))
+        let manifest: Self = toml::from_str(text).map_err(|error| ManifestError::from_toml(&error, text, origin))?;
+        manifest.check_not_own_dependency(text, origin)?;
+        Ok(manifest)
+    }
+
+    /// A plugin that depends on itself could never load: refused where the key is.
+    fn check_not_own_dependency(&self, text: &str, origin: &Path) -> Result<(), ManifestError> {
+        let id = &self.plugin.id;
+        if !self.dependencies.contains_key(id) {
+            return Ok(());
+        }
+        Err(ManifestError::invalid_key(
+            text,
+            origin,
+            &["dependencies", id.as_str()],
+            format!("plugin \"{id}\" depends on itself; remove this entry"),
+        ))
     }
 
     /// Reads, parses and validates the manifest file at `path`.

@@ -71,6 +71,26 @@ impl FieldPath {
     }
 }
 
+impl FieldPath {
+    /// The path of the key reached from the top level through `keys`, e.g.
+    /// `["dependencies", "x"]`, and the span of that key in the source; `None` when
+    /// the document has no such key. A check that runs after parsing uses it to point
+    /// at what it refuses.
+    pub(crate) fn of_key(root: &DeTable<'_>, keys: &[&str]) -> Option<(Self, std::ops::Range<usize>)> {
+        let (last, tables) = keys.split_last()?;
+        let mut table = root;
+        for key in tables {
+            match table.get(*key)?.get_ref() {
+                DeValue::Table(inner) => table = inner,
+                _ => return None,
+            }
+        }
+        let (key, _) = table.get_key_value(*last)?;
+        let path = keys.iter().map(|key| Segment::Key((*key).to_owned())).collect();
+        Some((Self(path), key.span()))
+    }
+}
+
 impl fmt::Display for FieldPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (position, segment) in self.0.iter().enumerate() {
@@ -148,6 +168,24 @@ mod tests {
         assert_eq!(path_at(text, "{ name = \"a\""), "[events].timers[0]");
         assert_eq!(path_at(text, "quota"), "[permissions].state.quota");
         assert_eq!(path_at(text, "\n\n[events]"), "");
+    }
+
+    #[test]
+    fn keys_are_found_in_every_table_form() {
+        for text in [
+            "[dependencies]\nx = \"1\"\n",
+            "dependencies.x = \"1\"\n",
+            "dependencies = { x = \"1\" }\n",
+            "[dependencies.x]\nversion = \"1\"\n",
+        ] {
+            let root = DeTable::parse(text).expect("test documents are valid TOML");
+            let (path, span) = FieldPath::of_key(root.get_ref(), &["dependencies", "x"]).expect(text);
+            assert_eq!(path.to_string(), "[dependencies].x", "{text}");
+            assert_eq!(&text[span], "x", "{text}");
+        }
+        let root = DeTable::parse("[dependencies]\ny = \"1\"\n").expect("valid");
+        assert!(FieldPath::of_key(root.get_ref(), &["dependencies", "x"]).is_none());
+        assert!(FieldPath::of_key(root.get_ref(), &["plugin", "x"]).is_none());
     }
 
     #[test]

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use plugboard_manifest::{
-    ApiVersion, CommandInfo, Events, KIB, Limits, MIB, Manifest, ManifestError, Permissions, StatePermission,
-    Subscription, TaskAccess, Timer,
+    ApiVersion, CommandInfo, Dependency, Events, KIB, Limits, MIB, Manifest, ManifestError, Permissions, PluginId,
+    StatePermission, Subscription, TaskAccess, Timer,
 };
 
 const ORIGIN: &str = "examples/x/plugin.toml";
@@ -194,6 +194,7 @@ fn a_minimal_manifest_gets_the_defaults() {
     assert_eq!(manifest.limits.deadline, None);
     assert!(manifest.config.is_empty());
     assert!(manifest.commands.is_empty());
+    assert!(manifest.dependencies.is_empty());
 }
 
 #[test]
@@ -240,7 +241,7 @@ fn unknown_fields_are_refused_with_the_fields_that_exist() {
     assert_eq!(
         error(&format!("colour = \"red\"\n{MINIMAL}")),
         format!(
-            "{ORIGIN}:1:1: unknown field `colour` at the top level; expected one of plugin, events, permissions, limits, config, commands"
+            "{ORIGIN}:1:1: unknown field `colour` at the top level; expected one of plugin, events, permissions, limits, config, commands, dependencies"
         )
     );
     assert_eq!(
@@ -644,4 +645,145 @@ fn oversized_manifests_are_not_read() {
         "{}: the plugin manifest is larger than 1048576 bytes",
         manifest_path.display()
     )));
+}
+
+fn id(text: &str) -> PluginId {
+    text.parse().expect("test ids are valid")
+}
+
+fn requirement(text: &str) -> semver::VersionReq {
+    semver::VersionReq::parse(text).expect("test requirements are valid")
+}
+
+#[test]
+fn dependencies_read_back_in_both_forms() {
+    let manifest = parse(&format!(
+        "{MINIMAL}\n[dependencies]\n\"keyword-pack\" = \"^1.2\"\n\"locale-fr\" = {{ version = \">=0.3\", optional = true }}\n\"org.example.dates\" = {{ version = \"2.*\" }}\n"
+    ))
+    .expect("valid dependencies");
+    assert_eq!(
+        manifest.dependencies,
+        BTreeMap::from([
+            (
+                id("keyword-pack"),
+                Dependency {
+                    requirement: requirement("^1.2"),
+                    optional: false
+                }
+            ),
+            (
+                id("locale-fr"),
+                Dependency {
+                    requirement: requirement(">=0.3"),
+                    optional: true
+                }
+            ),
+            (
+                id("org.example.dates"),
+                Dependency {
+                    requirement: requirement("2.*"),
+                    optional: false
+                }
+            ),
+        ])
+    );
+    let keywords = &manifest.dependencies["keyword-pack"];
+    assert!(keywords.accepts(&semver::Version::new(1, 4, 0)));
+    assert!(!keywords.accepts(&semver::Version::new(2, 0, 0)));
+}
+
+#[test]
+fn dependencies_may_be_written_as_sub_tables() {
+    let manifest = parse(&format!(
+        "{MINIMAL}[dependencies.locale-fr]\nversion = \"0.3\"\noptional = true\n"
+    ))
+    .expect("valid");
+    assert!(manifest.dependencies["locale-fr"].optional);
+}
+
+#[test]
+fn bad_dependency_ids_are_refused_at_the_key() {
+    assert_eq!(
+        error_after_minimal("[dependencies]\n\"Keyword-Pack\" = \"1\"\n"),
+        format!(
+            "{ORIGIN}:7:1: [dependencies].Keyword-Pack: plugin id \"Keyword-Pack\" contains 'K'; expected 1 to 64 lowercase ASCII letters, digits, '.' and '-', starting with a letter, e.g. \"auto-tag\""
+        )
+    );
+}
+
+#[test]
+fn bad_requirements_are_refused_at_the_value() {
+    let form = "expected e.g. \"^1.2\", \">=0.3, <2\" or \"*\"";
+    let message = error_after_minimal("[dependencies]\nkeyword-pack = \"one\"\n");
+    assert!(
+        message.starts_with(&format!(
+            "{ORIGIN}:7:16: [dependencies].keyword-pack: \"one\" is not a version requirement ({form}): "
+        )),
+        "{message}"
+    );
+    let message = error_after_minimal("[dependencies]\nlocale-fr = { version = \">=\", optional = true }\n");
+    assert!(
+        message.starts_with(&format!(
+            "{ORIGIN}:7:25: [dependencies].locale-fr.version: \">=\" is not a version requirement ({form}): "
+        )),
+        "{message}"
+    );
+}
+
+#[test]
+fn dependency_values_of_the_wrong_shape_say_what_is_expected() {
+    let expecting = "a version requirement like \"^1.2\" or a table like { version = \">=0.3\", optional = true }";
+    assert_eq!(
+        error_after_minimal("[dependencies]\nkeyword-pack = 1\n"),
+        format!("{ORIGIN}:7:16: [dependencies].keyword-pack: invalid type: integer `1`, expected {expecting}")
+    );
+    assert_eq!(
+        error_after_minimal("[dependencies]\nkeyword-pack = { optional = true }\n"),
+        format!("{ORIGIN}:7:16: missing field `version` in [dependencies].keyword-pack")
+    );
+    assert_eq!(
+        error_after_minimal("[dependencies]\nkeyword-pack = { version = \"1\", optional = \"yes\" }\n"),
+        format!(
+            "{ORIGIN}:7:44: [dependencies].keyword-pack.optional: invalid type: string \"yes\", expected a boolean"
+        )
+    );
+    assert_eq!(
+        error(&format!("dependencies = [\"keyword-pack\"]\n{MINIMAL}")),
+        format!("{ORIGIN}:1:16: [dependencies]: invalid type: array, expected a table")
+    );
+}
+
+#[test]
+fn unknown_dependency_keys_are_refused_with_the_keys_that_exist() {
+    assert_eq!(
+        error_after_minimal("[dependencies]\nkeyword-pack = { version = \"1\", optinal = true }\n"),
+        format!(
+            "{ORIGIN}:7:33: unknown field `optinal` in [dependencies].keyword-pack; expected one of version, optional"
+        )
+    );
+    assert_eq!(
+        error_after_minimal("[dependencies.keyword-pack]\nversion = \"1\"\npath = \"../x\"\n"),
+        format!("{ORIGIN}:8:1: unknown field `path` in [dependencies].keyword-pack; expected one of version, optional")
+    );
+}
+
+#[test]
+fn a_plugin_cannot_depend_on_itself() {
+    assert_eq!(
+        error_after_minimal("[dependencies]\nkeyword-pack = \"1\"\nauto-tag = \"^1\"\n"),
+        format!("{ORIGIN}:8:1: [dependencies].auto-tag: plugin \"auto-tag\" depends on itself; remove this entry")
+    );
+    assert_eq!(
+        error(&format!(
+            "dependencies = {{ \"auto-tag\" = {{ version = \"1\" }} }}\n{MINIMAL}"
+        )),
+        format!("{ORIGIN}:1:18: [dependencies].auto-tag: plugin \"auto-tag\" depends on itself; remove this entry")
+    );
+    let Err(ManifestError::Invalid { at, field, .. }) =
+        parse(&format!("{MINIMAL}[dependencies.auto-tag]\nversion = \"1\"\n"))
+    else {
+        panic!("expected an invalid value");
+    };
+    assert_eq!(field, "[dependencies].auto-tag");
+    assert_eq!(at.line_column.map(|at| (at.line, at.column)), Some((6, 15)));
 }
