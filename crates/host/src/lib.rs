@@ -13,6 +13,7 @@
 pub mod abi;
 pub mod abuse;
 pub mod bindings;
+pub mod code_cache;
 pub mod context;
 pub mod dispatcher;
 pub mod grants;
@@ -39,11 +40,12 @@ pub mod types {
 }
 
 pub use abuse::{Abuse, AbuseKind, StrikePolicy, Strikes};
+pub use code_cache::{CacheDefect, CacheKey, CodeCache, CodeCacheError, Compiled};
 pub use context::{CallEffects, EmittedEvent, LogLevel, LogLine, TaskChange};
 pub use dispatcher::{AddError, CommandError, CommandOutput, Delivery, DispatchReport, Dispatcher, Outcome};
 pub use grants::{Grant, Grants, GrantsFile};
 pub use limits::CallLimits;
-pub use loader::{ComponentInfo, LoadError, LoadOptions, LoadedPlugin};
+pub use loader::{ComponentInfo, LoadError, LoadOptions, LoadedPlugin, PluginSource};
 pub use plugin_log::PluginLogs;
 pub use policy::Policy;
 pub use quarantine::{Quarantine, QuarantineRecord};

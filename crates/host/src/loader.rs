@@ -12,6 +12,7 @@ use semver::Version;
 use wasmtime::component::Component;
 
 use crate::bindings::{v1, v2};
+use crate::code_cache::{CacheKey, Compiled, Lookup};
 use crate::context::PluginContext;
 use crate::grants::Grants;
 use crate::limits::CallLimits;
@@ -137,6 +138,8 @@ pub struct LoadedPlugin {
     pub component_path: PathBuf,
     /// The world it speaks.
     pub world: DetectedWorld,
+    /// Whether its code was compiled now or taken from the code cache.
+    pub compiled: Compiled,
     /// What it may do.
     pub policy: Arc<Policy>,
     /// Its settings: the manifest's defaults with the user's overrides.
@@ -194,6 +197,18 @@ impl LoadOptions {
     }
 }
 
+/// One plugin for [`Runtime::compile_many`]: its manifest, its folder and
+/// the options it is loaded with.
+#[derive(Debug, Clone)]
+pub struct PluginSource {
+    /// Its manifest.
+    pub manifest: Manifest,
+    /// The folder it is loaded from.
+    pub dir: PathBuf,
+    /// The user's grants and settings for it.
+    pub options: LoadOptions,
+}
+
 impl Runtime {
     /// Loads the plugin in `dir` (its `plugin.toml` and component).
     pub fn load_dir(&self, dir: &Path, options: &LoadOptions) -> Result<LoadedPlugin, LoadError> {
@@ -227,7 +242,7 @@ impl Runtime {
     ) -> Result<LoadedPlugin, LoadError> {
         let plugin = manifest.plugin.id.as_str().to_string();
         let path = path.to_path_buf();
-        let component = self.compile(&plugin, &path, bytes)?;
+        let (component, compiled) = self.compile_cached(&plugin, &path, bytes)?;
         let world = world::detect(self.engine(), &component).map_err(|source| LoadError::World {
             plugin: plugin.clone(),
             path: path.clone(),
@@ -271,26 +286,54 @@ impl Runtime {
             dir: dir.to_path_buf(),
             component_path: path,
             world,
+            compiled,
             config: Arc::new(config),
             limits: Arc::new(limits),
             pre,
         })
     }
 
+    /// Loads several plugins, calling `progress(done, total, id)` after each
+    /// (compiling is the slow part, seconds per plugin without the code
+    /// cache); returns one result per source, in order.
+    pub fn compile_many(
+        &self,
+        sources: &[PluginSource],
+        mut progress: impl FnMut(usize, usize, &str),
+    ) -> Vec<Result<LoadedPlugin, LoadError>> {
+        let total = sources.len();
+        let mut results = Vec::with_capacity(total);
+        for (index, source) in sources.iter().enumerate() {
+            results.push(self.load(source.manifest.clone(), &source.dir, &source.options));
+            progress(index + 1, total, source.manifest.plugin.id.as_str());
+        }
+        results
+    }
+
+    /// Checks the bytes are a component, then takes its code from the code
+    /// cache or compiles it (and caches it).
+    fn compile_cached(&self, plugin: &str, path: &Path, bytes: &[u8]) -> Result<(Component, Compiled), LoadError> {
+        let Some(cache) = self.code_cache() else {
+            return Ok((self.compile(plugin, path, bytes)?, Compiled::Fresh));
+        };
+        check_is_component(plugin, path, bytes)?;
+        let key = CacheKey::new(self.engine(), bytes);
+        let compiled = match cache.lookup(self.engine(), &key) {
+            Lookup::Hit(component) => return Ok((component, Compiled::FromCache)),
+            Lookup::Miss => Compiled::Fresh,
+            Lookup::Defect(defect) => Compiled::Replaced(defect),
+        };
+        let component = self.compile(plugin, path, bytes)?;
+        if let Err(e) = cache.store(&key, &component) {
+            // The plugin still loads; it is only compiled again next time.
+            tracing::warn!(plugin, "{e}");
+        }
+        Ok((component, compiled))
+    }
+
     /// Compiles a component file, after checking it is one.
     fn compile(&self, plugin: &str, path: &Path, bytes: &[u8]) -> Result<Component, LoadError> {
-        if wasmparser::Parser::is_core_wasm(bytes) {
-            return Err(LoadError::CoreModule {
-                plugin: plugin.to_string(),
-                path: path.to_path_buf(),
-            });
-        }
-        if !wasmparser::Parser::is_component(bytes) {
-            return Err(LoadError::NotWasm {
-                plugin: plugin.to_string(),
-                path: path.to_path_buf(),
-            });
-        }
+        check_is_component(plugin, path, bytes)?;
         Component::new(self.engine(), bytes).map_err(|e| LoadError::Compile {
             plugin: plugin.to_string(),
             path: path.to_path_buf(),
@@ -316,4 +359,23 @@ impl Runtime {
             exports: ty.exports(self.engine()).map(|(n, _)| n.to_string()).collect(),
         })
     }
+}
+
+/// Refuses anything but a WebAssembly component: a core module, and any
+/// other file, precompiled `.cwasm` code included, which is never run from a
+/// plugin.
+fn check_is_component(plugin: &str, path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
+    if wasmparser::Parser::is_core_wasm(bytes) {
+        return Err(LoadError::CoreModule {
+            plugin: plugin.to_string(),
+            path: path.to_path_buf(),
+        });
+    }
+    if !wasmparser::Parser::is_component(bytes) {
+        return Err(LoadError::NotWasm {
+            plugin: plugin.to_string(),
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(())
 }

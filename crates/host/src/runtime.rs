@@ -1,5 +1,6 @@
 //! The engine and the one linker every plugin is instantiated through.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -8,6 +9,7 @@ use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine};
 
 use crate::bindings::{v1, v2};
+use crate::code_cache::CodeCache;
 use crate::context::PluginContext;
 use crate::limits::{EPOCH_TICK, WASM_STACK};
 
@@ -49,12 +51,17 @@ impl Drop for EpochTicker {
     }
 }
 
-/// How the engine is set up.
+/// How the engine is set up. Build it with `..RuntimeOptions::default()` so
+/// that new options keep their defaults.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RuntimeOptions {
     /// Count fuel (executed instructions) and stop calls that run out. Costs
     /// some speed on every call; deadlines already bound wall-clock time.
     pub fuel: bool,
+    /// Keep compiled components in this folder (see [`CodeCache`]) and load
+    /// them from it instead of compiling again. The folder must belong to
+    /// the host and be as protected as its executable; never a plugin's.
+    pub code_cache: Option<PathBuf>,
 }
 
 /// The engine plus a linker holding every world version the host speaks and
@@ -63,6 +70,7 @@ pub struct Runtime {
     engine: Engine,
     linker: Linker<PluginContext>,
     options: RuntimeOptions,
+    code_cache: Option<CodeCache>,
     _ticker: EpochTicker,
 }
 
@@ -88,9 +96,11 @@ impl Runtime {
         v1::Plugin::add_to_linker::<PluginContext, HasSelf<PluginContext>>(&mut linker, |c| c).map_err(link)?;
         v2::Plugin::add_to_linker::<PluginContext, HasSelf<PluginContext>>(&mut linker, |c| c).map_err(link)?;
         let ticker = EpochTicker::start(engine.clone());
+        let code_cache = options.code_cache.clone().map(CodeCache::new);
         Ok(Runtime {
             engine,
             linker,
+            code_cache,
             options,
             _ticker: ticker,
         })
@@ -103,6 +113,11 @@ impl Runtime {
 
     pub(crate) fn linker(&self) -> &Linker<PluginContext> {
         &self.linker
+    }
+
+    /// The compiled-code cache, when one is configured.
+    pub fn code_cache(&self) -> Option<&CodeCache> {
+        self.code_cache.as_ref()
     }
 
     /// How the engine was set up.
