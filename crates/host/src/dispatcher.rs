@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use plugboard_manifest::Subscription;
-use wasmtime::{Engine, Store};
+use wasmtime::{Engine, PoolConcurrencyLimitError, Store};
 
 use crate::abi::v1::{V1Call, event_down};
 use crate::abuse::{Abuse, AbuseKind, StrikePolicy, Strikes, classify};
@@ -633,6 +633,13 @@ fn ensure_live(
     };
     let handler = match instantiated {
         Ok(handler) => handler,
+        // The host's pool is full: not the plugin's doing, so no strike, and
+        // the next event tries again.
+        Err(e) if e.downcast_ref::<PoolConcurrencyLimitError>().is_some() => {
+            return Err(Start::Refused(format!(
+                "the host has no room for another live plugin instance ({e}); it is tried again on the next event"
+            )));
+        }
         Err(e) => return Err(Start::Trapped(classify(&e, store.data()))),
     };
     let mut effects = None;

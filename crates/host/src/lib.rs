@@ -49,7 +49,7 @@ pub use loader::{ComponentInfo, LoadError, LoadOptions, LoadedPlugin, PluginSour
 pub use plugin_log::PluginLogs;
 pub use policy::Policy;
 pub use quarantine::{Quarantine, QuarantineRecord};
-pub use runtime::{Runtime, RuntimeError, RuntimeOptions};
+pub use runtime::{PoolingLimits, Runtime, RuntimeError, RuntimeOptions};
 pub use services::HostServices;
 pub use state_store::{InMemoryStateStore, StateStore};
 pub use task_store::{InMemoryTaskStore, TaskStore, TaskStoreError};

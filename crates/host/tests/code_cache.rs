@@ -21,6 +21,7 @@ fn cached_runtime(cache: &Path, fuel: bool) -> Runtime {
     Runtime::with_options(RuntimeOptions {
         fuel,
         code_cache: Some(cache.to_path_buf()),
+        ..RuntimeOptions::default()
     })
     .expect("the runtime starts")
 }
