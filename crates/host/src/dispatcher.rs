@@ -108,6 +108,9 @@ pub enum CommandError {
     /// No loaded plugin has this id.
     #[error("no plugin `{0}` is loaded")]
     UnknownPlugin(String),
+    /// The plugin is data only: it has no code, so no commands.
+    #[error("plugin `{0}` is data only (its manifest names no component), so it has no commands")]
+    DataOnly(String),
     /// The plugin's world has no commands.
     #[error("plugin `{0}` speaks task-events@1, which has no commands (they exist since task-events@2)")]
     NotAvailable(String),
@@ -166,6 +169,9 @@ struct Slot {
 
 impl Slot {
     fn subscribed(&self, event: &Event) -> bool {
+        if self.plugin.is_data_only() {
+            return false;
+        }
         let policy = &self.plugin.policy;
         match event {
             Event::TaskCreated(_) => policy.receives(&Subscription::TaskCreated),
@@ -292,7 +298,8 @@ impl Dispatcher {
     }
 
     /// Adds a loaded plugin; it is instantiated when its first event comes.
-    /// A quarantined plugin is refused.
+    /// A data-only plugin is listed but never receives events. A
+    /// quarantined plugin is refused.
     pub fn add(&mut self, plugin: LoadedPlugin) -> Result<(), AddError> {
         if let Some(record) = self.quarantine.get(plugin.id()) {
             return Err(AddError::Quarantined(record.clone()));
@@ -333,14 +340,19 @@ impl Dispatcher {
         self.slots.iter().find(|s| &*s.id == id).map(|s| &s.strikes)
     }
 
-    /// Instantiates every plugin now and runs its `init`, instead of on its
-    /// first event; returns each plugin's result: what its `init` did, or
-    /// why it could not start ([`Outcome::Unavailable`] when `init` refused,
-    /// [`Outcome::Trapped`] when it trapped, which counts a strike).
+    /// Instantiates every plugin that has code now and runs its `init`,
+    /// instead of on its first event; returns each such plugin's result:
+    /// what its `init` did, or why it could not start
+    /// ([`Outcome::Unavailable`] when `init` refused, [`Outcome::Trapped`]
+    /// when it trapped, which counts a strike). Data-only plugins are left
+    /// out: there is nothing to start.
     pub fn start_all(&mut self) -> Vec<(Arc<str>, Result<CallEffects, Outcome>)> {
         let mut results = Vec::new();
         let mut abuses = Vec::new();
         for (index, slot) in self.slots.iter_mut().enumerate() {
+            if slot.plugin.is_data_only() {
+                continue;
+            }
             let result = match ensure_live(&self.engine, self.fuel, &self.services, slot) {
                 Ok(Some(effects)) => Ok(effects),
                 Ok(None) => Ok(CallEffects::default()),
@@ -509,8 +521,12 @@ impl Dispatcher {
             message,
         };
         let slot = &mut self.slots[index];
-        if slot.plugin.world.version == WorldVersion::V1 {
-            return Err(CommandError::NotAvailable(plugin.to_string()));
+        match slot.plugin.world() {
+            None => return Err(CommandError::DataOnly(plugin.to_string())),
+            Some(world) if world.version == WorldVersion::V1 => {
+                return Err(CommandError::NotAvailable(plugin.to_string()));
+            }
+            Some(_) => {}
         }
         if let Some(why) = &slot.unavailable {
             return Err(failed(why.clone()));
@@ -615,6 +631,9 @@ fn ensure_live(
         return Ok(None);
     }
     let plugin = &slot.plugin;
+    let Some(code) = &plugin.code else {
+        return Err(Start::Refused("it is data only: it has no code to run".into()));
+    };
     let context = PluginContext::new(
         slot.id.clone(),
         plugin.policy.clone(),
@@ -627,7 +646,7 @@ fn ensure_live(
     // Component start functions run during instantiation, under the same
     // limits as a call.
     prepare_call(&mut store, &plugin.limits, fuel);
-    let instantiated = match &plugin.pre {
+    let instantiated = match &code.pre {
         PluginPre::V1(pre) => pre.instantiate(&mut store).map(Handler::V1),
         PluginPre::V2(pre) => pre.instantiate(&mut store).map(Handler::V2),
     };
@@ -728,7 +747,10 @@ fn call_handler(
     slot: &mut Slot,
     event: &Event,
 ) -> (Outcome, CallEffects) {
-    let v1_call = match slot.plugin.world.version {
+    let Some(world) = slot.plugin.world() else {
+        return (Outcome::NotDelivered("it is data only".into()), CallEffects::default());
+    };
+    let v1_call = match world.version {
         WorldVersion::V1 => match event_down(event) {
             Some(call) => Some(call),
             None => {

@@ -45,7 +45,7 @@ pub use context::{CallEffects, EmittedEvent, LogLevel, LogLine, TaskChange};
 pub use dispatcher::{AddError, CommandError, CommandOutput, Delivery, DispatchReport, Dispatcher, Outcome};
 pub use grants::{Grant, Grants, GrantsFile};
 pub use limits::CallLimits;
-pub use loader::{ComponentInfo, LoadError, LoadOptions, LoadedPlugin, PluginSource};
+pub use loader::{ComponentInfo, LoadError, LoadOptions, LoadedPlugin, PluginCode, PluginSource};
 pub use plugin_log::PluginLogs;
 pub use policy::Policy;
 pub use quarantine::{Quarantine, QuarantineRecord};

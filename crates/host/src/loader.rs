@@ -27,12 +27,6 @@ pub enum LoadError {
     /// The manifest is missing or invalid.
     #[error(transparent)]
     Manifest(#[from] ManifestError),
-    /// The manifest names no component, so there is nothing to run.
-    #[error("plugin `{plugin}`: its manifest names no `component`, so it has no code to run")]
-    NoComponent {
-        /// The plugin id.
-        plugin: String,
-    },
     /// The component file could not be read.
     #[error("plugin `{plugin}`: cannot read {}: {source}", path.display())]
     Read {
@@ -126,26 +120,36 @@ pub(crate) enum PluginPre {
     V2(v2::PluginPre<PluginContext>),
 }
 
-/// A plugin compiled, checked and linked: instantiating it costs no
-/// compilation and no name resolution.
+/// A plugin ready to be added to a dispatcher: its code compiled, checked
+/// and linked (instantiating it costs no compilation and no name
+/// resolution), or no code at all for a data-only plugin.
 #[derive(Clone)]
 pub struct LoadedPlugin {
     /// Its manifest.
     pub manifest: Arc<Manifest>,
     /// The folder it was loaded from.
     pub dir: PathBuf,
-    /// Its component file.
-    pub component_path: PathBuf,
-    /// The world it speaks.
-    pub world: DetectedWorld,
-    /// Whether its code was compiled now or taken from the code cache.
-    pub compiled: Compiled,
-    /// What it may do.
+    /// What it may do. A data-only plugin runs nothing and is granted
+    /// nothing.
     pub policy: Arc<Policy>,
     /// Its settings: the manifest's defaults with the user's overrides.
     pub config: Arc<BTreeMap<String, String>>,
     /// The limits each call runs under.
     pub limits: Arc<CallLimits>,
+    /// Its code; `None` for a data-only plugin (a keyword list, a locale
+    /// pack, data for the application), whose manifest names no component.
+    pub code: Option<PluginCode>,
+}
+
+/// The code of a plugin: its component, compiled and linked.
+#[derive(Clone)]
+pub struct PluginCode {
+    /// Its component file.
+    pub component_path: PathBuf,
+    /// The world it speaks.
+    pub world: DetectedWorld,
+    /// Whether it was compiled now or taken from the code cache.
+    pub compiled: Compiled,
     pub(crate) pre: PluginPre,
 }
 
@@ -154,14 +158,44 @@ impl LoadedPlugin {
     pub fn id(&self) -> &str {
         self.manifest.plugin.id.as_str()
     }
+
+    /// The world it speaks; `None` for a data-only plugin.
+    pub fn world(&self) -> Option<&DetectedWorld> {
+        self.code.as_ref().map(|code| &code.world)
+    }
+
+    /// Its component file; `None` for a data-only plugin.
+    pub fn component_path(&self) -> Option<&Path> {
+        self.code.as_ref().map(|code| code.component_path.as_path())
+    }
+
+    /// Whether its code was compiled now or taken from the code cache;
+    /// `None` for a data-only plugin.
+    pub fn compiled(&self) -> Option<&Compiled> {
+        self.code.as_ref().map(|code| &code.compiled)
+    }
+
+    /// Whether it has no code: it never runs and never receives events.
+    pub fn is_data_only(&self) -> bool {
+        self.code.is_none()
+    }
 }
 
 impl fmt::Debug for LoadedPlugin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LoadedPlugin")
             .field("id", &self.id())
-            .field("world", &self.world)
+            .field("code", &self.code)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for PluginCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PluginCode")
             .field("component_path", &self.component_path)
+            .field("world", &self.world)
+            .field("compiled", &self.compiled)
             .finish_non_exhaustive()
     }
 }
@@ -216,12 +250,13 @@ impl Runtime {
         self.load(manifest, dir, options)
     }
 
-    /// Loads a plugin from a parsed manifest and the folder it came from.
+    /// Loads a plugin from a parsed manifest and the folder it came from. A
+    /// manifest that names no component gives a data-only plugin.
     pub fn load(&self, manifest: Manifest, dir: &Path, options: &LoadOptions) -> Result<LoadedPlugin, LoadError> {
         let plugin = manifest.plugin.id.as_str().to_string();
-        let path = manifest
-            .component_path(dir)
-            .ok_or_else(|| LoadError::NoComponent { plugin: plugin.clone() })?;
+        let Some(path) = manifest.component_path(dir) else {
+            return Ok(data_only(manifest, dir, options));
+        };
         let bytes = std::fs::read(&path).map_err(|source| LoadError::Read {
             plugin: plugin.clone(),
             path: path.clone(),
@@ -277,20 +312,13 @@ impl Runtime {
             WorldVersion::V1 => PluginPre::V1(v1::PluginPre::new(instance_pre).map_err(link_error)?),
             WorldVersion::V2 => PluginPre::V2(v2::PluginPre::new(instance_pre).map_err(link_error)?),
         };
-        let mut config = manifest.config.clone();
-        config.extend(options.config_overrides.clone());
-        let limits = CallLimits::from_manifest(&manifest.limits);
-        Ok(LoadedPlugin {
-            policy: Arc::new(policy),
-            manifest: Arc::new(manifest),
-            dir: dir.to_path_buf(),
+        let code = PluginCode {
             component_path: path,
             world,
             compiled,
-            config: Arc::new(config),
-            limits: Arc::new(limits),
             pre,
-        })
+        };
+        Ok(assemble(manifest, dir, options, policy, Some(code)))
     }
 
     /// Loads several plugins, calling `progress(done, total, id)` after each
@@ -378,4 +406,30 @@ fn check_is_component(plugin: &str, path: &Path, bytes: &[u8]) -> Result<(), Loa
         });
     }
     Ok(())
+}
+
+/// A plugin whose manifest names no component: nothing to compile, link or
+/// sandbox, and nothing granted.
+fn data_only(manifest: Manifest, dir: &Path, options: &LoadOptions) -> LoadedPlugin {
+    assemble(manifest, dir, options, Policy::deny_all(), None)
+}
+
+fn assemble(
+    manifest: Manifest,
+    dir: &Path,
+    options: &LoadOptions,
+    policy: Policy,
+    code: Option<PluginCode>,
+) -> LoadedPlugin {
+    let mut config = manifest.config.clone();
+    config.extend(options.config_overrides.clone());
+    let limits = CallLimits::from_manifest(&manifest.limits);
+    LoadedPlugin {
+        policy: Arc::new(policy),
+        manifest: Arc::new(manifest),
+        dir: dir.to_path_buf(),
+        config: Arc::new(config),
+        limits: Arc::new(limits),
+        code,
+    }
 }

@@ -62,13 +62,13 @@ fn assert_tags_urgent_tasks(runtime: &Runtime, plugin: LoadedPlugin) {
 fn the_second_load_takes_the_code_from_the_cache_and_it_runs() {
     let cache = tempfile::tempdir().expect("temp dir");
     let first = cached_runtime(cache.path(), false);
-    assert_eq!(load_auto_tag(&first).compiled, Compiled::Fresh);
+    assert_eq!(load_auto_tag(&first).compiled(), Some(&Compiled::Fresh));
     assert!(entry(&first).is_file(), "the compiled code was written to the cache");
 
     // A new process, the same cache folder.
     let second = cached_runtime(cache.path(), false);
     let plugin = load_auto_tag(&second);
-    assert_eq!(plugin.compiled, Compiled::FromCache);
+    assert_eq!(plugin.compiled(), Some(&Compiled::FromCache));
     assert_tags_urgent_tasks(&second, plugin);
 }
 
@@ -76,8 +76,8 @@ fn the_second_load_takes_the_code_from_the_cache_and_it_runs() {
 fn without_a_cache_every_load_compiles() {
     let runtime = Runtime::new().expect("the runtime starts");
     assert!(runtime.code_cache().is_none());
-    assert_eq!(load_auto_tag(&runtime).compiled, Compiled::Fresh);
-    assert_eq!(load_auto_tag(&runtime).compiled, Compiled::Fresh);
+    assert_eq!(load_auto_tag(&runtime).compiled(), Some(&Compiled::Fresh));
+    assert_eq!(load_auto_tag(&runtime).compiled(), Some(&Compiled::Fresh));
 }
 
 /// Damages the cached entry with `damage`, then checks the next load finds
@@ -90,11 +90,11 @@ fn damaged_entry_is_replaced(damage: impl FnOnce(&Path), defect: CacheDefect) {
     damage(&path);
 
     let plugin = load_auto_tag(&runtime);
-    assert_eq!(plugin.compiled, Compiled::Replaced(defect));
+    assert_eq!(plugin.compiled(), Some(&Compiled::Replaced(defect)));
     assert_tags_urgent_tasks(&runtime, plugin);
     assert_eq!(
-        load_auto_tag(&runtime).compiled,
-        Compiled::FromCache,
+        load_auto_tag(&runtime).compiled(),
+        Some(&Compiled::FromCache),
         "the entry was rewritten"
     );
 }
@@ -141,16 +141,16 @@ fn an_entry_made_with_another_engine_configuration_is_replaced() {
         entry(&counting_fuel),
         "another engine configuration looks up another entry"
     );
-    assert_eq!(load_auto_tag(&counting_fuel).compiled, Compiled::Fresh);
+    assert_eq!(load_auto_tag(&counting_fuel).compiled(), Some(&Compiled::Fresh));
     std::fs::copy(entry(&counting_fuel), entry(&plain)).expect("copied over");
 
     let plugin = load_auto_tag(&plain);
-    assert_eq!(plugin.compiled, Compiled::Replaced(CacheDefect::Foreign));
+    assert_eq!(plugin.compiled(), Some(&Compiled::Replaced(CacheDefect::Foreign)));
     assert_tags_urgent_tasks(&plain, plugin);
-    assert_eq!(load_auto_tag(&plain).compiled, Compiled::FromCache);
+    assert_eq!(load_auto_tag(&plain).compiled(), Some(&Compiled::FromCache));
     assert_eq!(
-        load_auto_tag(&counting_fuel).compiled,
-        Compiled::FromCache,
+        load_auto_tag(&counting_fuel).compiled(),
+        Some(&Compiled::FromCache),
         "the other configuration's own entry is untouched"
     );
 }
@@ -185,7 +185,7 @@ fn precompiled_code_shipped_in_a_plugin_folder_is_never_run() {
     let plugin = cached
         .load_dir(folder.path(), &LoadOptions::trusting_manifest())
         .expect("loads");
-    assert_eq!(plugin.compiled, Compiled::Fresh);
+    assert_eq!(plugin.compiled(), Some(&Compiled::Fresh));
 }
 
 #[test]
@@ -194,7 +194,7 @@ fn a_cache_that_cannot_be_written_does_not_stop_the_plugin() {
     // The cache "folder" is a file, so the folder cannot be created.
     let runtime = cached_runtime(blocker.path(), false);
     let plugin = load_auto_tag(&runtime);
-    assert_eq!(plugin.compiled, Compiled::Fresh);
+    assert_eq!(plugin.compiled(), Some(&Compiled::Fresh));
     assert_tags_urgent_tasks(&runtime, plugin);
 }
 
@@ -231,12 +231,16 @@ fn compile_many_reports_progress_after_each_plugin() {
     );
     let compiled: Vec<_> = results
         .iter()
-        .map(|r| r.as_ref().map(|p| p.compiled.clone()).map_err(|e| e.to_string()))
+        .map(|r| r.as_ref().map(|p| p.compiled().cloned()).map_err(|e| e.to_string()))
         .collect();
-    assert_eq!(compiled[0], Ok(Compiled::Fresh));
+    assert_eq!(compiled[0], Ok(Some(Compiled::Fresh)));
     assert!(
         matches!(&compiled[1], Err(e) if e.contains("plugin `missing`") && e.contains("auto_tag.wasm")),
         "{compiled:?}"
     );
-    assert_eq!(compiled[2], Ok(Compiled::FromCache), "the same code, compiled once");
+    assert_eq!(
+        compiled[2],
+        Ok(Some(Compiled::FromCache)),
+        "the same code, compiled once"
+    );
 }
