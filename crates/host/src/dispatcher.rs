@@ -1,10 +1,12 @@
 //! Delivering application events to plugins: each through its own world
-//! version, each in its own instance (reused from one event to the next),
+//! version, each in its own instance (created on its first event, reused
+//! from one event to the next, dropped when idle or when too many are live),
 //! each call under its limits, its task changes committed only if it
 //! succeeds, and a plugin that abuses its limits struck and quarantined.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use plugboard_manifest::Subscription;
 use wasmtime::{Engine, PoolConcurrencyLimitError, Store};
@@ -162,12 +164,24 @@ struct Slot {
     plugin: LoadedPlugin,
     id: Arc<str>,
     live: Option<LiveInstance>,
+    /// When its instance last started or handled a call.
+    last_used: Option<Instant>,
     strikes: Strikes,
     /// Set when `init` refused to start; the plugin gets no more events.
     unavailable: Option<String>,
 }
 
 impl Slot {
+    /// Whether its world has a form of `event` (a v1 plugin cannot take
+    /// every v2 event).
+    fn accepts(&self, event: &Event) -> bool {
+        match self.plugin.world() {
+            Some(world) if world.version == WorldVersion::V1 => event_down(event).is_some(),
+            Some(_) => true,
+            None => false,
+        }
+    }
+
     fn subscribed(&self, event: &Event) -> bool {
         if self.plugin.is_data_only() {
             return false;
@@ -187,6 +201,31 @@ impl Slot {
     }
 }
 
+/// When the dispatcher drops plugin instances. The default keeps every
+/// instance from its first event until the plugin is removed.
+///
+/// Dropping an instance never loses durable data, because a plugin's
+/// durable data lives in its state (the [`StateStore`]), never in its
+/// instance: the next event re-creates the instance and runs its `init`
+/// again, and it finds its state as it left it. Whatever a plugin keeps in
+/// linear memory (globals, caches) is a cache that may vanish between any
+/// two events; plugin authors must keep what matters in state.
+///
+/// [`StateStore`]: crate::state_store::StateStore
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DispatcherOptions {
+    /// Drop an instance that has not started or handled anything for this
+    /// long: at the end of each dispatch, and whenever the application
+    /// calls [`Dispatcher::evict_idle`] (from its own timer, so that a
+    /// quiet application gives its memory back too).
+    pub idle_timeout: Option<Duration>,
+    /// Keep at most this many live instances: before a plugin is
+    /// instantiated, and after each dispatch, the least recently used ones
+    /// beyond it are dropped. With the pooling allocator on, the pool's
+    /// `total_component_instances` is the cap when this is not set.
+    pub max_live_instances: Option<usize>,
+}
+
 /// A callback the embedding app registers to hear of quarantines.
 pub type QuarantineListener = Box<dyn FnMut(&QuarantineRecord) + Send>;
 
@@ -202,6 +241,9 @@ pub struct Dispatcher {
     /// Quarantine records and log lines that could not be written.
     persist_errors: Vec<String>,
     logs: Option<PluginLogs>,
+    options: DispatcherOptions,
+    /// The pooling allocator's instance slots, when it is on.
+    pool_slots: Option<usize>,
 }
 
 fn render(e: &PluginError) -> String {
@@ -234,6 +276,96 @@ impl Dispatcher {
             listeners: Vec::new(),
             persist_errors: Vec::new(),
             logs: None,
+            options: DispatcherOptions::default(),
+            pool_slots: runtime
+                .options()
+                .pooling
+                .as_ref()
+                .map(|pool| pool.total_component_instances as usize),
+        }
+    }
+
+    /// Drops idle instances and caps the live ones as `options` says.
+    pub fn with_options(mut self, options: DispatcherOptions) -> Dispatcher {
+        self.options = options;
+        self
+    }
+
+    /// When instances are dropped.
+    pub fn options(&self) -> &DispatcherOptions {
+        &self.options
+    }
+
+    /// The most live instances kept: the configured cap, else the pool's.
+    fn max_live(&self) -> Option<usize> {
+        match (self.options.max_live_instances, self.pool_slots) {
+            (Some(cap), Some(pool)) => Some(cap.min(pool)),
+            (cap, pool) => cap.or(pool),
+        }
+    }
+
+    /// How many plugins have a live instance now.
+    pub fn live_count(&self) -> usize {
+        self.slots.iter().filter(|s| s.live.is_some()).count()
+    }
+
+    /// Drops the instances idle for at least the idle timeout (nothing when
+    /// none is set); returns the plugins whose instance was dropped. Their
+    /// next event re-creates it and runs `init` again; their state is kept.
+    pub fn evict_idle(&mut self) -> Vec<Arc<str>> {
+        let Some(timeout) = self.options.idle_timeout else {
+            return Vec::new();
+        };
+        let now = Instant::now();
+        let mut dropped = Vec::new();
+        for slot in &mut self.slots {
+            let idle = slot
+                .last_used
+                .is_none_or(|used| now.saturating_duration_since(used) >= timeout);
+            if slot.live.is_some() && idle {
+                slot.live = None;
+                tracing::debug!(plugin = %slot.id, "dropped an idle instance");
+                dropped.push(slot.id.clone());
+            }
+        }
+        dropped
+    }
+
+    /// Drops the least recently used instances, never `keep`'s, until at
+    /// most `room` are live.
+    fn drop_least_recently_used(&mut self, room: usize, keep: Option<usize>) {
+        while self.live_count() > room {
+            let oldest = self
+                .slots
+                .iter()
+                .enumerate()
+                .filter(|(index, slot)| slot.live.is_some() && Some(*index) != keep)
+                .min_by_key(|(_, slot)| slot.last_used)
+                .map(|(index, _)| index);
+            let Some(index) = oldest else {
+                return;
+            };
+            let slot = &mut self.slots[index];
+            slot.live = None;
+            tracing::debug!(plugin = %slot.id, "dropped the least recently used instance");
+        }
+    }
+
+    /// Makes room for the instance of slot `index` before it is created.
+    fn make_room_for(&mut self, index: usize) {
+        if self.slots[index].live.is_some() {
+            return;
+        }
+        if let Some(max) = self.max_live() {
+            self.drop_least_recently_used(max.saturating_sub(1), Some(index));
+        }
+    }
+
+    /// Applies the idle timeout and the cap on live instances.
+    fn tidy_instances(&mut self) {
+        self.evict_idle();
+        if let Some(max) = self.max_live() {
+            self.drop_least_recently_used(max, None);
         }
     }
 
@@ -312,6 +444,7 @@ impl Dispatcher {
             plugin,
             id,
             live: None,
+            last_used: None,
             strikes: Strikes::default(),
             unavailable: None,
         });
@@ -349,10 +482,12 @@ impl Dispatcher {
     pub fn start_all(&mut self) -> Vec<(Arc<str>, Result<CallEffects, Outcome>)> {
         let mut results = Vec::new();
         let mut abuses = Vec::new();
-        for (index, slot) in self.slots.iter_mut().enumerate() {
-            if slot.plugin.is_data_only() {
+        for index in 0..self.slots.len() {
+            if self.slots[index].plugin.is_data_only() {
                 continue;
             }
+            self.make_room_for(index);
+            let slot = &mut self.slots[index];
             let result = match ensure_live(&self.engine, self.fuel, &self.services, slot) {
                 Ok(Some(effects)) => Ok(effects),
                 Ok(None) => Ok(CallEffects::default()),
@@ -362,6 +497,7 @@ impl Dispatcher {
                     Err(Outcome::Trapped(abuse))
                 }
             };
+            slot.last_used = Some(Instant::now());
             results.push((slot.id.clone(), result));
         }
         for (id, result) in &results {
@@ -378,7 +514,8 @@ impl Dispatcher {
     }
 
     /// Delivers an event to every subscribed plugin, then the events they
-    /// emitted, breadth first, up to [`MAX_EMIT_DEPTH`].
+    /// emitted, breadth first, up to [`MAX_EMIT_DEPTH`]; then drops the
+    /// instances the [`DispatcherOptions`] say to drop.
     pub fn dispatch(&mut self, event: &Event) -> DispatchReport {
         let mut report = DispatchReport::default();
         let mut pending: VecDeque<(Event, u32)> = VecDeque::new();
@@ -386,6 +523,7 @@ impl Dispatcher {
         while let Some((emitted, depth)) = pending.pop_front() {
             self.deliver(&emitted, depth, &mut report, &mut pending);
         }
+        self.tidy_instances();
         report
     }
 
@@ -399,12 +537,17 @@ impl Dispatcher {
         let kind = event_kind(event);
         let mut index = 0;
         while index < self.slots.len() {
-            let slot = &mut self.slots[index];
+            let slot = &self.slots[index];
             if slot.unavailable.is_some() || !slot.subscribed(event) {
                 index += 1;
                 continue;
             }
+            if slot.accepts(event) {
+                self.make_room_for(index);
+            }
+            let slot = &mut self.slots[index];
             let (outcome, effects) = call_handler(&self.engine, self.fuel, &self.services, slot, event);
+            slot.last_used = Some(Instant::now());
             let mut storm = None;
             if outcome == Outcome::Handled {
                 for emitted in &effects.emitted {
@@ -531,15 +674,18 @@ impl Dispatcher {
         if let Some(why) = &slot.unavailable {
             return Err(failed(why.clone()));
         }
-        match ensure_live(&self.engine, self.fuel, &self.services, slot) {
-            Ok(_) => {}
+        self.make_room_for(index);
+        let slot = &mut self.slots[index];
+        slot.last_used = Some(Instant::now());
+        let init = match ensure_live(&self.engine, self.fuel, &self.services, slot) {
+            Ok(init) => init,
             Err(Start::Refused(why)) => return Err(failed(why)),
             Err(Start::Trapped(abuse)) => {
                 let message = abuse.to_string();
                 self.strike(index, &abuse, 0, &mut DispatchReport::default());
                 return Err(failed(message));
             }
-        }
+        };
         let limits = slot.plugin.limits.clone();
         let Some(live) = slot.live.as_mut() else {
             return Err(failed("the instance could not be kept".into()));
@@ -567,6 +713,8 @@ impl Dispatcher {
             Err(trap) => Err(CallFailure::Trapped(trap)),
         };
         let (result, effects) = finish_call(&self.services, slot, result);
+        slot.last_used = Some(Instant::now());
+        let effects = after_init(init, effects);
         let audit = match &result {
             Err(Outcome::Trapped(abuse)) => vec![format!("stopped during command `{command}`: {abuse}")],
             _ => Vec::new(),
@@ -760,11 +908,11 @@ fn call_handler(
         },
         WorldVersion::V2 => None,
     };
-    match ensure_live(engine, fuel, services, slot) {
-        Ok(_) => {}
+    let init = match ensure_live(engine, fuel, services, slot) {
+        Ok(init) => init,
         Err(Start::Refused(why)) => return (Outcome::Unavailable(why), CallEffects::default()),
         Err(Start::Trapped(abuse)) => return (Outcome::Trapped(abuse), CallEffects::default()),
-    }
+    };
     let limits = slot.plugin.limits.clone();
     let Some(live) = slot.live.as_mut() else {
         return (Outcome::Unavailable("no live instance".into()), CallEffects::default());
@@ -797,7 +945,23 @@ fn call_handler(
         Err(trap) => Err(CallFailure::Trapped(trap)),
     };
     match finish_call(services, slot, result) {
-        (Ok(()), effects) => (Outcome::Handled, effects),
-        (Err(outcome), effects) => (outcome, effects),
+        (Ok(()), effects) => (Outcome::Handled, after_init(init, effects)),
+        (Err(outcome), effects) => (outcome, after_init(init, effects)),
     }
+}
+
+/// The effects of a call, preceded by those of the `init` that started its
+/// instance just before, if one did: a plugin (re-)started for an event
+/// reports its `init` logs and changes with that event.
+fn after_init(init: Option<CallEffects>, call: CallEffects) -> CallEffects {
+    let Some(mut effects) = init else {
+        return call;
+    };
+    effects.logs.extend(call.logs);
+    effects.changes.extend(call.changes);
+    effects.emitted.extend(call.emitted);
+    effects.denied.extend(call.denied);
+    effects.discarded_changes += call.discarded_changes;
+    effects.dropped_output += call.dropped_output;
+    effects
 }

@@ -42,7 +42,9 @@ pub mod types {
 pub use abuse::{Abuse, AbuseKind, StrikePolicy, Strikes};
 pub use code_cache::{CacheDefect, CacheKey, CodeCache, CodeCacheError, Compiled};
 pub use context::{CallEffects, EmittedEvent, LogLevel, LogLine, TaskChange};
-pub use dispatcher::{AddError, CommandError, CommandOutput, Delivery, DispatchReport, Dispatcher, Outcome};
+pub use dispatcher::{
+    AddError, CommandError, CommandOutput, Delivery, DispatchReport, Dispatcher, DispatcherOptions, Outcome,
+};
 pub use grants::{Grant, Grants, GrantsFile};
 pub use limits::CallLimits;
 pub use loader::{ComponentInfo, LoadError, LoadOptions, LoadedPlugin, PluginCode, PluginSource};

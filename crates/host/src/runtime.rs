@@ -76,8 +76,12 @@ pub struct RuntimeOptions {
 /// container with a small address-space limit may not start; that is why
 /// pooling is off unless the embedder asks for it.
 ///
-/// An instantiation that finds the pool full is reported as the plugin being
-/// unavailable for that event, never as the plugin's fault.
+/// A dispatcher on this runtime keeps at most `total_component_instances`
+/// live instances unless told fewer (`DispatcherOptions::max_live_instances`),
+/// dropping the least recently used first. The pool is shared by every
+/// dispatcher on the runtime, so with several an instantiation can still
+/// find it full: that is reported as the plugin being unavailable for that
+/// event, never as the plugin's fault.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PoolingLimits {
     /// Plugin instances that may be live at once, across every dispatcher

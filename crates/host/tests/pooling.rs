@@ -103,27 +103,46 @@ fn the_plugin_memory_cap_still_applies_under_pooling() {
 }
 
 #[test]
-fn a_full_pool_makes_a_plugin_unavailable_for_the_event_without_a_strike() {
+fn one_dispatcher_never_keeps_more_live_instances_than_the_pool_has() {
     let runtime = pooled_runtime(1);
     let (services, tasks) = HostServices::in_memory();
     let mut dispatcher = Dispatcher::new(&runtime, services);
     dispatcher.add(hostile(&runtime, "first", "none")).expect("added");
     dispatcher.add(hostile(&runtime, "second", "none")).expect("added");
+    for round in 0..3 {
+        let task = tasks.create(new_task("anything"), round).expect("created");
+        let report = dispatcher.dispatch(&Event::TaskCreated(task));
+        let outcomes: Vec<_> = report.deliveries.iter().map(|d| &d.outcome).collect();
+        assert_eq!(outcomes, [&Outcome::Handled, &Outcome::Handled]);
+        assert_eq!(dispatcher.live_count(), 1);
+        assert!(dispatcher.is_live("second"), "the least recently used instance went");
+    }
+}
+
+#[test]
+fn a_pool_full_because_of_another_dispatcher_makes_a_plugin_wait_without_a_strike() {
+    let runtime = pooled_runtime(1);
+    let (services, tasks) = HostServices::in_memory();
+    let mut holder = Dispatcher::new(&runtime, services.clone());
+    holder.add(hostile(&runtime, "holder", "none")).expect("added");
+    let mut waiter = Dispatcher::new(&runtime, services);
+    waiter.add(hostile(&runtime, "waiter", "none")).expect("added");
+
     let task = tasks.create(new_task("anything"), 1).expect("created");
-    let report = dispatcher.dispatch(&Event::TaskCreated(task));
-    assert_eq!(report.deliveries[0].outcome, Outcome::Handled);
-    match &report.deliveries[1].outcome {
+    let event = Event::TaskCreated(task);
+    assert_eq!(holder.dispatch(&event).deliveries[0].outcome, Outcome::Handled);
+    let report = waiter.dispatch(&event);
+    match &report.deliveries[0].outcome {
         Outcome::Unavailable(why) => assert!(why.contains("no room for another live plugin instance"), "{why}"),
-        other => panic!("expected the second plugin to wait, got {other:?}"),
+        other => panic!("expected the plugin to wait, got {other:?}"),
     }
     assert!(report.quarantined.is_empty());
-    assert_eq!(dispatcher.strikes("second").map(|s| s.total()), Some(0));
-    assert!(dispatcher.remove("first"));
-    let task = tasks.create(new_task("again"), 2).expect("created");
-    let report = dispatcher.dispatch(&Event::TaskCreated(task));
+    assert_eq!(waiter.strikes("waiter").map(|s| s.total()), Some(0));
+
+    drop(holder);
     assert_eq!(
-        report.deliveries[0].outcome,
+        waiter.dispatch(&event).deliveries[0].outcome,
         Outcome::Handled,
-        "the slot freed by `first` is used"
+        "the slot the other dispatcher freed is used"
     );
 }
