@@ -3,12 +3,18 @@
 //! to them through that version.
 //!
 //! The host implements only the newest world natively (`abi::v2`); older
-//! worlds are served by one adapter each (`abi::v1`). Every plugin is linked
-//! once (`InstancePre`) and its instance is reused between events.
+//! worlds are served by one adapter each (`abi::v1`). Every plugin is
+//! compiled once, or taken from the host's compiled-code cache
+//! (`code_cache`), and linked once (`InstancePre`); its instance is created
+//! on its first event, reused between events, and dropped when idle or when
+//! too many are live (`DispatcherOptions`), so durable plugin data lives in
+//! the `StateStore`, never in an instance. A manifest without a component
+//! is a data-only plugin: loaded and listed, never run.
 //!
 //! This crate must never let a plugin reach anything its policy does not
-//! allow, never compile a component while handling an event, and never
-//! panic on anything a plugin or a plugin file does.
+//! allow, never compile a component while handling an event, never run
+//! compiled code from anywhere but its own cache folder, and never panic on
+//! anything a plugin or a plugin file does.
 
 pub mod abi;
 pub mod abuse;
