@@ -20,6 +20,8 @@ pub enum Step {
     Event(Box<Event>),
     /// Run this command.
     Command(CommandCall),
+    /// Wait, dispatching nothing.
+    Pause(std::time::Duration),
 }
 
 /// An action applied: a one-line account of it and what to dispatch.
@@ -85,6 +87,10 @@ impl App {
             Action::Command(call) => Ok(Applied {
                 summary: format!("command {} {}", call.plugin, call.name),
                 step: Step::Command(call),
+            }),
+            Action::Pause(ms) => Ok(Applied {
+                summary: format!("pause {ms} ms"),
+                step: Step::Pause(std::time::Duration::from_millis(ms.min(60_000))),
             }),
         }
     }

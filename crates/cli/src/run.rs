@@ -50,6 +50,62 @@ pub struct RunArgs {
     /// grants: for developing your own plugins, never for someone else's.
     #[arg(long)]
     trust_manifests: bool,
+    /// Watch the plugin folders and, between events, swap in plugins whose
+    /// files changed (the old build keeps running if the new one does not
+    /// load) and unload deleted ones.
+    #[arg(long)]
+    watch: bool,
+}
+
+/// How long a plugin folder must stay quiet before a change is reloaded.
+const WATCH_DEBOUNCE: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// Applies what the watcher saw since the last event: changed or new
+/// plugin folders are loaded and swapped in, deleted ones unloaded.
+fn apply_reloads(
+    watcher: &plugboard_registry::Watcher,
+    runtime: &Runtime,
+    dispatcher: &mut Dispatcher,
+    grants: Option<&GrantsFile>,
+    overrides: &BTreeMap<String, BTreeMap<String, String>>,
+) {
+    while let Some(event) = watcher.try_recv() {
+        match event {
+            plugboard_registry::ReloadEvent::Removed(dir) => match dispatcher.unload_dir(&dir) {
+                Some(id) => println!("reload: {id} unloaded ({} was deleted)", dir.display()),
+                None => println!("reload: {} was deleted (no plugin was running from it)", dir.display()),
+            },
+            plugboard_registry::ReloadEvent::Added(dir) | plugboard_registry::ReloadEvent::Changed(dir) => {
+                let id = match Manifest::from_dir(&dir) {
+                    Ok(manifest) => manifest.plugin.id.as_str().to_string(),
+                    Err(error) => {
+                        println!("reload failed, the old build keeps running: {error}");
+                        continue;
+                    }
+                };
+                let config_overrides = overrides.get(&id).cloned().unwrap_or_default();
+                let options = match grants {
+                    Some(file) => LoadOptions {
+                        config_overrides,
+                        grants: file.grants_for(&id),
+                    },
+                    None => LoadOptions {
+                        config_overrides,
+                        ..LoadOptions::trusting_manifest()
+                    },
+                };
+                match dispatcher.reload_dir(runtime, &dir, &options) {
+                    Ok(plugboard_host::ReloadOutcome::Replaced { id, from, to }) => {
+                        println!("reload: {id} {from} -> {to} swapped in")
+                    }
+                    Ok(plugboard_host::ReloadOutcome::Added { id, version }) => {
+                        println!("reload: {id} {version} added")
+                    }
+                    Err(error) => println!("reload failed: {error}"),
+                }
+            }
+        }
+    }
 }
 
 /// One `--set ID.KEY=VALUE`.
@@ -249,7 +305,12 @@ pub fn run(args: &RunArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &Path
         Some(dir) => Source::Folder(dir),
         None => Source::Installed(dirs),
     };
-    let runtime = Runtime::new()?;
+    // Compiled code is cached in the host's data folder (never read from a
+    // plugin folder), so a second run starts without compiling.
+    let runtime = Runtime::with_options(plugboard_host::RuntimeOptions {
+        code_cache: Some(data_dir.join("code-cache")),
+        ..plugboard_host::RuntimeOptions::default()
+    })?;
     let loaded = load_plugins(&runtime, args, &source, grants.as_ref(), &quarantine, &disabled)?;
     let mut failures = loaded.failures;
 
@@ -278,9 +339,14 @@ pub fn run(args: &RunArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &Path
     }
     let mut roster = Roster { members: Vec::new() };
     for plugin in loaded.plugins {
+        // Data-only plugins are listed before loading and never get here;
+        // one that does has nothing to run.
+        let Some(world) = plugin.world().map(|w| w.version) else {
+            continue;
+        };
         let member = Member {
             id: plugin.id().to_string(),
-            world: plugin.world.version,
+            world,
             manifest: plugin.manifest.clone(),
             policy: plugin.policy.clone(),
             state: MemberState::Running,
@@ -320,8 +386,31 @@ pub fn run(args: &RunArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &Path
         quarantined_now.push(record);
     }
 
+    let mut overrides: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for setting in &args.settings {
+        overrides
+            .entry(setting.plugin.clone())
+            .or_default()
+            .insert(setting.key.clone(), setting.value.clone());
+    }
+    let watcher = if args.watch {
+        let dirs = match &source {
+            Source::Folder(dir) => PluginDirs {
+                builtin: None,
+                user: dir.to_path_buf(),
+            },
+            Source::Installed(dirs) => (*dirs).clone(),
+        };
+        Some(plugboard_registry::Watcher::new(&dirs, WATCH_DEBOUNCE).context("watching the plugin folders")?)
+    } else {
+        None
+    };
+
     println!("\nEvents from {}:", script.origin);
     for line in script.lines {
+        if let Some(watcher) = &watcher {
+            apply_reloads(watcher, &runtime, &mut dispatcher, grants.as_ref(), &overrides);
+        }
         let applied = app
             .apply(line.action)
             .with_context(|| format!("{}:{}", script.origin, line.line))?;
@@ -337,6 +426,13 @@ pub fn run(args: &RunArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &Path
                 };
                 print_report(&mut roster, &event, &report, &strikes);
                 quarantined_now.extend(report.quarantined);
+            }
+            Step::Pause(duration) => {
+                println!("#{} {}", line.line, applied.summary);
+                std::thread::sleep(duration);
+                if let Some(watcher) = &watcher {
+                    apply_reloads(watcher, &runtime, &mut dispatcher, grants.as_ref(), &overrides);
+                }
             }
             Step::Command(call) => {
                 println!("#{} {}", line.line, applied.summary);
@@ -382,14 +478,21 @@ fn print_loaded(loaded: &Loaded, grants: Option<&GrantsFile>, source: &Source<'_
     }
     let id_width = loaded.plugins.iter().map(|p| p.id().len()).max().unwrap_or(0);
     for plugin in &loaded.plugins {
-        println!(
-            "  {:<id_width$}  {}  {} (built against {})  {}",
-            plugin.id(),
-            plugin.manifest.plugin.version,
-            plugin.world.version,
-            plugin.world.built_against,
-            plugin.component_path.display()
-        );
+        match (plugin.world(), plugin.component_path()) {
+            (Some(world), Some(path)) => println!(
+                "  {:<id_width$}  {}  {} (built against {})  {}",
+                plugin.id(),
+                plugin.manifest.plugin.version,
+                world.version,
+                world.built_against,
+                path.display()
+            ),
+            _ => println!(
+                "  {:<id_width$}  {}  data only",
+                plugin.id(),
+                plugin.manifest.plugin.version
+            ),
+        }
         let policy = plugin.policy.describe();
         if policy.is_empty() {
             println!("      nothing granted: it will receive no events");

@@ -77,6 +77,9 @@ pub enum Action {
     Custom(Custom),
     /// The user runs a plugin's command.
     Command(CommandCall),
+    /// Nothing happens for this many milliseconds (at most 60 000): lets
+    /// `run --watch` pick up plugin folders changed meanwhile.
+    Pause(u64),
 }
 
 /// `{"create": {...}}`.

@@ -350,7 +350,10 @@ fn events_emit(runtime: &Runtime, fixture: &Fixture) -> Verdict {
         let text = fixture
             .manifest_text
             .replace("id = \"conformance-v2\"", "id = \"conformance-peer\"");
-        let origin = &fixture.plugin.component_path;
+        let origin = fixture
+            .plugin
+            .component_path()
+            .ok_or("the conformance fixture has no component")?;
         let manifest = Manifest::parse(&text, &fixture.plugin.dir.join("plugin.toml")).map_err(|e| e.to_string())?;
         let peer = runtime
             .load_bytes(

@@ -1,20 +1,23 @@
 //! Delivering application events to plugins: each through its own world
-//! version, each in its own instance (reused from one event to the next),
+//! version, each in its own instance (created on its first event, reused
+//! from one event to the next, dropped when idle or when too many are live),
 //! each call under its limits, its task changes committed only if it
 //! succeeds, and a plugin that abuses its limits struck and quarantined.
 
 use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use plugboard_manifest::Subscription;
-use wasmtime::{Engine, Store};
+use wasmtime::{Engine, PoolConcurrencyLimitError, Store};
 
 use crate::abi::v1::{V1Call, event_down};
 use crate::abuse::{Abuse, AbuseKind, StrikePolicy, Strikes, classify};
 use crate::bindings::{v1, v2};
 use crate::context::{CallEffects, PluginContext};
 use crate::limits::MAX_EMIT_DEPTH;
-use crate::loader::{LoadedPlugin, PluginPre};
+use crate::loader::{LoadError, LoadOptions, LoadedPlugin, PluginPre};
 use crate::plugin_log::{LogEntry, PluginLogs};
 use crate::quarantine::{Quarantine, QuarantineError, QuarantineRecord};
 use crate::runtime::Runtime;
@@ -108,6 +111,9 @@ pub enum CommandError {
     /// No loaded plugin has this id.
     #[error("no plugin `{0}` is loaded")]
     UnknownPlugin(String),
+    /// The plugin is data only: it has no code, so no commands.
+    #[error("plugin `{0}` is data only (its manifest names no component), so it has no commands")]
+    DataOnly(String),
     /// The plugin's world has no commands.
     #[error("plugin `{0}` speaks task-events@1, which has no commands (they exist since task-events@2)")]
     NotAvailable(String),
@@ -132,6 +138,45 @@ pub enum CommandError {
         /// What went wrong.
         message: String,
     },
+}
+
+/// What a hot reload did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReloadOutcome {
+    /// A new build replaced the running one.
+    Replaced {
+        /// The plugin id.
+        id: String,
+        /// The version that was running.
+        from: String,
+        /// The version now running.
+        to: String,
+    },
+    /// A plugin that was not loaded before was added.
+    Added {
+        /// The plugin id.
+        id: String,
+        /// Its version.
+        version: String,
+    },
+}
+
+/// Why a hot reload did not happen; the old build, if any, keeps running.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    /// The new build does not load.
+    #[error("{}: the new build does not load{}: {error}", dir.display(), kept.as_ref().map(|id| format!(", `{id}` keeps running the old one")).unwrap_or_default())]
+    Load {
+        /// The plugin folder.
+        dir: PathBuf,
+        /// The plugin still running from that folder, if any.
+        kept: Option<String>,
+        /// Why it does not load.
+        error: Box<LoadError>,
+    },
+    /// The plugin may not be loaded (quarantined).
+    #[error(transparent)]
+    Refused(AddError),
 }
 
 /// Why a plugin could not be added.
@@ -159,13 +204,28 @@ struct Slot {
     plugin: LoadedPlugin,
     id: Arc<str>,
     live: Option<LiveInstance>,
+    /// When its instance last started or handled a call.
+    last_used: Option<Instant>,
     strikes: Strikes,
     /// Set when `init` refused to start; the plugin gets no more events.
     unavailable: Option<String>,
 }
 
 impl Slot {
+    /// Whether its world has a form of `event` (a v1 plugin cannot take
+    /// every v2 event).
+    fn accepts(&self, event: &Event) -> bool {
+        match self.plugin.world() {
+            Some(world) if world.version == WorldVersion::V1 => event_down(event).is_some(),
+            Some(_) => true,
+            None => false,
+        }
+    }
+
     fn subscribed(&self, event: &Event) -> bool {
+        if self.plugin.is_data_only() {
+            return false;
+        }
         let policy = &self.plugin.policy;
         match event {
             Event::TaskCreated(_) => policy.receives(&Subscription::TaskCreated),
@@ -179,6 +239,31 @@ impl Slot {
             Event::Custom(custom) => custom.source.as_str() != &*self.id && policy.receives_custom(&custom.topic),
         }
     }
+}
+
+/// When the dispatcher drops plugin instances. The default keeps every
+/// instance from its first event until the plugin is removed.
+///
+/// Dropping an instance never loses durable data, because a plugin's
+/// durable data lives in its state (the [`StateStore`]), never in its
+/// instance: the next event re-creates the instance and runs its `init`
+/// again, and it finds its state as it left it. Whatever a plugin keeps in
+/// linear memory (globals, caches) is a cache that may vanish between any
+/// two events; plugin authors must keep what matters in state.
+///
+/// [`StateStore`]: crate::state_store::StateStore
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DispatcherOptions {
+    /// Drop an instance that has not started or handled anything for this
+    /// long: at the end of each dispatch, and whenever the application
+    /// calls [`Dispatcher::evict_idle`] (from its own timer, so that a
+    /// quiet application gives its memory back too).
+    pub idle_timeout: Option<Duration>,
+    /// Keep at most this many live instances: before a plugin is
+    /// instantiated, and after each dispatch, the least recently used ones
+    /// beyond it are dropped. With the pooling allocator on, the pool's
+    /// `total_component_instances` is the cap when this is not set.
+    pub max_live_instances: Option<usize>,
 }
 
 /// A callback the embedding app registers to hear of quarantines.
@@ -196,6 +281,9 @@ pub struct Dispatcher {
     /// Quarantine records and log lines that could not be written.
     persist_errors: Vec<String>,
     logs: Option<PluginLogs>,
+    options: DispatcherOptions,
+    /// The pooling allocator's instance slots, when it is on.
+    pool_slots: Option<usize>,
 }
 
 fn render(e: &PluginError) -> String {
@@ -228,6 +316,96 @@ impl Dispatcher {
             listeners: Vec::new(),
             persist_errors: Vec::new(),
             logs: None,
+            options: DispatcherOptions::default(),
+            pool_slots: runtime
+                .options()
+                .pooling
+                .as_ref()
+                .map(|pool| pool.total_component_instances as usize),
+        }
+    }
+
+    /// Drops idle instances and caps the live ones as `options` says.
+    pub fn with_options(mut self, options: DispatcherOptions) -> Dispatcher {
+        self.options = options;
+        self
+    }
+
+    /// When instances are dropped.
+    pub fn options(&self) -> &DispatcherOptions {
+        &self.options
+    }
+
+    /// The most live instances kept: the configured cap, else the pool's.
+    fn max_live(&self) -> Option<usize> {
+        match (self.options.max_live_instances, self.pool_slots) {
+            (Some(cap), Some(pool)) => Some(cap.min(pool)),
+            (cap, pool) => cap.or(pool),
+        }
+    }
+
+    /// How many plugins have a live instance now.
+    pub fn live_count(&self) -> usize {
+        self.slots.iter().filter(|s| s.live.is_some()).count()
+    }
+
+    /// Drops the instances idle for at least the idle timeout (nothing when
+    /// none is set); returns the plugins whose instance was dropped. Their
+    /// next event re-creates it and runs `init` again; their state is kept.
+    pub fn evict_idle(&mut self) -> Vec<Arc<str>> {
+        let Some(timeout) = self.options.idle_timeout else {
+            return Vec::new();
+        };
+        let now = Instant::now();
+        let mut dropped = Vec::new();
+        for slot in &mut self.slots {
+            let idle = slot
+                .last_used
+                .is_none_or(|used| now.saturating_duration_since(used) >= timeout);
+            if slot.live.is_some() && idle {
+                slot.live = None;
+                tracing::debug!(plugin = %slot.id, "dropped an idle instance");
+                dropped.push(slot.id.clone());
+            }
+        }
+        dropped
+    }
+
+    /// Drops the least recently used instances, never `keep`'s, until at
+    /// most `room` are live.
+    fn drop_least_recently_used(&mut self, room: usize, keep: Option<usize>) {
+        while self.live_count() > room {
+            let oldest = self
+                .slots
+                .iter()
+                .enumerate()
+                .filter(|(index, slot)| slot.live.is_some() && Some(*index) != keep)
+                .min_by_key(|(_, slot)| slot.last_used)
+                .map(|(index, _)| index);
+            let Some(index) = oldest else {
+                return;
+            };
+            let slot = &mut self.slots[index];
+            slot.live = None;
+            tracing::debug!(plugin = %slot.id, "dropped the least recently used instance");
+        }
+    }
+
+    /// Makes room for the instance of slot `index` before it is created.
+    fn make_room_for(&mut self, index: usize) {
+        if self.slots[index].live.is_some() {
+            return;
+        }
+        if let Some(max) = self.max_live() {
+            self.drop_least_recently_used(max.saturating_sub(1), Some(index));
+        }
+    }
+
+    /// Applies the idle timeout and the cap on live instances.
+    fn tidy_instances(&mut self) {
+        self.evict_idle();
+        if let Some(max) = self.max_live() {
+            self.drop_least_recently_used(max, None);
         }
     }
 
@@ -292,7 +470,8 @@ impl Dispatcher {
     }
 
     /// Adds a loaded plugin; it is instantiated when its first event comes.
-    /// A quarantined plugin is refused.
+    /// A data-only plugin is listed but never receives events. A
+    /// quarantined plugin is refused.
     pub fn add(&mut self, plugin: LoadedPlugin) -> Result<(), AddError> {
         if let Some(record) = self.quarantine.get(plugin.id()) {
             return Err(AddError::Quarantined(record.clone()));
@@ -305,10 +484,68 @@ impl Dispatcher {
             plugin,
             id,
             live: None,
+            last_used: None,
             strikes: Strikes::default(),
             unavailable: None,
         });
         Ok(())
+    }
+
+    /// Swaps in a new build of a loaded plugin between events (hot reload):
+    /// its old instance is dropped, the next event starts the new one, which
+    /// runs `init` again. Durable state is kept, since it lives in the state
+    /// store under the same id; strikes are kept too. A plugin not loaded yet
+    /// is added. Returns the plugin that was replaced.
+    pub fn replace(&mut self, plugin: LoadedPlugin) -> Result<Option<LoadedPlugin>, AddError> {
+        if let Some(record) = self.quarantine.get(plugin.id()) {
+            return Err(AddError::Quarantined(record.clone()));
+        }
+        let Some(slot) = self.slots.iter_mut().find(|s| &*s.id == plugin.id()) else {
+            self.add(plugin)?;
+            return Ok(None);
+        };
+        slot.live = None;
+        slot.last_used = None;
+        slot.unavailable = None;
+        Ok(Some(std::mem::replace(&mut slot.plugin, plugin)))
+    }
+
+    /// Reloads the plugin in `dir` (its files changed): the new build is
+    /// loaded and checked first, and only swapped in if that succeeds; when
+    /// it fails, the old build keeps running and the error says why.
+    pub fn reload_dir(
+        &mut self,
+        runtime: &Runtime,
+        dir: &Path,
+        options: &LoadOptions,
+    ) -> Result<ReloadOutcome, ReloadError> {
+        let plugin = runtime.load_dir(dir, options).map_err(|error| ReloadError::Load {
+            dir: dir.to_path_buf(),
+            kept: self
+                .slots
+                .iter()
+                .find(|s| s.plugin.dir == dir)
+                .map(|s| s.id.to_string()),
+            error: Box::new(error),
+        })?;
+        let id = plugin.id().to_string();
+        let version = plugin.manifest.plugin.version.to_string();
+        let previous = self.replace(plugin).map_err(ReloadError::Refused)?;
+        Ok(match previous {
+            Some(old) => ReloadOutcome::Replaced {
+                id,
+                from: old.manifest.plugin.version.to_string(),
+                to: version,
+            },
+            None => ReloadOutcome::Added { id, version },
+        })
+    }
+
+    /// Unloads the plugin that was loaded from `dir` (its folder was
+    /// deleted); returns its id.
+    pub fn unload_dir(&mut self, dir: &Path) -> Option<String> {
+        let index = self.slots.iter().position(|s| s.plugin.dir == dir)?;
+        Some(self.slots.remove(index).id.to_string())
     }
 
     /// Unloads a plugin; returns whether it was loaded.
@@ -333,14 +570,21 @@ impl Dispatcher {
         self.slots.iter().find(|s| &*s.id == id).map(|s| &s.strikes)
     }
 
-    /// Instantiates every plugin now and runs its `init`, instead of on its
-    /// first event; returns each plugin's result: what its `init` did, or
-    /// why it could not start ([`Outcome::Unavailable`] when `init` refused,
-    /// [`Outcome::Trapped`] when it trapped, which counts a strike).
+    /// Instantiates every plugin that has code now and runs its `init`,
+    /// instead of on its first event; returns each such plugin's result:
+    /// what its `init` did, or why it could not start
+    /// ([`Outcome::Unavailable`] when `init` refused, [`Outcome::Trapped`]
+    /// when it trapped, which counts a strike). Data-only plugins are left
+    /// out: there is nothing to start.
     pub fn start_all(&mut self) -> Vec<(Arc<str>, Result<CallEffects, Outcome>)> {
         let mut results = Vec::new();
         let mut abuses = Vec::new();
-        for (index, slot) in self.slots.iter_mut().enumerate() {
+        for index in 0..self.slots.len() {
+            if self.slots[index].plugin.is_data_only() {
+                continue;
+            }
+            self.make_room_for(index);
+            let slot = &mut self.slots[index];
             let result = match ensure_live(&self.engine, self.fuel, &self.services, slot) {
                 Ok(Some(effects)) => Ok(effects),
                 Ok(None) => Ok(CallEffects::default()),
@@ -350,6 +594,7 @@ impl Dispatcher {
                     Err(Outcome::Trapped(abuse))
                 }
             };
+            slot.last_used = Some(Instant::now());
             results.push((slot.id.clone(), result));
         }
         for (id, result) in &results {
@@ -366,7 +611,8 @@ impl Dispatcher {
     }
 
     /// Delivers an event to every subscribed plugin, then the events they
-    /// emitted, breadth first, up to [`MAX_EMIT_DEPTH`].
+    /// emitted, breadth first, up to [`MAX_EMIT_DEPTH`]; then drops the
+    /// instances the [`DispatcherOptions`] say to drop.
     pub fn dispatch(&mut self, event: &Event) -> DispatchReport {
         let mut report = DispatchReport::default();
         let mut pending: VecDeque<(Event, u32)> = VecDeque::new();
@@ -374,6 +620,7 @@ impl Dispatcher {
         while let Some((emitted, depth)) = pending.pop_front() {
             self.deliver(&emitted, depth, &mut report, &mut pending);
         }
+        self.tidy_instances();
         report
     }
 
@@ -387,12 +634,17 @@ impl Dispatcher {
         let kind = event_kind(event);
         let mut index = 0;
         while index < self.slots.len() {
-            let slot = &mut self.slots[index];
+            let slot = &self.slots[index];
             if slot.unavailable.is_some() || !slot.subscribed(event) {
                 index += 1;
                 continue;
             }
+            if slot.accepts(event) {
+                self.make_room_for(index);
+            }
+            let slot = &mut self.slots[index];
             let (outcome, effects) = call_handler(&self.engine, self.fuel, &self.services, slot, event);
+            slot.last_used = Some(Instant::now());
             let mut storm = None;
             if outcome == Outcome::Handled {
                 for emitted in &effects.emitted {
@@ -509,21 +761,28 @@ impl Dispatcher {
             message,
         };
         let slot = &mut self.slots[index];
-        if slot.plugin.world.version == WorldVersion::V1 {
-            return Err(CommandError::NotAvailable(plugin.to_string()));
+        match slot.plugin.world() {
+            None => return Err(CommandError::DataOnly(plugin.to_string())),
+            Some(world) if world.version == WorldVersion::V1 => {
+                return Err(CommandError::NotAvailable(plugin.to_string()));
+            }
+            Some(_) => {}
         }
         if let Some(why) = &slot.unavailable {
             return Err(failed(why.clone()));
         }
-        match ensure_live(&self.engine, self.fuel, &self.services, slot) {
-            Ok(_) => {}
+        self.make_room_for(index);
+        let slot = &mut self.slots[index];
+        slot.last_used = Some(Instant::now());
+        let init = match ensure_live(&self.engine, self.fuel, &self.services, slot) {
+            Ok(init) => init,
             Err(Start::Refused(why)) => return Err(failed(why)),
             Err(Start::Trapped(abuse)) => {
                 let message = abuse.to_string();
                 self.strike(index, &abuse, 0, &mut DispatchReport::default());
                 return Err(failed(message));
             }
-        }
+        };
         let limits = slot.plugin.limits.clone();
         let Some(live) = slot.live.as_mut() else {
             return Err(failed("the instance could not be kept".into()));
@@ -551,6 +810,8 @@ impl Dispatcher {
             Err(trap) => Err(CallFailure::Trapped(trap)),
         };
         let (result, effects) = finish_call(&self.services, slot, result);
+        slot.last_used = Some(Instant::now());
+        let effects = after_init(init, effects);
         let audit = match &result {
             Err(Outcome::Trapped(abuse)) => vec![format!("stopped during command `{command}`: {abuse}")],
             _ => Vec::new(),
@@ -615,6 +876,9 @@ fn ensure_live(
         return Ok(None);
     }
     let plugin = &slot.plugin;
+    let Some(code) = &plugin.code else {
+        return Err(Start::Refused("it is data only: it has no code to run".into()));
+    };
     let context = PluginContext::new(
         slot.id.clone(),
         plugin.policy.clone(),
@@ -627,12 +891,19 @@ fn ensure_live(
     // Component start functions run during instantiation, under the same
     // limits as a call.
     prepare_call(&mut store, &plugin.limits, fuel);
-    let instantiated = match &plugin.pre {
+    let instantiated = match &code.pre {
         PluginPre::V1(pre) => pre.instantiate(&mut store).map(Handler::V1),
         PluginPre::V2(pre) => pre.instantiate(&mut store).map(Handler::V2),
     };
     let handler = match instantiated {
         Ok(handler) => handler,
+        // The host's pool is full: not the plugin's doing, so no strike, and
+        // the next event tries again.
+        Err(e) if e.downcast_ref::<PoolConcurrencyLimitError>().is_some() => {
+            return Err(Start::Refused(format!(
+                "the host has no room for another live plugin instance ({e}); it is tried again on the next event"
+            )));
+        }
         Err(e) => return Err(Start::Trapped(classify(&e, store.data()))),
     };
     let mut effects = None;
@@ -721,7 +992,10 @@ fn call_handler(
     slot: &mut Slot,
     event: &Event,
 ) -> (Outcome, CallEffects) {
-    let v1_call = match slot.plugin.world.version {
+    let Some(world) = slot.plugin.world() else {
+        return (Outcome::NotDelivered("it is data only".into()), CallEffects::default());
+    };
+    let v1_call = match world.version {
         WorldVersion::V1 => match event_down(event) {
             Some(call) => Some(call),
             None => {
@@ -731,11 +1005,11 @@ fn call_handler(
         },
         WorldVersion::V2 => None,
     };
-    match ensure_live(engine, fuel, services, slot) {
-        Ok(_) => {}
+    let init = match ensure_live(engine, fuel, services, slot) {
+        Ok(init) => init,
         Err(Start::Refused(why)) => return (Outcome::Unavailable(why), CallEffects::default()),
         Err(Start::Trapped(abuse)) => return (Outcome::Trapped(abuse), CallEffects::default()),
-    }
+    };
     let limits = slot.plugin.limits.clone();
     let Some(live) = slot.live.as_mut() else {
         return (Outcome::Unavailable("no live instance".into()), CallEffects::default());
@@ -768,7 +1042,23 @@ fn call_handler(
         Err(trap) => Err(CallFailure::Trapped(trap)),
     };
     match finish_call(services, slot, result) {
-        (Ok(()), effects) => (Outcome::Handled, effects),
-        (Err(outcome), effects) => (outcome, effects),
+        (Ok(()), effects) => (Outcome::Handled, after_init(init, effects)),
+        (Err(outcome), effects) => (outcome, after_init(init, effects)),
     }
+}
+
+/// The effects of a call, preceded by those of the `init` that started its
+/// instance just before, if one did: a plugin (re-)started for an event
+/// reports its `init` logs and changes with that event.
+fn after_init(init: Option<CallEffects>, call: CallEffects) -> CallEffects {
+    let Some(mut effects) = init else {
+        return call;
+    };
+    effects.logs.extend(call.logs);
+    effects.changes.extend(call.changes);
+    effects.emitted.extend(call.emitted);
+    effects.denied.extend(call.denied);
+    effects.discarded_changes += call.discarded_changes;
+    effects.dropped_output += call.dropped_output;
+    effects
 }

@@ -3,16 +3,23 @@
 //! to them through that version.
 //!
 //! The host implements only the newest world natively (`abi::v2`); older
-//! worlds are served by one adapter each (`abi::v1`). Every plugin is linked
-//! once (`InstancePre`) and its instance is reused between events.
+//! worlds are served by one adapter each (`abi::v1`). Every plugin is
+//! compiled once, or taken from the host's compiled-code cache
+//! (`code_cache`), and linked once (`InstancePre`); its instance is created
+//! on its first event, reused between events, and dropped when idle or when
+//! too many are live (`DispatcherOptions`), so durable plugin data lives in
+//! the `StateStore`, never in an instance. A manifest without a component
+//! is a data-only plugin: loaded and listed, never run.
 //!
 //! This crate must never let a plugin reach anything its policy does not
-//! allow, never compile a component while handling an event, and never
-//! panic on anything a plugin or a plugin file does.
+//! allow, never compile a component while handling an event, never run
+//! compiled code from anywhere but its own cache folder, and never panic on
+//! anything a plugin or a plugin file does.
 
 pub mod abi;
 pub mod abuse;
 pub mod bindings;
+pub mod code_cache;
 pub mod context;
 pub mod dispatcher;
 pub mod grants;
@@ -40,15 +47,19 @@ pub mod types {
 }
 
 pub use abuse::{Abuse, AbuseKind, StrikePolicy, Strikes};
+pub use code_cache::{CacheDefect, CacheKey, CodeCache, CodeCacheError, Compiled};
 pub use context::{CallEffects, EmittedEvent, LogLevel, LogLine, TaskChange};
-pub use dispatcher::{AddError, CommandError, CommandOutput, Delivery, DispatchReport, Dispatcher, Outcome};
+pub use dispatcher::{
+    AddError, CommandError, CommandOutput, Delivery, DispatchReport, Dispatcher, DispatcherOptions, Outcome,
+    ReloadError, ReloadOutcome,
+};
 pub use grants::{Grant, Grants, GrantsFile};
 pub use limits::CallLimits;
-pub use loader::{ComponentInfo, LoadError, LoadOptions, LoadedPlugin};
+pub use loader::{ComponentInfo, LoadError, LoadOptions, LoadedPlugin, PluginCode, PluginSource};
 pub use plugin_log::PluginLogs;
 pub use policy::Policy;
 pub use quarantine::{Quarantine, QuarantineRecord};
-pub use runtime::{Runtime, RuntimeError, RuntimeOptions};
+pub use runtime::{PoolingLimits, Runtime, RuntimeError, RuntimeOptions};
 pub use services::HostServices;
 pub use state_store::{InMemoryStateStore, StateStore};
 pub use task_store::{InMemoryTaskStore, TaskStore, TaskStoreError};

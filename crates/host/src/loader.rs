@@ -12,6 +12,7 @@ use semver::Version;
 use wasmtime::component::Component;
 
 use crate::bindings::{v1, v2};
+use crate::code_cache::{CacheKey, Compiled, Lookup};
 use crate::context::PluginContext;
 use crate::grants::Grants;
 use crate::limits::CallLimits;
@@ -26,12 +27,6 @@ pub enum LoadError {
     /// The manifest is missing or invalid.
     #[error(transparent)]
     Manifest(#[from] ManifestError),
-    /// The manifest names no component, so there is nothing to run.
-    #[error("plugin `{plugin}`: its manifest names no `component`, so it has no code to run")]
-    NoComponent {
-        /// The plugin id.
-        plugin: String,
-    },
     /// The component file could not be read.
     #[error("plugin `{plugin}`: cannot read {}: {source}", path.display())]
     Read {
@@ -125,24 +120,36 @@ pub(crate) enum PluginPre {
     V2(v2::PluginPre<PluginContext>),
 }
 
-/// A plugin compiled, checked and linked: instantiating it costs no
-/// compilation and no name resolution.
+/// A plugin ready to be added to a dispatcher: its code compiled, checked
+/// and linked (instantiating it costs no compilation and no name
+/// resolution), or no code at all for a data-only plugin.
 #[derive(Clone)]
 pub struct LoadedPlugin {
     /// Its manifest.
     pub manifest: Arc<Manifest>,
     /// The folder it was loaded from.
     pub dir: PathBuf,
-    /// Its component file.
-    pub component_path: PathBuf,
-    /// The world it speaks.
-    pub world: DetectedWorld,
-    /// What it may do.
+    /// What it may do. A data-only plugin runs nothing and is granted
+    /// nothing.
     pub policy: Arc<Policy>,
     /// Its settings: the manifest's defaults with the user's overrides.
     pub config: Arc<BTreeMap<String, String>>,
     /// The limits each call runs under.
     pub limits: Arc<CallLimits>,
+    /// Its code; `None` for a data-only plugin (a keyword list, a locale
+    /// pack, data for the application), whose manifest names no component.
+    pub code: Option<PluginCode>,
+}
+
+/// The code of a plugin: its component, compiled and linked.
+#[derive(Clone)]
+pub struct PluginCode {
+    /// Its component file.
+    pub component_path: PathBuf,
+    /// The world it speaks.
+    pub world: DetectedWorld,
+    /// Whether it was compiled now or taken from the code cache.
+    pub compiled: Compiled,
     pub(crate) pre: PluginPre,
 }
 
@@ -151,14 +158,44 @@ impl LoadedPlugin {
     pub fn id(&self) -> &str {
         self.manifest.plugin.id.as_str()
     }
+
+    /// The world it speaks; `None` for a data-only plugin.
+    pub fn world(&self) -> Option<&DetectedWorld> {
+        self.code.as_ref().map(|code| &code.world)
+    }
+
+    /// Its component file; `None` for a data-only plugin.
+    pub fn component_path(&self) -> Option<&Path> {
+        self.code.as_ref().map(|code| code.component_path.as_path())
+    }
+
+    /// Whether its code was compiled now or taken from the code cache;
+    /// `None` for a data-only plugin.
+    pub fn compiled(&self) -> Option<&Compiled> {
+        self.code.as_ref().map(|code| &code.compiled)
+    }
+
+    /// Whether it has no code: it never runs and never receives events.
+    pub fn is_data_only(&self) -> bool {
+        self.code.is_none()
+    }
 }
 
 impl fmt::Debug for LoadedPlugin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LoadedPlugin")
             .field("id", &self.id())
-            .field("world", &self.world)
+            .field("code", &self.code)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for PluginCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PluginCode")
             .field("component_path", &self.component_path)
+            .field("world", &self.world)
+            .field("compiled", &self.compiled)
             .finish_non_exhaustive()
     }
 }
@@ -194,6 +231,18 @@ impl LoadOptions {
     }
 }
 
+/// One plugin for [`Runtime::compile_many`]: its manifest, its folder and
+/// the options it is loaded with.
+#[derive(Debug, Clone)]
+pub struct PluginSource {
+    /// Its manifest.
+    pub manifest: Manifest,
+    /// The folder it is loaded from.
+    pub dir: PathBuf,
+    /// The user's grants and settings for it.
+    pub options: LoadOptions,
+}
+
 impl Runtime {
     /// Loads the plugin in `dir` (its `plugin.toml` and component).
     pub fn load_dir(&self, dir: &Path, options: &LoadOptions) -> Result<LoadedPlugin, LoadError> {
@@ -201,12 +250,13 @@ impl Runtime {
         self.load(manifest, dir, options)
     }
 
-    /// Loads a plugin from a parsed manifest and the folder it came from.
+    /// Loads a plugin from a parsed manifest and the folder it came from. A
+    /// manifest that names no component gives a data-only plugin.
     pub fn load(&self, manifest: Manifest, dir: &Path, options: &LoadOptions) -> Result<LoadedPlugin, LoadError> {
         let plugin = manifest.plugin.id.as_str().to_string();
-        let path = manifest
-            .component_path(dir)
-            .ok_or_else(|| LoadError::NoComponent { plugin: plugin.clone() })?;
+        let Some(path) = manifest.component_path(dir) else {
+            return Ok(data_only(manifest, dir, options));
+        };
         let bytes = std::fs::read(&path).map_err(|source| LoadError::Read {
             plugin: plugin.clone(),
             path: path.clone(),
@@ -227,7 +277,7 @@ impl Runtime {
     ) -> Result<LoadedPlugin, LoadError> {
         let plugin = manifest.plugin.id.as_str().to_string();
         let path = path.to_path_buf();
-        let component = self.compile(&plugin, &path, bytes)?;
+        let (component, compiled) = self.compile_cached(&plugin, &path, bytes)?;
         let world = world::detect(self.engine(), &component).map_err(|source| LoadError::World {
             plugin: plugin.clone(),
             path: path.clone(),
@@ -262,35 +312,56 @@ impl Runtime {
             WorldVersion::V1 => PluginPre::V1(v1::PluginPre::new(instance_pre).map_err(link_error)?),
             WorldVersion::V2 => PluginPre::V2(v2::PluginPre::new(instance_pre).map_err(link_error)?),
         };
-        let mut config = manifest.config.clone();
-        config.extend(options.config_overrides.clone());
-        let limits = CallLimits::from_manifest(&manifest.limits);
-        Ok(LoadedPlugin {
-            policy: Arc::new(policy),
-            manifest: Arc::new(manifest),
-            dir: dir.to_path_buf(),
+        let code = PluginCode {
             component_path: path,
             world,
-            config: Arc::new(config),
-            limits: Arc::new(limits),
+            compiled,
             pre,
-        })
+        };
+        Ok(assemble(manifest, dir, options, policy, Some(code)))
+    }
+
+    /// Loads several plugins, calling `progress(done, total, id)` after each
+    /// (compiling is the slow part, seconds per plugin without the code
+    /// cache); returns one result per source, in order.
+    pub fn compile_many(
+        &self,
+        sources: &[PluginSource],
+        mut progress: impl FnMut(usize, usize, &str),
+    ) -> Vec<Result<LoadedPlugin, LoadError>> {
+        let total = sources.len();
+        let mut results = Vec::with_capacity(total);
+        for (index, source) in sources.iter().enumerate() {
+            results.push(self.load(source.manifest.clone(), &source.dir, &source.options));
+            progress(index + 1, total, source.manifest.plugin.id.as_str());
+        }
+        results
+    }
+
+    /// Checks the bytes are a component, then takes its code from the code
+    /// cache or compiles it (and caches it).
+    fn compile_cached(&self, plugin: &str, path: &Path, bytes: &[u8]) -> Result<(Component, Compiled), LoadError> {
+        let Some(cache) = self.code_cache() else {
+            return Ok((self.compile(plugin, path, bytes)?, Compiled::Fresh));
+        };
+        check_is_component(plugin, path, bytes)?;
+        let key = CacheKey::new(self.engine(), bytes);
+        let compiled = match cache.lookup(self.engine(), &key) {
+            Lookup::Hit(component) => return Ok((component, Compiled::FromCache)),
+            Lookup::Miss => Compiled::Fresh,
+            Lookup::Defect(defect) => Compiled::Replaced(defect),
+        };
+        let component = self.compile(plugin, path, bytes)?;
+        if let Err(e) = cache.store(&key, &component) {
+            // The plugin still loads; it is only compiled again next time.
+            tracing::warn!(plugin, "{e}");
+        }
+        Ok((component, compiled))
     }
 
     /// Compiles a component file, after checking it is one.
     fn compile(&self, plugin: &str, path: &Path, bytes: &[u8]) -> Result<Component, LoadError> {
-        if wasmparser::Parser::is_core_wasm(bytes) {
-            return Err(LoadError::CoreModule {
-                plugin: plugin.to_string(),
-                path: path.to_path_buf(),
-            });
-        }
-        if !wasmparser::Parser::is_component(bytes) {
-            return Err(LoadError::NotWasm {
-                plugin: plugin.to_string(),
-                path: path.to_path_buf(),
-            });
-        }
+        check_is_component(plugin, path, bytes)?;
         Component::new(self.engine(), bytes).map_err(|e| LoadError::Compile {
             plugin: plugin.to_string(),
             path: path.to_path_buf(),
@@ -315,5 +386,50 @@ impl Runtime {
             imports: ty.imports(self.engine()).map(|(n, _)| n.to_string()).collect(),
             exports: ty.exports(self.engine()).map(|(n, _)| n.to_string()).collect(),
         })
+    }
+}
+
+/// Refuses anything but a WebAssembly component: a core module, and any
+/// other file, precompiled `.cwasm` code included, which is never run from a
+/// plugin.
+fn check_is_component(plugin: &str, path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
+    if wasmparser::Parser::is_core_wasm(bytes) {
+        return Err(LoadError::CoreModule {
+            plugin: plugin.to_string(),
+            path: path.to_path_buf(),
+        });
+    }
+    if !wasmparser::Parser::is_component(bytes) {
+        return Err(LoadError::NotWasm {
+            plugin: plugin.to_string(),
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(())
+}
+
+/// A plugin whose manifest names no component: nothing to compile, link or
+/// sandbox, and nothing granted.
+fn data_only(manifest: Manifest, dir: &Path, options: &LoadOptions) -> LoadedPlugin {
+    assemble(manifest, dir, options, Policy::deny_all(), None)
+}
+
+fn assemble(
+    manifest: Manifest,
+    dir: &Path,
+    options: &LoadOptions,
+    policy: Policy,
+    code: Option<PluginCode>,
+) -> LoadedPlugin {
+    let mut config = manifest.config.clone();
+    config.extend(options.config_overrides.clone());
+    let limits = CallLimits::from_manifest(&manifest.limits);
+    LoadedPlugin {
+        policy: Arc::new(policy),
+        manifest: Arc::new(manifest),
+        dir: dir.to_path_buf(),
+        config: Arc::new(config),
+        limits: Arc::new(limits),
+        code,
     }
 }

@@ -1,15 +1,17 @@
 //! The engine and the one linker every plugin is instantiated through.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 
 use wasmtime::component::{HasSelf, Linker};
-use wasmtime::{Config, Engine};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::bindings::{v1, v2};
+use crate::code_cache::CodeCache;
 use crate::context::PluginContext;
-use crate::limits::{EPOCH_TICK, WASM_STACK};
+use crate::limits::{EPOCH_TICK, MAX_MEMORY, MAX_TABLE_ELEMENTS, WASM_STACK};
 
 /// Why the runtime could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -49,12 +51,86 @@ impl Drop for EpochTicker {
     }
 }
 
-/// How the engine is set up.
+/// How the engine is set up. Build it with `..RuntimeOptions::default()` so
+/// that new options keep their defaults.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RuntimeOptions {
     /// Count fuel (executed instructions) and stop calls that run out. Costs
     /// some speed on every call; deadlines already bound wall-clock time.
     pub fuel: bool,
+    /// Keep compiled components in this folder (see [`CodeCache`]) and load
+    /// them from it instead of compiling again. The folder must belong to
+    /// the host and be as protected as its executable; never a plugin's.
+    pub code_cache: Option<PathBuf>,
+    /// Allocate instances from pools reserved up front instead of on demand
+    /// (see [`PoolingLimits`]). Off by default: the pools reserve address
+    /// space for every slot at start-up.
+    pub pooling: Option<PoolingLimits>,
+}
+
+/// The sizes of the pooling instance allocator: faster instantiation and
+/// no allocation per instance, in exchange for address space reserved at
+/// start-up, about 4 GiB (plus guard pages) for each of
+/// `total_component_instances × memories_per_component` linear memories.
+/// That is virtual memory, not RAM, but a process with `ulimit -v` or a
+/// container with a small address-space limit may not start; that is why
+/// pooling is off unless the embedder asks for it.
+///
+/// A dispatcher on this runtime keeps at most `total_component_instances`
+/// live instances unless told fewer (`DispatcherOptions::max_live_instances`),
+/// dropping the least recently used first. The pool is shared by every
+/// dispatcher on the runtime, so with several an instantiation can still
+/// find it full: that is reported as the plugin being unavailable for that
+/// event, never as the plugin's fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolingLimits {
+    /// Plugin instances that may be live at once, across every dispatcher
+    /// on this runtime.
+    pub total_component_instances: u32,
+    /// Core module instances one plugin may contain; a Rust plugin built for
+    /// wasm32-wasip2 has a handful.
+    pub core_instances_per_component: u32,
+    /// Linear memories one plugin may contain.
+    pub memories_per_component: u32,
+    /// Tables one plugin may contain.
+    pub tables_per_component: u32,
+    /// The largest linear memory, in bytes. It defaults to the host's
+    /// [`MAX_MEMORY`], so that each plugin's own memory cap (its manifest's
+    /// `memory`, enforced per instance) stays the limit that applies.
+    pub max_memory_size: u64,
+    /// The most elements of one table; defaults to [`MAX_TABLE_ELEMENTS`] for
+    /// the same reason.
+    pub table_elements: u32,
+}
+
+impl Default for PoolingLimits {
+    fn default() -> Self {
+        PoolingLimits {
+            total_component_instances: 100,
+            core_instances_per_component: 20,
+            memories_per_component: 2,
+            tables_per_component: 8,
+            max_memory_size: MAX_MEMORY,
+            table_elements: MAX_TABLE_ELEMENTS,
+        }
+    }
+}
+
+impl PoolingLimits {
+    fn strategy(&self) -> InstanceAllocationStrategy {
+        let instances = self.total_component_instances;
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(instances)
+            .total_core_instances(instances.saturating_mul(self.core_instances_per_component))
+            .total_memories(instances.saturating_mul(self.memories_per_component))
+            .total_tables(instances.saturating_mul(self.tables_per_component))
+            .max_core_instances_per_component(self.core_instances_per_component)
+            .max_memories_per_component(self.memories_per_component)
+            .max_tables_per_component(self.tables_per_component)
+            .max_memory_size(usize::try_from(self.max_memory_size).unwrap_or(usize::MAX))
+            .table_elements(self.table_elements as usize);
+        InstanceAllocationStrategy::Pooling(pool)
+    }
 }
 
 /// The engine plus a linker holding every world version the host speaks and
@@ -63,6 +139,7 @@ pub struct Runtime {
     engine: Engine,
     linker: Linker<PluginContext>,
     options: RuntimeOptions,
+    code_cache: Option<CodeCache>,
     _ticker: EpochTicker,
 }
 
@@ -81,6 +158,9 @@ impl Runtime {
         config.consume_fuel(options.fuel);
         // The stack cap is per engine in wasmtime, so every plugin shares it.
         config.max_wasm_stack(WASM_STACK);
+        if let Some(pooling) = &options.pooling {
+            config.allocation_strategy(pooling.strategy());
+        }
         let engine = Engine::new(&config).map_err(|e| RuntimeError(format!("{e:#}")))?;
         let mut linker = Linker::new(&engine);
         let link = |e: wasmtime::Error| RuntimeError(format!("linking the host interfaces: {e:#}"));
@@ -92,9 +172,11 @@ impl Runtime {
         v1::Plugin::add_to_linker::<PluginContext, HasSelf<PluginContext>>(&mut linker, |c| c).map_err(link)?;
         v2::Plugin::add_to_linker::<PluginContext, HasSelf<PluginContext>>(&mut linker, |c| c).map_err(link)?;
         let ticker = EpochTicker::start(engine.clone());
+        let code_cache = options.code_cache.clone().map(CodeCache::new);
         Ok(Runtime {
             engine,
             linker,
+            code_cache,
             options,
             _ticker: ticker,
         })
@@ -107,6 +189,11 @@ impl Runtime {
 
     pub(crate) fn linker(&self) -> &Linker<PluginContext> {
         &self.linker
+    }
+
+    /// The compiled-code cache, when one is configured.
+    pub fn code_cache(&self) -> Option<&CodeCache> {
+        self.code_cache.as_ref()
     }
 
     /// How the engine was set up.

@@ -172,16 +172,14 @@ impl state::Host for PluginContext {
             ))));
         }
         let quota = self.policy.state_quota.unwrap_or(0);
-        let store = &self.services.state;
-        let used = store.usage(&self.plugin_id).map_err(state_failure)?;
-        let replaced = store
-            .get(&self.plugin_id, &key)
-            .map_err(state_failure)?
-            .map_or(0, |old| (key.len() + old.len()) as u64);
-        if used - replaced.min(used) + (key.len() + value.len()) as u64 > quota {
+        let stored = self
+            .services
+            .state
+            .set_within_quota(&self.plugin_id, &key, &value, quota)
+            .map_err(state_failure)?;
+        if !stored {
             return Ok(Err(PluginError::QuotaExceeded));
         }
-        store.set(&self.plugin_id, &key, &value).map_err(state_failure)?;
         Ok(Ok(()))
     }
 

@@ -1,0 +1,387 @@
+//! The compiled-code cache: machine code of components compiled before,
+//! kept in one folder the host owns, so that loading a plugin the second
+//! time skips Cranelift.
+//!
+//! An entry is `<key>.cwasm`, where the key is the hex sha256 of (the sha256
+//! of the component's bytes, the wasmtime version, the engine's
+//! precompile-compatibility hash): a new component, a new wasmtime or another
+//! engine configuration (fuel, pooling, ...) each look up another entry. The
+//! file starts with a header holding that key and the sha256 of the compiled
+//! code after it; an entry whose header, length or checksum does not match,
+//! or that wasmtime refuses, is deleted and the component compiled and
+//! written again. Entries are written to a temporary file and renamed, so a
+//! reader never sees half an entry.
+//!
+//! This module must never read compiled code from anywhere but its own
+//! folder: a `.cwasm` shipped in a plugin folder or archive is machine code
+//! chosen by the plugin's author and is never loaded (the loader refuses any
+//! component file that is not WebAssembly).
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sha2::{Digest, Sha256};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+/// The first bytes of every entry; the trailing digit is the format version.
+const MAGIC: &[u8; 16] = b"plugboard-cwasm1";
+/// Magic, key, checksum of the code, length of the code.
+const HEADER_LEN: usize = MAGIC.len() + 32 + 32 + 8;
+
+/// Why a cache entry could not be used. The entry was deleted and the
+/// component compiled and cached again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CacheDefect {
+    /// The file is shorter than its header says: a write was cut short or
+    /// the file was truncated.
+    Truncated,
+    /// The compiled code does not match its checksum.
+    Corrupt,
+    /// The file is not a plugboard cache entry at all.
+    NotAnEntry,
+    /// The entry was made for another component, wasmtime version or engine
+    /// configuration.
+    Foreign,
+    /// The header checked out but wasmtime refused the code; what it said.
+    Refused(String),
+}
+
+impl fmt::Display for CacheDefect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CacheDefect::Truncated => f.write_str("the entry is truncated"),
+            CacheDefect::Corrupt => f.write_str("the entry's compiled code does not match its checksum"),
+            CacheDefect::NotAnEntry => f.write_str("the file is not a plugboard compiled-code entry"),
+            CacheDefect::Foreign => {
+                f.write_str("the entry was made for another component, wasmtime version or engine configuration")
+            }
+            CacheDefect::Refused(why) => write!(f, "wasmtime refused the entry: {why}"),
+        }
+    }
+}
+
+/// How a loaded plugin's code was obtained.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Compiled {
+    /// Compiled now: no cache is configured or it had no entry yet.
+    Fresh,
+    /// Taken from the compiled-code cache; nothing was compiled.
+    FromCache,
+    /// Compiled now because the cache entry was unusable; the entry was
+    /// deleted and written again.
+    Replaced(CacheDefect),
+}
+
+/// Why the cache could not store an entry. Loading goes on without it.
+#[derive(Debug, thiserror::Error)]
+pub enum CodeCacheError {
+    /// The cache folder could not be created.
+    #[error("cannot create the compiled-code cache folder {}: {source}", path.display())]
+    CreateDir {
+        /// The folder.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The entry could not be written or renamed into place.
+    #[error("cannot write the compiled-code cache entry {}: {source}", path.display())]
+    Write {
+        /// The entry (or its temporary file).
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Wasmtime could not serialize the compiled component.
+    #[error("cannot serialize the compiled code for {}: {message}", path.display())]
+    Serialize {
+        /// The entry it was meant for.
+        path: PathBuf,
+        /// What wasmtime said.
+        message: String,
+    },
+}
+
+/// The identity of one compiled component: which code, compiled by which
+/// wasmtime, for which engine configuration.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct CacheKey([u8; 32]);
+
+impl CacheKey {
+    /// The key of `wasm` compiled by `engine`.
+    pub fn new(engine: &Engine, wasm: &[u8]) -> CacheKey {
+        let mut hasher = Sha256::new();
+        hasher.update(b"plugboard compiled-code cache key\0");
+        hasher.update(Sha256::digest(wasm));
+        hasher.update(wasmtime_environ::VERSION.as_bytes());
+        hasher.update([0]);
+        engine
+            .precompile_compatibility_hash()
+            .hash(&mut Sha256Hasher(&mut hasher));
+        CacheKey(hasher.finalize().into())
+    }
+
+    /// The key in lower-case hex, as entry file names use it.
+    pub fn hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl fmt::Debug for CacheKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CacheKey({})", self.hex())
+    }
+}
+
+/// Feeds a `Hash` implementation into sha256. The bytes depend on this
+/// build's `Hash` impls and the platform's byte order, which is fine for a
+/// cache that lives on one machine: a change only causes a miss.
+struct Sha256Hasher<'a>(&'a mut Sha256);
+
+impl Hasher for Sha256Hasher<'_> {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    fn finish(&self) -> u64 {
+        // Only `write` matters: the digest is read from the `Sha256` itself.
+        0
+    }
+}
+
+/// What a lookup found.
+pub(crate) enum Lookup {
+    /// A valid entry, deserialized.
+    Hit(Component),
+    /// No entry.
+    Miss,
+    /// An unusable entry, now deleted.
+    Defect(CacheDefect),
+}
+
+/// A folder of compiled components, owned by the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeCache {
+    dir: PathBuf,
+}
+
+impl CodeCache {
+    /// A cache in `dir`, created on the first write. The folder must be as
+    /// protected as the host's own executable: code in it is run.
+    pub fn new(dir: impl Into<PathBuf>) -> CodeCache {
+        CodeCache { dir: dir.into() }
+    }
+
+    /// The cache folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Where the entry for `key` lives.
+    pub fn entry_path(&self, key: &CacheKey) -> PathBuf {
+        self.dir.join(format!("{}.cwasm", key.hex()))
+    }
+
+    /// Looks up `key`; an unusable entry is deleted and reported.
+    pub(crate) fn lookup(&self, engine: &Engine, key: &CacheKey) -> Lookup {
+        let path = self.entry_path(key);
+        let file = match std::fs::read(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Lookup::Miss,
+            Err(e) => {
+                // Unreadable (a folder under that name, no permission):
+                // compile, and let the write that follows report the problem.
+                tracing::warn!(path = %path.display(), "cannot read a compiled-code cache entry: {e}");
+                return Lookup::Miss;
+            }
+        };
+        let defect = match verified_code(&file, key) {
+            Ok(code) => {
+                // SAFETY: `Component::deserialize` runs the machine code in
+                // `code`, so it must be exactly what `Component::serialize`
+                // produced. It is: the bytes come from this host-owned
+                // folder (never from a plugin folder or archive), which only
+                // `store` writes, from `Component::serialize`; they were read
+                // into memory once and checked against the sha256 stored
+                // beside them, so a torn write, bit rot or truncation is
+                // caught before wasmtime sees them, and the key in the
+                // header binds them to this component, this wasmtime and this
+                // engine configuration, which wasmtime checks again itself.
+                // The checksum is not a signature: whoever can write this
+                // folder can run code as the host, which is why the folder
+                // must be protected like the host's executable.
+                match unsafe { Component::deserialize(engine, code) } {
+                    Ok(component) => return Lookup::Hit(component),
+                    Err(e) => CacheDefect::Refused(format!("{e:#}")),
+                }
+            }
+            Err(defect) => defect,
+        };
+        tracing::warn!(path = %path.display(), "discarding a compiled-code cache entry: {defect}");
+        if let Err(e) = std::fs::remove_file(&path)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(path = %path.display(), "cannot delete a bad compiled-code cache entry: {e}");
+        }
+        Lookup::Defect(defect)
+    }
+
+    /// Writes the entry for `key` atomically: a temporary file in the cache
+    /// folder, synced, then renamed over the entry.
+    pub(crate) fn store(&self, key: &CacheKey, component: &Component) -> Result<(), CodeCacheError> {
+        let path = self.entry_path(key);
+        let code = component.serialize().map_err(|e| CodeCacheError::Serialize {
+            path: path.clone(),
+            message: format!("{e:#}"),
+        })?;
+        create_private_dir(&self.dir).map_err(|source| CodeCacheError::CreateDir {
+            path: self.dir.clone(),
+            source,
+        })?;
+        let temp = self.dir.join(format!(".{}.{}.tmp", key.hex(), unique_suffix()));
+        let written = write_entry(&temp, key, &code).and_then(|()| std::fs::rename(&temp, &path));
+        if let Err(source) = written {
+            let _ = std::fs::remove_file(&temp);
+            return Err(CodeCacheError::Write { path, source });
+        }
+        Ok(())
+    }
+}
+
+/// The compiled code inside an entry file, once its header, length and
+/// checksum are checked.
+fn verified_code<'a>(file: &'a [u8], key: &CacheKey) -> Result<&'a [u8], CacheDefect> {
+    if file.len() < HEADER_LEN {
+        let shown = file.len().min(MAGIC.len());
+        return Err(if file[..shown] == MAGIC[..shown] {
+            CacheDefect::Truncated
+        } else {
+            CacheDefect::NotAnEntry
+        });
+    }
+    let (magic, rest) = file.split_at(MAGIC.len());
+    if magic != MAGIC {
+        return Err(CacheDefect::NotAnEntry);
+    }
+    let (stored_key, rest) = rest.split_at(32);
+    let (checksum, rest) = rest.split_at(32);
+    let (length, code) = rest.split_at(8);
+    if stored_key != key.0 {
+        return Err(CacheDefect::Foreign);
+    }
+    let mut length_bytes = [0u8; 8];
+    length_bytes.copy_from_slice(length);
+    let length = u64::from_le_bytes(length_bytes);
+    match (code.len() as u64).cmp(&length) {
+        std::cmp::Ordering::Less => return Err(CacheDefect::Truncated),
+        std::cmp::Ordering::Greater => return Err(CacheDefect::Corrupt),
+        std::cmp::Ordering::Equal => {}
+    }
+    if Sha256::digest(code).as_slice() != checksum {
+        return Err(CacheDefect::Corrupt);
+    }
+    Ok(code)
+}
+
+fn write_entry(temp: &Path, key: &CacheKey, code: &[u8]) -> std::io::Result<()> {
+    let mut file = std::fs::File::create_new(temp)?;
+    file.write_all(MAGIC)?;
+    file.write_all(&key.0)?;
+    file.write_all(&Sha256::digest(code))?;
+    file.write_all(&(code.len() as u64).to_le_bytes())?;
+    file.write_all(code)?;
+    // The rename must not become visible before the data is on disk, or a
+    // crash could leave a named entry with holes; the checksum would catch
+    // it, but there is no reason to make it.
+    file.sync_all()
+}
+
+/// A name part no other writer (thread or process) uses at the same time.
+fn unique_suffix() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!(
+        "{}-{}-{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Creates the cache folder, readable and writable by the host's user only.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine(fuel: bool) -> Engine {
+        let mut config = wasmtime::Config::new();
+        config.wasm_component_model(true);
+        config.consume_fuel(fuel);
+        Engine::new(&config).expect("a default engine builds")
+    }
+
+    /// The smallest component: no imports, no exports.
+    const EMPTY_COMPONENT: &[u8] = b"\0asm\x0d\0\x01\0";
+
+    #[test]
+    fn keys_differ_by_component_and_engine_configuration() {
+        let plain = engine(false);
+        let a = CacheKey::new(&plain, EMPTY_COMPONENT);
+        assert_eq!(a, CacheKey::new(&engine(false), EMPTY_COMPONENT));
+        assert_ne!(a, CacheKey::new(&engine(true), EMPTY_COMPONENT));
+        assert_ne!(a, CacheKey::new(&plain, b"\0asm\x0d\0\x01\0\0"));
+        assert_eq!(a.hex().len(), 64);
+    }
+
+    #[test]
+    fn an_entry_round_trips() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let cache = CodeCache::new(dir.path().join("cache"));
+        let engine = engine(false);
+        let key = CacheKey::new(&engine, EMPTY_COMPONENT);
+        assert!(matches!(cache.lookup(&engine, &key), Lookup::Miss));
+        let component = Component::new(&engine, EMPTY_COMPONENT).expect("compiles");
+        cache.store(&key, &component).expect("stored");
+        assert!(matches!(cache.lookup(&engine, &key), Lookup::Hit(_)));
+        let names: Vec<_> = std::fs::read_dir(cache.dir())
+            .expect("listed")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, [format!("{}.cwasm", key.hex())], "no temporary file is left");
+    }
+
+    #[test]
+    fn code_of_another_engine_under_a_valid_header_is_refused_by_wasmtime() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let cache = CodeCache::new(dir.path());
+        let ours = engine(false);
+        let key = CacheKey::new(&ours, EMPTY_COMPONENT);
+        // A well-formed entry under our key whose code was compiled with
+        // fuel counting: only wasmtime's own check can tell.
+        let theirs = engine(true);
+        let code = Component::new(&theirs, EMPTY_COMPONENT)
+            .and_then(|c| c.serialize())
+            .expect("compiles");
+        write_entry(&cache.entry_path(&key), &key, &code).expect("written");
+        match cache.lookup(&ours, &key) {
+            Lookup::Defect(CacheDefect::Refused(why)) => assert!(!why.is_empty()),
+            _ => panic!("the foreign code was not refused"),
+        }
+        assert!(!cache.entry_path(&key).exists(), "the refused entry is deleted");
+    }
+}
