@@ -57,6 +57,26 @@ pub struct RunArgs {
     watch: bool,
 }
 
+/// What a plugin is loaded with: the user's grants (everything its manifest
+/// requests with `--trust-manifests`) and its `--set` settings.
+fn load_options(
+    id: &str,
+    grants: Option<&GrantsFile>,
+    overrides: &BTreeMap<String, BTreeMap<String, String>>,
+) -> LoadOptions {
+    let config_overrides = overrides.get(id).cloned().unwrap_or_default();
+    match grants {
+        Some(file) => LoadOptions {
+            config_overrides,
+            grants: file.grants_for(id),
+        },
+        None => LoadOptions {
+            config_overrides,
+            ..LoadOptions::trusting_manifest()
+        },
+    }
+}
+
 /// How long a plugin folder must stay quiet before a change is reloaded.
 const WATCH_DEBOUNCE: std::time::Duration = std::time::Duration::from_millis(300);
 
@@ -83,17 +103,7 @@ fn apply_reloads(
                         continue;
                     }
                 };
-                let config_overrides = overrides.get(&id).cloned().unwrap_or_default();
-                let options = match grants {
-                    Some(file) => LoadOptions {
-                        config_overrides,
-                        grants: file.grants_for(&id),
-                    },
-                    None => LoadOptions {
-                        config_overrides,
-                        ..LoadOptions::trusting_manifest()
-                    },
-                };
+                let options = load_options(&id, grants, overrides);
                 match dispatcher.reload_dir(runtime, &dir, &options) {
                     Ok(plugboard_host::ReloadOutcome::Replaced { id, from, to }) => {
                         println!("reload: {id} {from} -> {to} swapped in")
@@ -735,17 +745,7 @@ fn load_plugins(
             continue;
         }
         progress.set_message(id.clone());
-        let config_overrides = overrides.get(&id).cloned().unwrap_or_default();
-        let options = match grants {
-            Some(file) => LoadOptions {
-                config_overrides,
-                grants: file.grants_for(&id),
-            },
-            None => LoadOptions {
-                config_overrides,
-                ..LoadOptions::trusting_manifest()
-            },
-        };
+        let options = load_options(&id, grants, &overrides);
         match runtime.load(manifest, &folder, &options) {
             Ok(plugin) => loaded.push(plugin),
             Err(error) => {

@@ -1,7 +1,8 @@
 //! What the plugin lifecycle costs, each pair measured in the same run so
 //! that their ratio means something:
 //! - `first event`: auto-tag's component bytes to its first event handled,
-//!   compiling from scratch and taking the code from the code cache;
+//!   compiling from scratch and taking the code from the code cache, and the
+//!   same from its `.plugin` archive (verify, unpack, load, first event);
 //! - `instance`: a dispatch that re-creates an idle-unloaded instance (and
 //!   runs `init` again) against a dispatch to a live instance, on demand and
 //!   with the pooling allocator;
@@ -89,6 +90,55 @@ fn bench_first_event(c: &mut Criterion) {
     });
     group.bench_function("auto-tag bytes to first event, from the code cache", |b| {
         b.iter(|| first_event(&cached, &Compiled::FromCache, &event))
+    });
+    group.finish();
+}
+
+/// Unpacks the archive into a fresh folder, loads the plugin from there and
+/// handles its first event.
+fn archive_to_first_event(runtime: &Runtime, archive: &Path, expected: &Compiled, event: &Event) {
+    let scratch = tempfile::tempdir().expect("a temporary install folder");
+    let dest = scratch.path().join("auto-tag");
+    let unpacked = plugboard_archive::unpack(
+        archive,
+        &dest,
+        &plugboard_archive::TrustedKeys::none(),
+        &plugboard_archive::UnpackLimits::default(),
+    )
+    .expect("the archive unpacks");
+    let plugin = runtime
+        .load_dir(&unpacked.dir, &LoadOptions::trusting_manifest())
+        .expect("auto-tag loads from its unpacked archive");
+    assert_eq!(plugin.compiled(), Some(expected));
+    let (services, _) = HostServices::in_memory();
+    let mut dispatcher = Dispatcher::new(runtime, services);
+    dispatcher.add(plugin).expect("added");
+    let report = dispatcher.dispatch(event);
+    assert_eq!(report.deliveries[0].outcome, Outcome::Handled);
+}
+
+fn bench_archive(c: &mut Criterion) {
+    let event = quiet_event();
+    let folder = tempfile::tempdir().expect("a temporary plugin folder");
+    std::fs::copy(auto_tag_dir().join("plugin.toml"), folder.path().join("plugin.toml")).expect("manifest copied");
+    std::fs::write(folder.path().join("auto_tag.wasm"), artifacts::AUTO_TAG.bytes).expect("component written");
+    let out = tempfile::tempdir().expect("a temporary output folder");
+    let archive = plugboard_archive::pack(folder.path(), out.path()).expect("auto-tag packs");
+    let cache = tempfile::tempdir().expect("a temporary cache folder");
+    let uncached = runtime(RuntimeOptions::default());
+    let cached = runtime(RuntimeOptions {
+        code_cache: Some(cache.path().to_path_buf()),
+        ..RuntimeOptions::default()
+    });
+    archive_to_first_event(&cached, &archive, &Compiled::Fresh, &event);
+
+    let mut group = c.benchmark_group("archive");
+    group.sample_size(10).measurement_time(Duration::from_secs(20));
+    group.bench_function("auto-tag archive to first event, compiled", |b| {
+        b.iter(|| archive_to_first_event(&uncached, &archive, &Compiled::Fresh, &event))
+    });
+    group.bench_function("auto-tag archive to first event, from the code cache", |b| {
+        b.iter(|| archive_to_first_event(&cached, &archive, &Compiled::FromCache, &event))
     });
     group.finish();
 }
@@ -244,5 +294,5 @@ fn bench_hundred(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_first_event, bench_instance, bench_hundred);
+criterion_group!(benches, bench_first_event, bench_archive, bench_instance, bench_hundred);
 criterion_main!(benches);
