@@ -25,6 +25,11 @@ const RESOURCES_FOLDER: &str = "resources";
 /// The folder whose `*.json` files (not subfolders) are packed.
 const LOCALES_FOLDER: &str = "locales";
 
+/// The folder of bundled dependencies (`deps/<id>/` holds a dependency's own
+/// plugin folder), packed whole; an installed newer compatible version wins
+/// over a bundled one when plugins are discovered.
+const DEPS_FOLDER: &str = "deps";
+
 /// The file name `pack` gives a plugin's archive: `<id>-<version>.plugin`.
 pub fn archive_file_name(manifest: &Manifest) -> String {
     format!("{}-{}.{ARCHIVE_EXTENSION}", manifest.plugin.id, manifest.plugin.version)
@@ -34,7 +39,7 @@ pub fn archive_file_name(manifest: &Manifest) -> String {
 /// older file of that name, atomically) and returns the archive's path.
 ///
 /// Only these files are packed: `plugin.toml`, the component it names, every file under
-/// `resources/`, and `locales/*.json`. Anything else in the folder (`src/`, `target/`
+/// `resources/`, `locales/*.json`, and every file under `deps/` (bundled dependencies). Anything else in the folder (`src/`, `target/`
 /// apart from the component, build files, notes) is left out. The manifest is validated
 /// first; a symlink, a special file, a `.cwasm`, a name that is not portable or two
 /// names that differ only in case among the packed files are refused, and so is a
@@ -142,6 +147,7 @@ fn packed_files(plugin_dir: &Path, manifest: &Manifest) -> Result<BTreeMap<Strin
     }
     add_folder(plugin_dir, RESOURCES_FOLDER, true, &mut files)?;
     add_folder(plugin_dir, LOCALES_FOLDER, false, &mut files)?;
+    add_folder(plugin_dir, DEPS_FOLDER, true, &mut files)?;
 
     for (name, path) in &files {
         if let Err(problem) = check_entry_name(name) {

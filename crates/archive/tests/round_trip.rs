@@ -80,6 +80,28 @@ fn a_packed_plugin_verifies_and_unpacks_to_the_same_files() {
 }
 
 #[test]
+fn bundled_dependencies_are_packed_and_unpacked_with_the_plugin() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let plugin = plugin_folder(work.path());
+    let dep = "[plugin]\nid = \"keyword-pack\"\nname = \"Keywords\"\nversion = \"1.0.0\"\napi = \"task-events@2\"\n";
+    write(&plugin.join("deps/keyword-pack/plugin.toml"), dep.as_bytes());
+    write(&plugin.join("deps/keyword-pack/resources/words.txt"), b"urgent\n");
+    fs::create_dir(work.path().join("out")).expect("out");
+    let archive = pack(&plugin, &work.path().join("out")).expect("pack");
+    let verified = verify(&archive, &TrustedKeys::none(), &UnpackLimits::default()).expect("verify");
+    let paths: Vec<&str> = verified.files.iter().map(|f| f.path.as_str()).collect();
+    assert!(paths.contains(&"deps/keyword-pack/plugin.toml"), "{paths:?}");
+    assert!(paths.contains(&"deps/keyword-pack/resources/words.txt"), "{paths:?}");
+    let dest = work.path().join("installed/auto-tag");
+    fs::create_dir(work.path().join("installed")).expect("installed");
+    unpack(&archive, &dest, &TrustedKeys::none(), &UnpackLimits::default()).expect("unpack");
+    assert_eq!(
+        fs::read_to_string(dest.join("deps/keyword-pack/plugin.toml")).unwrap(),
+        dep
+    );
+}
+
+#[test]
 fn packing_twice_gives_the_same_bytes() {
     let work = tempfile::tempdir().expect("temp dir");
     let plugin = plugin_folder(work.path());
