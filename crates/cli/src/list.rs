@@ -79,9 +79,22 @@ impl Records {
         }
         if let Some(record) = self.quarantine.get(id) {
             parts.push(quarantined(record));
+        } else {
+            let strikes = self.quarantine.strikes(id);
+            if strikes.total() > 0 {
+                let counts: Vec<String> = plugboard_host::AbuseKind::ALL
+                    .into_iter()
+                    .filter(|kind| strikes.count(*kind) > 0)
+                    .map(|kind| format!("{kind} {}", strikes.count(kind)))
+                    .collect();
+                parts.push(format!("strikes: {}", counts.join(", ")));
+            }
         }
         if parts.is_empty() {
             return "enabled".to_string();
+        }
+        if !parts.iter().any(|p| p == "disabled" || p.starts_with("QUARANTINED")) {
+            parts.insert(0, "enabled".to_string());
         }
         parts.join("; ")
     }

@@ -480,12 +480,13 @@ impl Dispatcher {
             return Err(AddError::Duplicate(plugin.id().to_string()));
         }
         let id: Arc<str> = Arc::from(plugin.id());
+        let strikes = self.quarantine.strikes(&id);
         self.slots.push(Slot {
             plugin,
             id,
             live: None,
             last_used: None,
-            strikes: Strikes::default(),
+            strikes,
             unavailable: None,
         });
         Ok(())
@@ -717,6 +718,11 @@ impl Dispatcher {
         let slot = &mut self.slots[index];
         let count = slot.strikes.add(abuse.kind, n);
         let threshold = self.strike_policy.threshold(abuse.kind);
+        let (id, strikes) = (slot.id.clone(), slot.strikes.clone());
+        if let Err(e) = self.quarantine.record_strikes(&id, &strikes) {
+            self.persist_errors.push(e.to_string());
+        }
+        let slot = &mut self.slots[index];
         tracing::warn!(plugin = %slot.id, kind = %abuse.kind, strikes = count, "plugin misbehaved: {}", abuse.detail);
         if threshold == 0 || count < threshold {
             return false;

@@ -7,10 +7,14 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::abuse::AbuseKind;
+use crate::abuse::{AbuseKind, Strikes};
 
 /// The quarantine file's name inside the host's data folder.
 pub const QUARANTINE_FILE: &str = "quarantine.json";
+
+/// The file of strikes below the threshold, beside the quarantine file, so
+/// that restarting the host does not wipe a plugin's record.
+pub const STRIKES_FILE: &str = "strikes.json";
 
 /// Why and when a plugin was quarantined.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,6 +60,44 @@ pub enum QuarantineError {
 pub struct Quarantine {
     path: Option<PathBuf>,
     records: BTreeMap<String, QuarantineRecord>,
+    strikes: BTreeMap<String, BTreeMap<AbuseKind, u32>>,
+}
+
+fn read_json<T: serde::de::DeserializeOwned + Default>(path: &Path) -> Result<T, QuarantineError> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| QuarantineError::Invalid {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(T::default()),
+        Err(source) => Err(QuarantineError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Writes a file through a temporary file and a rename, so a crash leaves
+/// the old content or the new one, never half of one.
+fn write_json(path: &Path, value: &impl Serialize) -> Result<(), QuarantineError> {
+    let io = |source| QuarantineError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let json = serde_json::to_vec_pretty(value).map_err(|e| QuarantineError::Invalid {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let temp = path.with_extension("json.tmp");
+    {
+        use std::io::Write as _;
+        let mut file = std::fs::File::create(&temp).map_err(io)?;
+        file.write_all(&json).and_then(|_| file.sync_all()).map_err(io)?;
+    }
+    std::fs::rename(&temp, path).map_err(io)
 }
 
 impl Quarantine {
@@ -68,22 +110,44 @@ impl Quarantine {
     /// empty quarantine.
     pub fn open(data_dir: &Path) -> Result<Quarantine, QuarantineError> {
         let path = data_dir.join(QUARANTINE_FILE);
-        let records = match std::fs::read(&path) {
-            Ok(bytes) => {
-                let list: Vec<QuarantineRecord> =
-                    serde_json::from_slice(&bytes).map_err(|e| QuarantineError::Invalid {
-                        path: path.clone(),
-                        message: e.to_string(),
-                    })?;
-                list.into_iter().map(|r| (r.plugin.clone(), r)).collect()
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(source) => return Err(QuarantineError::Io { path, source }),
-        };
+        let list: Vec<QuarantineRecord> = read_json(&path)?;
+        let strikes = read_json(&data_dir.join(STRIKES_FILE))?;
         Ok(Quarantine {
             path: Some(path),
-            records,
+            records: list.into_iter().map(|r| (r.plugin.clone(), r)).collect(),
+            strikes,
         })
+    }
+
+    /// The strikes a plugin has collected so far (persisted across runs).
+    pub fn strikes(&self, plugin: &str) -> Strikes {
+        let mut strikes = Strikes::default();
+        for (kind, count) in self.strikes.get(plugin).into_iter().flatten() {
+            strikes.add(*kind, *count);
+        }
+        strikes
+    }
+
+    /// Records a plugin's strikes and persists them.
+    pub fn record_strikes(&mut self, plugin: &str, strikes: &Strikes) -> Result<(), QuarantineError> {
+        let counts: BTreeMap<AbuseKind, u32> = AbuseKind::ALL
+            .into_iter()
+            .map(|kind| (kind, strikes.count(kind)))
+            .filter(|(_, count)| *count > 0)
+            .collect();
+        if counts.is_empty() {
+            self.strikes.remove(plugin);
+        } else {
+            self.strikes.insert(plugin.to_string(), counts);
+        }
+        self.save_strikes()
+    }
+
+    fn save_strikes(&self) -> Result<(), QuarantineError> {
+        match &self.path {
+            Some(path) => write_json(&path.with_file_name(STRIKES_FILE), &self.strikes),
+            None => Ok(()),
+        }
     }
 
     /// The record of a quarantined plugin.
@@ -103,39 +167,23 @@ impl Quarantine {
     }
 
     /// Lets a plugin load again (the user re-enabled it); returns its record.
+    /// Its strikes are forgiven too.
     pub fn release(&mut self, plugin: &str) -> Result<Option<QuarantineRecord>, QuarantineError> {
         let record = self.records.remove(plugin);
         if record.is_some() {
             self.save()?;
         }
+        if self.strikes.remove(plugin).is_some() {
+            self.save_strikes()?;
+        }
         Ok(record)
     }
 
-    /// Writes the file through a temporary file and a rename, so a crash
-    /// leaves the old quarantine or the new one.
     fn save(&self) -> Result<(), QuarantineError> {
-        let Some(path) = &self.path else {
-            return Ok(());
-        };
-        let io = |source| QuarantineError::Io {
-            path: path.clone(),
-            source,
-        };
-        let list: Vec<&QuarantineRecord> = self.records.values().collect();
-        let json = serde_json::to_vec_pretty(&list).map_err(|e| QuarantineError::Invalid {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(io)?;
+        match &self.path {
+            Some(path) => write_json(path, &self.records.values().collect::<Vec<_>>()),
+            None => Ok(()),
         }
-        let temp = path.with_extension("json.tmp");
-        {
-            use std::io::Write as _;
-            let mut file = std::fs::File::create(&temp).map_err(io)?;
-            file.write_all(&json).and_then(|_| file.sync_all()).map_err(io)?;
-        }
-        std::fs::rename(&temp, path).map_err(io)
     }
 }
 
@@ -164,6 +212,20 @@ mod tests {
         let mut reopened = reopened;
         reopened.release("looper").unwrap();
         assert!(Quarantine::open(dir.path()).unwrap().get("looper").is_none());
+    }
+
+    #[test]
+    fn strikes_survive_reopening_and_are_forgiven_on_release() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut q = Quarantine::open(dir.path()).unwrap();
+        let mut strikes = Strikes::default();
+        strikes.add(AbuseKind::Denied, 2);
+        q.record_strikes("nosy", &strikes).unwrap();
+        let mut reopened = Quarantine::open(dir.path()).unwrap();
+        assert_eq!(reopened.strikes("nosy").count(AbuseKind::Denied), 2);
+        assert_eq!(reopened.strikes("other").total(), 0);
+        reopened.release("nosy").unwrap();
+        assert_eq!(Quarantine::open(dir.path()).unwrap().strikes("nosy").total(), 0);
     }
 
     #[test]

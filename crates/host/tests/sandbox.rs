@@ -626,3 +626,35 @@ fn outgoing_http_without_a_network_grant_is_refused_at_load() {
         "{message}"
     );
 }
+
+#[test]
+fn strikes_accumulate_across_restarts_of_the_host() {
+    let data = tempfile::tempdir().unwrap();
+    let mut policy = plugboard_host::StrikePolicy::default();
+    policy.set(AbuseKind::Denied, 10);
+    for restart in 1..=3 {
+        let (services, tasks) = HostServices::in_memory();
+        for title in ["a", "b", "c"] {
+            tasks.create(new_task(title), 1).unwrap();
+        }
+        let mut dispatcher = Dispatcher::new(runtime(), services)
+            .with_quarantine(Quarantine::open(data.path()).unwrap())
+            .with_strike_policy(policy.clone());
+        dispatcher
+            .add(hostile("wiper", "delete-all", r#"tasks = ["read"]"#))
+            .unwrap();
+        let task = tasks.create(new_task("d"), 2).unwrap();
+        let report = dispatcher.dispatch(&Event::TaskCreated(task));
+        // Four refused deletions per run: 4, 8, then 12 strikes, past 10.
+        let expected = 4 * restart;
+        assert_eq!(
+            Quarantine::open(data.path())
+                .unwrap()
+                .strikes("wiper")
+                .count(AbuseKind::Denied),
+            expected,
+            "run {restart}"
+        );
+        assert_eq!(report.quarantined.len(), usize::from(restart == 3), "run {restart}");
+    }
+}
