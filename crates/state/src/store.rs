@@ -252,6 +252,42 @@ impl StateStore for SqliteStateStore {
         Ok(())
     }
 
+    /// One IMMEDIATE transaction: the usage read, the check and the write
+    /// cannot interleave with another writer, in this process or another.
+    fn set_within_quota(&self, plugin: &str, key: &str, value: &[u8], quota: u64) -> Result<bool, StateStoreError> {
+        let mut conn = self.lock()?;
+        let failed = |e| self.query_failed(plugin, "write a key within the quota", e);
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(failed)?;
+        let used: i64 = tx
+            .query_row("SELECT bytes FROM plugin_usage WHERE plugin = ?1", [plugin], |row| {
+                row.get(0)
+            })
+            .optional()
+            .map_err(failed)?
+            .unwrap_or(0);
+        let replaced: i64 = tx
+            .query_row(
+                "SELECT length(CAST(key AS BLOB)) + length(value) FROM state WHERE plugin = ?1 AND key = ?2",
+                [plugin, key],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(failed)?
+            .unwrap_or(0);
+        let after = u64::try_from(used - replaced).unwrap_or(0) + (key.len() + value.len()) as u64;
+        if after > quota {
+            // Dropping the transaction rolls it back; nothing was written.
+            return Ok(false);
+        }
+        tx.prepare_cached(UPSERT)
+            .and_then(|mut stmt| stmt.execute(params![plugin, key, value]))
+            .map_err(failed)?;
+        tx.commit().map_err(failed)?;
+        Ok(true)
+    }
+
     fn delete(&self, plugin: &str, key: &str) -> Result<(), StateStoreError> {
         let conn = self.lock()?;
         conn.prepare_cached(DELETE)

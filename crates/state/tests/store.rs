@@ -423,3 +423,33 @@ fn the_store_is_shared_between_threads() {
         assert_eq!(store.usage(&format!("plugin{t}")).unwrap(), 25 * (3 + 8));
     }
 }
+
+#[test]
+fn set_within_quota_refuses_past_the_quota_even_with_writers_racing() {
+    use plugboard_host::StateStore;
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        std::sync::Arc::new(plugboard_state::SqliteStateStore::open(&dir.path().join("state.sqlite3")).unwrap());
+    // Replacing a value counts only the difference.
+    assert!(store.set_within_quota("p", "k", &[0; 90], 100).unwrap());
+    assert!(store.set_within_quota("p", "k", &[0; 99], 100).unwrap());
+    assert!(!store.set_within_quota("p", "k2", &[0; 1], 100).unwrap());
+    assert_eq!(store.get("p", "k2").unwrap(), None, "a refused write leaves nothing");
+
+    let writers: Vec<_> = (0..4)
+        .map(|t| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                for i in 0..50 {
+                    let _ = store.set_within_quota("racer", &format!("{t}-{i:02}"), &[1; 60], 1_000);
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.join().unwrap();
+    }
+    let used = store.usage("racer").unwrap();
+    assert!(used <= 1_000, "{used} bytes stored past a 1000-byte quota");
+    assert!(used > 900, "the quota was filled, not refused early: {used}");
+}
