@@ -131,7 +131,18 @@ enum Command {
     Conformance,
 }
 
+/// Lets a closed pipe end the program quietly, as it does any Unix tool
+/// (`plugboard list | head`), instead of a panic in `println!`.
+fn die_quietly_on_closed_pipe() {
+    // SAFETY: `signal` with SIG_DFL installs no handler code; it runs before
+    // any thread is started, so nothing races with the change.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    die_quietly_on_closed_pipe();
     let cli = Cli::parse();
     init_tracing(cli.verbose);
     let config_dir = || folders::resolve(folders::CONFIG, cli.config_dir.as_ref());

@@ -679,3 +679,32 @@ fn conformance_prints_the_matrix_and_exits_by_its_verdict() {
         "{out}"
     );
 }
+
+#[test]
+fn a_closed_pipe_ends_the_output_without_a_panic() {
+    use std::io::Read as _;
+    let root = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_plugboard"))
+        .current_dir(root.path())
+        .args([
+            "--config-dir",
+            "config",
+            "--data-dir",
+            "data",
+            "--plugins-dir",
+            "installed",
+            "conformance",
+        ])
+        .env("HOME", root.path().join("home"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the plugboard binary runs");
+    // Close the pipe before the run prints anything (it loads the plugins
+    // first), as `| head -c0` would.
+    drop(child.stdout.take());
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child.wait().unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
