@@ -684,8 +684,7 @@ fn conformance_prints_the_matrix_and_exits_by_its_verdict() {
 fn a_closed_pipe_ends_the_output_without_a_panic() {
     use std::io::Read as _;
     let root = tempfile::tempdir().unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_plugboard"))
-        .current_dir(root.path())
+    let mut child = common::command(root.path())
         .args([
             "--config-dir",
             "config",
@@ -695,7 +694,6 @@ fn a_closed_pipe_ends_the_output_without_a_panic() {
             "installed",
             "conformance",
         ])
-        .env("HOME", root.path().join("home"))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -6,7 +6,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use common::{example_manifest, plugin_folder};
 use plugboard_test_artifacts as artifacts;
@@ -29,9 +29,7 @@ fn a_plugin_changed_during_a_run_is_swapped_in_between_events() {
         ),
     )
     .unwrap();
-    let home = root.path().join("home");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_plugboard"))
-        .current_dir(root.path())
+    let mut child = common::command(root.path())
         .args([
             "--config-dir",
             "config",
@@ -49,9 +47,6 @@ fn a_plugin_changed_during_a_run_is_swapped_in_between_events() {
             "--trust-manifests",
             "--watch",
         ])
-        .env("HOME", &home)
-        .env("XDG_CONFIG_HOME", home.join(".config"))
-        .env("XDG_DATA_HOME", home.join(".local/share"))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

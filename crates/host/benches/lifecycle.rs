@@ -63,7 +63,11 @@ fn runtime(options: RuntimeOptions) -> Runtime {
 
 /// Loads auto-tag from its bytes and handles its first event.
 fn first_event(runtime: &Runtime, expected: &Compiled, event: &Event) {
-    let plugin = load(runtime, "auto-tag");
+    handle_first_event(runtime, load(runtime, "auto-tag"), expected, event);
+}
+
+/// Checks how the plugin was compiled and hands it its first event.
+fn handle_first_event(runtime: &Runtime, plugin: LoadedPlugin, expected: &Compiled, event: &Event) {
     assert_eq!(plugin.compiled(), Some(expected));
     let (services, _) = HostServices::in_memory();
     let mut dispatcher = Dispatcher::new(runtime, services);
@@ -109,12 +113,7 @@ fn archive_to_first_event(runtime: &Runtime, archive: &Path, expected: &Compiled
     let plugin = runtime
         .load_dir(&unpacked.dir, &LoadOptions::trusting_manifest())
         .expect("auto-tag loads from its unpacked archive");
-    assert_eq!(plugin.compiled(), Some(expected));
-    let (services, _) = HostServices::in_memory();
-    let mut dispatcher = Dispatcher::new(runtime, services);
-    dispatcher.add(plugin).expect("added");
-    let report = dispatcher.dispatch(event);
-    assert_eq!(report.deliveries[0].outcome, Outcome::Handled);
+    handle_first_event(runtime, plugin, expected, event);
 }
 
 fn bench_archive(c: &mut Criterion) {

@@ -658,3 +658,85 @@ fn strikes_accumulate_across_restarts_of_the_host() {
         assert_eq!(report.quarantined.len(), usize::from(restart == 3), "run {restart}");
     }
 }
+
+#[test]
+fn too_many_host_calls_in_one_event_trap_and_quarantine() {
+    // Fewer host calls allowed than log lines: the host-call limit trips first.
+    let text = hostile_manifest("chatter", "log-flood", "", "").replace("[limits]\n", "[limits]\nhost-calls = 50\n");
+    let plugin = load(&text, artifacts::HOSTILE, Grants::everything_requested()).unwrap();
+    let mut host = Host::new(vec![plugin]);
+    let report = host.attack();
+    let detail = trapped(Host::outcome_of(&report, "chatter"), AbuseKind::HostCalls);
+    assert!(detail.contains("more than 50 host calls"), "{detail}");
+    assert_eq!(host.quarantined("chatter").kind, AbuseKind::HostCalls);
+    host.assert_bystander_works();
+}
+
+#[test]
+fn a_plugin_out_of_fuel_is_stopped_when_the_host_counts_fuel() {
+    let runtime = Runtime::with_options(plugboard_host::RuntimeOptions {
+        fuel: true,
+        ..plugboard_host::RuntimeOptions::default()
+    })
+    .unwrap();
+    // A generous deadline, so that only the fuel budget can stop the loop.
+    let text = hostile_manifest("burner", "loop-on-event", r#"tasks = ["read", "write"]"#, "")
+        .replace("deadline = \"100ms\"", "deadline = \"10s\"\nfuel = 10000000");
+    let manifest = Manifest::parse(&text, std::path::Path::new("plugin.toml")).unwrap();
+    let origin = std::path::Path::new(artifacts::HOSTILE.path);
+    let plugin = runtime
+        .load_bytes(
+            manifest,
+            origin.parent().unwrap_or(origin),
+            origin,
+            artifacts::HOSTILE.bytes,
+            &LoadOptions::trusting_manifest(),
+        )
+        .unwrap();
+    let (services, tasks) = HostServices::in_memory();
+    let mut dispatcher = Dispatcher::new(&runtime, services);
+    dispatcher.add(plugin).unwrap();
+    let task = tasks.create(new_task("spin"), 1).unwrap();
+    let started = Instant::now();
+    let report = dispatcher.dispatch(&Event::TaskCreated(task));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "fuel, not the 10 s deadline, stopped it"
+    );
+    trapped(report.deliveries[0].outcome.clone(), AbuseKind::Fuel);
+    assert_eq!(report.quarantined[0].kind, AbuseKind::Fuel);
+}
+
+#[test]
+fn denied_calls_traps_and_quarantine_are_written_to_the_plugin_log() {
+    let data = tempfile::tempdir().unwrap();
+    let (services, tasks) = HostServices::in_memory();
+    let mut dispatcher = Dispatcher::new(runtime(), services).with_logs(plugboard_host::PluginLogs::new(data.path()));
+    dispatcher
+        .add(hostile("wiper", "delete-all", r#"tasks = ["read"]"#))
+        .unwrap();
+    tasks.create(new_task("keep me"), 1).unwrap();
+    tasks.create(new_task("me too"), 1).unwrap();
+    let task = tasks.create(new_task("and me"), 1).unwrap();
+    dispatcher.dispatch(&Event::TaskCreated(task));
+    let lines = plugboard_host::PluginLogs::new(data.path()).tail("wiper", 100).unwrap();
+    let audit: Vec<&String> = lines.iter().filter(|l| l.contains(" audit ")).collect();
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|l| l.ends_with("audit denied: not granted `tasks.delete`"))
+            .count(),
+        3,
+        "{lines:#?}"
+    );
+    assert!(
+        audit
+            .iter()
+            .any(|l| l.ends_with("audit quarantined after 3 denied strike(s): made 3 call(s) it was not granted")),
+        "{lines:#?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains(" info  delete refused: ")),
+        "the plugin's own lines are kept: {lines:#?}"
+    );
+}

@@ -35,18 +35,26 @@ pub fn plugboard_in(dir: &Path, args: &[&str]) -> Output {
     run(dir, args, None)
 }
 
-fn run(dir: &Path, args: &[&str], input: Option<&str>) -> Output {
+/// The `plugboard` binary, to run in `dir` with every default folder
+/// pointing into `dir/home`, for tests that drive the process themselves.
+pub fn command(dir: &Path) -> Command {
     let home = dir.join("home");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_plugboard"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_plugboard"));
+    command
         .current_dir(dir)
-        .args(args)
         .env("HOME", &home)
         .env("XDG_CONFIG_HOME", home.join(".config"))
         .env("XDG_DATA_HOME", home.join(".local/share"))
         .env_remove("PLUGBOARD_CONFIG_DIR")
         .env_remove("PLUGBOARD_DATA_DIR")
         .env_remove("PLUGBOARD_PLUGINS_DIR")
-        .env_remove("PLUGBOARD_BUILTIN_DIR")
+        .env_remove("PLUGBOARD_BUILTIN_DIR");
+    command
+}
+
+fn run(dir: &Path, args: &[&str], input: Option<&str>) -> Output {
+    let mut child = command(dir)
+        .args(args)
         .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
