@@ -183,7 +183,7 @@ pub enum ReloadError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AddError {
     /// The plugin is quarantined; the user must re-enable it first.
-    #[error("plugin `{}` is quarantined since {} for {}: {}; re-enable it to load it again", .0.plugin, .0.at, .0.kind, .0.reason)]
+    #[error("plugin `{}` is quarantined since {} for {}: {}; re-enable it (`plugboard enable`) to load it again", .0.plugin, crate::plugin_log::format_utc(.0.at), .0.kind, .0.reason)]
     Quarantined(QuarantineRecord),
     /// A plugin with this id is already loaded.
     #[error("a plugin with id `{0}` is already loaded")]

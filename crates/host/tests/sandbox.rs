@@ -502,6 +502,10 @@ fn quarantine_survives_a_restart_of_the_host() {
         .unwrap_err();
     assert!(err.to_string().contains("is quarantined since"), "{err}");
     assert!(err.to_string().contains("deadline"), "{err}");
+    assert!(
+        err.to_string().contains(" since 20"),
+        "the time is shown as a date: {err}"
+    );
     // Until the user re-enables it.
     dispatcher.release("persistent-looper").unwrap();
     dispatcher
