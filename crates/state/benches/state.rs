@@ -2,14 +2,14 @@
 //! (one fsync'd commit), `get`, `usage`, a 10-key `set_many`, and, for the
 //! `synchronous` trade-off, the same upsert with `synchronous=NORMAL`.
 //!
-//! `cargo bench -p plugboard-state --bench state --profile dev` measures
-//! without building wasmtime (a dependency of `plugboard-host`) in release;
-//! the costs measured here are SQLite's and the disk's.
+//! `cargo bench -p plugboard-state --bench state` builds no WebAssembly
+//! runtime (this crate depends on `plugboard-contract` only); the costs
+//! measured here are SQLite's and the disk's.
 
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use plugboard_host::StateStore;
+use plugboard_contract::StateStore;
 use plugboard_state::SqliteStateStore;
 
 /// A plugin state value of typical size: a small JSON record.

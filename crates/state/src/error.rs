@@ -4,7 +4,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use plugboard_host::state_store::StateStoreError;
+use plugboard_contract::state_store::StateStoreError;
 
 /// A failure of the state database; every message names the file.
 #[derive(Debug, thiserror::Error)]

@@ -1,6 +1,7 @@
-//! Durable per-plugin key/value state: the [`plugboard_host::StateStore`] the
-//! host uses outside tests, kept in one SQLite file in the host's data
-//! directory.
+//! Durable per-plugin key/value state: the [`plugboard_contract::StateStore`]
+//! the host uses outside tests, kept in one SQLite file in the host's data
+//! directory. It builds against the embedder's contract only, never against
+//! the host or its WebAssembly runtime.
 //!
 //! Every `set`, `delete` and batch is one committed transaction: once a call
 //! returns `Ok`, the write survives the process being killed and, because the

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use plugboard_host::StateStore;
-use plugboard_host::state_store::StateStoreError;
+use plugboard_contract::StateStore;
+use plugboard_contract::state_store::StateStoreError;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use crate::error::StateError;

@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use plugboard_host::StateStore;
+use plugboard_contract::StateStore;
 use plugboard_state::SqliteStateStore;
 
 /// Where the child writes; its presence is what makes [`crash_writer`] act.

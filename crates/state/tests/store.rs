@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use plugboard_host::StateStore;
+use plugboard_contract::StateStore;
 use plugboard_state::{SCHEMA_VERSION, SqliteStateStore, StateChange, StateError};
 
 fn temp_store() -> (tempfile::TempDir, PathBuf, SqliteStateStore) {
@@ -352,7 +352,7 @@ fn another_programs_database_is_refused_and_left_alone() {
 
 #[test]
 fn errors_reach_the_host_as_unavailable_with_the_file_name() {
-    use plugboard_host::state_store::StateStoreError;
+    use plugboard_contract::state_store::StateStoreError;
     let (_dir, path, store) = temp_store();
     // Break the file under the open store: the next write fails, naming
     // the plugin and the file, without a panic.
@@ -393,7 +393,7 @@ fn damaged_pages_give_errors_naming_the_file_not_panics() {
         }
         Ok(store) => {
             let err = store.list_keys("p").unwrap_err();
-            let plugboard_host::state_store::StateStoreError::Unavailable(message) = err;
+            let plugboard_contract::state_store::StateStoreError::Unavailable(message) = err;
             assert!(message.contains(&path_text), "{message}");
         }
     }
@@ -426,7 +426,7 @@ fn the_store_is_shared_between_threads() {
 
 #[test]
 fn set_within_quota_refuses_past_the_quota_even_with_writers_racing() {
-    use plugboard_host::StateStore;
+    use plugboard_contract::StateStore;
     let dir = tempfile::tempdir().unwrap();
     let store =
         std::sync::Arc::new(plugboard_state::SqliteStateStore::open(&dir.path().join("state.sqlite3")).unwrap());

@@ -1,0 +1,414 @@
+//! The application's tasks, as the host sees them: a trait the embedding app
+//! implements over its own storage, the rules every implementation shares
+//! (patches, filters), and an in-memory store for tests and the demo.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+
+use crate::change::TaskChange;
+pub use crate::task::Timestamp;
+use crate::task::{Annotation, Filter, NewTask, Priority, Status, Task, TaskPatch};
+
+/// Why the task store refused or failed a request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TaskStoreError {
+    /// No task has this id.
+    #[error("no task has id {0}")]
+    NotFound(String),
+    /// The request is malformed (empty title, bad tag, ...).
+    #[error("{0}")]
+    Invalid(String),
+    /// The task changed since the caller read it.
+    #[error("task {0} was changed since it was read")]
+    Conflict(String),
+    /// The storage itself failed; not the caller's fault.
+    #[error("task storage failed: {0}")]
+    Unavailable(String),
+}
+
+/// The application's task storage, implemented by the embedding app.
+///
+/// Methods take `&self`: one store is shared by every plugin instance, so an
+/// implementation chooses its own locking. Plugins never write to it
+/// directly: their changes are staged during a handler call and handed to
+/// [`TaskStore::commit`] in one batch when the call succeeds.
+pub trait TaskStore: Send + Sync {
+    /// Reads one task.
+    fn get(&self, id: &str) -> Result<Option<Task>, TaskStoreError>;
+    /// Lists the tasks that match, oldest first, at most `filter.limit`.
+    fn query(&self, filter: &Filter) -> Result<Vec<Task>, TaskStoreError>;
+    /// Applies a batch of changes all together or not at all.
+    ///
+    /// Must fail with [`TaskStoreError::Conflict`], changing nothing, when a
+    /// created id already exists, or when an updated or deleted task is gone
+    /// or its `modified` time differs from the `before` the batch carries
+    /// (the application changed it meanwhile).
+    fn commit(&self, changes: &[TaskChange]) -> Result<(), TaskStoreError>;
+}
+
+/// A patch that changes nothing (`TaskPatch::default()`); fill in the fields
+/// you need.
+pub fn empty_patch() -> TaskPatch {
+    TaskPatch::default()
+}
+
+/// A filter that matches every task (`Filter::default()`).
+pub fn match_all() -> Filter {
+    Filter::default()
+}
+
+/// A new task with only a title.
+pub fn new_task(title: impl Into<String>) -> NewTask {
+    NewTask {
+        title: title.into(),
+        description: String::new(),
+        project: None,
+        tags: Vec::new(),
+        priority: Priority::None,
+        due: None,
+        attributes: Vec::new(),
+    }
+}
+
+fn check_title(title: &str) -> Result<(), TaskStoreError> {
+    if title.trim().is_empty() {
+        return Err(TaskStoreError::Invalid("title: must not be empty".into()));
+    }
+    Ok(())
+}
+
+fn check_tag(tag: &str) -> Result<(), TaskStoreError> {
+    if tag.is_empty() || tag.chars().any(char::is_whitespace) {
+        return Err(TaskStoreError::Invalid(format!(
+            "tag {tag:?}: must be non-empty and contain no white space"
+        )));
+    }
+    Ok(())
+}
+
+/// Builds the task a [`NewTask`] describes, after checking it.
+pub fn build_task(id: String, new: NewTask, now: Timestamp) -> Result<Task, TaskStoreError> {
+    check_title(&new.title)?;
+    let mut tags = Vec::with_capacity(new.tags.len());
+    for tag in new.tags {
+        check_tag(&tag)?;
+        if !tags.contains(&tag) {
+            tags.push(tag);
+        }
+    }
+    Ok(Task {
+        id,
+        title: new.title,
+        description: new.description,
+        status: Status::Pending,
+        project: new.project,
+        tags,
+        priority: new.priority,
+        due: new.due,
+        created: now,
+        modified: now,
+        annotations: Vec::new(),
+        attributes: new.attributes,
+    })
+}
+
+/// Applies a patch to a task, checking it first; the task is unchanged on error.
+pub fn apply_patch(task: &Task, patch: &TaskPatch, now: Timestamp) -> Result<Task, TaskStoreError> {
+    if let Some(expected) = patch.expected_modified
+        && expected != task.modified
+    {
+        return Err(TaskStoreError::Conflict(task.id.clone()));
+    }
+    let mut next = task.clone();
+    if let Some(title) = &patch.title {
+        check_title(title)?;
+        next.title = title.clone();
+    }
+    if let Some(description) = &patch.description {
+        next.description = description.clone();
+    }
+    if let Some(status) = patch.status {
+        next.status = status;
+    }
+    if let Some(project) = &patch.project {
+        next.project = project.clone();
+    }
+    if let Some(priority) = patch.priority {
+        next.priority = priority;
+    }
+    if let Some(due) = patch.due {
+        next.due = due;
+    }
+    for tag in &patch.add_tags {
+        check_tag(tag)?;
+        if !next.tags.contains(tag) {
+            next.tags.push(tag.clone());
+        }
+    }
+    next.tags.retain(|t| !patch.remove_tags.contains(t));
+    for text in &patch.add_annotations {
+        next.annotations.push(Annotation {
+            time: now,
+            text: text.clone(),
+        });
+    }
+    for attr in &patch.set_attributes {
+        match next.attributes.iter_mut().find(|a| a.key == attr.key) {
+            Some(existing) => existing.value = attr.value.clone(),
+            None => next.attributes.push(attr.clone()),
+        }
+    }
+    next.attributes.retain(|a| !patch.remove_attributes.contains(&a.key));
+    if next != *task {
+        next.modified = now.max(task.modified);
+    }
+    Ok(next)
+}
+
+/// Whether a task matches a filter (ignoring its `limit`).
+pub fn filter_matches(task: &Task, filter: &Filter) -> bool {
+    if filter.status.is_some_and(|s| s != task.status) {
+        return false;
+    }
+    if filter
+        .project
+        .as_ref()
+        .is_some_and(|p| task.project.as_ref() != Some(p))
+    {
+        return false;
+    }
+    if !filter.tags.iter().all(|t| task.tags.contains(t)) {
+        return false;
+    }
+    if let Some(text) = &filter.text {
+        let needle = text.to_lowercase();
+        if !task.title.to_lowercase().contains(&needle) && !task.description.to_lowercase().contains(&needle) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Tasks kept in memory, in creation order: for tests, the demo and apps
+/// that persist tasks themselves.
+#[derive(Debug, Default)]
+pub struct InMemoryTaskStore {
+    inner: Mutex<Tasks>,
+}
+
+#[derive(Debug, Default)]
+struct Tasks {
+    next_seq: u64,
+    by_id: BTreeMap<String, (u64, Task)>,
+}
+
+impl InMemoryTaskStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Tasks> {
+        // A panic while holding the lock cannot leave the map half-written
+        // (every write is a single insert or remove), so a poisoned lock is
+        // still safe to use.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Every task, oldest first.
+    pub fn all(&self) -> Vec<Task> {
+        let tasks = self.lock();
+        let mut list: Vec<_> = tasks.by_id.values().collect();
+        list.sort_by_key(|(seq, _)| *seq);
+        list.into_iter().map(|(_, t)| t.clone()).collect()
+    }
+}
+
+impl InMemoryTaskStore {
+    /// Creates a task, as the application would (not through a plugin).
+    pub fn create(&self, task: NewTask, now: Timestamp) -> Result<Task, TaskStoreError> {
+        let task = build_task(uuid::Uuid::new_v4().to_string(), task, now)?;
+        let mut tasks = self.lock();
+        let seq = tasks.next_seq;
+        tasks.next_seq += 1;
+        tasks.by_id.insert(task.id.clone(), (seq, task.clone()));
+        Ok(task)
+    }
+
+    /// Applies a patch, as the application would; returns before and after.
+    pub fn update(&self, id: &str, patch: &TaskPatch, now: Timestamp) -> Result<(Task, Task), TaskStoreError> {
+        let mut tasks = self.lock();
+        let (_, current) = tasks
+            .by_id
+            .get_mut(id)
+            .ok_or_else(|| TaskStoreError::NotFound(id.to_string()))?;
+        let next = apply_patch(current, patch, now)?;
+        let before = std::mem::replace(current, next.clone());
+        Ok((before, next))
+    }
+
+    /// Deletes a task, as the application would; returns its last state.
+    pub fn delete(&self, id: &str) -> Result<Task, TaskStoreError> {
+        self.lock()
+            .by_id
+            .remove(id)
+            .map(|(_, t)| t)
+            .ok_or_else(|| TaskStoreError::NotFound(id.to_string()))
+    }
+}
+
+fn check_unchanged(tasks: &Tasks, expected: &Task) -> Result<(), TaskStoreError> {
+    match tasks.by_id.get(&expected.id) {
+        Some((_, current)) if current.modified == expected.modified => Ok(()),
+        _ => Err(TaskStoreError::Conflict(expected.id.clone())),
+    }
+}
+
+impl TaskStore for InMemoryTaskStore {
+    fn get(&self, id: &str) -> Result<Option<Task>, TaskStoreError> {
+        Ok(self.lock().by_id.get(id).map(|(_, t)| t.clone()))
+    }
+
+    fn query(&self, filter: &Filter) -> Result<Vec<Task>, TaskStoreError> {
+        let limit = filter.limit.map_or(usize::MAX, |l| l as usize);
+        Ok(self
+            .all()
+            .into_iter()
+            .filter(|t| filter_matches(t, filter))
+            .take(limit)
+            .collect())
+    }
+
+    fn commit(&self, changes: &[TaskChange]) -> Result<(), TaskStoreError> {
+        let mut tasks = self.lock();
+        // Check the whole batch first, so that a refusal changes nothing.
+        for change in changes {
+            match change {
+                TaskChange::Created(task) if tasks.by_id.contains_key(&task.id) => {
+                    return Err(TaskStoreError::Conflict(task.id.clone()));
+                }
+                TaskChange::Created(_) => {}
+                TaskChange::Updated { before, .. } | TaskChange::Deleted(before) => check_unchanged(&tasks, before)?,
+            }
+        }
+        for change in changes {
+            match change {
+                TaskChange::Created(task) => {
+                    let seq = tasks.next_seq;
+                    tasks.next_seq += 1;
+                    tasks.by_id.insert(task.id.clone(), (seq, task.clone()));
+                }
+                TaskChange::Updated { after, .. } => {
+                    if let Some((_, current)) = tasks.by_id.get_mut(&after.id) {
+                        *current = after.clone();
+                    }
+                }
+                TaskChange::Deleted(task) => {
+                    tasks.by_id.remove(&task.id);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patch_changes_only_named_fields_and_bumps_modified() {
+        let store = InMemoryTaskStore::new();
+        let mut new = new_task("Write report");
+        new.tags = vec!["work".into()];
+        let task = store.create(new, 1_000).unwrap();
+        let mut patch = empty_patch();
+        patch.add_tags = vec!["urgent".into(), "work".into()];
+        patch.priority = Some(Priority::High);
+        patch.add_annotations = vec!["asked by Sam".into()];
+        let (before, after) = store.update(&task.id, &patch, 2_000).unwrap();
+        assert_eq!(before, task);
+        assert_eq!(after.tags, vec!["work", "urgent"]);
+        assert_eq!(after.priority, Priority::High);
+        assert_eq!(after.title, "Write report");
+        assert_eq!(after.modified, 2_000);
+        assert_eq!(after.annotations[0].time, 2_000);
+        assert_eq!(store.get(&task.id).unwrap().unwrap(), after);
+    }
+
+    #[test]
+    fn a_batch_with_one_stale_change_commits_nothing() {
+        let store = InMemoryTaskStore::new();
+        let a = store.create(new_task("a"), 1).unwrap();
+        let b = store.create(new_task("b"), 1).unwrap();
+        let mut a2 = a.clone();
+        a2.title = "a2".into();
+        a2.modified = 5;
+        let created = build_task("new-id".into(), new_task("c"), 5).unwrap();
+        // The application changes b after the plugin read it.
+        let mut patch = empty_patch();
+        patch.title = Some("b by the app".into());
+        store.update(&b.id, &patch, 3).unwrap();
+        let batch = [
+            TaskChange::Created(created),
+            TaskChange::Updated {
+                before: a.clone(),
+                after: a2,
+            },
+            TaskChange::Deleted(b.clone()),
+        ];
+        assert_eq!(store.commit(&batch), Err(TaskStoreError::Conflict(b.id.clone())));
+        let titles: Vec<_> = store.all().into_iter().map(|t| t.title).collect();
+        assert_eq!(titles, ["a", "b by the app"]);
+        // Without the stale change the same batch applies whole.
+        assert_eq!(store.commit(&batch[..2]), Ok(()));
+        let titles: Vec<_> = store.all().into_iter().map(|t| t.title).collect();
+        assert_eq!(titles, ["a2", "b by the app", "c"]);
+    }
+
+    #[test]
+    fn stale_expected_modified_is_a_conflict_and_changes_nothing() {
+        let store = InMemoryTaskStore::new();
+        let task = store.create(new_task("a"), 1).unwrap();
+        let mut patch = empty_patch();
+        patch.title = Some("b".into());
+        patch.expected_modified = Some(0);
+        assert_eq!(
+            store.update(&task.id, &patch, 5),
+            Err(TaskStoreError::Conflict(task.id.clone()))
+        );
+        assert_eq!(store.get(&task.id).unwrap().unwrap().title, "a");
+    }
+
+    #[test]
+    fn invalid_input_is_refused() {
+        let store = InMemoryTaskStore::new();
+        assert!(matches!(store.create(new_task("  "), 1), Err(TaskStoreError::Invalid(m)) if m.contains("title")));
+        let task = store.create(new_task("a"), 1).unwrap();
+        let mut patch = empty_patch();
+        patch.add_tags = vec!["two words".into()];
+        assert!(
+            matches!(store.update(&task.id, &patch, 2), Err(TaskStoreError::Invalid(m)) if m.contains("two words"))
+        );
+        assert_eq!(store.delete("nope"), Err(TaskStoreError::NotFound("nope".into())));
+    }
+
+    #[test]
+    fn query_filters_and_limits_in_creation_order() {
+        let store = InMemoryTaskStore::new();
+        for (title, tag) in [("Buy milk", "home"), ("Fix bug", "work"), ("Review PR", "work")] {
+            let mut new = new_task(title);
+            new.tags = vec![tag.into()];
+            store.create(new, 1).unwrap();
+        }
+        let mut filter = match_all();
+        filter.tags = vec!["work".into()];
+        let titles: Vec<_> = store.query(&filter).unwrap().into_iter().map(|t| t.title).collect();
+        assert_eq!(titles, ["Fix bug", "Review PR"]);
+        filter.limit = Some(1);
+        assert_eq!(store.query(&filter).unwrap().len(), 1);
+        let mut by_text = match_all();
+        by_text.text = Some("MILK".into());
+        assert_eq!(store.query(&by_text).unwrap()[0].title, "Buy milk");
+    }
+}
