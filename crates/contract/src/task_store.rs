@@ -32,6 +32,43 @@ pub enum TaskStoreError {
 /// implementation chooses its own locking. Plugins never write to it
 /// directly: their changes are staged during a handler call and handed to
 /// [`TaskStore::commit`] in one batch when the call succeeds.
+///
+/// An application's store, here one that counts the batches plugins
+/// commit, over the in-memory one:
+///
+/// ```
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+///
+/// use plugboard_contract::task_store::{build_task, new_task};
+/// use plugboard_contract::{Filter, InMemoryTaskStore, Task, TaskChange, TaskStore, TaskStoreError};
+///
+/// #[derive(Default)]
+/// struct CountingStore {
+///     tasks: InMemoryTaskStore,
+///     batches: AtomicUsize,
+/// }
+///
+/// impl TaskStore for CountingStore {
+///     fn get(&self, id: &str) -> Result<Option<Task>, TaskStoreError> {
+///         self.tasks.get(id)
+///     }
+///     fn query(&self, filter: &Filter) -> Result<Vec<Task>, TaskStoreError> {
+///         self.tasks.query(filter)
+///     }
+///     fn commit(&self, changes: &[TaskChange]) -> Result<(), TaskStoreError> {
+///         self.tasks.commit(changes)?;
+///         self.batches.fetch_add(1, Ordering::Relaxed);
+///         Ok(())
+///     }
+/// }
+///
+/// let store = CountingStore::default();
+/// let task = build_task("t-1".into(), new_task("Buy milk"), 0)?;
+/// store.commit(&[TaskChange::Created(task)])?;
+/// assert_eq!(store.batches.load(Ordering::Relaxed), 1);
+/// assert_eq!(store.get("t-1")?.map(|t| t.title).as_deref(), Some("Buy milk"));
+/// # Ok::<(), TaskStoreError>(())
+/// ```
 pub trait TaskStore: Send + Sync {
     /// Reads one task.
     fn get(&self, id: &str) -> Result<Option<Task>, TaskStoreError>;
