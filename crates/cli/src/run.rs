@@ -85,7 +85,7 @@ const WATCH_DEBOUNCE: std::time::Duration = std::time::Duration::from_millis(300
 fn apply_reloads(
     watcher: &plugboard_registry::Watcher,
     runtime: &Runtime,
-    dispatcher: &mut Dispatcher,
+    dispatcher: &Dispatcher,
     grants: Option<&GrantsFile>,
     overrides: &BTreeMap<String, BTreeMap<String, String>>,
 ) {
@@ -332,7 +332,7 @@ pub fn run(args: &RunArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &Path
     }
     let mut app = App::new(tasks, services.clock.clone());
     let strike_policy = StrikePolicy::default();
-    let mut dispatcher = Dispatcher::new(&runtime, services)
+    let dispatcher = Dispatcher::new(&runtime, services)
         .with_quarantine(quarantine)
         .with_logs(plugboard_host::PluginLogs::new(data_dir))
         .with_strike_policy(strike_policy.clone());
@@ -374,7 +374,7 @@ pub fn run(args: &RunArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &Path
     if !roster.members.is_empty() {
         println!("\nStarting plugins:");
     }
-    for (id, started) in dispatcher.start_all() {
+    for (id, started) in dispatcher.start_all_blocking() {
         match started {
             Ok(effects) => {
                 println!("  {id}: started");
@@ -419,7 +419,7 @@ pub fn run(args: &RunArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &Path
     println!("\nEvents from {}:", script.origin);
     for line in script.lines {
         if let Some(watcher) = &watcher {
-            apply_reloads(watcher, &runtime, &mut dispatcher, grants.as_ref(), &overrides);
+            apply_reloads(watcher, &runtime, &dispatcher, grants.as_ref(), &overrides);
         }
         let applied = app
             .apply(line.action)
@@ -427,7 +427,7 @@ pub fn run(args: &RunArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &Path
         match applied.step {
             Step::Event(event) => {
                 println!("#{} {}  => {}", line.line, applied.summary, event_kind(&event));
-                let report = dispatcher.dispatch(&event);
+                let report = dispatcher.dispatch_blocking(&event);
                 // The report carries this dispatch's quarantines.
                 take_heard(&heard);
                 let strikes = Strikes {
@@ -441,12 +441,12 @@ pub fn run(args: &RunArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &Path
                 println!("#{} {}", line.line, applied.summary);
                 std::thread::sleep(duration);
                 if let Some(watcher) = &watcher {
-                    apply_reloads(watcher, &runtime, &mut dispatcher, grants.as_ref(), &overrides);
+                    apply_reloads(watcher, &runtime, &dispatcher, grants.as_ref(), &overrides);
                 }
             }
             Step::Command(call) => {
                 println!("#{} {}", line.line, applied.summary);
-                run_command(&mut dispatcher, &roster, &call);
+                run_command(&dispatcher, &roster, &call);
                 for record in take_heard(&heard) {
                     print_quarantined(&mut roster, &record);
                     quarantined_now.push(record);
@@ -698,8 +698,8 @@ fn print_effects(effects: &CallEffects) {
 
 /// Runs a command and prints its answer and what it did, as the host
 /// reported it.
-fn run_command(dispatcher: &mut Dispatcher, roster: &Roster, call: &CommandCall) {
-    let result = dispatcher.run_command(&call.plugin, &call.name, &call.args);
+fn run_command(dispatcher: &Dispatcher, roster: &Roster, call: &CommandCall) {
+    let result = dispatcher.run_command_blocking(&call.plugin, &call.name, &call.args);
     let label = roster.label(&call.plugin);
     match result {
         Ok(output) => {
