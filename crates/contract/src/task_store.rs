@@ -123,6 +123,12 @@ fn check_tag(tag: &str) -> Result<(), TaskStoreError> {
     Ok(())
 }
 
+/// A fresh task id: a random (version 4) UUID in its hyphenated form, as
+/// the ABI describes task ids.
+pub fn new_task_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
 /// Builds the task a [`NewTask`] describes, after checking it.
 pub fn build_task(id: String, new: NewTask, now: Timestamp) -> Result<Task, TaskStoreError> {
     check_title(&new.title)?;
@@ -264,7 +270,7 @@ impl InMemoryTaskStore {
 impl InMemoryTaskStore {
     /// Creates a task, as the application would (not through a plugin).
     pub fn create(&self, task: NewTask, now: Timestamp) -> Result<Task, TaskStoreError> {
-        let task = build_task(uuid::Uuid::new_v4().to_string(), task, now)?;
+        let task = build_task(new_task_id(), task, now)?;
         let mut tasks = self.lock();
         let seq = tasks.next_seq;
         tasks.next_seq += 1;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
+use plugboard_contract::{HostServices, PluginError, TaskChange};
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -15,9 +16,7 @@ use crate::limits::{CallLimits, LOG_BYTES_PER_CALL, LOG_LINES_PER_CALL, OUTPUT_B
 use crate::network::NetworkHooks;
 use crate::output::CapturedOutput;
 use crate::policy::{Permission, Policy};
-use crate::services::HostServices;
 use crate::transaction::Transaction;
-use crate::types::{PluginError, Task};
 
 /// How important a log line is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -53,25 +52,6 @@ pub struct LogLine {
     pub level: LogLevel,
     /// Its text.
     pub message: String,
-}
-
-/// A task change a plugin made during a call.
-// Unboxed on purpose: a change is built once per host call and boxing both
-// tasks would add two allocations to every update.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TaskChange {
-    /// It created this task.
-    Created(Task),
-    /// It changed a task.
-    Updated {
-        /// The task before.
-        before: Task,
-        /// The task after.
-        after: Task,
-    },
-    /// It deleted this task.
-    Deleted(Task),
 }
 
 /// An event a plugin emitted during a call, delivered once the call succeeds.

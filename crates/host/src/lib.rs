@@ -11,6 +11,12 @@
 //! the `StateStore`, never in an instance. A manifest without a component
 //! is a data-only plugin: loaded and listed, never run.
 //!
+//! The embedder's side (the task and event types, `TaskStore`,
+//! `StateStore`, `HostServices`) is `plugboard-contract`, re-exported here;
+//! the host converts between those types and each world's generated
+//! bindings at the ABI edge (`abi::convert`, `abi::v1`) and works on the
+//! contract's types everywhere else.
+//!
 //! This crate must never let a plugin reach anything its policy does not
 //! allow, never compile a component while handling an event, never run
 //! compiled code from anywhere but its own cache folder, and never panic on
@@ -33,24 +39,43 @@ pub mod plugin_log;
 pub mod policy;
 pub mod quarantine;
 pub mod runtime;
-pub mod services;
-pub mod state_store;
-pub mod task_store;
 pub mod transaction;
 mod wasi;
 pub mod world;
 
-/// The task and event types of the newest world, as the embedder uses them.
+/// The task and event types, as the embedder uses them: the contract's
+/// own, not the generated bindings.
 pub mod types {
-    pub use crate::bindings::v2::plugboard::task_events::types::{
-        Annotation, Attribute, CustomEvent, Error as PluginError, Event, Filter, NewTask, Priority, Status,
-        SyncSummary, Task, TaskChange, TaskPatch,
+    pub use plugboard_contract::{
+        Annotation, Attribute, CustomEvent, Event, Filter, NewTask, PluginError, Priority, Status, SyncSummary, Task,
+        TaskModification, TaskPatch,
     };
+
+    /// The former name of [`TaskModification`] (the WIT `task-change`
+    /// record), kept for callers; not [`crate::TaskChange`], the batch entry
+    /// a `TaskStore` commits.
+    pub use plugboard_contract::TaskModification as TaskChange;
+}
+
+/// The application's task storage, from `plugboard-contract`.
+pub mod task_store {
+    pub use plugboard_contract::task_store::*;
+}
+
+/// Per-plugin key/value state storage, from `plugboard-contract`.
+pub mod state_store {
+    pub use plugboard_contract::state_store::*;
+}
+
+/// What the embedding application provides to every plugin, from
+/// `plugboard-contract`.
+pub mod services {
+    pub use plugboard_contract::services::*;
 }
 
 pub use abuse::{Abuse, AbuseKind, StrikePolicy, Strikes};
 pub use code_cache::{CacheDefect, CacheKey, CodeCache, CodeCacheError, Compiled};
-pub use context::{CallEffects, EmittedEvent, LogLevel, LogLine, TaskChange};
+pub use context::{CallEffects, EmittedEvent, LogLevel, LogLine};
 pub use dispatcher::{
     AddError, CommandError, CommandOutput, Delivery, DispatchReport, Dispatcher, DispatcherOptions, Outcome,
     ReloadError, ReloadOutcome,
@@ -58,11 +83,12 @@ pub use dispatcher::{
 pub use grants::{Grant, Grants, GrantsFile};
 pub use limits::CallLimits;
 pub use loader::{ComponentInfo, LoadError, LoadOptions, LoadedPlugin, PluginCode, PluginSource};
+pub use plugboard_contract::{
+    Clock, HostServices, InMemoryStateStore, InMemoryTaskStore, StateStore, StateStoreError, TaskChange, TaskStore,
+    TaskStoreError,
+};
 pub use plugin_log::PluginLogs;
 pub use policy::Policy;
 pub use quarantine::{Quarantine, QuarantineRecord};
 pub use runtime::{PoolingLimits, Runtime, RuntimeError, RuntimeOptions};
-pub use services::HostServices;
-pub use state_store::{InMemoryStateStore, StateStore};
-pub use task_store::{InMemoryTaskStore, TaskStore, TaskStoreError};
 pub use world::{DetectedWorld, WorldError, WorldVersion};

@@ -10,8 +10,9 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+use plugboard_contract::task_store::Timestamp;
+
 use crate::context::LogLine;
-use crate::task_store::Timestamp;
 
 /// The largest a plugin's log file grows before it is rotated.
 pub const MAX_LOG_FILE_BYTES: u64 = 1 << 20;

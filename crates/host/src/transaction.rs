@@ -8,9 +8,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::context::TaskChange;
-use crate::task_store::{TaskStore, TaskStoreError, Timestamp, apply_patch, build_task, filter_matches};
-use crate::types::{Filter, NewTask, Task, TaskPatch};
+use plugboard_contract::task_store::{
+    TaskStore, TaskStoreError, Timestamp, apply_patch, build_task, filter_matches, new_task_id,
+};
+use plugboard_contract::{Filter, NewTask, Task, TaskChange, TaskPatch};
 
 /// The staged task changes of one call.
 #[derive(Debug, Default)]
@@ -69,7 +70,7 @@ impl Transaction {
 
     /// Stages a new task and returns it with its id and times.
     pub fn create(&mut self, new: NewTask, now: Timestamp) -> Result<Task, TaskStoreError> {
-        let task = build_task(uuid::Uuid::new_v4().to_string(), new, now)?;
+        let task = build_task(new_task_id(), new, now)?;
         self.index.insert(task.id.clone(), self.changes.len());
         self.changes.push(TaskChange::Created(task.clone()));
         Ok(task)
@@ -159,7 +160,7 @@ impl Transaction {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::task_store::{InMemoryTaskStore, empty_patch, match_all, new_task};
+    use plugboard_contract::task_store::{InMemoryTaskStore, empty_patch, match_all, new_task};
 
     #[test]
     fn reads_see_staged_changes_and_the_store_sees_nothing_until_commit() {

@@ -5,12 +5,13 @@
 //! same, and an event with no v1 form (sync, timer, custom) is not delivered.
 //! Host calls go up: each v1 import is implemented by calling the v2 host
 //! implementation, so permissions, recording and storage behave the same.
+//! The conversions are between the v1 bindings and the contract's types,
+//! which the v2 implementation works on; the v2 bindings play no part.
+
+use plugboard_contract::{Event, PluginError, Status, Task, TaskPatch};
 
 use crate::bindings::v1::plugboard::task_events as v1;
-use crate::bindings::v2::plugboard::task_events::{log as v2_log, tasks as v2_tasks};
-use crate::context::PluginContext;
-use crate::task_store::empty_patch;
-use crate::types::{Event, PluginError, Status, Task};
+use crate::context::{LogLevel, PluginContext};
 
 /// A v1 handler call, converted from a v2 event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,14 +35,14 @@ impl From<&Task> for v1::types::Task {
     }
 }
 
-impl From<v1::types::Level> for v2_log::Level {
+impl From<v1::types::Level> for LogLevel {
     fn from(level: v1::types::Level) -> Self {
         match level {
-            v1::types::Level::Trace => v2_log::Level::Trace,
-            v1::types::Level::Debug => v2_log::Level::Debug,
-            v1::types::Level::Info => v2_log::Level::Info,
-            v1::types::Level::Warn => v2_log::Level::Warn,
-            v1::types::Level::Error => v2_log::Level::Error,
+            v1::types::Level::Trace => LogLevel::Trace,
+            v1::types::Level::Debug => LogLevel::Debug,
+            v1::types::Level::Info => LogLevel::Info,
+            v1::types::Level::Warn => LogLevel::Warn,
+            v1::types::Level::Error => LogLevel::Error,
         }
     }
 }
@@ -71,13 +72,13 @@ impl v1::types::Host for PluginContext {}
 
 impl v1::host::Host for PluginContext {
     fn log(&mut self, level: v1::types::Level, message: String) -> wasmtime::Result<()> {
-        v2_log::Host::log(self, level.into(), message)
+        self.log_line(level.into(), message)
     }
 
     fn get_task(&mut self, id: String) -> wasmtime::Result<Option<v1::types::Task>> {
         // v1 has no error channel here: a refusal or a missing task is `none`
         // (a refusal is still recorded by the v2 call).
-        let found = v2_tasks::Host::get(self, id)?;
+        let found = self.get_task(&id)?;
         Ok(found.ok().flatten().as_ref().map(Into::into))
     }
 
@@ -94,7 +95,7 @@ impl v1::host::Host for PluginContext {
             Ok(None) => return Ok(Err(error_text(&PluginError::NotFound(task.id)))),
             Err(e) => return Err(wasmtime::Error::msg(e.to_string())),
         };
-        let mut patch = empty_patch();
+        let mut patch = TaskPatch::default();
         if task.title != current.title {
             patch.title = Some(task.title.clone());
         }
@@ -115,7 +116,7 @@ impl v1::host::Host for PluginContext {
             .cloned()
             .collect();
         patch.expected_modified = Some(current.modified);
-        let updated = v2_tasks::Host::update(self, task.id, patch)?;
+        let updated = self.update_task(&task.id, &patch)?;
         Ok(updated.map(|_| ()).map_err(|e| error_text(&e)))
     }
 }
@@ -123,10 +124,11 @@ impl v1::host::Host for PluginContext {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::{CustomEvent, SyncSummary, TaskChange};
+    use plugboard_contract::task_store::{build_task, new_task};
+    use plugboard_contract::{CustomEvent, SyncSummary, TaskModification};
 
     fn task(title: &str, status: Status) -> Task {
-        let mut t = crate::task_store::build_task("id-1".into(), crate::task_store::new_task(title), 7).unwrap();
+        let mut t = build_task("id-1".into(), new_task(title), 7).expect("a non-empty title is a valid task");
         t.status = status;
         t.tags = vec!["a".into()];
         t
@@ -144,7 +146,7 @@ mod tests {
                 tags: vec!["a".into()],
             })
         );
-        let modified = event_down(&Event::TaskModified(TaskChange {
+        let modified = event_down(&Event::TaskModified(TaskModification {
             before: task("x", Status::Pending),
             after: task("y", Status::Waiting),
         }))

@@ -3,14 +3,18 @@
 //! Every call checks the plugin's policy first; a refusal returns the WIT
 //! `denied` error and is recorded. Storage failures that are not the
 //! plugin's fault trap the call instead of blaming the plugin.
+//!
+//! The calls are written once, as methods of [`PluginContext`] on the
+//! contract's types; the bindings' `Host` traits below only convert their
+//! arguments in and their results out (`abi::convert`), and the v1 adapter
+//! calls the same methods.
+
+use plugboard_contract::{Filter, NewTask, PluginError, StateStoreError, Task, TaskPatch, TaskStoreError};
 
 use crate::abuse::{AbuseKind, LimitExceeded};
 use crate::bindings::v2::plugboard::task_events::{clock, config, events, log, state, tasks, types};
 use crate::context::{EmittedEvent, LogLevel, PluginContext};
 use crate::policy::Permission;
-use crate::state_store::StateStoreError;
-use crate::task_store::TaskStoreError;
-use crate::types::{Filter, NewTask, PluginError, Task, TaskPatch};
 
 /// Longest state key, in bytes.
 pub const MAX_STATE_KEY_BYTES: usize = 256;
@@ -60,8 +64,6 @@ fn capped(filter: &Filter) -> Filter {
     filter
 }
 
-impl types::Host for PluginContext {}
-
 /// The total text size of a new task, for the value-size limit.
 fn new_task_size(task: &NewTask) -> usize {
     task.title.len()
@@ -92,24 +94,29 @@ fn patch_size(patch: &TaskPatch) -> usize {
         + list(&patch.remove_attributes)
 }
 
-impl tasks::Host for PluginContext {
-    fn get(&mut self, id: String) -> wasmtime::Result<Result<Option<Task>, PluginError>> {
+/// The host calls of the `tasks`, `state` and `events` interfaces, on the
+/// contract's types.
+impl PluginContext {
+    /// `tasks.get`: one task as this call sees it.
+    pub(crate) fn get_task(&mut self, id: &str) -> wasmtime::Result<Result<Option<Task>, PluginError>> {
         self.enter()?;
         if let Err(e) = self.require(Permission::TasksRead) {
             return Ok(Err(e));
         }
-        task_result(self.tx.get(&*self.services.tasks, &id))
+        task_result(self.tx.get(&*self.services.tasks, id))
     }
 
-    fn query(&mut self, filter: Filter) -> wasmtime::Result<Result<Vec<Task>, PluginError>> {
+    /// `tasks.query`: the matching tasks, at most [`MAX_QUERY_RESULTS`].
+    pub(crate) fn query_tasks(&mut self, filter: &Filter) -> wasmtime::Result<Result<Vec<Task>, PluginError>> {
         self.enter()?;
         if let Err(e) = self.require(Permission::TasksRead) {
             return Ok(Err(e));
         }
-        task_result(self.tx.query(&*self.services.tasks, &capped(&filter)))
+        task_result(self.tx.query(&*self.services.tasks, &capped(filter)))
     }
 
-    fn create(&mut self, task: NewTask) -> wasmtime::Result<Result<Task, PluginError>> {
+    /// `tasks.create`: stages a new task and returns it.
+    pub(crate) fn create_task(&mut self, task: NewTask) -> wasmtime::Result<Result<Task, PluginError>> {
         self.enter()?;
         self.check_size("new task", new_task_size(&task))?;
         if let Err(e) = self.require(Permission::TasksWrite) {
@@ -119,50 +126,53 @@ impl tasks::Host for PluginContext {
         task_result(self.tx.create(task, now))
     }
 
-    fn update(&mut self, id: String, patch: TaskPatch) -> wasmtime::Result<Result<Task, PluginError>> {
+    /// `tasks.update`: stages a patch and returns the task as it is now.
+    pub(crate) fn update_task(&mut self, id: &str, patch: &TaskPatch) -> wasmtime::Result<Result<Task, PluginError>> {
         self.enter()?;
-        self.check_size("task patch", patch_size(&patch))?;
+        self.check_size("task patch", patch_size(patch))?;
         if let Err(e) = self.require(Permission::TasksWrite) {
             return Ok(Err(e));
         }
         let now = (self.services.clock)();
-        task_result(self.tx.update(&*self.services.tasks, &id, &patch, now))
+        task_result(self.tx.update(&*self.services.tasks, id, patch, now))
     }
 
-    fn delete(&mut self, id: String) -> wasmtime::Result<Result<(), PluginError>> {
+    /// `tasks.delete`: stages a deletion.
+    pub(crate) fn delete_task(&mut self, id: &str) -> wasmtime::Result<Result<(), PluginError>> {
         self.enter()?;
         if let Err(e) = self.require(Permission::TasksDelete) {
             return Ok(Err(e));
         }
-        Ok(task_result(self.tx.delete(&*self.services.tasks, &id))?.map(|_| ()))
+        Ok(task_result(self.tx.delete(&*self.services.tasks, id))?.map(|_| ()))
     }
 
-    fn count(&mut self, filter: Filter) -> wasmtime::Result<Result<u32, PluginError>> {
+    /// `tasks.count`: how many tasks match, ignoring the filter's limit.
+    pub(crate) fn count_tasks(&mut self, filter: &Filter) -> wasmtime::Result<Result<u32, PluginError>> {
         self.enter()?;
         if let Err(e) = self.require(Permission::TasksRead) {
             return Ok(Err(e));
         }
-        let mut all = filter;
+        let mut all = filter.clone();
         all.limit = None;
         Ok(task_result(self.tx.query(&*self.services.tasks, &all))?
             .map(|list| list.len().min(u32::MAX as usize) as u32))
     }
-}
 
-impl state::Host for PluginContext {
-    fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, PluginError>> {
+    /// `state.get`: one of the plugin's values.
+    pub(crate) fn get_state(&mut self, key: &str) -> wasmtime::Result<Result<Option<Vec<u8>>, PluginError>> {
         self.enter()?;
-        if let Err(e) = self.require(Permission::State).and_then(|_| check_key(&key)) {
+        if let Err(e) = self.require(Permission::State).and_then(|_| check_key(key)) {
             return Ok(Err(e));
         }
-        let value = self.services.state.get(&self.plugin_id, &key).map_err(state_failure)?;
+        let value = self.services.state.get(&self.plugin_id, key).map_err(state_failure)?;
         Ok(Ok(value))
     }
 
-    fn set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), PluginError>> {
+    /// `state.set`: stores a value within the plugin's quota.
+    pub(crate) fn set_state(&mut self, key: &str, value: &[u8]) -> wasmtime::Result<Result<(), PluginError>> {
         self.enter()?;
         self.check_size("state value", value.len())?;
-        if let Err(e) = self.require(Permission::State).and_then(|_| check_key(&key)) {
+        if let Err(e) = self.require(Permission::State).and_then(|_| check_key(key)) {
             return Ok(Err(e));
         }
         if value.len() > MAX_STATE_VALUE_BYTES {
@@ -175,7 +185,7 @@ impl state::Host for PluginContext {
         let stored = self
             .services
             .state
-            .set_within_quota(&self.plugin_id, &key, &value, quota)
+            .set_within_quota(&self.plugin_id, key, value, quota)
             .map_err(state_failure)?;
         if !stored {
             return Ok(Err(PluginError::QuotaExceeded));
@@ -183,19 +193,21 @@ impl state::Host for PluginContext {
         Ok(Ok(()))
     }
 
-    fn delete(&mut self, key: String) -> wasmtime::Result<Result<(), PluginError>> {
+    /// `state.delete`: removes one of the plugin's keys.
+    pub(crate) fn delete_state(&mut self, key: &str) -> wasmtime::Result<Result<(), PluginError>> {
         self.enter()?;
-        if let Err(e) = self.require(Permission::State).and_then(|_| check_key(&key)) {
+        if let Err(e) = self.require(Permission::State).and_then(|_| check_key(key)) {
             return Ok(Err(e));
         }
         self.services
             .state
-            .delete(&self.plugin_id, &key)
+            .delete(&self.plugin_id, key)
             .map_err(state_failure)?;
         Ok(Ok(()))
     }
 
-    fn list_keys(&mut self) -> wasmtime::Result<Result<Vec<String>, PluginError>> {
+    /// `state.list-keys`: the plugin's keys in byte order.
+    pub(crate) fn list_state_keys(&mut self) -> wasmtime::Result<Result<Vec<String>, PluginError>> {
         self.enter()?;
         if let Err(e) = self.require(Permission::State) {
             return Ok(Err(e));
@@ -203,10 +215,9 @@ impl state::Host for PluginContext {
         let keys = self.services.state.list_keys(&self.plugin_id).map_err(state_failure)?;
         Ok(Ok(keys))
     }
-}
 
-impl events::Host for PluginContext {
-    fn emit(&mut self, topic: String, payload: Vec<u8>) -> wasmtime::Result<Result<(), PluginError>> {
+    /// `events.emit`: queues an event for after the call succeeds.
+    pub(crate) fn emit_event(&mut self, topic: String, payload: Vec<u8>) -> wasmtime::Result<Result<(), PluginError>> {
         self.enter()?;
         self.check_size("event payload", payload.len())?;
         if !self.policy.allows_topic(&topic) {
@@ -224,6 +235,74 @@ impl events::Host for PluginContext {
         self.effects.emitted.push(EmittedEvent { topic, payload });
         Ok(Ok(()))
     }
+
+    /// `log.log`: one line in the plugin's log.
+    pub(crate) fn log_line(&mut self, level: LogLevel, message: String) -> wasmtime::Result<()> {
+        self.enter()?;
+        self.check_size("log line", message.len())?;
+        self.push_log(level, message)
+    }
+}
+
+/// A call's result as the bindings return it: the value and the error
+/// converted, a trap left as it is.
+fn to_wit<T, W: From<T>>(
+    result: wasmtime::Result<Result<T, PluginError>>,
+) -> wasmtime::Result<Result<W, types::Error>> {
+    result.map(|r| r.map(W::from).map_err(types::Error::from))
+}
+
+impl types::Host for PluginContext {}
+
+impl tasks::Host for PluginContext {
+    fn get(&mut self, id: String) -> wasmtime::Result<Result<Option<types::Task>, types::Error>> {
+        to_wit(self.get_task(&id).map(|r| r.map(|found| found.map(types::Task::from))))
+    }
+
+    fn query(&mut self, filter: types::Filter) -> wasmtime::Result<Result<Vec<types::Task>, types::Error>> {
+        let found = self.query_tasks(&filter.into());
+        to_wit(found.map(|r| r.map(|list| list.into_iter().map(types::Task::from).collect::<Vec<_>>())))
+    }
+
+    fn create(&mut self, task: types::NewTask) -> wasmtime::Result<Result<types::Task, types::Error>> {
+        to_wit(self.create_task(task.into()))
+    }
+
+    fn update(&mut self, id: String, patch: types::TaskPatch) -> wasmtime::Result<Result<types::Task, types::Error>> {
+        to_wit(self.update_task(&id, &patch.into()))
+    }
+
+    fn delete(&mut self, id: String) -> wasmtime::Result<Result<(), types::Error>> {
+        to_wit(self.delete_task(&id))
+    }
+
+    fn count(&mut self, filter: types::Filter) -> wasmtime::Result<Result<u32, types::Error>> {
+        to_wit(self.count_tasks(&filter.into()))
+    }
+}
+
+impl state::Host for PluginContext {
+    fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, types::Error>> {
+        to_wit(self.get_state(&key))
+    }
+
+    fn set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), types::Error>> {
+        to_wit(self.set_state(&key, &value))
+    }
+
+    fn delete(&mut self, key: String) -> wasmtime::Result<Result<(), types::Error>> {
+        to_wit(self.delete_state(&key))
+    }
+
+    fn list_keys(&mut self) -> wasmtime::Result<Result<Vec<String>, types::Error>> {
+        to_wit(self.list_state_keys())
+    }
+}
+
+impl events::Host for PluginContext {
+    fn emit(&mut self, topic: String, payload: Vec<u8>) -> wasmtime::Result<Result<(), types::Error>> {
+        to_wit(self.emit_event(topic, payload))
+    }
 }
 
 impl From<log::Level> for LogLevel {
@@ -240,9 +319,7 @@ impl From<log::Level> for LogLevel {
 
 impl log::Host for PluginContext {
     fn log(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
-        self.enter()?;
-        self.check_size("log line", message.len())?;
-        self.push_log(level.into(), message)
+        self.log_line(level.into(), message)
     }
 }
 

@@ -7,12 +7,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
+use plugboard_contract::Event;
+
 use super::Shared;
 use super::invoke;
+use super::offered::OfferedEvent;
 use super::slot::Slot;
 use crate::context::CallEffects;
 use crate::dispatcher::report::Outcome;
-use crate::types::Event;
 
 /// What one plugin did with the event; `None` when it was not offered it
 /// after all (it was retired or became unavailable meanwhile).
@@ -21,7 +23,7 @@ pub(crate) type Result = Option<(Outcome, CallEffects)>;
 /// The shared work list of one fan-out.
 struct Job {
     shared: Arc<Shared>,
-    event: Arc<Event>,
+    event: Arc<OfferedEvent>,
     targets: Arc<[Arc<Slot>]>,
     next: AtomicUsize,
     ends: Instant,
@@ -42,25 +44,27 @@ impl Job {
 }
 
 /// Delivers `event` to every one of `targets`, in parallel up to the number
-/// of worker threads; returns one result per target, in their order.
+/// of worker threads; returns one result per target, in their order. The
+/// event is converted to each world's bindings once, not once per plugin.
 pub(crate) async fn fan_out(
     shared: &Arc<Shared>,
     event: &Arc<Event>,
     targets: Arc<[Arc<Slot>]>,
     ends: Instant,
 ) -> Vec<Result> {
+    let event = Arc::new(OfferedEvent::new(event.clone()));
     let workers = shared.runtime.executor().workers().min(targets.len());
     if workers <= 1 {
         let mut results = Vec::with_capacity(targets.len());
         for slot in targets.iter() {
-            results.push(deliver(shared, slot, event, ends).await);
+            results.push(deliver(shared, slot, &event, ends).await);
         }
         return results;
     }
     let count = targets.len();
     let job = Arc::new(Job {
         shared: shared.clone(),
-        event: event.clone(),
+        event,
         targets,
         next: AtomicUsize::new(0),
         ends,
@@ -97,8 +101,8 @@ pub(crate) async fn fan_out(
 }
 
 /// Delivers one event to one plugin, waiting for its earlier events first.
-async fn deliver(shared: &Shared, slot: &Slot, event: &Event, ends: Instant) -> Result {
-    if !slot.wants(event) {
+async fn deliver(shared: &Shared, slot: &Slot, event: &OfferedEvent, ends: Instant) -> Result {
+    if !slot.wants(event.event()) {
         return None;
     }
     let mut state = slot.state.lock().await;

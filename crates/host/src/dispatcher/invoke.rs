@@ -10,18 +10,25 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+use plugboard_contract::PluginError;
 use wasmtime::{PoolConcurrencyLimitError, Store};
 
 use super::Shared;
-use super::report::{Outcome, event_kind, render};
+use super::offered::OfferedEvent;
+use super::report::Outcome;
 use super::slot::{Handler, LiveInstance, Slot, SlotState};
-use crate::abi::v1::{V1Call, event_down};
+use crate::abi::v1::V1Call;
 use crate::abuse::{Abuse, AbuseKind, LimitExceeded, classify};
+use crate::bindings::v2::plugboard::task_events::types as wit;
 use crate::context::{CallEffects, PluginContext};
 use crate::limits::{CallLimits, ticks};
 use crate::loader::PluginPre;
-use crate::types::Event;
 use crate::world::WorldVersion;
+
+/// The text the application reads for an error a plugin's handler returned.
+fn rejection(error: wit::Error) -> String {
+    PluginError::from(error).to_string()
+}
 
 /// How long one call may take: its own deadline, or less when the
 /// dispatch it belongs to has less left (then it was `cut`).
@@ -150,7 +157,7 @@ pub(crate) async fn ensure_live(
         match result {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
-                let why = format!("init failed: {}", render(&e));
+                let why = format!("init failed: {}", rejection(e));
                 let _ = slot.unavailable.set(why.clone());
                 return Err(Start::Refused(why));
             }
@@ -237,17 +244,17 @@ pub(crate) async fn handle_event(
     shared: &Shared,
     slot: &Slot,
     state: &mut SlotState,
-    event: &Event,
+    event: &OfferedEvent,
     ends: Instant,
 ) -> (Outcome, CallEffects) {
     let Some(world) = slot.plugin.world() else {
         return (Outcome::NotDelivered("it is data only".into()), CallEffects::default());
     };
     let v1_call = match world.version {
-        WorldVersion::V1 => match event_down(event) {
+        WorldVersion::V1 => match event.v1() {
             Some(call) => Some(call),
             None => {
-                let why = format!("{} has no task-events@1 form", event_kind(event));
+                let why = format!("{} has no task-events@1 form", event.event().kind());
                 return (Outcome::NotDelivered(why), CallEffects::default());
             }
         },
@@ -266,12 +273,12 @@ pub(crate) async fn handle_event(
     let store = &mut live.store;
     let result: wasmtime::Result<Result<(), String>> = match (&live.handler, v1_call) {
         (Handler::V2(h), _) => clock
-            .bound(h.plugboard_task_events_handler().call_on_event(&mut *store, event))
+            .bound(h.plugboard_task_events_handler().call_on_event(&mut *store, event.v2()))
             .await
-            .map(|r| r.map_err(|e| render(&e))),
+            .map(|r| r.map_err(rejection)),
         (Handler::V1(h), Some(call)) => {
             let guest = h.plugboard_task_events_handler();
-            match &call {
+            match call {
                 V1Call::Created(task) => clock.bound(guest.call_on_task_created(&mut *store, task)).await,
                 V1Call::Modified(old, new) => clock.bound(guest.call_on_task_modified(&mut *store, old, new)).await,
                 V1Call::Deleted(task) => clock.bound(guest.call_on_task_deleted(&mut *store, task)).await,
@@ -340,7 +347,7 @@ pub(crate) async fn run_command(
             ),
         ))),
         Ok(Ok(text)) => Ok(text),
-        Ok(Err(e)) => Err(CallFailure::Rejected(render(&e))),
+        Ok(Err(e)) => Err(CallFailure::Rejected(rejection(e))),
         Err(trap) => Err(CallFailure::Trapped(trap)),
     };
     let (result, effects) = finish_call(shared, slot, state, &clock, result);

@@ -5,11 +5,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use plugboard_contract::Clock;
+
 use crate::abuse::{Abuse, StrikePolicy, Strikes};
 use crate::context::CallEffects;
 use crate::plugin_log::{LogEntry, PluginLogs};
 use crate::quarantine::{Quarantine, QuarantineRecord};
-use crate::services::Clock;
 
 /// A callback the embedding app registers to hear of quarantines.
 pub type QuarantineListener = Box<dyn FnMut(&QuarantineRecord) + Send>;

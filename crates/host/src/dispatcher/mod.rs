@@ -11,6 +11,7 @@
 //! - `slot`: one plugin, its instance and its lock;
 //! - `invoke`: one call into one plugin under its deadline, and the commit;
 //! - `fan_out`: one event to all its subscribers in parallel;
+//! - `offered`: that event in each world's form, converted once;
 //! - `budget`: the bounds on everything one application event causes;
 //! - `judge`: strikes, quarantine and plugin logs;
 //! - `report`: what a dispatch, a command or a reload reports.
@@ -19,6 +20,7 @@ mod budget;
 mod fan_out;
 mod invoke;
 mod judge;
+mod offered;
 mod report;
 mod slot;
 
@@ -33,6 +35,8 @@ pub use report::{
     AddError, CommandError, CommandOutput, Delivery, DispatchReport, Outcome, ReloadError, ReloadOutcome, event_kind,
 };
 
+use plugboard_contract::{CustomEvent, Event, HostServices};
+
 use crate::abuse::{Abuse, AbuseKind, StrikePolicy, Strikes};
 use crate::context::CallEffects;
 use crate::limits::MAX_EMIT_DEPTH;
@@ -40,8 +44,6 @@ use crate::loader::{LoadOptions, LoadedPlugin};
 use crate::plugin_log::PluginLogs;
 use crate::quarantine::{Quarantine, QuarantineError, QuarantineRecord};
 use crate::runtime::Runtime;
-use crate::services::HostServices;
-use crate::types::{CustomEvent, Event};
 use crate::world::WorldVersion;
 use budget::Spent;
 use judge::Judge;
@@ -58,7 +60,7 @@ use slot::Slot;
 /// linear memory (globals, caches) is a cache that may vanish between any
 /// two events; plugin authors must keep what matters in state.
 ///
-/// [`StateStore`]: crate::state_store::StateStore
+/// [`StateStore`]: plugboard_contract::StateStore
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DispatcherOptions {
     /// Drop an instance that has not started or handled anything for this
@@ -274,7 +276,7 @@ impl Shared {
                 continue;
             }
             let results = fan_out::fan_out(self, &event, targets.clone(), spent.ends).await;
-            let kind = event_kind(&event);
+            let kind = event.kind();
             for (slot, result) in targets.iter().zip(results) {
                 let Some((outcome, effects)) = result else {
                     continue;
@@ -331,7 +333,7 @@ impl Shared {
     fn drop_emitted(&self, emitter: &Slot, event: &Event, why: String, report: &mut DispatchReport) {
         let topic = match event {
             Event::Custom(custom) => custom.topic.clone(),
-            other => event_kind(other).to_string(),
+            other => other.kind().to_string(),
         };
         report.dropped_emits.push((emitter.id.clone(), topic));
         if emitter.is_retired() {

@@ -3,22 +3,17 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use plugboard_contract::Event;
+
 use crate::abuse::Abuse;
 use crate::context::CallEffects;
 use crate::loader::LoadError;
 use crate::quarantine::QuarantineRecord;
-use crate::types::{Event, PluginError};
 
-/// The short name of an event's kind, as a manifest subscribes to it.
+/// The short name of an event's kind, as a manifest subscribes to it
+/// ([`Event::kind`]).
 pub fn event_kind(event: &Event) -> &'static str {
-    match event {
-        Event::TaskCreated(_) => "task-created",
-        Event::TaskModified(_) => "task-modified",
-        Event::TaskDeleted(_) => "task-deleted",
-        Event::SyncCompleted(_) => "sync-completed",
-        Event::Timer(_) => "timer",
-        Event::Custom(_) => "custom",
-    }
+    event.kind()
 }
 
 /// What happened when an event was offered to one plugin.
@@ -179,14 +174,4 @@ pub enum AddError {
     /// A plugin with this id is already loaded.
     #[error("a plugin with id `{0}` is already loaded")]
     Duplicate(String),
-}
-
-pub(crate) fn render(e: &PluginError) -> String {
-    match e {
-        PluginError::Denied(why) => format!("denied: {why}"),
-        PluginError::NotFound(id) => format!("not found: {id}"),
-        PluginError::Invalid(why) => format!("invalid: {why}"),
-        PluginError::QuotaExceeded => "quota exceeded".into(),
-        PluginError::Conflict => "conflict".into(),
-    }
 }

@@ -6,14 +6,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
+use plugboard_contract::Event;
 use plugboard_manifest::Subscription;
 use wasmtime::Store;
 
-use crate::abi::v1::event_down;
+use super::offered::OfferedEvent;
 use crate::bindings::{v1, v2};
 use crate::context::PluginContext;
 use crate::loader::LoadedPlugin;
-use crate::types::Event;
 use crate::world::WorldVersion;
 
 /// The handler exports of an instance, per world version.
@@ -75,9 +75,9 @@ impl Slot {
 
     /// Whether its world has a form of `event` (a v1 plugin cannot take
     /// every v2 event).
-    pub(crate) fn accepts(&self, event: &Event) -> bool {
+    pub(crate) fn accepts(&self, event: &OfferedEvent) -> bool {
         match self.plugin.world() {
-            Some(world) if world.version == WorldVersion::V1 => event_down(event).is_some(),
+            Some(world) if world.version == WorldVersion::V1 => event.v1().is_some(),
             Some(_) => true,
             None => false,
         }
