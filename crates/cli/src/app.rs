@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use plugboard_host::services::Clock;
-use plugboard_host::task_store::{self, InMemoryTaskStore};
-use plugboard_host::types::{CustomEvent, Event, NewTask, SyncSummary, TaskChange};
+use plugboard_contract::Clock;
+use plugboard_contract::task_store::{self, InMemoryTaskStore};
+use plugboard_contract::{CustomEvent, Event, NewTask, SyncSummary, TaskModification};
 
 use crate::describe;
 use crate::script::{Action, CommandCall, Create, Modify, TaskRef};
@@ -51,7 +51,7 @@ impl App {
     }
 
     /// Every task, oldest first.
-    pub fn tasks(&self) -> Vec<plugboard_host::types::Task> {
+    pub fn tasks(&self) -> Vec<plugboard_contract::Task> {
         self.tasks.all()
     }
 
@@ -155,7 +155,7 @@ impl App {
         let summary = format!("modify {}", describe::modification(&before, &after));
         Ok(Applied {
             summary,
-            step: Step::Event(Box::new(Event::TaskModified(TaskChange { before, after }))),
+            step: Step::Event(Box::new(Event::TaskModified(TaskModification { before, after }))),
         })
     }
 

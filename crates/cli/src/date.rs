@@ -2,7 +2,7 @@
 //! task timestamps and moments such as a quarantine's (milliseconds since the
 //! Unix epoch).
 
-use plugboard_host::task_store::Timestamp;
+use plugboard_contract::task_store::Timestamp;
 
 const MS_PER_DAY: i64 = 86_400_000;
 

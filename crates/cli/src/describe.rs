@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use plugboard_host::types::{Priority, Status, Task};
+use plugboard_contract::{Priority, Status, Task};
 use plugboard_host::{CallEffects, Outcome, QuarantineRecord};
 
 use crate::date;
@@ -115,11 +115,11 @@ pub fn modification(before: &Task, after: &Task) -> String {
 }
 
 /// What a plugin did to a task: `changed task "Buy milk, urgent": +tag urgent, priority none -> high`.
-pub fn plugin_change(change: &plugboard_host::TaskChange) -> String {
+pub fn plugin_change(change: &plugboard_contract::TaskChange) -> String {
     match change {
-        plugboard_host::TaskChange::Created(task) => format!("created task {:?}", task.title),
-        plugboard_host::TaskChange::Deleted(task) => format!("deleted task {:?}", task.title),
-        plugboard_host::TaskChange::Updated { before, after } => {
+        plugboard_contract::TaskChange::Created(task) => format!("created task {:?}", task.title),
+        plugboard_contract::TaskChange::Deleted(task) => format!("deleted task {:?}", task.title),
+        plugboard_contract::TaskChange::Updated { before, after } => {
             let changes = task_changes(before, after);
             if changes.is_empty() {
                 format!("changed task {:?} (nothing visible)", after.title)
@@ -235,7 +235,7 @@ pub fn task_table(tasks: &[Task]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use plugboard_host::task_store::{InMemoryTaskStore, empty_patch, new_task};
+    use plugboard_contract::task_store::{InMemoryTaskStore, empty_patch, new_task};
 
     fn task(title: &str) -> Task {
         InMemoryTaskStore::new().create(new_task(title), 0).unwrap()
@@ -251,7 +251,7 @@ mod tests {
         patch.status = Some(Status::Completed);
         patch.project = Some(Some("home".into()));
         patch.due = Some(Some(0));
-        let after = plugboard_host::task_store::apply_patch(&before, &patch, 1).unwrap();
+        let after = plugboard_contract::task_store::apply_patch(&before, &patch, 1).unwrap();
         assert_eq!(
             task_changes(&before, &after),
             [
@@ -264,7 +264,7 @@ mod tests {
             ]
         );
         assert!(modification(&before, &after).starts_with("\"Buy milk\" -> \"Buy milk, urgent\": status pending"));
-        let change = plugboard_host::TaskChange::Updated { before, after };
+        let change = plugboard_contract::TaskChange::Updated { before, after };
         assert!(plugin_change(&change).starts_with("changed task \"Buy milk, urgent\": title"));
     }
 

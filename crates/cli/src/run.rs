@@ -15,9 +15,9 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
+use plugboard_contract::Event;
 use plugboard_host::dispatcher::event_kind;
 use plugboard_host::limits::MAX_EMIT_DEPTH;
-use plugboard_host::types::Event;
 use plugboard_host::{
     AbuseKind, AddError, CallEffects, Delivery, DispatchReport, Dispatcher, GrantsFile, HostServices, LoadOptions,
     LoadedPlugin, Outcome, Policy, Quarantine, QuarantineRecord, Runtime, StrikePolicy, WorldVersion,

@@ -2,8 +2,8 @@
 //! built-in demo script. Parsing checks every line before anything runs.
 
 use anyhow::bail;
-use plugboard_host::task_store::Timestamp;
-use plugboard_host::types;
+use plugboard_contract as contract;
+use plugboard_contract::task_store::Timestamp;
 use serde::{Deserialize, Deserializer};
 
 use crate::date;
@@ -219,24 +219,24 @@ pub enum Priority {
     High,
 }
 
-impl From<Status> for types::Status {
+impl From<Status> for contract::Status {
     fn from(status: Status) -> Self {
         match status {
-            Status::Pending => types::Status::Pending,
-            Status::Waiting => types::Status::Waiting,
-            Status::Completed => types::Status::Completed,
-            Status::Deleted => types::Status::Deleted,
+            Status::Pending => contract::Status::Pending,
+            Status::Waiting => contract::Status::Waiting,
+            Status::Completed => contract::Status::Completed,
+            Status::Deleted => contract::Status::Deleted,
         }
     }
 }
 
-impl From<Priority> for types::Priority {
+impl From<Priority> for contract::Priority {
     fn from(priority: Priority) -> Self {
         match priority {
-            Priority::None => types::Priority::None,
-            Priority::Low => types::Priority::Low,
-            Priority::Medium => types::Priority::Medium,
-            Priority::High => types::Priority::High,
+            Priority::None => contract::Priority::None,
+            Priority::Low => contract::Priority::Low,
+            Priority::Medium => contract::Priority::Medium,
+            Priority::High => contract::Priority::High,
         }
     }
 }

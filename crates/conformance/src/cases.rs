@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use plugboard_host::TaskStore;
-use plugboard_host::task_store::new_task;
-use plugboard_host::types::{CustomEvent, Event, NewTask, Priority, Status, SyncSummary, Task, TaskChange};
+use plugboard_contract::TaskStore;
+use plugboard_contract::task_store::new_task;
+use plugboard_contract::{CustomEvent, Event, NewTask, Priority, Status, SyncSummary, Task, TaskModification};
 use plugboard_host::{
     CommandError, DispatchReport, Dispatcher, HostServices, InMemoryStateStore, InMemoryTaskStore, LoadOptions,
     LogLevel, Outcome, Runtime, WorldVersion,
@@ -170,7 +170,7 @@ fn task_modified(runtime: &Runtime, fixture: &Fixture) -> Verdict {
         after.status = Status::Completed;
         let report = bench
             .dispatcher
-            .dispatch_blocking(&Event::TaskModified(TaskChange { before, after }));
+            .dispatch_blocking(&Event::TaskModified(TaskModification { before, after }));
         expect_handled(&report)?;
         match fixture.world {
             WorldVersion::V1 => expect_log(

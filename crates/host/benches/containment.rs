@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use plugboard_host::task_store::new_task;
-use plugboard_host::types::Event;
+use plugboard_contract::Event;
+use plugboard_contract::task_store::new_task;
 use plugboard_host::{AbuseKind, Dispatcher, HostServices, LoadOptions, LoadedPlugin, Runtime, StrikePolicy};
 use plugboard_manifest::Manifest;
 use plugboard_test_artifacts as artifacts;
@@ -76,7 +76,7 @@ fn tolerant(runtime: &Runtime) -> Dispatcher {
     Dispatcher::new(runtime, services).with_strike_policy(strikes)
 }
 
-fn neighbours(runtime: &Runtime) -> (Dispatcher, Arc<plugboard_host::InMemoryTaskStore>) {
+fn neighbours(runtime: &Runtime) -> (Dispatcher, Arc<plugboard_contract::InMemoryTaskStore>) {
     let (services, tasks) = HostServices::in_memory();
     let dispatcher = Dispatcher::new(runtime, services);
     dispatcher
@@ -97,7 +97,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function(format!("looping plugin, {DEADLINE_MS} ms deadline"), |b| {
         let dispatcher = tolerant(&runtime);
         dispatcher.add(looper(&runtime)).expect("add");
-        let task = plugboard_host::task_store::build_task("t".into(), new_task("spin"), 1).expect("task");
+        let task = plugboard_contract::task_store::build_task("t".into(), new_task("spin"), 1).expect("task");
         let event = Event::TaskCreated(task);
         let mut worst = Duration::ZERO;
         b.iter_custom(|iterations| {
@@ -152,7 +152,7 @@ fn bench(c: &mut Criterion) {
         std::thread::spawn(move || {
             let dispatcher = tolerant(&runtime);
             dispatcher.add(looper(&runtime)).expect("add");
-            let task = plugboard_host::task_store::build_task("t".into(), new_task("spin"), 1).expect("task");
+            let task = plugboard_contract::task_store::build_task("t".into(), new_task("spin"), 1).expect("task");
             let event = Event::TaskCreated(task);
             let mut loops = 0u64;
             while !stop.load(Ordering::Relaxed) {

@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use plugboard_host::task_store::{build_task, new_task};
-use plugboard_host::types::Event;
+use plugboard_contract::Event;
+use plugboard_contract::task_store::{build_task, new_task};
 use plugboard_host::{
     Compiled, Dispatcher, DispatcherOptions, HostServices, LoadOptions, LoadedPlugin, Outcome, PoolingLimits, Runtime,
     RuntimeOptions,

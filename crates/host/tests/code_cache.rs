@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use plugboard_host::task_store::new_task;
-use plugboard_host::types::Event;
+use plugboard_contract::Event;
+use plugboard_contract::task_store::new_task;
 use plugboard_host::{
     CacheDefect, CacheKey, Compiled, Dispatcher, HostServices, LoadError, LoadOptions, LoadedPlugin, Outcome,
     PluginSource, Runtime, RuntimeOptions, TaskStore,

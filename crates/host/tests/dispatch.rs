@@ -2,9 +2,9 @@
 
 use std::sync::OnceLock;
 
-use plugboard_host::TaskStore;
-use plugboard_host::task_store::{empty_patch, new_task};
-use plugboard_host::types::{Event, Priority, TaskChange};
+use plugboard_contract::TaskStore;
+use plugboard_contract::task_store::{empty_patch, new_task};
+use plugboard_contract::{Event, Priority, TaskModification};
 use plugboard_host::{Dispatcher, HostServices, LoadOptions, LoadedPlugin, Outcome, Runtime};
 use plugboard_test_artifacts as artifacts;
 
@@ -70,9 +70,9 @@ fn both_worlds_receive_the_same_events_and_instances_are_reused() {
 
     // A completion reaches the @1 plugin as `done`.
     let mut patch = empty_patch();
-    patch.status = Some(plugboard_host::types::Status::Completed);
+    patch.status = Some(plugboard_contract::Status::Completed);
     let (before, after) = tasks.update(&second.id, &patch, 3).unwrap();
-    let report = dispatcher.dispatch_blocking(&Event::TaskModified(TaskChange { before, after }));
+    let report = dispatcher.dispatch_blocking(&Event::TaskModified(TaskModification { before, after }));
     assert_eq!(
         messages(&report, "legacy-counter"),
         [format!("task {} is done: Buy milk", second.id)]

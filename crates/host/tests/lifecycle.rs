@@ -7,8 +7,8 @@ use std::path::Path;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use plugboard_host::task_store::{empty_patch, new_task};
-use plugboard_host::types::{Event, TaskChange};
+use plugboard_contract::task_store::{empty_patch, new_task};
+use plugboard_contract::{Event, TaskModification};
 use plugboard_host::{
     DispatchReport, Dispatcher, DispatcherOptions, HostServices, InMemoryTaskStore, LoadOptions, LoadedPlugin, Outcome,
     Runtime,
@@ -77,7 +77,7 @@ fn modified(dispatcher: &Dispatcher, tasks: &InMemoryTaskStore) -> DispatchRepor
     let mut patch = empty_patch();
     patch.title = Some("renamed".into());
     let (before, after) = tasks.update(&task.id, &patch, 2).expect("updated");
-    dispatcher.dispatch_blocking(&Event::TaskModified(TaskChange { before, after }))
+    dispatcher.dispatch_blocking(&Event::TaskModified(TaskModification { before, after }))
 }
 
 #[test]

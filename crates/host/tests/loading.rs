@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use plugboard_host::types::Event;
+use plugboard_contract::Event;
 use plugboard_host::{Dispatcher, HostServices, LoadError, LoadOptions, Outcome, Runtime, WorldVersion};
 use plugboard_test_artifacts as artifacts;
 
@@ -160,11 +160,11 @@ fn a_plugin_built_against_an_older_minor_loads_and_handles_events() {
     let dispatcher = Dispatcher::new(runtime(), services);
     dispatcher.add(plugin).unwrap();
     let task = tasks
-        .create(plugboard_host::task_store::new_task("Water plants"), 1)
+        .create(plugboard_contract::task_store::new_task("Water plants"), 1)
         .unwrap();
     let report = dispatcher.dispatch_blocking(&Event::TaskCreated(task.clone()));
     assert_eq!(report.deliveries.len(), 1);
     assert_eq!(report.deliveries[0].outcome, Outcome::Handled, "{report:?}");
-    let stored = plugboard_host::TaskStore::get(&*tasks, &task.id).unwrap().unwrap();
+    let stored = plugboard_contract::TaskStore::get(&*tasks, &task.id).unwrap().unwrap();
     assert_eq!(stored.tags, vec!["seen-by-2.0".to_string()]);
 }

@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use plugboard_host::task_store::new_task;
-use plugboard_host::types::Event;
+use plugboard_contract::Event;
+use plugboard_contract::task_store::new_task;
 use plugboard_host::{
     AbuseKind, Dispatcher, HostServices, LoadOptions, LoadedPlugin, Outcome, PoolingLimits, Runtime, RuntimeOptions,
     TaskStore,

@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
-use plugboard_host::task_store::new_task;
-use plugboard_host::types::Event;
+use plugboard_contract::Event;
+use plugboard_contract::task_store::new_task;
 use plugboard_host::{DispatchReport, Dispatcher, HostServices, LoadOptions, Outcome, ReloadOutcome, Runtime};
 use plugboard_test_artifacts as artifacts;
 

@@ -6,8 +6,8 @@
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use plugboard_host::task_store::new_task;
-use plugboard_host::types::{Event, Task};
+use plugboard_contract::task_store::new_task;
+use plugboard_contract::{Event, Task};
 use plugboard_host::{
     AbuseKind, DispatchReport, Dispatcher, Grants, HostServices, InMemoryTaskStore, LoadError, LoadOptions,
     LoadedPlugin, Outcome, Quarantine, QuarantineRecord, Runtime,
@@ -144,7 +144,9 @@ impl Host {
             .find(|d| &*d.plugin == "auto-tag")
             .expect("auto-tag got the event");
         assert_eq!(delivery.outcome, Outcome::Handled, "{report:#?}");
-        let stored = plugboard_host::TaskStore::get(&*self.tasks, &task.id).unwrap().unwrap();
+        let stored = plugboard_contract::TaskStore::get(&*self.tasks, &task.id)
+            .unwrap()
+            .unwrap();
         assert_eq!(stored.tags, ["urgent", "bug"]);
     }
 
@@ -413,7 +415,7 @@ fn filling_the_state_quota_stops_at_the_quota() {
         "{:?}",
         delivery.effects.logs
     );
-    assert!(plugboard_host::StateStore::usage(&*host.services.state, "filler").unwrap() <= 16 << 10);
+    assert!(plugboard_contract::StateStore::usage(&*host.services.state, "filler").unwrap() <= 16 << 10);
     host.assert_bystander_works();
 }
 
@@ -437,7 +439,7 @@ fn state_keys_are_keys_not_paths() {
         logs.iter().any(|l| l.starts_with("set \"\": Error::Invalid(")),
         "{logs:?}"
     );
-    let keys = plugboard_host::StateStore::list_keys(&*host.services.state, "keys").unwrap();
+    let keys = plugboard_contract::StateStore::list_keys(&*host.services.state, "keys").unwrap();
     assert_eq!(keys, ["../../etc/passwd", "/etc/shadow"]);
 }
 
@@ -490,7 +492,7 @@ fn quarantine_survives_a_restart_of_the_host() {
             ))
             .unwrap();
         let report = dispatcher.dispatch_blocking(&Event::TaskCreated(
-            plugboard_host::task_store::build_task("t".into(), new_task("x"), 1).unwrap(),
+            plugboard_contract::task_store::build_task("t".into(), new_task("x"), 1).unwrap(),
         ));
         assert_eq!(report.quarantined.len(), 1);
     }
