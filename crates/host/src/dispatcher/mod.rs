@@ -143,7 +143,7 @@ impl Shared {
     }
 
     /// The most live instances kept: the configured cap, else the pool's.
-    fn max_live(&self) -> Option<usize> {
+    pub(crate) fn max_live(&self) -> Option<usize> {
         match (self.options().max_live_instances, self.pool_slots) {
             (Some(cap), Some(pool)) => Some(cap.min(pool)),
             (cap, pool) => cap.or(pool),
@@ -276,7 +276,7 @@ impl Shared {
             let results = fan_out::fan_out(self, &event, targets.clone(), spent.ends).await;
             let kind = event_kind(&event);
             for (slot, result) in targets.iter().zip(results) {
-                let Some((outcome, effects)) = result else {
+                let Some((outcome, effects, elapsed)) = result else {
                     continue;
                 };
                 if outcome == Outcome::Handled {
@@ -319,6 +319,7 @@ impl Shared {
                     depth,
                     outcome,
                     effects,
+                    elapsed,
                 });
             }
         }
