@@ -158,7 +158,10 @@ fn plain_threads_dispatch_at_once_and_every_delivery_is_reported_once() {
                 })
             })
             .collect();
-        workers.into_iter().flat_map(|w| w.join().expect("no thread panicked")).collect()
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("no thread panicked"))
+            .collect()
     });
     assert_counted_once_each(counts, THREADS * EACH);
 }

@@ -54,7 +54,14 @@ pub(crate) async fn fan_out(
     // cap: each one starting an instance must find another to drop that is
     // not busy in a call.
     let cap = shared.max_live().unwrap_or(usize::MAX).max(1);
-    let workers = shared.runtime.executor().workers().min(targets.len()).min(cap);
+    let parallel = shared.parallel_plugins().unwrap_or(usize::MAX).max(1);
+    let workers = shared
+        .runtime
+        .executor()
+        .workers()
+        .min(targets.len())
+        .min(cap)
+        .min(parallel);
     if workers <= 1 {
         let mut results = Vec::with_capacity(targets.len());
         for slot in targets.iter() {

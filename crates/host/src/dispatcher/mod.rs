@@ -73,6 +73,10 @@ pub struct DispatcherOptions {
     pub max_live_instances: Option<usize>,
     /// The bounds on everything one application event causes.
     pub budget: DispatchBudget,
+    /// The most plugins that handle one event at the same time; by default
+    /// one per worker thread (one per core). `Some(1)` delivers to one
+    /// plugin after the other.
+    pub parallel_plugins: Option<usize>,
 }
 
 /// What every handle of one dispatcher shares.
@@ -140,6 +144,10 @@ impl Shared {
             }
             Some(slot)
         })
+    }
+
+    pub(crate) fn parallel_plugins(&self) -> Option<usize> {
+        self.options.read().unwrap_or_else(|e| e.into_inner()).parallel_plugins
     }
 
     /// The most live instances kept: the configured cap, else the pool's.
