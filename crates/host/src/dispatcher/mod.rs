@@ -91,6 +91,9 @@ pub(crate) struct Shared {
     plugins: RwLock<Arc<[Arc<Slot>]>>,
     options: RwLock<DispatcherOptions>,
     judge: Mutex<Judge>,
+    /// Told of every quarantine, after the judge's lock is released so
+    /// that a listener may use the dispatcher.
+    listeners: Mutex<Vec<QuarantineListener>>,
     /// Whether plugin logs are written, readable without the judge's lock.
     logs_on: AtomicBool,
     /// The pooling allocator's instance slots, when it is on.
@@ -238,6 +241,9 @@ impl Shared {
         match record {
             Some(record) => {
                 self.retire(&slot.id);
+                for listener in lock(&self.listeners).iter_mut() {
+                    listener(&record);
+                }
                 report.quarantined.push(record);
                 true
             }
@@ -489,6 +495,7 @@ impl Dispatcher {
                 fuel: runtime.options().fuel,
                 judge: Mutex::new(Judge::new(services.clock.clone())),
                 logs_on: AtomicBool::new(false),
+                listeners: Mutex::new(Vec::new()),
                 services,
                 plugins: RwLock::new(Arc::from(Vec::new())),
                 options: RwLock::new(DispatcherOptions::default()),
@@ -752,9 +759,10 @@ impl Dispatcher {
         Some(self.shared.judge().strikes.get(id).cloned().unwrap_or_default())
     }
 
-    /// Calls `listener` whenever a plugin is quarantined.
+    /// Calls `listener` whenever a plugin is quarantined. The listener may
+    /// use the dispatcher, except to add another listener.
     pub fn on_quarantine(&self, listener: impl FnMut(&QuarantineRecord) + Send + 'static) {
-        self.shared.judge().listeners.push(Box::new(listener));
+        lock(&self.shared.listeners).push(Box::new(listener));
     }
 
     /// The quarantine record of a plugin, if it is quarantined.
