@@ -5,25 +5,27 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use plugboard_contract::Event;
 
 use super::Shared;
+use super::event_forms::EventForms;
 use super::invoke;
-use super::offered::OfferedEvent;
 use super::slot::Slot;
 use crate::context::CallEffects;
 use crate::dispatcher::report::Outcome;
 
-/// What one plugin did with the event; `None` when it was not offered it
-/// after all (it was retired or became unavailable meanwhile).
-pub(crate) type Result = Option<(Outcome, CallEffects)>;
+/// What one plugin did with the event, and how long it took; `None` when
+/// it was not offered it after all (it was retired or became unavailable
+/// meanwhile).
+pub(crate) type Result = Option<(Outcome, CallEffects, Duration)>;
 
 /// The shared work list of one fan-out.
 struct Job {
     shared: Arc<Shared>,
-    event: Arc<OfferedEvent>,
+    event: Arc<Event>,
+    forms: EventForms,
     targets: Arc<[Arc<Slot>]>,
     next: AtomicUsize,
     ends: Instant,
@@ -38,33 +40,52 @@ impl Job {
             let Some(slot) = self.targets.get(index) else {
                 return done;
             };
-            done.push((index, deliver(&self.shared, slot, &self.event, self.ends).await));
+            done.push((
+                index,
+                deliver(&self.shared, slot, &self.event, &self.forms, self.ends).await,
+            ));
         }
     }
 }
 
 /// Delivers `event` to every one of `targets`, in parallel up to the number
-/// of worker threads; returns one result per target, in their order. The
-/// event is converted to each world's bindings once, not once per plugin.
+/// of worker threads; returns one result per target, in their order.
+/// `shared_event` is the same event when the caller already holds it in an
+/// `Arc`; otherwise it is copied once, and only if the calls run in
+/// parallel. Either way it is converted to each world's form once, by the
+/// first plugin of that world, not once per plugin.
 pub(crate) async fn fan_out(
     shared: &Arc<Shared>,
-    event: &Arc<Event>,
+    event: &Event,
+    shared_event: Option<&Arc<Event>>,
     targets: Arc<[Arc<Slot>]>,
     ends: Instant,
 ) -> Vec<Result> {
-    let event = Arc::new(OfferedEvent::new(event.clone()));
-    let workers = shared.runtime.executor().workers().min(targets.len());
+    // Under a cap on live instances, no more plugins run at once than the
+    // cap: each one starting an instance must find another to drop that is
+    // not busy in a call.
+    let cap = shared.max_live().unwrap_or(usize::MAX).max(1);
+    let parallel = shared.parallel_plugins().unwrap_or(usize::MAX).max(1);
+    let workers = shared
+        .runtime
+        .executor()
+        .workers()
+        .min(targets.len())
+        .min(cap)
+        .min(parallel);
     if workers <= 1 {
+        let forms = EventForms::default();
         let mut results = Vec::with_capacity(targets.len());
         for slot in targets.iter() {
-            results.push(deliver(shared, slot, &event, ends).await);
+            results.push(deliver(shared, slot, event, &forms, ends).await);
         }
         return results;
     }
     let count = targets.len();
     let job = Arc::new(Job {
         shared: shared.clone(),
-        event,
+        event: shared_event.cloned().unwrap_or_else(|| Arc::new(event.clone())),
+        forms: EventForms::default(),
         targets,
         next: AtomicUsize::new(0),
         ends,
@@ -93,7 +114,7 @@ pub(crate) async fn fan_out(
         for (result, slot) in results.iter_mut().zip(job.targets.iter()) {
             if result.is_none() && !slot.is_retired() {
                 let why = format!("the host failed while delivering to it: {failure}");
-                *result = Some((Outcome::Unavailable(why), CallEffects::default()));
+                *result = Some((Outcome::Unavailable(why), CallEffects::default(), Duration::ZERO));
             }
         }
     }
@@ -101,8 +122,8 @@ pub(crate) async fn fan_out(
 }
 
 /// Delivers one event to one plugin, waiting for its earlier events first.
-async fn deliver(shared: &Shared, slot: &Slot, event: &OfferedEvent, ends: Instant) -> Result {
-    if !slot.wants(event.event()) {
+async fn deliver(shared: &Shared, slot: &Slot, event: &Event, forms: &EventForms, ends: Instant) -> Result {
+    if !slot.wants(event) {
         return None;
     }
     let mut state = slot.state.lock().await;
@@ -111,10 +132,11 @@ async fn deliver(shared: &Shared, slot: &Slot, event: &OfferedEvent, ends: Insta
     if slot.is_retired() || slot.unavailable.get().is_some() {
         return None;
     }
-    if slot.accepts(event) && state.live.is_none() {
+    if slot.accepts(event, forms) && state.live.is_none() {
         shared.make_room_for(slot);
     }
-    let result = invoke::handle_event(shared, slot, &mut state, event, ends).await;
+    let started = Instant::now();
+    let (outcome, effects) = invoke::handle_event(shared, slot, &mut state, event, forms, ends).await;
     slot.touch(shared.started);
-    Some(result)
+    Some((outcome, effects, started.elapsed()))
 }

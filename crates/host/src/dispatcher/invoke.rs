@@ -10,15 +10,15 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use plugboard_contract::PluginError;
+use plugboard_contract::{Event, PluginError};
 use wasmtime::{PoolConcurrencyLimitError, Store};
 
 use super::Shared;
-use super::offered::OfferedEvent;
+use super::event_forms::EventForms;
 use super::report::Outcome;
 use super::slot::{Handler, LiveInstance, Slot, SlotState};
 use crate::abi::v1::V1Call;
-use crate::abuse::{Abuse, AbuseKind, LimitExceeded, classify};
+use crate::abuse::{Abuse, AbuseKind, LimitExceeded};
 use crate::bindings::v2::plugboard::task_events::types as wit;
 use crate::context::{CallEffects, PluginContext};
 use crate::limits::{CallLimits, ticks};
@@ -144,7 +144,7 @@ pub(crate) async fn ensure_live(
                 "the host has no room for another live plugin instance ({e}); it is tried again on the next event"
             )));
         }
-        Err(e) => return Err(Start::Failed(clock.outcome(classify(&e, store.data())))),
+        Err(e) => return Err(Start::Failed(clock.outcome(store.data().classify(&e)))),
     };
     let mut effects = None;
     if let Handler::V2(handler) = &handler {
@@ -161,7 +161,7 @@ pub(crate) async fn ensure_live(
                 let _ = slot.unavailable.set(why.clone());
                 return Err(Start::Refused(why));
             }
-            Err(trap) => return Err(Start::Failed(clock.outcome(classify(&trap, store.data())))),
+            Err(trap) => return Err(Start::Failed(clock.outcome(store.data().classify(&trap)))),
         }
         // Task changes in `init` are committed like a handler's.
         let changes = store.data_mut().tx.take();
@@ -216,7 +216,7 @@ fn finish_call<T>(
             let discarded = context.tx.discard();
             let outcome = match failure {
                 CallFailure::Rejected(why) => Outcome::Rejected(why),
-                CallFailure::Trapped(trap) => clock.outcome(classify(&trap, context)),
+                CallFailure::Trapped(trap) => clock.outcome(context.classify(&trap)),
             };
             let mut effects = context.take_effects();
             effects.discarded_changes = discarded;
@@ -244,17 +244,18 @@ pub(crate) async fn handle_event(
     shared: &Shared,
     slot: &Slot,
     state: &mut SlotState,
-    event: &OfferedEvent,
+    event: &Event,
+    forms: &EventForms,
     ends: Instant,
 ) -> (Outcome, CallEffects) {
     let Some(world) = slot.plugin.world() else {
         return (Outcome::NotDelivered("it is data only".into()), CallEffects::default());
     };
     let v1_call = match world.version {
-        WorldVersion::V1 => match event.v1() {
+        WorldVersion::V1 => match forms.v1(event) {
             Some(call) => Some(call),
             None => {
-                let why = format!("{} has no task-events@1 form", event.event().kind());
+                let why = format!("{} has no task-events@1 form", event.kind());
                 return (Outcome::NotDelivered(why), CallEffects::default());
             }
         },
@@ -273,7 +274,10 @@ pub(crate) async fn handle_event(
     let store = &mut live.store;
     let result: wasmtime::Result<Result<(), String>> = match (&live.handler, v1_call) {
         (Handler::V2(h), _) => clock
-            .bound(h.plugboard_task_events_handler().call_on_event(&mut *store, event.v2()))
+            .bound(
+                h.plugboard_task_events_handler()
+                    .call_on_event(&mut *store, forms.v2(event)),
+            )
             .await
             .map(|r| r.map_err(rejection)),
         (Handler::V1(h), Some(call)) => {

@@ -10,7 +10,7 @@ use plugboard_contract::Event;
 use plugboard_manifest::Subscription;
 use wasmtime::Store;
 
-use super::offered::OfferedEvent;
+use super::event_forms::EventForms;
 use crate::bindings::{v1, v2};
 use crate::context::PluginContext;
 use crate::loader::LoadedPlugin;
@@ -75,9 +75,9 @@ impl Slot {
 
     /// Whether its world has a form of `event` (a v1 plugin cannot take
     /// every v2 event).
-    pub(crate) fn accepts(&self, event: &OfferedEvent) -> bool {
+    pub(crate) fn accepts(&self, event: &Event, forms: &EventForms) -> bool {
         match self.plugin.world() {
-            Some(world) if world.version == WorldVersion::V1 => event.v1().is_some(),
+            Some(world) if world.version == WorldVersion::V1 => forms.v1(event).is_some(),
             Some(_) => true,
             None => false,
         }
