@@ -14,6 +14,10 @@ pub mod v1 {
 }
 
 /// Bindings for the newest 2.x release, which the host implements natively.
+///
+/// These types stay inside the host: the embedder sees the contract's, and
+/// `abi::convert` converts at the edge. They keep their serde derives only
+/// so that convert's tests can check that both serialize to the same JSON.
 pub mod v2 {
     wasmtime::component::bindgen!({
         path: "../../wit/task-events@2.1.0",
