@@ -19,7 +19,7 @@ use plugboard_registry::{INDEX_FILE_NAME, Index, IndexEntry, Origin, PluginDirs}
 use semver::VersionReq;
 
 use crate::archive::{self, TrustedKeysArg};
-use crate::disabled::DisabledPlugins;
+use plugboard::DisabledPlugins;
 use crate::grant;
 use crate::plugin_dirs::{self, Installed};
 

@@ -11,7 +11,7 @@ use plugboard_host::{Grants, GrantsFile, Policy, Quarantine, QuarantineRecord};
 use plugboard_manifest::Manifest;
 use plugboard_registry::{Discovered, Discovery, Origin, PluginDirs, discover, resolve};
 
-use crate::disabled::DisabledPlugins;
+use plugboard::DisabledPlugins;
 use crate::{describe, grant, plugin_dirs, plugins_folder};
 
 /// The arguments of `plugboard list`.
