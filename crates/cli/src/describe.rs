@@ -139,6 +139,7 @@ pub fn outcome(outcome: &Outcome) -> String {
         Outcome::CommitFailed(why) => format!("commit refused: {why}"),
         Outcome::NotDelivered(why) => format!("not delivered ({why})"),
         Outcome::Unavailable(why) => format!("unavailable: {why}"),
+        Outcome::OutOfBudget(why) => format!("stopped, out of budget: {why}"),
     }
 }
 

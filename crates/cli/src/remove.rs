@@ -13,8 +13,8 @@ use plugboard_host::{GrantsFile, PluginLogs, Quarantine};
 use plugboard_registry::{Origin, PluginDirs, discover};
 use plugboard_state::SqliteStateStore;
 
-use plugboard::{DisabledPlugins, STATE_FILE};
 use crate::{grant, plugin_dirs};
+use plugboard::{DisabledPlugins, STATE_FILE};
 
 /// The arguments of `plugboard remove`.
 #[derive(Debug, clap::Args)]

@@ -52,7 +52,7 @@ impl Bench {
             state: Arc::new(InMemoryStateStore::new()),
             clock: Arc::new(|| NOW),
         };
-        let mut dispatcher = Dispatcher::new(runtime, services);
+        let dispatcher = Dispatcher::new(runtime, services);
         // The fixture loaded before; adding it to a fresh dispatcher cannot clash.
         let _ = dispatcher.add(fixture.plugin.clone());
         Bench { dispatcher, tasks }
@@ -68,9 +68,9 @@ impl Bench {
             .unwrap_or_else(|e| panic!("creating {title:?}: {e}"))
     }
 
-    fn created(&mut self, title: &str) -> (Task, DispatchReport) {
+    fn created(&self, title: &str) -> (Task, DispatchReport) {
         let task = self.task(title, |_| {});
-        let report = self.dispatcher.dispatch(&Event::TaskCreated(task.clone()));
+        let report = self.dispatcher.dispatch_blocking(&Event::TaskCreated(task.clone()));
         (task, report)
     }
 }
@@ -126,8 +126,8 @@ fn v2_only(fixture: &Fixture, check: impl FnOnce() -> Check) -> Verdict {
 
 fn init(runtime: &Runtime, fixture: &Fixture) -> Verdict {
     v2_only(fixture, || {
-        let mut bench = Bench::new(runtime, fixture);
-        let started = bench.dispatcher.start_all();
+        let bench = Bench::new(runtime, fixture);
+        let started = bench.dispatcher.start_all_blocking();
         let [(_, Ok(effects))] = started.as_slice() else {
             return Err(format!("init did not succeed: {started:?}"));
         };
@@ -142,14 +142,14 @@ fn init(runtime: &Runtime, fixture: &Fixture) -> Verdict {
 
 fn task_created(runtime: &Runtime, fixture: &Fixture) -> Verdict {
     all_worlds(|| {
-        let mut bench = Bench::new(runtime, fixture);
+        let bench = Bench::new(runtime, fixture);
         let task = bench.task("Plain", |t| {
             t.tags = vec!["a".into(), "b".into()];
             t.priority = Priority::High;
             t.project = Some("p".into());
             t.due = Some(5);
         });
-        let report = bench.dispatcher.dispatch(&Event::TaskCreated(task));
+        let report = bench.dispatcher.dispatch_blocking(&Event::TaskCreated(task));
         expect_handled(&report)?;
         match fixture.world {
             WorldVersion::V1 => expect_log(&report, "task-created title=Plain done=false tags=a,b"),
@@ -163,14 +163,14 @@ fn task_created(runtime: &Runtime, fixture: &Fixture) -> Verdict {
 
 fn task_modified(runtime: &Runtime, fixture: &Fixture) -> Verdict {
     all_worlds(|| {
-        let mut bench = Bench::new(runtime, fixture);
+        let bench = Bench::new(runtime, fixture);
         let before = bench.task("Old", |_| {});
         let mut after = before.clone();
         after.title = "New".into();
         after.status = Status::Completed;
         let report = bench
             .dispatcher
-            .dispatch(&Event::TaskModified(TaskChange { before, after }));
+            .dispatch_blocking(&Event::TaskModified(TaskChange { before, after }));
         expect_handled(&report)?;
         match fixture.world {
             WorldVersion::V1 => expect_log(
@@ -188,9 +188,9 @@ fn task_modified(runtime: &Runtime, fixture: &Fixture) -> Verdict {
 
 fn task_deleted(runtime: &Runtime, fixture: &Fixture) -> Verdict {
     all_worlds(|| {
-        let mut bench = Bench::new(runtime, fixture);
+        let bench = Bench::new(runtime, fixture);
         let task = bench.task("Gone", |_| {});
-        let report = bench.dispatcher.dispatch(&Event::TaskDeleted(task));
+        let report = bench.dispatcher.dispatch_blocking(&Event::TaskDeleted(task));
         expect_handled(&report)?;
         match fixture.world {
             WorldVersion::V1 => expect_log(&report, "task-deleted title=Gone done=false tags="),
@@ -205,8 +205,8 @@ fn task_deleted(runtime: &Runtime, fixture: &Fixture) -> Verdict {
 /// Events that exist only since v2: delivered there, not delivered to v1.
 fn v2_event(runtime: &Runtime, fixture: &Fixture, event: Event, expected: &str) -> Verdict {
     all_worlds(|| {
-        let mut bench = Bench::new(runtime, fixture);
-        let report = bench.dispatcher.dispatch(&event);
+        let bench = Bench::new(runtime, fixture);
+        let report = bench.dispatcher.dispatch_blocking(&event);
         match fixture.world {
             WorldVersion::V1 => expect_not_delivered(&report),
             WorldVersion::V2 => {
@@ -250,7 +250,7 @@ fn tasks_get(runtime: &Runtime, fixture: &Fixture) -> Verdict {
 
 fn tasks_query(runtime: &Runtime, fixture: &Fixture) -> Verdict {
     v2_only(fixture, || {
-        let mut bench = Bench::new(runtime, fixture);
+        let bench = Bench::new(runtime, fixture);
         for title in ["first q", "second q"] {
             bench.task(title, |t| t.tags = vec!["q".into()]);
         }
@@ -264,7 +264,7 @@ fn tasks_query(runtime: &Runtime, fixture: &Fixture) -> Verdict {
 
 fn tasks_create(runtime: &Runtime, fixture: &Fixture) -> Verdict {
     v2_only(fixture, || {
-        let mut bench = Bench::new(runtime, fixture);
+        let bench = Bench::new(runtime, fixture);
         let (_, report) = bench.created("call:create");
         expect_handled(&report)?;
         let made: Vec<Task> = bench
@@ -288,9 +288,9 @@ fn tasks_create(runtime: &Runtime, fixture: &Fixture) -> Verdict {
 
 fn tasks_update(runtime: &Runtime, fixture: &Fixture) -> Verdict {
     all_worlds(|| {
-        let mut bench = Bench::new(runtime, fixture);
+        let bench = Bench::new(runtime, fixture);
         let task = bench.task("call:update", |t| t.tags = vec!["keep".into(), "drop-me".into()]);
-        let report = bench.dispatcher.dispatch(&Event::TaskCreated(task.clone()));
+        let report = bench.dispatcher.dispatch_blocking(&Event::TaskCreated(task.clone()));
         expect_handled(&report)?;
         let stored = bench.tasks.get(&task.id).ok().flatten().ok_or("the task vanished")?;
         match fixture.world {
@@ -313,7 +313,7 @@ fn tasks_update(runtime: &Runtime, fixture: &Fixture) -> Verdict {
 
 fn tasks_delete(runtime: &Runtime, fixture: &Fixture) -> Verdict {
     v2_only(fixture, || {
-        let mut bench = Bench::new(runtime, fixture);
+        let bench = Bench::new(runtime, fixture);
         let (task, report) = bench.created("call:delete");
         expect_handled(&report)?;
         ensure(bench.tasks.get(&task.id) == Ok(None), || {
@@ -325,7 +325,7 @@ fn tasks_delete(runtime: &Runtime, fixture: &Fixture) -> Verdict {
 
 fn tasks_count(runtime: &Runtime, fixture: &Fixture) -> Verdict {
     v2_only(fixture, || {
-        let mut bench = Bench::new(runtime, fixture);
+        let bench = Bench::new(runtime, fixture);
         bench.task("one", |_| {});
         bench.task("two", |_| {});
         let (_, report) = bench.created("call:count");
@@ -364,7 +364,7 @@ fn events_emit(runtime: &Runtime, fixture: &Fixture) -> Verdict {
                 &LoadOptions::trusting_manifest(),
             )
             .map_err(|e| e.to_string())?;
-        let mut bench = Bench::new(runtime, fixture);
+        let bench = Bench::new(runtime, fixture);
         bench.dispatcher.add(peer).map_err(|e| e.to_string())?;
         let (_, report) = bench.created("call:emit");
         expect_handled(&report)?;
@@ -446,7 +446,7 @@ fn config(runtime: &Runtime, fixture: &Fixture) -> Verdict {
 
 fn errors(runtime: &Runtime, fixture: &Fixture) -> Verdict {
     all_worlds(|| {
-        let mut bench = Bench::new(runtime, fixture);
+        let bench = Bench::new(runtime, fixture);
         let (task, report) = bench.created("call:errors");
         expect_handled(&report)?;
         match fixture.world {
@@ -489,11 +489,11 @@ fn handler_error(runtime: &Runtime, fixture: &Fixture) -> Verdict {
 
 fn run_command(runtime: &Runtime, fixture: &Fixture) -> Verdict {
     all_worlds(|| {
-        let mut bench = Bench::new(runtime, fixture);
+        let bench = Bench::new(runtime, fixture);
         let id = fixture.plugin.id().to_string();
         let result = bench
             .dispatcher
-            .run_command(&id, "echo", &["a".into(), "b".into()])
+            .run_command_blocking(&id, "echo", &["a".into(), "b".into()])
             .map(|o| o.text);
         match fixture.world {
             WorldVersion::V1 => ensure(result == Err(CommandError::NotAvailable(id.clone())), || {
@@ -503,7 +503,7 @@ fn run_command(runtime: &Runtime, fixture: &Fixture) -> Verdict {
                 ensure(result == Ok("a b".into()), || {
                     format!("expected \"a b\", got {result:?}")
                 })?;
-                let unknown = bench.dispatcher.run_command(&id, "nope", &[]);
+                let unknown = bench.dispatcher.run_command_blocking(&id, "nope", &[]);
                 ensure(
                     matches!(&unknown, Err(CommandError::Rejected { error, .. }) if error == "invalid: unknown command nope"),
                     || format!("expected the plugin's refusal, got {unknown:?}"),
@@ -515,7 +515,7 @@ fn run_command(runtime: &Runtime, fixture: &Fixture) -> Verdict {
 
 fn instance_reuse(runtime: &Runtime, fixture: &Fixture) -> Verdict {
     all_worlds(|| {
-        let mut bench = Bench::new(runtime, fixture);
+        let bench = Bench::new(runtime, fixture);
         bench.created("first");
         ensure(bench.dispatcher.is_live(fixture.plugin.id()), || {
             "no live instance after an event".into()

@@ -78,14 +78,14 @@ fn tolerant(runtime: &Runtime) -> Dispatcher {
 
 fn neighbours(runtime: &Runtime) -> (Dispatcher, Arc<plugboard_host::InMemoryTaskStore>) {
     let (services, tasks) = HostServices::in_memory();
-    let mut dispatcher = Dispatcher::new(runtime, services);
+    let dispatcher = Dispatcher::new(runtime, services);
     dispatcher
         .add(example(runtime, "auto-tag", artifacts::AUTO_TAG))
         .expect("add");
     dispatcher
         .add(example(runtime, "legacy-counter", artifacts::LEGACY_COUNTER))
         .expect("add");
-    dispatcher.start_all();
+    dispatcher.start_all_blocking();
     (dispatcher, tasks)
 }
 
@@ -95,7 +95,7 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("stop");
     group.sample_size(20).measurement_time(Duration::from_secs(3));
     group.bench_function(format!("looping plugin, {DEADLINE_MS} ms deadline"), |b| {
-        let mut dispatcher = tolerant(&runtime);
+        let dispatcher = tolerant(&runtime);
         dispatcher.add(looper(&runtime)).expect("add");
         let task = plugboard_host::task_store::build_task("t".into(), new_task("spin"), 1).expect("task");
         let event = Event::TaskCreated(task);
@@ -104,7 +104,7 @@ fn bench(c: &mut Criterion) {
             let started = Instant::now();
             for _ in 0..iterations {
                 let one = Instant::now();
-                let report = dispatcher.dispatch(&event);
+                let report = dispatcher.dispatch_blocking(&event);
                 worst = worst.max(one.elapsed());
                 assert!(matches!(
                     report.deliveries[0].outcome,
@@ -122,10 +122,10 @@ fn bench(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("neighbours");
     group.sample_size(30).measurement_time(Duration::from_secs(5));
-    let (mut alone, tasks) = neighbours(&runtime);
+    let (alone, tasks) = neighbours(&runtime);
     let task = tasks.create(new_task("Fix urgent bug"), 1).expect("task");
     let event = Event::TaskCreated(task);
-    group.bench_function("two plugins, alone", |b| b.iter(|| alone.dispatch(&event)));
+    group.bench_function("two plugins, alone", |b| b.iter(|| alone.dispatch_blocking(&event)));
 
     // The same neighbours while a plain native thread spins: what a busy
     // second core costs on this machine, with no plugin involved.
@@ -140,7 +140,7 @@ fn bench(c: &mut Criterion) {
         })
     };
     group.bench_function("two plugins, while a native thread spins", |b| {
-        b.iter(|| alone.dispatch(&event))
+        b.iter(|| alone.dispatch_blocking(&event))
     });
     stop.store(true, Ordering::Relaxed);
     spinner.join().expect("the spinning thread ends");
@@ -150,20 +150,20 @@ fn bench(c: &mut Criterion) {
         let runtime = runtime.clone();
         let stop = stop.clone();
         std::thread::spawn(move || {
-            let mut dispatcher = tolerant(&runtime);
+            let dispatcher = tolerant(&runtime);
             dispatcher.add(looper(&runtime)).expect("add");
             let task = plugboard_host::task_store::build_task("t".into(), new_task("spin"), 1).expect("task");
             let event = Event::TaskCreated(task);
             let mut loops = 0u64;
             while !stop.load(Ordering::Relaxed) {
-                dispatcher.dispatch(&event);
+                dispatcher.dispatch_blocking(&event);
                 loops += 1;
             }
             loops
         })
     };
     group.bench_function("two plugins, while a third loops", |b| {
-        b.iter(|| alone.dispatch(&event))
+        b.iter(|| alone.dispatch_blocking(&event))
     });
     stop.store(true, Ordering::Relaxed);
     let loops = looping.join().expect("the looping thread ends");

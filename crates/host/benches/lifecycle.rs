@@ -70,9 +70,9 @@ fn first_event(runtime: &Runtime, expected: &Compiled, event: &Event) {
 fn handle_first_event(runtime: &Runtime, plugin: LoadedPlugin, expected: &Compiled, event: &Event) {
     assert_eq!(plugin.compiled(), Some(expected));
     let (services, _) = HostServices::in_memory();
-    let mut dispatcher = Dispatcher::new(runtime, services);
+    let dispatcher = Dispatcher::new(runtime, services);
     dispatcher.add(plugin).expect("added");
-    let report = dispatcher.dispatch(event);
+    let report = dispatcher.dispatch_blocking(event);
     assert_eq!(report.deliveries[0].outcome, Outcome::Handled);
 }
 
@@ -158,12 +158,12 @@ fn bench_instance(c: &mut Criterion) {
         let plugin = load(runtime, "auto-tag");
 
         let (services, _) = HostServices::in_memory();
-        let mut live = Dispatcher::new(runtime, services);
+        let live = Dispatcher::new(runtime, services);
         live.add(plugin.clone()).expect("added");
-        live.dispatch(&event);
+        live.dispatch_blocking(&event);
         group.bench_function(format!("dispatch to a live instance ({label})"), |b| {
             b.iter(|| {
-                let report = live.dispatch(&event);
+                let report = live.dispatch_blocking(&event);
                 debug_assert_eq!(report.deliveries[0].outcome, Outcome::Handled);
             })
         });
@@ -172,7 +172,7 @@ fn bench_instance(c: &mut Criterion) {
         // A zero idle timeout unloads the instance at the end of every
         // dispatch, so each one re-creates it and runs `init`.
         let (services, _) = HostServices::in_memory();
-        let mut idle = Dispatcher::new(runtime, services).with_options(DispatcherOptions {
+        let idle = Dispatcher::new(runtime, services).with_options(DispatcherOptions {
             idle_timeout: Some(Duration::ZERO),
             ..DispatcherOptions::default()
         });
@@ -182,7 +182,7 @@ fn bench_instance(c: &mut Criterion) {
             |b| {
                 b.iter(|| {
                     idle.evict_idle();
-                    let report = idle.dispatch(&event);
+                    let report = idle.dispatch_blocking(&event);
                     debug_assert_eq!(report.deliveries[0].outcome, Outcome::Handled);
                 })
             },
@@ -223,7 +223,7 @@ fn mib(bytes: i64) -> String {
 /// Loads auto-tag `PLUGINS` times under different ids into one dispatcher.
 fn install_hundred(runtime: &Runtime) -> Dispatcher {
     let (services, _) = HostServices::in_memory();
-    let mut dispatcher = Dispatcher::new(runtime, services);
+    let dispatcher = Dispatcher::new(runtime, services);
     for n in 0..PLUGINS {
         dispatcher.add(load(runtime, &format!("auto-tag-{n}"))).expect("added");
     }
@@ -243,17 +243,17 @@ fn bench_hundred(c: &mut Criterion) {
 
     let before = rss_bytes();
     let started = Instant::now();
-    let mut dispatcher = install_hundred(&runtime);
+    let dispatcher = install_hundred(&runtime);
     let load_time = started.elapsed();
     let installed = rss_bytes();
     let started = Instant::now();
-    let report = dispatcher.dispatch(&event);
+    let report = dispatcher.dispatch_blocking(&event);
     let start_time = started.elapsed();
     assert_eq!(report.deliveries.len(), PLUGINS);
     assert!(report.deliveries.iter().all(|d| d.outcome == Outcome::Handled));
     assert_eq!(dispatcher.live_count(), PLUGINS);
     let live = rss_bytes();
-    let mut dispatcher = dispatcher.with_options(DispatcherOptions {
+    let dispatcher = dispatcher.with_options(DispatcherOptions {
         idle_timeout: Some(Duration::ZERO),
         ..DispatcherOptions::default()
     });
@@ -280,13 +280,13 @@ fn bench_hundred(c: &mut Criterion) {
     group.bench_function("load 100 plugins from the code cache and add them", |b| {
         b.iter(|| install_hundred(&runtime))
     });
-    let mut dispatcher = install_hundred(&runtime).with_options(DispatcherOptions {
+    let dispatcher = install_hundred(&runtime).with_options(DispatcherOptions {
         idle_timeout: Some(Duration::ZERO),
         ..DispatcherOptions::default()
     });
     group.bench_function("one event starts 100 unloaded plugins (then unloads them)", |b| {
         b.iter(|| {
-            let report = dispatcher.dispatch(&event);
+            let report = dispatcher.dispatch_blocking(&event);
             debug_assert_eq!(report.deliveries.len(), PLUGINS);
         })
     });

@@ -8,6 +8,7 @@ pub mod v1 {
         path: "../../wit/task-events@1.0.0",
         world: "plugboard:task-events/plugin@1.0.0",
         imports: { default: trappable },
+        exports: { default: async },
         additional_derives: [PartialEq, Eq],
     });
 }
@@ -18,6 +19,7 @@ pub mod v2 {
         path: "../../wit/task-events@2.1.0",
         world: "plugboard:task-events/plugin@2.1.0",
         imports: { default: trappable },
+        exports: { default: async },
         additional_derives: [serde::Serialize, serde::Deserialize, PartialEq, Eq],
     });
 }

@@ -22,6 +22,7 @@ pub mod bindings;
 pub mod code_cache;
 pub mod context;
 pub mod dispatcher;
+mod executor;
 pub mod grants;
 pub mod imports;
 pub mod limits;
@@ -36,6 +37,7 @@ pub mod services;
 pub mod state_store;
 pub mod task_store;
 pub mod transaction;
+mod wasi;
 pub mod world;
 
 /// The task and event types of the newest world, as the embedder uses them.

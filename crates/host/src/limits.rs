@@ -62,6 +62,26 @@ pub const DEFAULT_FUEL: u64 = 10_000_000_000;
 /// B triggering A ends at this depth.
 pub const MAX_EMIT_DEPTH: u32 = 4;
 
+/// Wall-clock time for everything one application event causes: every
+/// delivery of it and of the events plugins emit because of it. Each call
+/// gets the shorter of its own deadline and what is left of this.
+pub const DISPATCH_WALL_CLOCK: Duration = Duration::from_secs(10);
+
+/// Deliveries of emitted events one application event may cause, across
+/// all plugins. The application's own event always reaches every
+/// subscriber; this bounds what plugins make of it.
+pub const DISPATCH_EMITTED_DELIVERIES: u32 = 1_000;
+
+/// Bytes (topic plus payload) of events plugins may emit because of one
+/// application event, across all plugins.
+pub const DISPATCH_EMITTED_BYTES: u64 = 4 << 20;
+
+/// The epoch ticks in `duration`, rounded up, at least one.
+pub fn ticks(duration: Duration) -> u64 {
+    let ticks = duration.as_nanos().div_ceil(EPOCH_TICK.as_nanos());
+    u64::try_from(ticks).unwrap_or(u64::MAX).max(1)
+}
+
 /// The limits one plugin's calls run under.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallLimits {
@@ -112,8 +132,7 @@ impl CallLimits {
 
     /// The number of epoch ticks for the deadline, at least one.
     pub fn deadline_ticks(&self) -> u64 {
-        let ticks = self.deadline.as_millis().div_ceil(EPOCH_TICK.as_millis());
-        ticks.max(1) as u64
+        ticks(self.deadline)
     }
 }
 

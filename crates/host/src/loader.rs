@@ -307,7 +307,10 @@ impl Runtime {
             path: path.clone(),
             message: format!("{e:#}"),
         };
-        let instance_pre = self.linker().instantiate_pre(&component).map_err(link_error)?;
+        let instance_pre = self
+            .linker(!policy.network.is_empty())
+            .instantiate_pre(&component)
+            .map_err(link_error)?;
         let pre = match world.version {
             WorldVersion::V1 => PluginPre::V1(v1::PluginPre::new(instance_pre).map_err(link_error)?),
             WorldVersion::V2 => PluginPre::V2(v2::PluginPre::new(instance_pre).map_err(link_error)?),

@@ -1,4 +1,5 @@
-//! The engine and the one linker every plugin is instantiated through.
+//! The engine, the linkers every plugin is instantiated through, and the
+//! threads plugin code runs on.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -11,7 +12,9 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 use crate::bindings::{v1, v2};
 use crate::code_cache::CodeCache;
 use crate::context::PluginContext;
+use crate::executor::Executor;
 use crate::limits::{EPOCH_TICK, MAX_MEMORY, MAX_TABLE_ELEMENTS, WASM_STACK};
+use crate::wasi;
 
 /// Why the runtime could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -133,19 +136,31 @@ impl PoolingLimits {
     }
 }
 
-/// The engine plus a linker holding every world version the host speaks and
-/// the WASI interfaces, linked once and shared by every plugin.
+/// The engine, the linkers holding every world version the host speaks and
+/// the WASI interfaces a plugin may import (linked once, shared by every
+/// plugin), and the threads plugin code runs on. Cheap to clone: clones
+/// share all of it.
+#[derive(Clone)]
 pub struct Runtime {
+    inner: Arc<RuntimeInner>,
+}
+
+struct RuntimeInner {
     engine: Engine,
-    linker: Linker<PluginContext>,
+    /// For plugins without network hosts: no `wasi:http` at all.
+    sandboxed: Linker<PluginContext>,
+    /// The same plus outgoing HTTP, for plugins granted network hosts.
+    networked: Linker<PluginContext>,
     options: RuntimeOptions,
     code_cache: Option<CodeCache>,
+    executor: Executor,
     _ticker: EpochTicker,
 }
 
 impl Runtime {
-    /// Builds the engine (component model, epoch interruption) and links
-    /// both worlds and WASI.
+    /// Builds the engine (component model, epoch interruption), links
+    /// both worlds and the sandboxed WASI interfaces, and starts the worker
+    /// threads.
     pub fn new() -> Result<Runtime, RuntimeError> {
         Runtime::with_options(RuntimeOptions::default())
     }
@@ -162,42 +177,55 @@ impl Runtime {
             config.allocation_strategy(pooling.strategy());
         }
         let engine = Engine::new(&config).map_err(|e| RuntimeError(format!("{e:#}")))?;
-        let mut linker = Linker::new(&engine);
         let link = |e: wasmtime::Error| RuntimeError(format!("linking the host interfaces: {e:#}"));
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link)?;
-        // Linked for every plugin, reachable only by those granted hosts: the
-        // loader refuses `wasi:http` imports without a `network` grant and
-        // the hooks refuse every host not granted.
-        wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker).map_err(link)?;
-        v1::Plugin::add_to_linker::<PluginContext, HasSelf<PluginContext>>(&mut linker, |c| c).map_err(link)?;
-        v2::Plugin::add_to_linker::<PluginContext, HasSelf<PluginContext>>(&mut linker, |c| c).map_err(link)?;
+        let mut sandboxed = Linker::new(&engine);
+        wasi::add_sandboxed(&mut sandboxed).map_err(link)?;
+        v1::Plugin::add_to_linker::<PluginContext, HasSelf<PluginContext>>(&mut sandboxed, |c| c).map_err(link)?;
+        v2::Plugin::add_to_linker::<PluginContext, HasSelf<PluginContext>>(&mut sandboxed, |c| c).map_err(link)?;
+        let mut networked = sandboxed.clone();
+        wasi::add_outgoing_http(&mut networked).map_err(link)?;
+        let executor = Executor::start().map_err(|e| RuntimeError(format!("starting the worker threads: {e}")))?;
         let ticker = EpochTicker::start(engine.clone());
         let code_cache = options.code_cache.clone().map(CodeCache::new);
         Ok(Runtime {
-            engine,
-            linker,
-            code_cache,
-            options,
-            _ticker: ticker,
+            inner: Arc::new(RuntimeInner {
+                engine,
+                sandboxed,
+                networked,
+                code_cache,
+                options,
+                executor,
+                _ticker: ticker,
+            }),
         })
     }
 
     /// The engine every plugin is compiled for.
     pub fn engine(&self) -> &Engine {
-        &self.engine
+        &self.inner.engine
     }
 
-    pub(crate) fn linker(&self) -> &Linker<PluginContext> {
-        &self.linker
+    /// The linker for a plugin: with outgoing HTTP only when it was granted
+    /// network hosts.
+    pub(crate) fn linker(&self, networked: bool) -> &Linker<PluginContext> {
+        if networked {
+            &self.inner.networked
+        } else {
+            &self.inner.sandboxed
+        }
+    }
+
+    pub(crate) fn executor(&self) -> &Executor {
+        &self.inner.executor
     }
 
     /// The compiled-code cache, when one is configured.
     pub fn code_cache(&self) -> Option<&CodeCache> {
-        self.code_cache.as_ref()
+        self.inner.code_cache.as_ref()
     }
 
     /// How the engine was set up.
     pub fn options(&self) -> &RuntimeOptions {
-        &self.options
+        &self.inner.options
     }
 }

@@ -49,10 +49,10 @@ fn entry(runtime: &Runtime) -> PathBuf {
 /// The plugin handles an event as it should, whatever way its code came.
 fn assert_tags_urgent_tasks(runtime: &Runtime, plugin: LoadedPlugin) {
     let (services, tasks) = HostServices::in_memory();
-    let mut dispatcher = Dispatcher::new(runtime, services);
+    let dispatcher = Dispatcher::new(runtime, services);
     dispatcher.add(plugin).expect("added");
     let task = tasks.create(new_task("urgent: fix the bug"), 1).expect("created");
-    let report = dispatcher.dispatch(&Event::TaskCreated(task.clone()));
+    let report = dispatcher.dispatch_blocking(&Event::TaskCreated(task.clone()));
     assert_eq!(report.deliveries[0].outcome, Outcome::Handled, "{report:?}");
     let tagged = tasks.get(&task.id).expect("read").expect("still there");
     assert_eq!(tagged.tags, ["urgent", "bug"]);

@@ -81,11 +81,12 @@ fn a_manifest_without_a_component_loads_as_a_data_only_plugin() {
 fn a_data_only_plugin_is_listed_but_never_receives_events_or_commands() {
     let (_dir, data) = keyword_pack();
     let (services, tasks) = HostServices::in_memory();
-    let mut dispatcher = Dispatcher::new(runtime(), services);
+    let dispatcher = Dispatcher::new(runtime(), services);
     dispatcher.add(data).expect("a data-only plugin is added");
     dispatcher.add(auto_tag()).expect("added");
     let listed: Vec<_> = dispatcher
         .plugins()
+        .iter()
         .map(|p| (p.id().to_string(), p.is_data_only()))
         .collect();
     assert_eq!(
@@ -94,20 +95,20 @@ fn a_data_only_plugin_is_listed_but_never_receives_events_or_commands() {
     );
 
     let started: Vec<_> = dispatcher
-        .start_all()
+        .start_all_blocking()
         .into_iter()
         .map(|(id, _)| id.to_string())
         .collect();
     assert_eq!(started, ["auto-tag"], "there is nothing to start in a data-only plugin");
 
     let task = tasks.create(new_task("urgent"), 1).expect("created");
-    let report = dispatcher.dispatch(&Event::TaskCreated(task));
+    let report = dispatcher.dispatch_blocking(&Event::TaskCreated(task));
     let offered: Vec<_> = report.deliveries.iter().map(|d| (&*d.plugin, &d.outcome)).collect();
     assert_eq!(offered, [("auto-tag", &Outcome::Handled)]);
     assert!(!dispatcher.is_live("keywords-de"));
 
     let err = dispatcher
-        .run_command("keywords-de", "retag", &[])
+        .run_command_blocking("keywords-de", "retag", &[])
         .expect_err("no commands");
     assert_eq!(err, CommandError::DataOnly("keywords-de".into()));
     assert_eq!(
@@ -116,14 +117,14 @@ fn a_data_only_plugin_is_listed_but_never_receives_events_or_commands() {
     );
 
     assert!(dispatcher.remove("keywords-de"));
-    assert_eq!(dispatcher.plugins().count(), 1);
+    assert_eq!(dispatcher.plugins().len(), 1);
 }
 
 #[test]
 fn a_data_only_plugin_cannot_take_the_id_of_a_loaded_one() {
     let (_dir, data) = keyword_pack();
     let (services, _) = HostServices::in_memory();
-    let mut dispatcher = Dispatcher::new(runtime(), services);
+    let dispatcher = Dispatcher::new(runtime(), services);
     dispatcher.add(data.clone()).expect("added");
     assert!(dispatcher.add(data).is_err());
 }

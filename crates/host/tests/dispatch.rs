@@ -41,17 +41,17 @@ fn messages(report: &plugboard_host::DispatchReport, plugin: &str) -> Vec<String
 #[test]
 fn both_worlds_receive_the_same_events_and_instances_are_reused() {
     let (services, tasks) = HostServices::in_memory();
-    let mut dispatcher = Dispatcher::new(runtime(), services);
+    let dispatcher = Dispatcher::new(runtime(), services);
     dispatcher.add(example("auto-tag", artifacts::AUTO_TAG)).unwrap();
     dispatcher
         .add(example("legacy-counter", artifacts::LEGACY_COUNTER))
         .unwrap();
-    for (id, result) in dispatcher.start_all() {
+    for (id, result) in dispatcher.start_all_blocking() {
         assert!(result.is_ok(), "{id} failed to start: {result:?}");
     }
 
     let first = tasks.create(new_task("Fix urgent login bug"), 1).unwrap();
-    let report = dispatcher.dispatch(&Event::TaskCreated(first.clone()));
+    let report = dispatcher.dispatch_blocking(&Event::TaskCreated(first.clone()));
     assert!(
         report.deliveries.iter().all(|d| d.outcome == Outcome::Handled),
         "{report:?}"
@@ -64,7 +64,7 @@ fn both_worlds_receive_the_same_events_and_instances_are_reused() {
     // The @1 plugin keeps its count in linear memory: the second event sees
     // the same instance.
     let second = tasks.create(new_task("Buy milk"), 2).unwrap();
-    let report = dispatcher.dispatch(&Event::TaskCreated(second.clone()));
+    let report = dispatcher.dispatch_blocking(&Event::TaskCreated(second.clone()));
     assert_eq!(messages(&report, "legacy-counter"), ["created tasks so far: 2"]);
     assert!(tasks.get(&second.id).unwrap().unwrap().tags.is_empty());
 
@@ -72,7 +72,7 @@ fn both_worlds_receive_the_same_events_and_instances_are_reused() {
     let mut patch = empty_patch();
     patch.status = Some(plugboard_host::types::Status::Completed);
     let (before, after) = tasks.update(&second.id, &patch, 3).unwrap();
-    let report = dispatcher.dispatch(&Event::TaskModified(TaskChange { before, after }));
+    let report = dispatcher.dispatch_blocking(&Event::TaskModified(TaskChange { before, after }));
     assert_eq!(
         messages(&report, "legacy-counter"),
         [format!("task {} is done: Buy milk", second.id)]
@@ -82,7 +82,7 @@ fn both_worlds_receive_the_same_events_and_instances_are_reused() {
 #[test]
 fn an_event_with_no_v1_form_is_not_delivered_to_v1_plugins() {
     let (services, _) = HostServices::in_memory();
-    let mut dispatcher = Dispatcher::new(runtime(), services);
+    let dispatcher = Dispatcher::new(runtime(), services);
     let text = std::fs::read_to_string(artifacts::repo_root().join("examples/legacy-counter/plugin.toml")).unwrap();
     // Subscribe the @1 plugin to everything, so only the adapter can hold
     // the events back.
@@ -101,7 +101,7 @@ fn an_event_with_no_v1_form_is_not_delivered_to_v1_plugins() {
         )
         .unwrap();
     dispatcher.add(plugin).unwrap();
-    let report = dispatcher.dispatch(&Event::Timer("hourly".into()));
+    let report = dispatcher.dispatch_blocking(&Event::Timer("hourly".into()));
     assert_eq!(report.deliveries.len(), 1);
     assert_eq!(
         report.deliveries[0].outcome,

@@ -42,7 +42,7 @@ fn counter(id: &str, events: &str) -> LoadedPlugin {
 
 fn host(options: DispatcherOptions, plugins: Vec<LoadedPlugin>) -> (Dispatcher, std::sync::Arc<InMemoryTaskStore>) {
     let (services, tasks) = HostServices::in_memory();
-    let mut dispatcher = Dispatcher::new(runtime(), services).with_options(options);
+    let dispatcher = Dispatcher::new(runtime(), services).with_options(options);
     for plugin in plugins {
         dispatcher.add(plugin).expect("added");
     }
@@ -67,17 +67,17 @@ fn lines(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs.iter().map(|(p, m)| (p.to_string(), m.to_string())).collect()
 }
 
-fn created(dispatcher: &mut Dispatcher, tasks: &InMemoryTaskStore) -> DispatchReport {
+fn created(dispatcher: &Dispatcher, tasks: &InMemoryTaskStore) -> DispatchReport {
     let task = tasks.create(new_task("a task"), 1).expect("created");
-    dispatcher.dispatch(&Event::TaskCreated(task))
+    dispatcher.dispatch_blocking(&Event::TaskCreated(task))
 }
 
-fn modified(dispatcher: &mut Dispatcher, tasks: &InMemoryTaskStore) -> DispatchReport {
+fn modified(dispatcher: &Dispatcher, tasks: &InMemoryTaskStore) -> DispatchReport {
     let task = tasks.create(new_task("another task"), 1).expect("created");
     let mut patch = empty_patch();
     patch.title = Some("renamed".into());
     let (before, after) = tasks.update(&task.id, &patch, 2).expect("updated");
-    dispatcher.dispatch(&Event::TaskModified(TaskChange { before, after }))
+    dispatcher.dispatch_blocking(&Event::TaskModified(TaskChange { before, after }))
 }
 
 #[test]
@@ -218,8 +218,8 @@ fn start_all_respects_the_cap() {
         ..DispatcherOptions::default()
     };
     let plugins = vec![counter("a", "\"task-created\""), counter("b", "\"task-created\"")];
-    let (mut dispatcher, _) = host(options, plugins);
-    let started = dispatcher.start_all();
+    let (dispatcher, _) = host(options, plugins);
+    let started = dispatcher.start_all_blocking();
     assert!(started.iter().all(|(_, result)| result.is_ok()), "{started:?}");
     assert_eq!(dispatcher.live_count(), 1);
     assert!(dispatcher.is_live("b"));

@@ -157,12 +157,12 @@ fn a_plugin_built_against_an_older_minor_loads_and_handles_events() {
     assert_eq!(WorldVersion::V2.host_release(), semver::Version::new(2, 1, 0));
 
     let (services, tasks) = HostServices::in_memory();
-    let mut dispatcher = Dispatcher::new(runtime(), services);
+    let dispatcher = Dispatcher::new(runtime(), services);
     dispatcher.add(plugin).unwrap();
     let task = tasks
         .create(plugboard_host::task_store::new_task("Water plants"), 1)
         .unwrap();
-    let report = dispatcher.dispatch(&Event::TaskCreated(task.clone()));
+    let report = dispatcher.dispatch_blocking(&Event::TaskCreated(task.clone()));
     assert_eq!(report.deliveries.len(), 1);
     assert_eq!(report.deliveries[0].outcome, Outcome::Handled, "{report:?}");
     let stored = plugboard_host::TaskStore::get(&*tasks, &task.id).unwrap().unwrap();

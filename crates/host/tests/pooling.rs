@@ -56,7 +56,7 @@ fn hostile(runtime: &Runtime, id: &str, attack: &str) -> LoadedPlugin {
 fn both_worlds_run_from_the_pools() {
     let runtime = pooled_runtime(4);
     let (services, tasks) = HostServices::in_memory();
-    let mut dispatcher = Dispatcher::new(&runtime, services);
+    let dispatcher = Dispatcher::new(&runtime, services);
     dispatcher
         .add(example(&runtime, "auto-tag", artifacts::AUTO_TAG))
         .expect("added");
@@ -65,7 +65,7 @@ fn both_worlds_run_from_the_pools() {
         .expect("added");
     for title in ["urgent bug", "buy milk"] {
         let task = tasks.create(new_task(title), 1).expect("created");
-        let report = dispatcher.dispatch(&Event::TaskCreated(task.clone()));
+        let report = dispatcher.dispatch_blocking(&Event::TaskCreated(task.clone()));
         assert!(
             report.deliveries.iter().all(|d| d.outcome == Outcome::Handled),
             "{report:?}"
@@ -87,12 +87,12 @@ fn both_worlds_run_from_the_pools() {
 fn the_plugin_memory_cap_still_applies_under_pooling() {
     let runtime = pooled_runtime(2);
     let (services, tasks) = HostServices::in_memory();
-    let mut dispatcher = Dispatcher::new(&runtime, services);
+    let dispatcher = Dispatcher::new(&runtime, services);
     dispatcher
         .add(hostile(&runtime, "hoarder", "grow-memory"))
         .expect("added");
     let task = tasks.create(new_task("anything"), 1).expect("created");
-    let report = dispatcher.dispatch(&Event::TaskCreated(task));
+    let report = dispatcher.dispatch_blocking(&Event::TaskCreated(task));
     match &report.deliveries[0].outcome {
         Outcome::Trapped(abuse) => {
             assert_eq!(abuse.kind, AbuseKind::Memory);
@@ -106,12 +106,12 @@ fn the_plugin_memory_cap_still_applies_under_pooling() {
 fn one_dispatcher_never_keeps_more_live_instances_than_the_pool_has() {
     let runtime = pooled_runtime(1);
     let (services, tasks) = HostServices::in_memory();
-    let mut dispatcher = Dispatcher::new(&runtime, services);
+    let dispatcher = Dispatcher::new(&runtime, services);
     dispatcher.add(hostile(&runtime, "first", "none")).expect("added");
     dispatcher.add(hostile(&runtime, "second", "none")).expect("added");
     for round in 0..3 {
         let task = tasks.create(new_task("anything"), round).expect("created");
-        let report = dispatcher.dispatch(&Event::TaskCreated(task));
+        let report = dispatcher.dispatch_blocking(&Event::TaskCreated(task));
         let outcomes: Vec<_> = report.deliveries.iter().map(|d| &d.outcome).collect();
         assert_eq!(outcomes, [&Outcome::Handled, &Outcome::Handled]);
         assert_eq!(dispatcher.live_count(), 1);
@@ -123,15 +123,15 @@ fn one_dispatcher_never_keeps_more_live_instances_than_the_pool_has() {
 fn a_pool_full_because_of_another_dispatcher_makes_a_plugin_wait_without_a_strike() {
     let runtime = pooled_runtime(1);
     let (services, tasks) = HostServices::in_memory();
-    let mut holder = Dispatcher::new(&runtime, services.clone());
+    let holder = Dispatcher::new(&runtime, services.clone());
     holder.add(hostile(&runtime, "holder", "none")).expect("added");
-    let mut waiter = Dispatcher::new(&runtime, services);
+    let waiter = Dispatcher::new(&runtime, services);
     waiter.add(hostile(&runtime, "waiter", "none")).expect("added");
 
     let task = tasks.create(new_task("anything"), 1).expect("created");
     let event = Event::TaskCreated(task);
-    assert_eq!(holder.dispatch(&event).deliveries[0].outcome, Outcome::Handled);
-    let report = waiter.dispatch(&event);
+    assert_eq!(holder.dispatch_blocking(&event).deliveries[0].outcome, Outcome::Handled);
+    let report = waiter.dispatch_blocking(&event);
     match &report.deliveries[0].outcome {
         Outcome::Unavailable(why) => assert!(why.contains("no room for another live plugin instance"), "{why}"),
         other => panic!("expected the plugin to wait, got {other:?}"),
@@ -141,7 +141,7 @@ fn a_pool_full_because_of_another_dispatcher_makes_a_plugin_wait_without_a_strik
 
     drop(holder);
     assert_eq!(
-        waiter.dispatch(&event).deliveries[0].outcome,
+        waiter.dispatch_blocking(&event).deliveries[0].outcome,
         Outcome::Handled,
         "the slot the other dispatcher freed is used"
     );

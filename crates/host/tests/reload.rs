@@ -42,12 +42,12 @@ fn a_changed_plugin_is_swapped_in_between_events_and_keeps_its_state() {
     std::fs::create_dir(&dir).unwrap();
     write_plugin(&dir, "0.1.0");
     let (services, tasks) = HostServices::in_memory();
-    let mut dispatcher = Dispatcher::new(runtime(), services);
+    let dispatcher = Dispatcher::new(runtime(), services);
     let options = LoadOptions::trusting_manifest();
     dispatcher.add(runtime().load_dir(&dir, &options).unwrap()).unwrap();
     let event = Event::TaskCreated(tasks.create(new_task("one"), 1).unwrap());
     assert_eq!(
-        logs(&dispatcher.dispatch(&event)),
+        logs(&dispatcher.dispatch_blocking(&event)),
         ["init: 0 events before", "event 1, 1 in this instance"]
     );
 
@@ -62,14 +62,21 @@ fn a_changed_plugin_is_swapped_in_between_events_and_keeps_its_state() {
             to: "0.2.0".into()
         }
     );
-    let report = dispatcher.dispatch(&event);
+    let report = dispatcher.dispatch_blocking(&event);
     assert_eq!(
         logs(&report),
         ["init: 1 events before", "event 2, 1 in this instance"],
         "a fresh instance, the same state"
     );
     assert_eq!(
-        dispatcher.plugins().next().unwrap().manifest.plugin.version.to_string(),
+        dispatcher
+            .plugins()
+            .first()
+            .unwrap()
+            .manifest
+            .plugin
+            .version
+            .to_string(),
         "0.2.0"
     );
 
@@ -82,12 +89,12 @@ fn a_changed_plugin_is_swapped_in_between_events_and_keeps_its_state() {
         "{message}"
     );
     assert!(message.contains("is not a WebAssembly file"), "{message}");
-    let report = dispatcher.dispatch(&event);
+    let report = dispatcher.dispatch_blocking(&event);
     assert_eq!(report.deliveries[0].outcome, Outcome::Handled);
     assert_eq!(logs(&report), ["event 3, 2 in this instance"]);
 
     // The folder is deleted: the plugin is unloaded.
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(dispatcher.unload_dir(&dir).as_deref(), Some("lifecycle"));
-    assert!(dispatcher.dispatch(&event).deliveries.is_empty());
+    assert!(dispatcher.dispatch_blocking(&event).deliveries.is_empty());
 }

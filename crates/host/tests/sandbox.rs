@@ -98,7 +98,7 @@ struct Host {
 impl Host {
     fn new(plugins: Vec<LoadedPlugin>) -> Host {
         let (services, tasks) = HostServices::in_memory();
-        let mut dispatcher = Dispatcher::new(runtime(), services.clone());
+        let dispatcher = Dispatcher::new(runtime(), services.clone());
         let quarantined = Arc::new(Mutex::new(Vec::new()));
         let seen = quarantined.clone();
         dispatcher.on_quarantine(move |record| seen.lock().unwrap().push(record.clone()));
@@ -120,7 +120,7 @@ impl Host {
 
     fn create(&mut self, title: &str) -> (Task, DispatchReport) {
         let task = self.tasks.create(new_task(title), 2).unwrap();
-        let report = self.dispatcher.dispatch(&Event::TaskCreated(task.clone()));
+        let report = self.dispatcher.dispatch_blocking(&Event::TaskCreated(task.clone()));
         (task, report)
     }
 
@@ -165,9 +165,9 @@ impl Host {
             .find(|r| r.plugin == plugin)
             .unwrap_or_else(|| panic!("{plugin} was not reported quarantined: {records:?}"))
             .clone();
-        assert!(self.dispatcher.quarantine().get(plugin).is_some());
+        assert!(self.dispatcher.quarantined(plugin).is_some());
         assert!(
-            self.dispatcher.plugins().all(|p| p.id() != plugin),
+            self.dispatcher.plugins().iter().all(|p| p.id() != plugin),
             "{plugin} is still loaded"
         );
         record
@@ -247,7 +247,7 @@ fn deep_recursion_overflows_the_stack_and_is_quarantined() {
 #[test]
 fn a_huge_return_value_is_refused_and_quarantined() {
     let mut host = Host::new(vec![hostile("bloater", "huge-return", "")]);
-    let err = host.dispatcher.run_command("bloater", "big", &[]).unwrap_err();
+    let err = host.dispatcher.run_command_blocking("bloater", "big", &[]).unwrap_err();
     assert!(err.to_string().contains("large-value: returned 8388608 bytes"), "{err}");
     assert_eq!(host.quarantined("bloater").kind, AbuseKind::LargeValue);
     host.assert_bystander_works();
@@ -480,7 +480,7 @@ fn quarantine_survives_a_restart_of_the_host() {
     let data = tempfile::tempdir().unwrap();
     {
         let (services, _) = HostServices::in_memory();
-        let mut dispatcher =
+        let dispatcher =
             Dispatcher::new(runtime(), services.clone()).with_quarantine(Quarantine::open(data.path()).unwrap());
         dispatcher
             .add(hostile(
@@ -489,14 +489,14 @@ fn quarantine_survives_a_restart_of_the_host() {
                 r#"tasks = ["read", "write"]"#,
             ))
             .unwrap();
-        let report = dispatcher.dispatch(&Event::TaskCreated(
+        let report = dispatcher.dispatch_blocking(&Event::TaskCreated(
             plugboard_host::task_store::build_task("t".into(), new_task("x"), 1).unwrap(),
         ));
         assert_eq!(report.quarantined.len(), 1);
     }
     // A new host on the same data folder refuses to load it.
     let (services, _) = HostServices::in_memory();
-    let mut dispatcher = Dispatcher::new(runtime(), services).with_quarantine(Quarantine::open(data.path()).unwrap());
+    let dispatcher = Dispatcher::new(runtime(), services).with_quarantine(Quarantine::open(data.path()).unwrap());
     let err = dispatcher
         .add(hostile("persistent-looper", "loop-on-event", ""))
         .unwrap_err();
@@ -537,7 +537,7 @@ fn every_attack_at_once_leaves_the_host_and_the_neighbour_working() {
     for (id, _, _) in attacks {
         host.quarantined(id);
     }
-    assert_eq!(host.dispatcher.plugins().count(), 1, "only the neighbour is left");
+    assert_eq!(host.dispatcher.plugins().len(), 1, "only the neighbour is left");
 }
 
 /// A one-shot HTTP server on loopback that answers every connection with
@@ -641,14 +641,14 @@ fn strikes_accumulate_across_restarts_of_the_host() {
         for title in ["a", "b", "c"] {
             tasks.create(new_task(title), 1).unwrap();
         }
-        let mut dispatcher = Dispatcher::new(runtime(), services)
+        let dispatcher = Dispatcher::new(runtime(), services)
             .with_quarantine(Quarantine::open(data.path()).unwrap())
             .with_strike_policy(policy.clone());
         dispatcher
             .add(hostile("wiper", "delete-all", r#"tasks = ["read"]"#))
             .unwrap();
         let task = tasks.create(new_task("d"), 2).unwrap();
-        let report = dispatcher.dispatch(&Event::TaskCreated(task));
+        let report = dispatcher.dispatch_blocking(&Event::TaskCreated(task));
         // Four refused deletions per run: 4, 8, then 12 strikes, past 10.
         let expected = 4 * restart;
         assert_eq!(
@@ -698,11 +698,11 @@ fn a_plugin_out_of_fuel_is_stopped_when_the_host_counts_fuel() {
         )
         .unwrap();
     let (services, tasks) = HostServices::in_memory();
-    let mut dispatcher = Dispatcher::new(&runtime, services);
+    let dispatcher = Dispatcher::new(&runtime, services);
     dispatcher.add(plugin).unwrap();
     let task = tasks.create(new_task("spin"), 1).unwrap();
     let started = Instant::now();
-    let report = dispatcher.dispatch(&Event::TaskCreated(task));
+    let report = dispatcher.dispatch_blocking(&Event::TaskCreated(task));
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "fuel, not the 10 s deadline, stopped it"
@@ -715,14 +715,14 @@ fn a_plugin_out_of_fuel_is_stopped_when_the_host_counts_fuel() {
 fn denied_calls_traps_and_quarantine_are_written_to_the_plugin_log() {
     let data = tempfile::tempdir().unwrap();
     let (services, tasks) = HostServices::in_memory();
-    let mut dispatcher = Dispatcher::new(runtime(), services).with_logs(plugboard_host::PluginLogs::new(data.path()));
+    let dispatcher = Dispatcher::new(runtime(), services).with_logs(plugboard_host::PluginLogs::new(data.path()));
     dispatcher
         .add(hostile("wiper", "delete-all", r#"tasks = ["read"]"#))
         .unwrap();
     tasks.create(new_task("keep me"), 1).unwrap();
     tasks.create(new_task("me too"), 1).unwrap();
     let task = tasks.create(new_task("and me"), 1).unwrap();
-    dispatcher.dispatch(&Event::TaskCreated(task));
+    dispatcher.dispatch_blocking(&Event::TaskCreated(task));
     let lines = plugboard_host::PluginLogs::new(data.path()).tail("wiper", 100).unwrap();
     let audit: Vec<&String> = lines.iter().filter(|l| l.contains(" audit ")).collect();
     assert_eq!(

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use plugboard_host::dispatcher::DispatchBudget;
 use plugboard_host::{RuntimeOptions, StrikePolicy};
 use plugboard_registry::PluginDirs;
 
@@ -65,6 +66,8 @@ pub struct HostConfig {
     /// Keep at most this many live plugin instances, dropping the least
     /// recently used.
     pub max_live_instances: Option<usize>,
+    /// The bounds on everything one application event causes.
+    pub budget: DispatchBudget,
     /// When a plugin that keeps misbehaving is quarantined.
     pub strike_policy: StrikePolicy,
     /// How the engine is set up; [`HostConfig::new`] points its code cache
@@ -75,7 +78,8 @@ pub struct HostConfig {
 impl HostConfig {
     /// The installed plugins in `plugins_dir`, the user's grants in
     /// `config_dir`, everything else in `data_dir`; no builtin plugins, no
-    /// watching, no idle unload, the default strike thresholds, and
+    /// watching, no idle unload, the default dispatch budget and strike
+    /// thresholds, and
     /// compiled code cached in the data folder.
     pub fn new(plugins_dir: impl Into<PathBuf>, config_dir: impl Into<PathBuf>, data_dir: impl Into<PathBuf>) -> Self {
         let data_dir = data_dir.into();
@@ -95,6 +99,7 @@ impl HostConfig {
             watch_debounce: DEFAULT_WATCH_DEBOUNCE,
             idle_timeout: None,
             max_live_instances: None,
+            budget: DispatchBudget::default(),
             strike_policy: StrikePolicy::default(),
         }
     }

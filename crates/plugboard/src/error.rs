@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
+use plugboard_host::RuntimeError;
 use plugboard_host::grants::GrantsError;
 use plugboard_host::quarantine::QuarantineError;
-use plugboard_host::RuntimeError;
 use plugboard_registry::WatchError;
 use plugboard_state::StateError;
 

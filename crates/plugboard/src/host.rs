@@ -16,7 +16,7 @@ use crate::error::OpenError;
 use crate::open::HostBuilder;
 use crate::reload::{Reload, Reloader};
 use crate::report::OpenReport;
-use crate::shim::Dispatcher;
+use plugboard_host::Dispatcher;
 
 /// An open host: the loaded plugins, ready for events from any thread or
 /// async task. Clones share everything; the background thread (hot reload,
@@ -77,7 +77,12 @@ impl Host {
     }
 
     /// Runs a command a plugin offers.
-    pub async fn run_command(&self, plugin: &str, command: &str, args: &[String]) -> Result<CommandOutput, CommandError> {
+    pub async fn run_command(
+        &self,
+        plugin: &str,
+        command: &str,
+        args: &[String],
+    ) -> Result<CommandOutput, CommandError> {
         self.shared.dispatcher.run_command(plugin, command, args).await
     }
 

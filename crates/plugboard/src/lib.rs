@@ -64,7 +64,6 @@ mod open;
 mod reload;
 mod report;
 mod settings;
-mod shim;
 
 pub use config::{CODE_CACHE_FOLDER, DEFAULT_WATCH_DEBOUNCE, HostConfig, STATE_FILE, Settings, describe_dirs};
 pub use disabled::{DISABLED_FILE, DisabledError, DisabledPlugins};
@@ -74,12 +73,14 @@ pub use open::HostBuilder;
 pub use reload::{Reload, ReloadFailure, ReloadListener};
 pub use report::{OpenReport, PluginReport, PluginStatus, Severity, UnknownSetting};
 
+/// The bounds on everything one application event causes.
+pub use plugboard_host::dispatcher::DispatchBudget;
+/// A source of the current time, and the system's.
+pub use plugboard_host::services::{Clock, system_clock};
 /// The embedder's contract and what dispatching reports, as the host crate
 /// defines them.
 pub use plugboard_host::{
-    CallEffects, CommandError, CommandOutput, Delivery, DispatchReport, Grant, Grants, GrantsFile,
-    InMemoryStateStore, InMemoryTaskStore, LoadedPlugin, Outcome, QuarantineRecord, RuntimeOptions, StateStore,
-    StrikePolicy, Strikes, TaskChange, TaskStore, TaskStoreError, task_store, types,
+    CallEffects, CommandError, CommandOutput, Delivery, DispatchReport, Grant, Grants, GrantsFile, InMemoryStateStore,
+    InMemoryTaskStore, LoadedPlugin, Outcome, QuarantineRecord, RuntimeOptions, StateStore, StrikePolicy, Strikes,
+    TaskChange, TaskStore, TaskStoreError, task_store, types,
 };
-/// A source of the current time, and the system's.
-pub use plugboard_host::services::{Clock, system_clock};

@@ -23,7 +23,7 @@ use crate::host::{Host, Shared};
 use crate::reload::{Reload, ReloadListener, Reloader};
 use crate::report::{OpenReport, PluginReport, PluginStatus};
 use crate::settings;
-use crate::shim::Dispatcher;
+use plugboard_host::Dispatcher;
 
 /// A callback told of each plugin about to be compiled: how many were
 /// handled before it, how many there are, its id.
@@ -93,7 +93,7 @@ impl<'a> HostBuilder<'a> {
         let granting = Granting::read(config)?;
         let quarantine = Quarantine::open(&config.data_dir)?;
         let disabled = DisabledPlugins::open(&config.data_dir)?;
-        let runtime = Arc::new(Runtime::with_options(config.runtime.clone())?);
+        let runtime = Runtime::with_options(config.runtime.clone())?;
         let candidates = discovery::find(config)?;
         let folders = config.describe_folders();
         let unknown_settings = settings::check(&config.settings, &candidates.load, &folders)?;
@@ -104,6 +104,7 @@ impl<'a> HostBuilder<'a> {
             .with_options(DispatcherOptions {
                 idle_timeout: config.idle_timeout,
                 max_live_instances: config.max_live_instances,
+                budget: config.budget,
             })
             .with_quarantine(quarantine.clone())
             .with_logs(PluginLogs::new(&config.data_dir))

@@ -17,7 +17,7 @@ use crate::config::HostConfig;
 use crate::disabled::{DisabledError, DisabledPlugins};
 use crate::granting::Granting;
 use crate::report::Severity;
-use crate::shim::Dispatcher;
+use plugboard_host::Dispatcher;
 
 /// What the host did about one plugin folder while it ran.
 #[derive(Debug)]
@@ -116,7 +116,7 @@ pub type ReloadListener = Arc<dyn Fn(&Reload) + Send + Sync>;
 
 /// What reloading needs; shared by the host and its background thread.
 pub(crate) struct Reloader {
-    pub runtime: Arc<Runtime>,
+    pub runtime: Runtime,
     pub dispatcher: Dispatcher,
     pub config: HostConfig,
     pub listener: Option<ReloadListener>,
@@ -149,7 +149,12 @@ impl Reloader {
             }
         }
         let present: BTreeSet<&Path> = order.load.iter().map(|l| l.plugin.dir.as_path()).collect();
-        for gone in self.dispatcher.plugins().iter().filter(|p| !present.contains(p.dir.as_path())) {
+        for gone in self
+            .dispatcher
+            .plugins()
+            .iter()
+            .filter(|p| !present.contains(p.dir.as_path()))
+        {
             reloads.push(self.unload(gone.dir.clone()));
         }
         for loadable in order.load.iter().filter(|l| l.plugin.has_code()) {

@@ -237,4 +237,3 @@ pub fn print_effects(effects: &CallEffects) {
         println!("    {line}");
     }
 }
-

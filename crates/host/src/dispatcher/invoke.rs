@@ -1,0 +1,377 @@
+//! One call into one plugin: start its instance if it has none (instantiate
+//! and `init`), make the call under its deadline, then commit or discard
+//! what it staged.
+//!
+//! Every step runs as a future under a timer: a plugin computing is stopped
+//! by the engine's epoch deadline, a plugin waiting inside a WASI call (a
+//! clock pollable, a stream, an HTTP response) by the timer, which drops
+//! the call. Either way the instance is dropped and its changes discarded.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use wasmtime::{PoolConcurrencyLimitError, Store};
+
+use super::Shared;
+use super::report::{Outcome, event_kind, render};
+use super::slot::{Handler, LiveInstance, Slot, SlotState};
+use crate::abi::v1::{V1Call, event_down};
+use crate::abuse::{Abuse, AbuseKind, LimitExceeded, classify};
+use crate::context::{CallEffects, PluginContext};
+use crate::limits::{CallLimits, ticks};
+use crate::loader::PluginPre;
+use crate::types::Event;
+use crate::world::WorldVersion;
+
+/// How long one call may take: its own deadline, or less when the
+/// dispatch it belongs to has less left (then it was `cut`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CallClock {
+    limit: Duration,
+    cut: bool,
+}
+
+impl CallClock {
+    /// The plugin's deadline, shortened to what is left before `ends`.
+    pub(crate) fn new(limits: &CallLimits, ends: Instant) -> CallClock {
+        let left = ends.saturating_duration_since(Instant::now());
+        if left < limits.deadline {
+            CallClock { limit: left, cut: true }
+        } else {
+            CallClock {
+                limit: limits.deadline,
+                cut: false,
+            }
+        }
+    }
+
+    /// Runs `call` to its end or to the deadline, whichever comes first.
+    async fn bound<T>(&self, call: impl Future<Output = wasmtime::Result<T>>) -> wasmtime::Result<T> {
+        match tokio::time::timeout(self.limit, call).await {
+            Ok(result) => result,
+            Err(_) => Err(LimitExceeded::trap(
+                AbuseKind::Deadline,
+                format!(
+                    "the call was still waiting inside a host call at its {} ms deadline and was stopped",
+                    self.limit.as_millis()
+                ),
+            )),
+        }
+    }
+
+    /// What a failure means: a deadline hit only because the dispatch's
+    /// budget shortened it is not the plugin's fault.
+    fn outcome(&self, abuse: Abuse) -> Outcome {
+        if self.cut && abuse.kind == AbuseKind::Deadline {
+            return Outcome::OutOfBudget(format!(
+                "the application event's budget had {} ms left for this call, and it needed more",
+                self.limit.as_millis()
+            ));
+        }
+        Outcome::Trapped(abuse)
+    }
+}
+
+/// Why an instance could not be started.
+pub(crate) enum Start {
+    /// `init` returned an error, or the host had no room for the instance.
+    Refused(String),
+    /// Instantiation or `init` failed; the outcome says how.
+    Failed(Outcome),
+}
+
+/// Why a handler call did not return Ok.
+enum CallFailure {
+    Rejected(String),
+    Trapped(wasmtime::Error),
+}
+
+/// Sets the per-call limits and clears the per-call state.
+fn prepare_call(store: &mut Store<PluginContext>, limits: &CallLimits, clock: &CallClock, fuel: bool) {
+    store.data_mut().begin_call();
+    store.set_epoch_deadline(ticks(clock.limit));
+    if fuel {
+        // Setting fuel only fails when fuel is off, which `fuel` rules out.
+        let _ = store.set_fuel(limits.fuel);
+    }
+}
+
+/// Makes sure the slot has a live instance, creating it and running `init`
+/// if needed; returns `init`'s effects when it ran.
+pub(crate) async fn ensure_live(
+    shared: &Shared,
+    slot: &Slot,
+    state: &mut SlotState,
+    ends: Instant,
+) -> Result<Option<CallEffects>, Start> {
+    if state.live.is_some() {
+        return Ok(None);
+    }
+    let plugin = &slot.plugin;
+    let Some(code) = &plugin.code else {
+        return Err(Start::Refused("it is data only: it has no code to run".into()));
+    };
+    let context = PluginContext::new(
+        slot.id.clone(),
+        plugin.policy.clone(),
+        plugin.limits.clone(),
+        shared.services.clone(),
+        plugin.config.clone(),
+    );
+    let mut store = Store::new(shared.runtime.engine(), context);
+    store.limiter(|context| &mut context.limiter);
+    // Component start functions run during instantiation, under the same
+    // limits as a call.
+    let clock = CallClock::new(&plugin.limits, ends);
+    prepare_call(&mut store, &plugin.limits, &clock, shared.fuel);
+    let instantiated = match &code.pre {
+        PluginPre::V1(pre) => clock.bound(pre.instantiate_async(&mut store)).await.map(Handler::V1),
+        PluginPre::V2(pre) => clock.bound(pre.instantiate_async(&mut store)).await.map(Handler::V2),
+    };
+    let handler = match instantiated {
+        Ok(handler) => handler,
+        // The host's pool is full: not the plugin's doing, so no strike, and
+        // the next event tries again.
+        Err(e) if e.downcast_ref::<PoolConcurrencyLimitError>().is_some() => {
+            return Err(Start::Refused(format!(
+                "the host has no room for another live plugin instance ({e}); it is tried again on the next event"
+            )));
+        }
+        Err(e) => return Err(Start::Failed(clock.outcome(classify(&e, store.data())))),
+    };
+    let mut effects = None;
+    if let Handler::V2(handler) = &handler {
+        let settings: Vec<(String, String)> = plugin.config.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let clock = CallClock::new(&plugin.limits, ends);
+        prepare_call(&mut store, &plugin.limits, &clock, shared.fuel);
+        let result = clock
+            .bound(handler.plugboard_task_events_handler().call_init(&mut store, &settings))
+            .await;
+        match result {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                let why = format!("init failed: {}", render(&e));
+                let _ = slot.unavailable.set(why.clone());
+                return Err(Start::Refused(why));
+            }
+            Err(trap) => return Err(Start::Failed(clock.outcome(classify(&trap, store.data())))),
+        }
+        // Task changes in `init` are committed like a handler's.
+        let changes = store.data_mut().tx.take();
+        let mut taken = store.data_mut().take_effects();
+        if !changes.is_empty() {
+            if let Err(e) = shared.services.tasks.commit(&changes) {
+                return Err(Start::Refused(format!("init's task changes were refused: {e}")));
+            }
+            taken.changes = changes;
+        }
+        effects = Some(taken);
+    }
+    slot.set_live(state, Some(LiveInstance { store, handler }));
+    Ok(effects)
+}
+
+/// Commits or discards the call's task changes and gathers its effects.
+fn finish_call<T>(
+    shared: &Shared,
+    slot: &Slot,
+    state: &mut SlotState,
+    clock: &CallClock,
+    result: Result<T, CallFailure>,
+) -> (Result<T, Outcome>, CallEffects) {
+    let Some(live) = state.live.as_mut() else {
+        return (
+            Err(Outcome::Unavailable("no live instance".into())),
+            CallEffects::default(),
+        );
+    };
+    let context = live.store.data_mut();
+    match result {
+        Ok(value) => {
+            let changes = context.tx.take();
+            let mut effects = context.take_effects();
+            if changes.is_empty() {
+                return (Ok(value), effects);
+            }
+            match shared.services.tasks.commit(&changes) {
+                Ok(()) => {
+                    effects.changes = changes;
+                    (Ok(value), effects)
+                }
+                Err(e) => {
+                    effects.discarded_changes = changes.len();
+                    effects.emitted.clear();
+                    (Err(Outcome::CommitFailed(e.to_string())), effects)
+                }
+            }
+        }
+        Err(failure) => {
+            let discarded = context.tx.discard();
+            let outcome = match failure {
+                CallFailure::Rejected(why) => Outcome::Rejected(why),
+                CallFailure::Trapped(trap) => clock.outcome(classify(&trap, context)),
+            };
+            let mut effects = context.take_effects();
+            effects.discarded_changes = discarded;
+            effects.emitted.clear();
+            if matches!(outcome, Outcome::Trapped(_) | Outcome::OutOfBudget(_)) {
+                // A trapped or interrupted instance may be in any state:
+                // never reuse it.
+                slot.set_live(state, None);
+            }
+            (Err(outcome), effects)
+        }
+    }
+}
+
+/// Turns a failed start into the delivery's outcome.
+fn start_outcome(start: Start) -> Outcome {
+    match start {
+        Start::Refused(why) => Outcome::Unavailable(why),
+        Start::Failed(outcome) => outcome,
+    }
+}
+
+/// Delivers one event to one plugin whose lock the caller holds.
+pub(crate) async fn handle_event(
+    shared: &Shared,
+    slot: &Slot,
+    state: &mut SlotState,
+    event: &Event,
+    ends: Instant,
+) -> (Outcome, CallEffects) {
+    let Some(world) = slot.plugin.world() else {
+        return (Outcome::NotDelivered("it is data only".into()), CallEffects::default());
+    };
+    let v1_call = match world.version {
+        WorldVersion::V1 => match event_down(event) {
+            Some(call) => Some(call),
+            None => {
+                let why = format!("{} has no task-events@1 form", event_kind(event));
+                return (Outcome::NotDelivered(why), CallEffects::default());
+            }
+        },
+        WorldVersion::V2 => None,
+    };
+    let init = match ensure_live(shared, slot, state, ends).await {
+        Ok(init) => init,
+        Err(start) => return (start_outcome(start), CallEffects::default()),
+    };
+    let limits = &slot.plugin.limits;
+    let clock = CallClock::new(limits, ends);
+    let Some(live) = state.live.as_mut() else {
+        return (Outcome::Unavailable("no live instance".into()), CallEffects::default());
+    };
+    prepare_call(&mut live.store, limits, &clock, shared.fuel);
+    let store = &mut live.store;
+    let result: wasmtime::Result<Result<(), String>> = match (&live.handler, v1_call) {
+        (Handler::V2(h), _) => clock
+            .bound(h.plugboard_task_events_handler().call_on_event(&mut *store, event))
+            .await
+            .map(|r| r.map_err(|e| render(&e))),
+        (Handler::V1(h), Some(call)) => {
+            let guest = h.plugboard_task_events_handler();
+            match &call {
+                V1Call::Created(task) => clock.bound(guest.call_on_task_created(&mut *store, task)).await,
+                V1Call::Modified(old, new) => clock.bound(guest.call_on_task_modified(&mut *store, old, new)).await,
+                V1Call::Deleted(task) => clock.bound(guest.call_on_task_deleted(&mut *store, task)).await,
+            }
+        }
+        (Handler::V1(_), None) => Ok(Ok(())),
+    };
+    let result = match result {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(why)) if why.len() as u64 > limits.max_value => Err(CallFailure::Trapped(LimitExceeded::trap(
+            AbuseKind::LargeValue,
+            format!("returned an error of {} bytes", why.len()),
+        ))),
+        Ok(Err(why)) => Err(CallFailure::Rejected(why)),
+        Err(trap) => Err(CallFailure::Trapped(trap)),
+    };
+    match finish_call(shared, slot, state, &clock, result) {
+        (Ok(()), effects) => (Outcome::Handled, after_init(init, effects)),
+        (Err(outcome), effects) => (outcome, after_init(init, effects)),
+    }
+}
+
+/// Runs one command of a v2 plugin whose lock the caller holds; returns its
+/// text, or the outcome that stands for why it failed.
+pub(crate) async fn run_command(
+    shared: &Shared,
+    slot: &Slot,
+    state: &mut SlotState,
+    command: &str,
+    args: &[String],
+    ends: Instant,
+) -> (Result<String, Outcome>, CallEffects) {
+    let init = match ensure_live(shared, slot, state, ends).await {
+        Ok(init) => init,
+        Err(start) => return (Err(start_outcome(start)), CallEffects::default()),
+    };
+    let limits = &slot.plugin.limits;
+    let clock = CallClock::new(limits, ends);
+    let Some(live) = state.live.as_mut() else {
+        return (
+            Err(Outcome::Unavailable("no live instance".into())),
+            CallEffects::default(),
+        );
+    };
+    let Handler::V2(handler) = &live.handler else {
+        return (
+            Err(Outcome::NotDelivered("task-events@1 has no commands".into())),
+            CallEffects::default(),
+        );
+    };
+    prepare_call(&mut live.store, limits, &clock, shared.fuel);
+    let called = clock
+        .bound(
+            handler
+                .plugboard_task_events_handler()
+                .call_run_command(&mut live.store, command, args),
+        )
+        .await;
+    let result = match called {
+        Ok(Ok(text)) if text.len() as u64 > limits.max_value => Err(CallFailure::Trapped(LimitExceeded::trap(
+            AbuseKind::LargeValue,
+            format!(
+                "returned {} bytes of text; the most is {}",
+                text.len(),
+                limits.max_value
+            ),
+        ))),
+        Ok(Ok(text)) => Ok(text),
+        Ok(Err(e)) => Err(CallFailure::Rejected(render(&e))),
+        Err(trap) => Err(CallFailure::Trapped(trap)),
+    };
+    let (result, effects) = finish_call(shared, slot, state, &clock, result);
+    (result, after_init(init, effects))
+}
+
+/// Starts the slot's instance (instantiate and `init`) if it has none.
+pub(crate) async fn start(
+    shared: &Shared,
+    slot: &Slot,
+    state: &mut SlotState,
+    ends: Instant,
+) -> Result<CallEffects, Outcome> {
+    match ensure_live(shared, slot, state, ends).await {
+        Ok(effects) => Ok(effects.unwrap_or_default()),
+        Err(start) => Err(start_outcome(start)),
+    }
+}
+
+/// The effects of a call, preceded by those of the `init` that started its
+/// instance just before, if one did: a plugin (re-)started for an event
+/// reports its `init` logs and changes with that event.
+fn after_init(init: Option<CallEffects>, call: CallEffects) -> CallEffects {
+    let Some(mut effects) = init else {
+        return call;
+    };
+    effects.logs.extend(call.logs);
+    effects.changes.extend(call.changes);
+    effects.emitted.extend(call.emitted);
+    effects.denied.extend(call.denied);
+    effects.discarded_changes += call.discarded_changes;
+    effects.dropped_output += call.dropped_output;
+    effects
+}

@@ -1,0 +1,110 @@
+//! What the dispatcher does about a plugin's conduct: counting strikes,
+//! quarantining past the threshold (persisted, told to the application's
+//! listeners), and writing each plugin's log and audit lines.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::abuse::{Abuse, StrikePolicy, Strikes};
+use crate::context::CallEffects;
+use crate::plugin_log::{LogEntry, PluginLogs};
+use crate::quarantine::{Quarantine, QuarantineRecord};
+use crate::services::Clock;
+
+/// A callback the embedding app registers to hear of quarantines.
+pub type QuarantineListener = Box<dyn FnMut(&QuarantineRecord) + Send>;
+
+/// The dispatcher's record of conduct, behind one lock.
+pub(crate) struct Judge {
+    pub(crate) policy: StrikePolicy,
+    pub(crate) quarantine: Quarantine,
+    pub(crate) listeners: Vec<QuarantineListener>,
+    /// Quarantine records and log lines that could not be written.
+    pub(crate) persist_errors: Vec<String>,
+    pub(crate) logs: Option<PluginLogs>,
+    pub(crate) strikes: HashMap<Arc<str>, Strikes>,
+    clock: Clock,
+}
+
+impl Judge {
+    pub(crate) fn new(clock: Clock) -> Judge {
+        Judge {
+            policy: StrikePolicy::default(),
+            quarantine: Quarantine::in_memory(),
+            listeners: Vec::new(),
+            persist_errors: Vec::new(),
+            logs: None,
+            strikes: HashMap::new(),
+            clock,
+        }
+    }
+
+    /// Whether anything would be written for these effects and audit lines;
+    /// lets the caller skip the lock for a quiet, successful call.
+    pub(crate) fn has_log_work(logs_on: bool, effects: Option<&CallEffects>, audit: &[String]) -> bool {
+        logs_on && (!audit.is_empty() || effects.is_some_and(|e| !e.logs.is_empty() || !e.denied.is_empty()))
+    }
+
+    /// Writes a plugin's log lines, denied calls and audit lines to its log
+    /// file.
+    pub(crate) fn write_log(&mut self, plugin: &str, effects: Option<&CallEffects>, audit: &[String]) {
+        let Some(logs) = &self.logs else {
+            return;
+        };
+        let mut entries: Vec<LogEntry<'_>> = Vec::new();
+        if let Some(effects) = effects {
+            entries.extend(effects.logs.iter().map(LogEntry::Plugin));
+            entries.extend(
+                effects
+                    .denied
+                    .iter()
+                    .map(|p| LogEntry::Audit(format!("denied: not granted `{p}`"))),
+            );
+        }
+        entries.extend(audit.iter().cloned().map(LogEntry::Audit));
+        if entries.is_empty() {
+            return;
+        }
+        if let Err(e) = logs.append(plugin, (self.clock)(), &entries) {
+            self.persist_errors.push(format!("log of plugin `{plugin}`: {e}"));
+        }
+    }
+
+    /// Counts `n` strikes of `abuse` against a plugin and persists them;
+    /// past the threshold the plugin is quarantined (persisted, logged,
+    /// listeners told) and its record returned: the caller then unloads it.
+    pub(crate) fn strike(&mut self, id: &Arc<str>, version: &str, abuse: &Abuse, n: u32) -> Option<QuarantineRecord> {
+        let strikes = self.strikes.entry(id.clone()).or_default();
+        let count = strikes.add(abuse.kind, n);
+        let snapshot = strikes.clone();
+        if let Err(e) = self.quarantine.record_strikes(id, &snapshot) {
+            self.persist_errors.push(e.to_string());
+        }
+        tracing::warn!(plugin = %id, kind = %abuse.kind, strikes = count, "plugin misbehaved: {}", abuse.detail);
+        let threshold = self.policy.threshold(abuse.kind);
+        if threshold == 0 || count < threshold {
+            return None;
+        }
+        let record = QuarantineRecord {
+            plugin: id.to_string(),
+            version: version.to_string(),
+            kind: abuse.kind,
+            reason: abuse.detail.clone(),
+            strikes: count,
+            at: (self.clock)(),
+        };
+        tracing::error!(plugin = %record.plugin, kind = %record.kind, "plugin quarantined: {}", record.reason);
+        let message = format!(
+            "quarantined after {} {} strike(s): {}",
+            record.strikes, record.kind, record.reason
+        );
+        self.write_log(&record.plugin, None, &[message]);
+        if let Err(e) = self.quarantine.add(record.clone()) {
+            self.persist_errors.push(e.to_string());
+        }
+        for listener in &mut self.listeners {
+            listener(&record);
+        }
+        Some(record)
+    }
+}

@@ -1,0 +1,744 @@
+//! Delivering application events to plugins: each through its own world
+//! version, each in its own instance (created on its first event, reused
+//! from one event to the next, dropped when idle or when too many are live),
+//! each call under its deadline, its task changes committed only if it
+//! succeeds, and a plugin that abuses its limits struck and quarantined.
+//!
+//! The [`Dispatcher`] is a shared handle: any number of threads or async
+//! tasks dispatch through it at once. Each plugin handles its events one at
+//! a time and in order; different plugins run in parallel on the host's
+//! worker threads. The parts:
+//! - `slot`: one plugin, its instance and its lock;
+//! - `invoke`: one call into one plugin under its deadline, and the commit;
+//! - `fan_out`: one event to all its subscribers in parallel;
+//! - `budget`: the bounds on everything one application event causes;
+//! - `judge`: strikes, quarantine and plugin logs;
+//! - `report`: what a dispatch, a command or a reload reports.
+
+mod budget;
+mod fan_out;
+mod invoke;
+mod judge;
+mod report;
+mod slot;
+
+use std::collections::VecDeque;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::{Duration, Instant};
+
+pub use budget::DispatchBudget;
+pub use judge::QuarantineListener;
+pub use report::{
+    AddError, CommandError, CommandOutput, Delivery, DispatchReport, Outcome, ReloadError, ReloadOutcome, event_kind,
+};
+
+use crate::abuse::{Abuse, AbuseKind, StrikePolicy, Strikes};
+use crate::context::CallEffects;
+use crate::limits::MAX_EMIT_DEPTH;
+use crate::loader::{LoadOptions, LoadedPlugin};
+use crate::plugin_log::PluginLogs;
+use crate::quarantine::{Quarantine, QuarantineError, QuarantineRecord};
+use crate::runtime::Runtime;
+use crate::services::HostServices;
+use crate::types::{CustomEvent, Event};
+use crate::world::WorldVersion;
+use budget::Spent;
+use judge::Judge;
+use slot::Slot;
+
+/// When the dispatcher drops plugin instances, and the budget of each
+/// dispatch. The default keeps every instance from its first event until
+/// the plugin is removed.
+///
+/// Dropping an instance never loses durable data, because a plugin's
+/// durable data lives in its state (the [`StateStore`]), never in its
+/// instance: the next event re-creates the instance and runs its `init`
+/// again, and it finds its state as it left it. Whatever a plugin keeps in
+/// linear memory (globals, caches) is a cache that may vanish between any
+/// two events; plugin authors must keep what matters in state.
+///
+/// [`StateStore`]: crate::state_store::StateStore
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DispatcherOptions {
+    /// Drop an instance that has not started or handled anything for this
+    /// long: at the end of each dispatch, and whenever the application
+    /// calls [`Dispatcher::evict_idle`] (from its own timer, so that a
+    /// quiet application gives its memory back too).
+    pub idle_timeout: Option<Duration>,
+    /// Keep at most this many live instances: before a plugin is
+    /// instantiated, and after each dispatch, the least recently used ones
+    /// beyond it are dropped. With the pooling allocator on, the pool's
+    /// `total_component_instances` is the cap when this is not set.
+    pub max_live_instances: Option<usize>,
+    /// The bounds on everything one application event causes.
+    pub budget: DispatchBudget,
+}
+
+/// What every handle of one dispatcher shares.
+pub(crate) struct Shared {
+    pub(crate) runtime: Runtime,
+    pub(crate) fuel: bool,
+    pub(crate) services: HostServices,
+    /// The plugins in the order they receive events; replaced whole when
+    /// one is added or removed, so a dispatch works on a snapshot without
+    /// holding the lock.
+    plugins: RwLock<Arc<[Arc<Slot>]>>,
+    options: RwLock<DispatcherOptions>,
+    judge: Mutex<Judge>,
+    /// The pooling allocator's instance slots, when it is on.
+    pool_slots: Option<usize>,
+    /// The origin of every slot's `last_used`.
+    pub(crate) started: Instant,
+}
+
+/// Holds the loaded plugins and delivers events to them. Cheap to clone;
+/// every clone is the same dispatcher, and all of them may be used from
+/// any thread at once.
+#[derive(Clone)]
+pub struct Dispatcher {
+    shared: Arc<Shared>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every update under these locks is a whole assignment or push, so a
+    // panic elsewhere cannot leave the data half-changed.
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shared {
+    fn snapshot(&self) -> Arc<[Arc<Slot>]> {
+        self.plugins.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn options(&self) -> DispatcherOptions {
+        self.options.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn judge(&self) -> MutexGuard<'_, Judge> {
+        lock(&self.judge)
+    }
+
+    /// Changes the plugin list under its lock.
+    fn edit_plugins<R>(&self, edit: impl FnOnce(&mut Vec<Arc<Slot>>) -> R) -> R {
+        let mut guard = self.plugins.write().unwrap_or_else(|e| e.into_inner());
+        let mut list: Vec<Arc<Slot>> = guard.iter().cloned().collect();
+        let result = edit(&mut list);
+        *guard = list.into();
+        result
+    }
+
+    /// Unloads a plugin: it gets no further events, and its instance is
+    /// dropped once the calls holding it end.
+    fn retire(&self, id: &str) -> Option<Arc<Slot>> {
+        self.edit_plugins(|list| {
+            let index = list.iter().position(|s| &*s.id == id)?;
+            let slot = list.remove(index);
+            slot.retire();
+            if let Ok(mut state) = slot.state.try_lock() {
+                slot.set_live(&mut state, None);
+            }
+            Some(slot)
+        })
+    }
+
+    /// The most live instances kept: the configured cap, else the pool's.
+    fn max_live(&self) -> Option<usize> {
+        match (self.options().max_live_instances, self.pool_slots) {
+            (Some(cap), Some(pool)) => Some(cap.min(pool)),
+            (cap, pool) => cap.or(pool),
+        }
+    }
+
+    /// Drops the least recently used instances, never `keep`'s, until at
+    /// most `room` are live. Instances busy in a call are left alone.
+    fn drop_least_recently_used(&self, room: usize, keep: Option<&Slot>) {
+        let plugins = self.snapshot();
+        let mut live = plugins.iter().filter(|s| s.is_live()).count();
+        while live > room {
+            let mut candidates: Vec<&Arc<Slot>> = plugins
+                .iter()
+                .filter(|s| s.is_live() && !keep.is_some_and(|k| std::ptr::eq(k, &***s)))
+                .collect();
+            candidates.sort_by_key(|s| s.last_used());
+            let dropped = candidates.into_iter().find_map(|slot| {
+                let mut state = slot.state.try_lock().ok()?;
+                slot.set_live(&mut state, None);
+                Some(slot)
+            });
+            let Some(slot) = dropped else {
+                return;
+            };
+            tracing::debug!(plugin = %slot.id, "dropped the least recently used instance");
+            live -= 1;
+        }
+    }
+
+    /// Makes room for the instance of `slot` before it is created.
+    pub(crate) fn make_room_for(&self, slot: &Slot) {
+        if let Some(max) = self.max_live() {
+            self.drop_least_recently_used(max.saturating_sub(1), Some(slot));
+        }
+    }
+
+    /// Drops the instances idle for at least the idle timeout.
+    fn evict_idle(&self) -> Vec<Arc<str>> {
+        let Some(timeout) = self.options().idle_timeout else {
+            return Vec::new();
+        };
+        let now = u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let timeout = u64::try_from(timeout.as_micros()).unwrap_or(u64::MAX);
+        let mut dropped = Vec::new();
+        for slot in self.snapshot().iter() {
+            if !slot.is_live() || now.saturating_sub(slot.last_used()) < timeout {
+                continue;
+            }
+            // A plugin busy in a call is not idle.
+            if let Ok(mut state) = slot.state.try_lock() {
+                slot.set_live(&mut state, None);
+                tracing::debug!(plugin = %slot.id, "dropped an idle instance");
+                dropped.push(slot.id.clone());
+            }
+        }
+        dropped
+    }
+
+    /// Applies the idle timeout and the cap on live instances.
+    fn tidy_instances(&self) {
+        self.evict_idle();
+        if let Some(max) = self.max_live() {
+            self.drop_least_recently_used(max, None);
+        }
+    }
+
+    /// Counts strikes; quarantines and unloads past the threshold. Returns
+    /// whether the plugin was quarantined.
+    fn strike(&self, slot: &Slot, abuse: &Abuse, n: u32, report: &mut DispatchReport) -> bool {
+        let version = slot.plugin.manifest.plugin.version.to_string();
+        let record = self.judge().strike(&slot.id, &version, abuse, n);
+        match record {
+            Some(record) => {
+                self.retire(&slot.id);
+                report.quarantined.push(record);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Writes a call's log and audit lines, taking the lock only when there
+    /// is something to write.
+    fn log(&self, plugin: &str, effects: Option<&CallEffects>, audit: &[String]) {
+        let mut judge = self.judge();
+        if Judge::has_log_work(judge.logs.is_some(), effects, audit) {
+            judge.write_log(plugin, effects, audit);
+        }
+    }
+
+    /// Judges what a call did: denied calls and a trap count strikes.
+    /// Returns whether the plugin was quarantined.
+    fn judge_call(&self, slot: &Slot, outcome: &Outcome, effects: &CallEffects, report: &mut DispatchReport) -> bool {
+        let denied = effects.denied.len() as u32;
+        if denied > 0 {
+            let abuse = Abuse {
+                kind: AbuseKind::Denied,
+                detail: format!("made {denied} call(s) it was not granted"),
+            };
+            if self.strike(slot, &abuse, denied, report) {
+                return true;
+            }
+        }
+        if let Outcome::Trapped(abuse) = outcome {
+            return self.strike(slot, abuse, 1, report);
+        }
+        false
+    }
+
+    /// Delivers an event to every subscribed plugin, then the events they
+    /// emitted, breadth first, within [`MAX_EMIT_DEPTH`] and the dispatch's
+    /// budget.
+    async fn dispatch(self: &Arc<Self>, event: Event) -> DispatchReport {
+        let mut spent = Spent::start(self.options().budget);
+        let mut report = DispatchReport::default();
+        let mut queue: VecDeque<(Arc<Event>, u32, Option<Arc<Slot>>)> = VecDeque::new();
+        queue.push_back((Arc::new(event), 0, None));
+        while let Some((event, depth, emitter)) = queue.pop_front() {
+            let targets: Arc<[Arc<Slot>]> = self.snapshot().iter().filter(|s| s.wants(&event)).cloned().collect();
+            if targets.is_empty() {
+                continue;
+            }
+            if let Some(emitter) = &emitter
+                && let Err(why) = spent.deliver(targets.len() as u32)
+            {
+                self.drop_emitted(emitter, &event, why, &mut report);
+                continue;
+            }
+            let results = fan_out::fan_out(self, &event, targets.clone(), spent.ends).await;
+            let kind = event_kind(&event);
+            for (slot, result) in targets.iter().zip(results) {
+                let Some((outcome, effects)) = result else {
+                    continue;
+                };
+                if outcome == Outcome::Handled {
+                    for emitted in &effects.emitted {
+                        let custom = Event::Custom(CustomEvent {
+                            topic: emitted.topic.clone(),
+                            payload: emitted.payload.clone(),
+                            source: slot.id.to_string(),
+                        });
+                        let bytes = (emitted.topic.len() + emitted.payload.len()) as u64;
+                        let refused = if depth + 1 > MAX_EMIT_DEPTH {
+                            Err(format!(
+                                "its event `{}` continued an emit chain past depth {MAX_EMIT_DEPTH} and was dropped",
+                                emitted.topic
+                            ))
+                        } else {
+                            spent.emit(bytes)
+                        };
+                        match refused {
+                            Ok(()) => queue.push_back((Arc::new(custom), depth + 1, Some(slot.clone()))),
+                            Err(why) => self.drop_emitted(slot, &custom, why, &mut report),
+                        }
+                    }
+                }
+                let audit = match &outcome {
+                    Outcome::Trapped(abuse) => vec![format!("stopped during {kind}: {abuse}")],
+                    Outcome::CommitFailed(why) => vec![format!("task changes refused: {why}")],
+                    Outcome::Rejected(why) => vec![format!("{kind} handler returned an error: {why}")],
+                    Outcome::OutOfBudget(why) => vec![format!("stopped during {kind}: {why}")],
+                    _ => Vec::new(),
+                };
+                self.log(&slot.id, Some(&effects), &audit);
+                let quarantined = self.judge_call(slot, &outcome, &effects, &mut report);
+                if quarantined {
+                    queue.retain(|(_, _, from)| !from.as_ref().is_some_and(|f| Arc::ptr_eq(f, slot)));
+                }
+                report.deliveries.push(Delivery {
+                    plugin: slot.id.clone(),
+                    event: kind,
+                    depth,
+                    outcome,
+                    effects,
+                });
+            }
+        }
+        self.tidy_instances();
+        report
+    }
+
+    /// Records an emitted event that is not delivered, and strikes its
+    /// emitter for the storm.
+    fn drop_emitted(&self, emitter: &Slot, event: &Event, why: String, report: &mut DispatchReport) {
+        let topic = match event {
+            Event::Custom(custom) => custom.topic.clone(),
+            other => event_kind(other).to_string(),
+        };
+        report.dropped_emits.push((emitter.id.clone(), topic));
+        if emitter.is_retired() {
+            return;
+        }
+        let abuse = Abuse {
+            kind: AbuseKind::EventStorm,
+            detail: why,
+        };
+        self.log(&emitter.id, None, &[format!("event dropped: {}", abuse.detail)]);
+        self.strike(emitter, &abuse, 1, report);
+    }
+
+    async fn run_command(
+        self: &Arc<Self>,
+        plugin: &str,
+        command: &str,
+        args: &[String],
+    ) -> Result<CommandOutput, CommandError> {
+        let slot = self
+            .snapshot()
+            .iter()
+            .find(|s| &*s.id == plugin)
+            .cloned()
+            .ok_or_else(|| CommandError::UnknownPlugin(plugin.to_string()))?;
+        let failed = |message: String| CommandError::Failed {
+            plugin: plugin.to_string(),
+            command: command.to_string(),
+            message,
+        };
+        match slot.plugin.world() {
+            None => return Err(CommandError::DataOnly(plugin.to_string())),
+            Some(world) if world.version == WorldVersion::V1 => {
+                return Err(CommandError::NotAvailable(plugin.to_string()));
+            }
+            Some(_) => {}
+        }
+        if let Some(why) = slot.unavailable.get() {
+            return Err(failed(why.clone()));
+        }
+        let spent = Spent::start(self.options().budget);
+        let mut state = slot.state.lock().await;
+        if slot.is_retired() {
+            return Err(CommandError::UnknownPlugin(plugin.to_string()));
+        }
+        if state.live.is_none() {
+            self.make_room_for(&slot);
+        }
+        let (result, effects) = invoke::run_command(self, &slot, &mut state, command, args, spent.ends).await;
+        drop(state);
+        slot.touch(self.started);
+        let audit = match &result {
+            Err(Outcome::Trapped(abuse)) => vec![format!("stopped during command `{command}`: {abuse}")],
+            _ => Vec::new(),
+        };
+        self.log(plugin, Some(&effects), &audit);
+        let mut report = DispatchReport::default();
+        let outcome = match &result {
+            Ok(_) => Outcome::Handled,
+            Err(outcome) => outcome.clone(),
+        };
+        self.judge_call(&slot, &outcome, &effects, &mut report);
+        match result {
+            Ok(text) => Ok(CommandOutput { text, effects }),
+            Err(Outcome::Trapped(abuse)) => Err(failed(abuse.to_string())),
+            Err(Outcome::Rejected(error)) => Err(CommandError::Rejected {
+                plugin: plugin.to_string(),
+                command: command.to_string(),
+                error,
+            }),
+            Err(Outcome::CommitFailed(why)) => Err(failed(format!("its task changes were refused: {why}"))),
+            Err(other) => Err(failed(other.to_string())),
+        }
+    }
+
+    async fn start_all(self: &Arc<Self>) -> Vec<(Arc<str>, Result<CallEffects, Outcome>)> {
+        let mut results = Vec::new();
+        let mut report = DispatchReport::default();
+        for slot in self.snapshot().iter() {
+            if slot.plugin.is_data_only() || slot.is_retired() {
+                continue;
+            }
+            let spent = Spent::start(self.options().budget);
+            let mut state = slot.state.lock().await;
+            if state.live.is_none() {
+                self.make_room_for(slot);
+            }
+            let result = invoke::start(self, slot, &mut state, spent.ends).await;
+            drop(state);
+            slot.touch(self.started);
+            match &result {
+                Ok(effects) => self.log(&slot.id, Some(effects), &[]),
+                Err(outcome) => self.log(&slot.id, None, &[format!("could not start: {outcome}")]),
+            }
+            if let Err(Outcome::Trapped(abuse)) = &result {
+                self.strike(slot, abuse, 1, &mut report);
+            }
+            results.push((slot.id.clone(), result));
+        }
+        results
+    }
+}
+
+impl Dispatcher {
+    /// A dispatcher with no plugins, serving the given application services,
+    /// with the default strike thresholds and a quarantine kept in memory.
+    pub fn new(runtime: &Runtime, services: HostServices) -> Dispatcher {
+        let pool_slots = runtime
+            .options()
+            .pooling
+            .as_ref()
+            .map(|pool| pool.total_component_instances as usize);
+        Dispatcher {
+            shared: Arc::new(Shared {
+                runtime: runtime.clone(),
+                fuel: runtime.options().fuel,
+                judge: Mutex::new(Judge::new(services.clock.clone())),
+                services,
+                plugins: RwLock::new(Arc::from(Vec::new())),
+                options: RwLock::new(DispatcherOptions::default()),
+                pool_slots,
+                started: Instant::now(),
+            }),
+        }
+    }
+
+    /// Drops idle instances, caps the live ones and bounds each dispatch as
+    /// `options` says.
+    pub fn with_options(self, options: DispatcherOptions) -> Dispatcher {
+        *self.shared.options.write().unwrap_or_else(|e| e.into_inner()) = options;
+        self
+    }
+
+    /// When instances are dropped, and the budget of each dispatch.
+    pub fn options(&self) -> DispatcherOptions {
+        self.shared.options()
+    }
+
+    /// Writes each plugin's log lines, denied calls, traps and quarantine
+    /// to its log file.
+    pub fn with_logs(self, logs: PluginLogs) -> Dispatcher {
+        self.shared.judge().logs = Some(logs);
+        self
+    }
+
+    /// Uses this quarantine (usually [`Quarantine::open`] on the host's data
+    /// folder, so that it survives restarts).
+    pub fn with_quarantine(self, quarantine: Quarantine) -> Dispatcher {
+        self.shared.judge().quarantine = quarantine;
+        self
+    }
+
+    /// Uses these strike thresholds.
+    pub fn with_strike_policy(self, policy: StrikePolicy) -> Dispatcher {
+        self.shared.judge().policy = policy;
+        self
+    }
+
+    /// Delivers an event to every subscribed plugin, then the events they
+    /// emitted, breadth first, up to [`MAX_EMIT_DEPTH`] and within the
+    /// dispatch's [`DispatchBudget`]; then drops the instances the
+    /// [`DispatcherOptions`] say to drop. The work runs on the host's
+    /// threads, whatever runtime awaits it.
+    pub async fn dispatch(&self, event: Event) -> DispatchReport {
+        let shared = self.shared.clone();
+        let task = self
+            .shared
+            .runtime
+            .executor()
+            .spawn(async move { shared.dispatch(event).await });
+        match task.await {
+            Ok(report) => report,
+            Err(e) => {
+                tracing::error!("a dispatch failed inside the host: {e}");
+                DispatchReport::default()
+            }
+        }
+    }
+
+    /// [`Dispatcher::dispatch`] for callers that are not async: blocks the
+    /// calling thread, which takes its share of the work. It may be called
+    /// from any thread, inside an async runtime or not.
+    pub fn dispatch_blocking(&self, event: &Event) -> DispatchReport {
+        self.shared
+            .runtime
+            .executor()
+            .block_on(self.shared.dispatch(event.clone()))
+    }
+
+    /// Runs a command a v2 plugin offers; its task changes are committed
+    /// when it succeeds, like an event handler's, and misbehaviour counts
+    /// the same strikes.
+    pub async fn run_command(
+        &self,
+        plugin: &str,
+        command: &str,
+        args: &[String],
+    ) -> Result<CommandOutput, CommandError> {
+        let shared = self.shared.clone();
+        let (plugin, command, args) = (plugin.to_string(), command.to_string(), args.to_vec());
+        let task = self
+            .shared
+            .runtime
+            .executor()
+            .spawn(async move { shared.run_command(&plugin, &command, &args).await });
+        task.await.unwrap_or_else(|e| {
+            Err(CommandError::Failed {
+                plugin: String::new(),
+                command: String::new(),
+                message: format!("the command failed inside the host: {e}"),
+            })
+        })
+    }
+
+    /// [`Dispatcher::run_command`] for callers that are not async.
+    pub fn run_command_blocking(
+        &self,
+        plugin: &str,
+        command: &str,
+        args: &[String],
+    ) -> Result<CommandOutput, CommandError> {
+        self.shared
+            .runtime
+            .executor()
+            .block_on(self.shared.run_command(plugin, command, args))
+    }
+
+    /// Instantiates every plugin that has code now and runs its `init`,
+    /// instead of on its first event; returns each such plugin's result:
+    /// what its `init` did, or why it could not start
+    /// ([`Outcome::Unavailable`] when `init` refused, [`Outcome::Trapped`]
+    /// when it trapped, which counts a strike). Data-only plugins are left
+    /// out: there is nothing to start.
+    pub fn start_all_blocking(&self) -> Vec<(Arc<str>, Result<CallEffects, Outcome>)> {
+        self.shared.runtime.executor().block_on(self.shared.start_all())
+    }
+
+    /// [`Dispatcher::start_all_blocking`] for async callers.
+    pub async fn start_all(&self) -> Vec<(Arc<str>, Result<CallEffects, Outcome>)> {
+        let shared = self.shared.clone();
+        let task = self
+            .shared
+            .runtime
+            .executor()
+            .spawn(async move { shared.start_all().await });
+        task.await.unwrap_or_default()
+    }
+
+    /// Adds a loaded plugin; it is instantiated when its first event comes.
+    /// A data-only plugin is listed but never receives events. A
+    /// quarantined plugin is refused.
+    pub fn add(&self, plugin: LoadedPlugin) -> Result<(), AddError> {
+        let mut judge = self.shared.judge();
+        if let Some(record) = judge.quarantine.get(plugin.id()) {
+            return Err(AddError::Quarantined(record.clone()));
+        }
+        let slot = Arc::new(Slot::new(plugin));
+        self.shared.edit_plugins(|list| {
+            if list.iter().any(|s| s.id == slot.id) {
+                return Err(AddError::Duplicate(slot.id.to_string()));
+            }
+            let strikes = judge.quarantine.strikes(&slot.id);
+            judge.strikes.insert(slot.id.clone(), strikes);
+            list.push(slot);
+            Ok(())
+        })
+    }
+
+    /// Swaps in a new build of a loaded plugin (hot reload): its old
+    /// instance is dropped once its current call ends, the next event
+    /// starts the new one, which runs `init` again. Durable state is kept,
+    /// since it lives in the state store under the same id; strikes are
+    /// kept too. A plugin not loaded yet is added. Returns the plugin that
+    /// was replaced.
+    pub fn replace(&self, plugin: LoadedPlugin) -> Result<Option<LoadedPlugin>, AddError> {
+        let judge = self.shared.judge();
+        if let Some(record) = judge.quarantine.get(plugin.id()) {
+            return Err(AddError::Quarantined(record.clone()));
+        }
+        drop(judge);
+        let slot = Arc::new(Slot::new(plugin));
+        let old = self.shared.edit_plugins(|list| {
+            let index = list.iter().position(|s| s.id == slot.id)?;
+            let old = std::mem::replace(&mut list[index], slot.clone());
+            old.retire();
+            Some(old)
+        });
+        match old {
+            Some(old) => {
+                if let Ok(mut state) = old.state.try_lock() {
+                    old.set_live(&mut state, None);
+                }
+                Ok(Some(old.plugin.clone()))
+            }
+            None => {
+                let plugin = slot.plugin.clone();
+                drop(slot);
+                self.add(plugin)?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Reloads the plugin in `dir` (its files changed): the new build is
+    /// loaded and checked first, and only swapped in if that succeeds; when
+    /// it fails, the old build keeps running and the error says why.
+    pub fn reload_dir(
+        &self,
+        runtime: &Runtime,
+        dir: &Path,
+        options: &LoadOptions,
+    ) -> Result<ReloadOutcome, ReloadError> {
+        let plugin = runtime.load_dir(dir, options).map_err(|error| ReloadError::Load {
+            dir: dir.to_path_buf(),
+            kept: self
+                .shared
+                .snapshot()
+                .iter()
+                .find(|s| s.plugin.dir == dir)
+                .map(|s| s.id.to_string()),
+            error: Box::new(error),
+        })?;
+        let id = plugin.id().to_string();
+        let version = plugin.manifest.plugin.version.to_string();
+        let previous = self.replace(plugin).map_err(ReloadError::Refused)?;
+        Ok(match previous {
+            Some(old) => ReloadOutcome::Replaced {
+                id,
+                from: old.manifest.plugin.version.to_string(),
+                to: version,
+            },
+            None => ReloadOutcome::Added { id, version },
+        })
+    }
+
+    /// Unloads the plugin that was loaded from `dir` (its folder was
+    /// deleted); returns its id.
+    pub fn unload_dir(&self, dir: &Path) -> Option<String> {
+        let id = self
+            .shared
+            .snapshot()
+            .iter()
+            .find(|s| s.plugin.dir == dir)
+            .map(|s| s.id.clone())?;
+        self.shared.retire(&id).map(|slot| slot.id.to_string())
+    }
+
+    /// Unloads a plugin; returns whether it was loaded.
+    pub fn remove(&self, id: &str) -> bool {
+        self.shared.retire(id).is_some()
+    }
+
+    /// The loaded plugins, in the order they receive events.
+    pub fn plugins(&self) -> Vec<LoadedPlugin> {
+        self.shared.snapshot().iter().map(|s| s.plugin.clone()).collect()
+    }
+
+    /// How many plugins have a live instance now.
+    pub fn live_count(&self) -> usize {
+        self.shared.snapshot().iter().filter(|s| s.is_live()).count()
+    }
+
+    /// Whether a plugin currently has a live instance.
+    pub fn is_live(&self, id: &str) -> bool {
+        self.shared.snapshot().iter().any(|s| &*s.id == id && s.is_live())
+    }
+
+    /// Drops the instances idle for at least the idle timeout (nothing when
+    /// none is set); returns the plugins whose instance was dropped. Their
+    /// next event re-creates it and runs `init` again; their state is kept.
+    pub fn evict_idle(&self) -> Vec<Arc<str>> {
+        self.shared.evict_idle()
+    }
+
+    /// The strikes a loaded plugin has collected.
+    pub fn strikes(&self, id: &str) -> Option<Strikes> {
+        if !self.shared.snapshot().iter().any(|s| &*s.id == id) {
+            return None;
+        }
+        Some(self.shared.judge().strikes.get(id).cloned().unwrap_or_default())
+    }
+
+    /// Calls `listener` whenever a plugin is quarantined.
+    pub fn on_quarantine(&self, listener: impl FnMut(&QuarantineRecord) + Send + 'static) {
+        self.shared.judge().listeners.push(Box::new(listener));
+    }
+
+    /// The quarantine record of a plugin, if it is quarantined.
+    pub fn quarantined(&self, plugin: &str) -> Option<QuarantineRecord> {
+        self.shared.judge().quarantine.get(plugin).cloned()
+    }
+
+    /// Every quarantine record.
+    pub fn quarantine_records(&self) -> Vec<QuarantineRecord> {
+        self.shared.judge().quarantine.list().cloned().collect()
+    }
+
+    /// Lets a quarantined plugin be added again.
+    pub fn release(&self, plugin: &str) -> Result<Option<QuarantineRecord>, QuarantineError> {
+        let mut judge = self.shared.judge();
+        judge.strikes.remove(plugin);
+        judge.quarantine.release(plugin)
+    }
+
+    /// Quarantine records and log lines that were applied but could not be
+    /// saved.
+    pub fn persist_errors(&self) -> Vec<String> {
+        self.shared.judge().persist_errors.clone()
+    }
+}

@@ -1,0 +1,133 @@
+//! One loaded plugin inside the dispatcher: its code and policy, its live
+//! instance behind a lock that makes it receive one event at a time, in
+//! order, and what can be read about it without taking that lock.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use plugboard_manifest::Subscription;
+use wasmtime::Store;
+
+use crate::abi::v1::event_down;
+use crate::bindings::{v1, v2};
+use crate::context::PluginContext;
+use crate::loader::LoadedPlugin;
+use crate::types::Event;
+use crate::world::WorldVersion;
+
+/// The handler exports of an instance, per world version.
+pub(crate) enum Handler {
+    V1(v1::Plugin),
+    V2(v2::Plugin),
+}
+
+/// An instantiated plugin: its store and its exports.
+pub(crate) struct LiveInstance {
+    pub(crate) store: Store<PluginContext>,
+    pub(crate) handler: Handler,
+}
+
+/// What only the holder of the slot's lock may touch.
+#[derive(Default)]
+pub(crate) struct SlotState {
+    pub(crate) live: Option<LiveInstance>,
+}
+
+/// One plugin of the dispatcher.
+pub(crate) struct Slot {
+    pub(crate) id: Arc<str>,
+    pub(crate) plugin: LoadedPlugin,
+    /// Held for the whole of each call, so a plugin handles one event at a
+    /// time; tokio's lock is fair, so events reach it in the order they
+    /// asked for it.
+    pub(crate) state: tokio::sync::Mutex<SlotState>,
+    /// Set when `init` refused to start; the plugin gets no more events
+    /// until it is reloaded or added again.
+    pub(crate) unavailable: OnceLock<String>,
+    /// Set once the plugin was removed, replaced or quarantined: events
+    /// still on their way to it are not delivered.
+    retired: AtomicBool,
+    /// Whether it has a live instance, readable without the lock.
+    live: AtomicBool,
+    /// When it last started or handled a call, in microseconds since the
+    /// dispatcher was made; 0 for never.
+    last_used: AtomicU64,
+}
+
+impl Slot {
+    pub(crate) fn new(plugin: LoadedPlugin) -> Slot {
+        Slot {
+            id: Arc::from(plugin.id()),
+            plugin,
+            state: tokio::sync::Mutex::new(SlotState::default()),
+            unavailable: OnceLock::new(),
+            retired: AtomicBool::new(false),
+            live: AtomicBool::new(false),
+            last_used: AtomicU64::new(0),
+        }
+    }
+
+    /// Whether this plugin should be offered `event` at all.
+    pub(crate) fn wants(&self, event: &Event) -> bool {
+        !self.is_retired() && self.unavailable.get().is_none() && self.subscribed(event)
+    }
+
+    /// Whether its world has a form of `event` (a v1 plugin cannot take
+    /// every v2 event).
+    pub(crate) fn accepts(&self, event: &Event) -> bool {
+        match self.plugin.world() {
+            Some(world) if world.version == WorldVersion::V1 => event_down(event).is_some(),
+            Some(_) => true,
+            None => false,
+        }
+    }
+
+    fn subscribed(&self, event: &Event) -> bool {
+        if self.plugin.is_data_only() {
+            return false;
+        }
+        let policy = &self.plugin.policy;
+        match event {
+            Event::TaskCreated(_) => policy.receives(&Subscription::TaskCreated),
+            Event::TaskModified(_) => policy.receives(&Subscription::TaskModified),
+            Event::TaskDeleted(_) => policy.receives(&Subscription::TaskDeleted),
+            Event::SyncCompleted(_) => policy.receives(&Subscription::SyncCompleted),
+            Event::Timer(name) => {
+                policy.receives(&Subscription::Timer)
+                    && self.plugin.manifest.events.timers.iter().any(|t| &t.name == name)
+            }
+            Event::Custom(custom) => custom.source.as_str() != &*self.id && policy.receives_custom(&custom.topic),
+        }
+    }
+
+    pub(crate) fn retire(&self) {
+        self.retired.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn is_retired(&self) -> bool {
+        self.retired.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn is_live(&self) -> bool {
+        self.live.load(Ordering::Acquire)
+    }
+
+    /// Puts an instance in (or takes it out of) the slot, keeping the
+    /// lock-free flag in step.
+    pub(crate) fn set_live(&self, state: &mut SlotState, live: Option<LiveInstance>) {
+        self.live.store(live.is_some(), Ordering::Release);
+        state.live = live;
+    }
+
+    /// Records that it was used now.
+    pub(crate) fn touch(&self, since: Instant) {
+        let micros = u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX).max(1);
+        self.last_used.store(micros, Ordering::Relaxed);
+    }
+
+    /// When it was last used, in microseconds since `since`; 0 for never.
+    pub(crate) fn last_used(&self) -> u64 {
+        self.last_used.load(Ordering::Relaxed)
+    }
+}
