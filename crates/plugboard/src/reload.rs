@@ -71,7 +71,7 @@ pub enum Reload {
 pub enum ReloadFailure {
     /// Its `plugin.toml` cannot be read or is not valid.
     #[error(transparent)]
-    Manifest(#[from] ManifestError),
+    Manifest(Box<ManifestError>),
     /// Its new build does not load, or the plugin is quarantined.
     #[error(transparent)]
     Load(#[from] ReloadError),
@@ -81,11 +81,11 @@ pub enum ReloadFailure {
         /// The plugin folder.
         dir: PathBuf,
         /// What is missing.
-        error: ResolveError,
+        error: Box<ResolveError>,
     },
     /// The folder is no usable plugin folder.
     #[error(transparent)]
-    Discovery(#[from] DiscoveryError),
+    Discovery(Box<DiscoveryError>),
     /// The grants file cannot be read.
     #[error("{0}; the plugin was not reloaded")]
     Grants(#[from] GrantsError),
@@ -144,7 +144,7 @@ impl Reloader {
             if Severity::of(&problem.error) == Severity::Error {
                 reloads.push(Reload::Failed {
                     dir: problem.dir,
-                    error: problem.error.into(),
+                    error: ReloadFailure::Discovery(Box::new(problem.error)),
                 });
             }
         }
@@ -168,7 +168,7 @@ impl Reloader {
                 dir: blocked.plugin.dir.clone(),
                 error: ReloadFailure::Blocked {
                     dir: blocked.plugin.dir,
-                    error: blocked.error,
+                    error: Box::new(blocked.error),
                 },
             });
         }
@@ -205,7 +205,8 @@ impl Reloader {
     }
 
     fn try_reload(&self, dir: &Path) -> Result<Reload, ReloadFailure> {
-        let id = Manifest::from_dir(dir)?.plugin.id.as_str().to_string();
+        let manifest = Manifest::from_dir(dir).map_err(|e| ReloadFailure::Manifest(Box::new(e)))?;
+        let id = manifest.plugin.id.as_str().to_string();
         if DisabledPlugins::open(&self.config.data_dir)?.contains(&id) {
             return Ok(Reload::Disabled {
                 id,
