@@ -2,10 +2,9 @@
 //! is told apart from a crash.
 
 use std::fmt;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-
-use crate::context::PluginContext;
 
 /// A kind of misbehaviour the host counts against a plugin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -161,12 +160,14 @@ impl Strikes {
     }
 }
 
-/// Says what a failed call did wrong: a limit the host enforced, or a crash.
-pub(crate) fn classify(error: &wasmtime::Error, context: &PluginContext) -> Abuse {
+/// Says what a failed call did wrong: a limit the host enforced, or a
+/// crash. `limiter_hit` is the memory or table cap the call ran into, if
+/// any; `deadline` the call's deadline, for the message.
+pub(crate) fn classify(error: &wasmtime::Error, limiter_hit: Option<Abuse>, deadline: Duration) -> Abuse {
     if let Some(LimitExceeded(abuse)) = error.downcast_ref::<LimitExceeded>() {
         return abuse.clone();
     }
-    if let Some(hit) = context.limiter.hit() {
+    if let Some(hit) = limiter_hit {
         return hit;
     }
     let abuse = |kind, detail: String| Abuse { kind, detail };
@@ -175,7 +176,7 @@ pub(crate) fn classify(error: &wasmtime::Error, context: &PluginContext) -> Abus
             AbuseKind::Deadline,
             format!(
                 "the call ran past its {} ms deadline and was stopped",
-                context.limits.deadline.as_millis()
+                deadline.as_millis()
             ),
         ),
         Some(wasmtime::Trap::StackOverflow) => abuse(AbuseKind::Stack, "the call overflowed the wasm stack".into()),

@@ -10,7 +10,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use crate::abuse::{Abuse, AbuseKind, LimitExceeded};
+use crate::abuse::{self, Abuse, AbuseKind, LimitExceeded};
 use crate::limits::{CallLimits, LOG_BYTES_PER_CALL, LOG_LINES_PER_CALL, OUTPUT_BYTES_PER_CALL};
 use crate::network::NetworkHooks;
 use crate::output::CapturedOutput;
@@ -214,6 +214,11 @@ impl PluginContext {
             network,
             table: ResourceTable::new(),
         }
+    }
+
+    /// Says what a failed call of this plugin did wrong.
+    pub(crate) fn classify(&self, error: &wasmtime::Error) -> Abuse {
+        abuse::classify(error, self.limiter.hit(), self.limits.deadline)
     }
 
     /// The id of the plugin this context belongs to.

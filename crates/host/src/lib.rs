@@ -11,6 +11,16 @@
 //! the `StateStore`, never in an instance. A manifest without a component
 //! is a data-only plugin: loaded and listed, never run.
 //!
+//! Plugin code runs on the host's own worker threads (a tokio runtime the
+//! [`Runtime`] owns), as wasmtime async calls: every call is bounded by the
+//! engine's epoch deadline while the plugin computes and by a timer while
+//! it waits inside WASI, so a plugin that sleeps, polls or waits on the
+//! network is stopped at its deadline like one that loops. The
+//! [`Dispatcher`] is a shared handle that any thread or async task
+//! dispatches through; each plugin handles its events one at a time and in
+//! order, different plugins run in parallel, and everything one
+//! application event causes is bounded by a [`DispatchBudget`].
+//!
 //! This crate must never let a plugin reach anything its policy does not
 //! allow, never compile a component while handling an event, never run
 //! compiled code from anywhere but its own cache folder, and never panic on
@@ -52,8 +62,8 @@ pub use abuse::{Abuse, AbuseKind, StrikePolicy, Strikes};
 pub use code_cache::{CacheDefect, CacheKey, CodeCache, CodeCacheError, Compiled};
 pub use context::{CallEffects, EmittedEvent, LogLevel, LogLine, TaskChange};
 pub use dispatcher::{
-    AddError, CommandError, CommandOutput, Delivery, DispatchReport, Dispatcher, DispatcherOptions, Outcome,
-    ReloadError, ReloadOutcome,
+    AddError, CommandError, CommandOutput, Delivery, DispatchBudget, DispatchReport, Dispatcher, DispatcherOptions,
+    Outcome, QuarantineListener, ReloadError, ReloadOutcome,
 };
 pub use grants::{Grant, Grants, GrantsFile};
 pub use limits::CallLimits;

@@ -62,3 +62,35 @@ pub(crate) fn add_sandboxed(linker: &mut Linker<PluginContext>) -> wasmtime::Res
 pub(crate) fn add_outgoing_http(linker: &mut Linker<PluginContext>) -> wasmtime::Result<()> {
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)
 }
+
+#[cfg(test)]
+mod tests {
+    use plugboard_test_artifacts as artifacts;
+    use wasmtime::component::Component;
+
+    use crate::runtime::Runtime;
+
+    fn link(runtime: &Runtime, networked: bool, component: artifacts::Component) -> Result<(), String> {
+        let component = Component::new(runtime.engine(), component.bytes).expect("the fixture compiles");
+        runtime
+            .linker(networked)
+            .instantiate_pre(&component)
+            .map(|_| ())
+            .map_err(|e| format!("{e:#}"))
+    }
+
+    #[test]
+    fn what_a_plugin_may_not_import_is_not_in_the_linker() {
+        // Linking alone, without the import check of the loader: the
+        // interfaces are simply absent.
+        let runtime = Runtime::new().expect("the runtime starts");
+        let files = link(&runtime, true, artifacts::HOSTILE_FILESYSTEM).unwrap_err();
+        assert!(files.contains("wasi:filesystem/"), "{files}");
+        let sockets = link(&runtime, true, artifacts::HOSTILE_SOCKETS).unwrap_err();
+        assert!(sockets.contains("wasi:sockets/"), "{sockets}");
+        let offline = link(&runtime, false, artifacts::NET_FETCH).unwrap_err();
+        assert!(offline.contains("wasi:http/"), "{offline}");
+        assert_eq!(link(&runtime, true, artifacts::NET_FETCH), Ok(()));
+        assert_eq!(link(&runtime, false, artifacts::HOSTILE), Ok(()));
+    }
+}

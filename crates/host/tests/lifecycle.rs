@@ -86,14 +86,14 @@ fn an_idle_plugin_is_unloaded_then_started_again_with_its_state() {
         idle_timeout: Some(Duration::from_millis(200)),
         ..DispatcherOptions::default()
     };
-    let (mut dispatcher, tasks) = host(options, vec![counter("lifecycle", "\"task-created\"")]);
+    let (dispatcher, tasks) = host(options, vec![counter("lifecycle", "\"task-created\"")]);
     assert_eq!(
         dispatcher.live_count(),
         0,
         "nothing is instantiated before its first event"
     );
 
-    let first = created(&mut dispatcher, &tasks);
+    let first = created(&dispatcher, &tasks);
     assert_eq!(
         logged(&first),
         lines(&[
@@ -101,7 +101,7 @@ fn an_idle_plugin_is_unloaded_then_started_again_with_its_state() {
             ("lifecycle", "event 1, 1 in this instance")
         ])
     );
-    let second = created(&mut dispatcher, &tasks);
+    let second = created(&dispatcher, &tasks);
     assert_eq!(logged(&second), lines(&[("lifecycle", "event 2, 2 in this instance")]));
     assert_eq!(dispatcher.live_count(), 1);
 
@@ -113,7 +113,7 @@ fn an_idle_plugin_is_unloaded_then_started_again_with_its_state() {
 
     // Its next event starts it again: `init` runs, the state is there, the
     // count kept in linear memory starts over.
-    let third = created(&mut dispatcher, &tasks);
+    let third = created(&dispatcher, &tasks);
     assert_eq!(
         logged(&third),
         lines(&[
@@ -130,21 +130,21 @@ fn a_recently_used_instance_is_kept() {
         idle_timeout: Some(Duration::from_secs(3600)),
         ..DispatcherOptions::default()
     };
-    let (mut dispatcher, tasks) = host(options, vec![counter("lifecycle", "\"task-created\"")]);
-    created(&mut dispatcher, &tasks);
+    let (dispatcher, tasks) = host(options, vec![counter("lifecycle", "\"task-created\"")]);
+    created(&dispatcher, &tasks);
     assert!(dispatcher.evict_idle().is_empty());
-    let again = created(&mut dispatcher, &tasks);
+    let again = created(&dispatcher, &tasks);
     assert_eq!(logged(&again), lines(&[("lifecycle", "event 2, 2 in this instance")]));
 }
 
 #[test]
 fn without_options_instances_live_until_the_plugin_is_removed() {
-    let (mut dispatcher, tasks) = host(
+    let (dispatcher, tasks) = host(
         DispatcherOptions::default(),
         vec![counter("a", "\"task-created\""), counter("b", "\"task-modified\"")],
     );
-    created(&mut dispatcher, &tasks);
-    modified(&mut dispatcher, &tasks);
+    created(&dispatcher, &tasks);
+    modified(&dispatcher, &tasks);
     assert!(dispatcher.evict_idle().is_empty());
     assert_eq!(dispatcher.live_count(), 2);
     assert!(dispatcher.remove("a"));
@@ -157,12 +157,12 @@ fn with_one_live_instance_allowed_two_plugins_take_turns() {
         max_live_instances: Some(1),
         ..DispatcherOptions::default()
     };
-    let (mut dispatcher, tasks) = host(
+    let (dispatcher, tasks) = host(
         options,
         vec![counter("a", "\"task-created\""), counter("b", "\"task-modified\"")],
     );
 
-    let report = created(&mut dispatcher, &tasks);
+    let report = created(&dispatcher, &tasks);
     assert_eq!(
         logged(&report),
         lines(&[("a", "init: 0 events before"), ("a", "event 1, 1 in this instance")])
@@ -170,11 +170,11 @@ fn with_one_live_instance_allowed_two_plugins_take_turns() {
     assert!(dispatcher.is_live("a") && !dispatcher.is_live("b"));
 
     // Another event for `a` reuses its instance.
-    let report = created(&mut dispatcher, &tasks);
+    let report = created(&dispatcher, &tasks);
     assert_eq!(logged(&report), lines(&[("a", "event 2, 2 in this instance")]));
 
     // `b`'s event needs room: `a`, the least recently used, goes.
-    let report = modified(&mut dispatcher, &tasks);
+    let report = modified(&dispatcher, &tasks);
     assert_eq!(
         logged(&report),
         lines(&[("b", "init: 0 events before"), ("b", "event 1, 1 in this instance")])
@@ -183,7 +183,7 @@ fn with_one_live_instance_allowed_two_plugins_take_turns() {
     assert_eq!(dispatcher.live_count(), 1);
 
     // And back: `a` starts again and finds its count in its state.
-    let report = created(&mut dispatcher, &tasks);
+    let report = created(&dispatcher, &tasks);
     assert_eq!(
         logged(&report),
         lines(&[("a", "init: 2 events before"), ("a", "event 3, 1 in this instance")])
@@ -202,8 +202,8 @@ fn the_cap_holds_even_when_one_event_reaches_more_plugins_than_it_allows() {
         .iter()
         .map(|id| counter(id, "\"task-created\""))
         .collect();
-    let (mut dispatcher, tasks) = host(options, plugins);
-    let report = created(&mut dispatcher, &tasks);
+    let (dispatcher, tasks) = host(options, plugins);
+    let report = created(&dispatcher, &tasks);
     let handled: Vec<_> = report.deliveries.iter().map(|d| d.plugin.to_string()).collect();
     assert_eq!(handled, ["a", "b", "c"]);
     logged(&report);

@@ -543,6 +543,17 @@ fn every_attack_at_once_leaves_the_host_and_the_neighbour_working() {
 /// A one-shot HTTP server on loopback that answers every connection with
 /// `hello`, for as many connections as asked.
 fn serve_hello(connections: usize) -> (u16, std::thread::JoinHandle<()>) {
+    serve(
+        connections,
+        b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+        Duration::ZERO,
+    )
+}
+
+/// A loopback server answering each of `connections` requests with
+/// `response`, then keeping the connection open for `hold` before closing
+/// it.
+fn serve(connections: usize, response: &'static [u8], hold: Duration) -> (u16, std::thread::JoinHandle<()>) {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
     let port = listener.local_addr().expect("local address").port();
@@ -557,14 +568,19 @@ fn serve_hello(connections: usize) -> (u16, std::thread::JoinHandle<()>) {
                     Ok(n) => request.extend_from_slice(&buf[..n]),
                 }
             }
-            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello");
+            let _ = stream.write_all(response);
+            std::thread::sleep(hold);
         }
     });
     (port, server)
 }
 
 fn net_fetch(id: &str, authority: &str, grants: Grants) -> Result<LoadedPlugin, LoadError> {
-    let text = format!(
+    load(&net_fetch_manifest(id, authority), artifacts::NET_FETCH, grants)
+}
+
+fn net_fetch_manifest(id: &str, authority: &str) -> String {
+    format!(
         r#"
 [plugin]
 id = "{id}"
@@ -582,8 +598,7 @@ network = ["127.0.0.1"]
 [config]
 authority = "{authority}"
 "#
-    );
-    load(&text, artifacts::NET_FETCH, grants)
+    )
 }
 
 #[test]
@@ -743,4 +758,90 @@ fn denied_calls_traps_and_quarantine_are_written_to_the_plugin_log() {
         lines.iter().any(|l| l.contains(" info  delete refused: ")),
         "the plugin's own lines are kept: {lines:#?}"
     );
+}
+
+/// The most a call that waits inside the host may run past its deadline
+/// before it is stopped.
+const DEADLINE_SLACK: Duration = Duration::from_millis(20);
+
+/// Checks that `plugin`'s delivery was stopped for its 100 ms deadline,
+/// within the slack, and that it was quarantined for it.
+fn stopped_at_deadline(host: &Host, report: &DispatchReport, plugin: &str) -> String {
+    let delivery = report
+        .deliveries
+        .iter()
+        .find(|d| &*d.plugin == plugin)
+        .unwrap_or_else(|| panic!("{plugin} got no delivery: {report:#?}"));
+    let detail = trapped(delivery.outcome.clone(), AbuseKind::Deadline);
+    let most = Duration::from_millis(100) + DEADLINE_SLACK;
+    assert!(
+        delivery.elapsed <= most,
+        "{plugin} was stopped after {:?}, more than its deadline and {DEADLINE_SLACK:?}",
+        delivery.elapsed
+    );
+    assert_eq!(host.quarantined(plugin).kind, AbuseKind::Deadline);
+    detail
+}
+
+#[test]
+fn sleeping_in_on_event_is_stopped_at_the_deadline() {
+    let mut host = Host::new(vec![hostile("sleeper", "sleep-on-event", "")]);
+    let report = host.attack();
+    let detail = stopped_at_deadline(&host, &report, "sleeper");
+    assert!(detail.contains("waiting inside a host call"), "{detail}");
+    host.assert_bystander_works();
+}
+
+#[test]
+fn sleeping_in_init_is_stopped_at_the_deadline() {
+    let mut host = Host::new(vec![hostile("init-sleeper", "sleep-in-init", "")]);
+    let report = host.attack();
+    stopped_at_deadline(&host, &report, "init-sleeper");
+    host.assert_bystander_works();
+}
+
+#[test]
+fn polling_a_far_future_clock_is_stopped_at_the_deadline() {
+    let mut host = Host::new(vec![hostile("poller", "poll-far-future", "")]);
+    let report = host.attack();
+    stopped_at_deadline(&host, &report, "poller");
+    host.assert_bystander_works();
+}
+
+#[test]
+fn reading_stdin_finds_it_closed_instead_of_waiting() {
+    // A plugin has no standard input: a blocking read ends at once, so it
+    // cannot hold its call open on it.
+    let mut host = Host::new(vec![hostile("reader", "read-stdin", "")]);
+    let report = host.attack();
+    let delivery = report.deliveries.iter().find(|d| &*d.plugin == "reader").unwrap();
+    assert_eq!(delivery.outcome, Outcome::Handled, "{report:#?}");
+    let lines: Vec<&str> = delivery.effects.logs.iter().map(|l| l.message.as_str()).collect();
+    assert_eq!(lines, ["stdin: StreamError::Closed"]);
+    assert!(delivery.elapsed < Duration::from_millis(100), "{:?}", delivery.elapsed);
+    host.assert_bystander_works();
+}
+
+#[test]
+fn a_response_body_that_never_ends_is_stopped_at_the_deadline() {
+    // Headers and the start of the body, then silence: the plugin waits in
+    // a blocking read of the body stream, inside the host.
+    let (port, server) = serve(
+        1,
+        b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\nhel",
+        Duration::from_secs(2),
+    );
+    let granted = Grants {
+        network: Some(vec!["127.0.0.1".into()]),
+        subscribe: Some(vec!["task-created".into()]),
+        ..Grants::none()
+    };
+    let text = net_fetch_manifest("stalled", &format!("127.0.0.1:{port}"))
+        .replace("[config]", "[limits]\ndeadline = \"100ms\"\n\n[config]");
+    let plugin = load(&text, artifacts::NET_FETCH, granted).unwrap();
+    let mut host = Host::new(vec![plugin]);
+    let report = host.attack();
+    stopped_at_deadline(&host, &report, "stalled");
+    host.assert_bystander_works();
+    server.join().unwrap();
 }

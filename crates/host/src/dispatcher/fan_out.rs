@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::Shared;
 use super::invoke;
@@ -14,9 +14,10 @@ use crate::context::CallEffects;
 use crate::dispatcher::report::Outcome;
 use crate::types::Event;
 
-/// What one plugin did with the event; `None` when it was not offered it
-/// after all (it was retired or became unavailable meanwhile).
-pub(crate) type Result = Option<(Outcome, CallEffects)>;
+/// What one plugin did with the event, and how long it took; `None` when
+/// it was not offered it after all (it was retired or became unavailable
+/// meanwhile).
+pub(crate) type Result = Option<(Outcome, CallEffects, Duration)>;
 
 /// The shared work list of one fan-out.
 struct Job {
@@ -49,7 +50,18 @@ pub(crate) async fn fan_out(
     targets: Arc<[Arc<Slot>]>,
     ends: Instant,
 ) -> Vec<Result> {
-    let workers = shared.runtime.executor().workers().min(targets.len());
+    // Under a cap on live instances, no more plugins run at once than the
+    // cap: each one starting an instance must find another to drop that is
+    // not busy in a call.
+    let cap = shared.max_live().unwrap_or(usize::MAX).max(1);
+    let parallel = shared.parallel_plugins().unwrap_or(usize::MAX).max(1);
+    let workers = shared
+        .runtime
+        .executor()
+        .workers()
+        .min(targets.len())
+        .min(cap)
+        .min(parallel);
     if workers <= 1 {
         let mut results = Vec::with_capacity(targets.len());
         for slot in targets.iter() {
@@ -89,7 +101,7 @@ pub(crate) async fn fan_out(
         for (result, slot) in results.iter_mut().zip(job.targets.iter()) {
             if result.is_none() && !slot.is_retired() {
                 let why = format!("the host failed while delivering to it: {failure}");
-                *result = Some((Outcome::Unavailable(why), CallEffects::default()));
+                *result = Some((Outcome::Unavailable(why), CallEffects::default(), Duration::ZERO));
             }
         }
     }
@@ -110,7 +122,8 @@ async fn deliver(shared: &Shared, slot: &Slot, event: &Event, ends: Instant) -> 
     if slot.accepts(event) && state.live.is_none() {
         shared.make_room_for(slot);
     }
-    let result = invoke::handle_event(shared, slot, &mut state, event, ends).await;
+    let started = Instant::now();
+    let (outcome, effects) = invoke::handle_event(shared, slot, &mut state, event, ends).await;
     slot.touch(shared.started);
-    Some(result)
+    Some((outcome, effects, started.elapsed()))
 }

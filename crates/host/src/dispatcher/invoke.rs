@@ -16,7 +16,7 @@ use super::Shared;
 use super::report::{Outcome, event_kind, render};
 use super::slot::{Handler, LiveInstance, Slot, SlotState};
 use crate::abi::v1::{V1Call, event_down};
-use crate::abuse::{Abuse, AbuseKind, LimitExceeded, classify};
+use crate::abuse::{Abuse, AbuseKind, LimitExceeded};
 use crate::context::{CallEffects, PluginContext};
 use crate::limits::{CallLimits, ticks};
 use crate::loader::PluginPre;
@@ -137,7 +137,7 @@ pub(crate) async fn ensure_live(
                 "the host has no room for another live plugin instance ({e}); it is tried again on the next event"
             )));
         }
-        Err(e) => return Err(Start::Failed(clock.outcome(classify(&e, store.data())))),
+        Err(e) => return Err(Start::Failed(clock.outcome(store.data().classify(&e)))),
     };
     let mut effects = None;
     if let Handler::V2(handler) = &handler {
@@ -154,7 +154,7 @@ pub(crate) async fn ensure_live(
                 let _ = slot.unavailable.set(why.clone());
                 return Err(Start::Refused(why));
             }
-            Err(trap) => return Err(Start::Failed(clock.outcome(classify(&trap, store.data())))),
+            Err(trap) => return Err(Start::Failed(clock.outcome(store.data().classify(&trap)))),
         }
         // Task changes in `init` are committed like a handler's.
         let changes = store.data_mut().tx.take();
@@ -209,7 +209,7 @@ fn finish_call<T>(
             let discarded = context.tx.discard();
             let outcome = match failure {
                 CallFailure::Rejected(why) => Outcome::Rejected(why),
-                CallFailure::Trapped(trap) => clock.outcome(classify(&trap, context)),
+                CallFailure::Trapped(trap) => clock.outcome(context.classify(&trap)),
             };
             let mut effects = context.take_effects();
             effects.discarded_changes = discarded;

@@ -73,6 +73,10 @@ pub struct DispatcherOptions {
     pub max_live_instances: Option<usize>,
     /// The bounds on everything one application event causes.
     pub budget: DispatchBudget,
+    /// The most plugins that handle one event at the same time; by default
+    /// one per worker thread (one per core). `Some(1)` delivers to one
+    /// plugin after the other.
+    pub parallel_plugins: Option<usize>,
 }
 
 /// What every handle of one dispatcher shares.
@@ -142,8 +146,12 @@ impl Shared {
         })
     }
 
+    pub(crate) fn parallel_plugins(&self) -> Option<usize> {
+        self.options.read().unwrap_or_else(|e| e.into_inner()).parallel_plugins
+    }
+
     /// The most live instances kept: the configured cap, else the pool's.
-    fn max_live(&self) -> Option<usize> {
+    pub(crate) fn max_live(&self) -> Option<usize> {
         match (self.options().max_live_instances, self.pool_slots) {
             (Some(cap), Some(pool)) => Some(cap.min(pool)),
             (cap, pool) => cap.or(pool),
@@ -276,7 +284,7 @@ impl Shared {
             let results = fan_out::fan_out(self, &event, targets.clone(), spent.ends).await;
             let kind = event_kind(&event);
             for (slot, result) in targets.iter().zip(results) {
-                let Some((outcome, effects)) = result else {
+                let Some((outcome, effects, elapsed)) = result else {
                     continue;
                 };
                 if outcome == Outcome::Handled {
@@ -319,6 +327,7 @@ impl Shared {
                     depth,
                     outcome,
                     effects,
+                    elapsed,
                 });
             }
         }

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::abuse::Abuse;
 use crate::context::CallEffects;
@@ -71,6 +72,10 @@ pub struct Delivery {
     pub depth: u32,
     /// What happened.
     pub outcome: Outcome,
+    /// How long the plugin took: starting its instance if it had none, and
+    /// the call (not the time the event waited for the plugin's earlier
+    /// events).
+    pub elapsed: Duration,
     /// What the call did. `changes` lists only what was committed.
     pub effects: CallEffects,
 }
