@@ -105,6 +105,7 @@ impl<'a> HostBuilder<'a> {
                 idle_timeout: config.idle_timeout,
                 max_live_instances: config.max_live_instances,
                 budget: config.budget,
+                ..DispatcherOptions::default()
             })
             .with_quarantine(quarantine.clone())
             .with_logs(PluginLogs::new(&config.data_dir))
