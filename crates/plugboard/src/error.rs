@@ -28,7 +28,7 @@ pub enum OpenError {
         dir: PathBuf,
     },
     /// A setting override names a plugin the folders do not hold.
-    #[error("setting {plugin}.{key}: no plugin `{plugin}` in {folders}")]
+    #[error("setting {plugin}.{key}: no plugin `{plugin}` in {folders}; check the id, or leave the setting out")]
     SettingForUnknownPlugin {
         /// The plugin id given.
         plugin: String,
