@@ -221,6 +221,8 @@ pub fn run(args: &RunArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &Path
             .apply(line.action)
             .with_context(|| format!("{}:{}", script.origin, line.line))?;
         let printing_step = hold(&output);
+        // Hot reloads may have added, replaced or unloaded plugins meanwhile.
+        roster.follow(&host.plugins());
         match applied.step {
             Step::Event(event) => {
                 println!("#{} {}  => {}", line.line, applied.summary, event_kind(&event));

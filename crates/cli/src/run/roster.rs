@@ -62,6 +62,25 @@ impl Roster {
         Roster { members }
     }
 
+    /// Follows the plugins the host has now, after hot reloads: a plugin
+    /// added is running, an unloaded one is gone, a new build of one starts
+    /// afresh with its new manifest and policy.
+    pub fn follow(&mut self, plugins: &[LoadedPlugin]) {
+        let now = Roster::of(plugins.iter());
+        let mut members = Vec::with_capacity(now.members.len());
+        for fresh in now.members {
+            let same_build = self
+                .members
+                .iter()
+                .position(|m| m.id == fresh.id && Arc::ptr_eq(&m.manifest, &fresh.manifest));
+            members.push(match same_build {
+                Some(index) => self.members.swap_remove(index),
+                None => fresh,
+            });
+        }
+        self.members = members;
+    }
+
     /// A plugin id with the world it speaks, `auto-tag [task-events@2]`, so a
     /// reader sees which plugins get events through the v1 adapter.
     pub fn label(&self, id: &str) -> String {
