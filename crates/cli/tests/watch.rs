@@ -51,16 +51,21 @@ impl PausedRun {
         let mut out = BufReader::new(child.stdout.take().expect("stdout is piped"));
         let mut seen = String::new();
         let mut line = String::new();
-        loop {
+        let paused = loop {
             line.clear();
-            if out.read_line(&mut line).expect("read stdout") == 0 {
-                panic!("the run ended before pausing:\n{seen}");
+            if out.read_line(&mut line).unwrap_or(0) == 0 {
+                break false;
             }
             seen.push_str(&line);
             if line.starts_with("#2 pause") {
-                return PausedRun { child, out, seen };
+                break true;
             }
+        };
+        if !paused {
+            let status = child.wait();
+            panic!("the run ended ({status:?}) before pausing:\n{seen}");
         }
+        PausedRun { child, out, seen }
     }
 
     /// Everything the run printed, once it has succeeded.

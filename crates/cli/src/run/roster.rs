@@ -63,21 +63,24 @@ impl Roster {
     }
 
     /// Follows the plugins the host has now, after hot reloads: a plugin
-    /// added is running, an unloaded one is gone, a new build of one starts
-    /// afresh with its new manifest and policy.
+    /// added is running, an unloaded one is gone (a quarantined one stays,
+    /// to be reported as such), a new build of one starts afresh with its
+    /// new manifest and policy.
     pub fn follow(&mut self, plugins: &[LoadedPlugin]) {
-        let now = Roster::of(plugins.iter());
-        let mut members = Vec::with_capacity(now.members.len());
-        for fresh in now.members {
-            let same_build = self
-                .members
-                .iter()
-                .position(|m| m.id == fresh.id && Arc::ptr_eq(&m.manifest, &fresh.manifest));
-            members.push(match same_build {
-                Some(index) => self.members.swap_remove(index),
-                None => fresh,
-            });
+        let mut loaded = Roster::of(plugins.iter()).members;
+        let mut members = Vec::with_capacity(loaded.len());
+        for member in self.members.drain(..) {
+            match loaded.iter().position(|fresh| fresh.id == member.id) {
+                Some(index) => {
+                    let fresh = loaded.remove(index);
+                    let same_build = Arc::ptr_eq(&fresh.manifest, &member.manifest);
+                    members.push(if same_build { member } else { fresh });
+                }
+                None if member.state == MemberState::Quarantined => members.push(member),
+                None => {}
+            }
         }
+        members.extend(loaded);
         self.members = members;
     }
 
