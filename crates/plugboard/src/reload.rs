@@ -76,7 +76,7 @@ pub enum ReloadFailure {
     #[error(transparent)]
     Load(#[from] ReloadError),
     /// A dependency it needs is missing, too old or blocked.
-    #[error("{}: not reloading it: {error}", dir.display())]
+    #[error("{}: not reloading it (a build that was running keeps running): {error}", dir.display())]
     Blocked {
         /// The plugin folder.
         dir: PathBuf,
@@ -103,7 +103,7 @@ impl fmt::Display for Reload {
             Reload::Deleted { dir } => write!(f, "{} was deleted (no plugin was running from it)", dir.display()),
             Reload::Disabled { id, dir } => write!(
                 f,
-                "{id} in {} changed but is disabled, so it was not loaded (`plugboard enable {id}` lets it load)",
+                "{id} in {} is disabled, so it was not loaded (`plugboard enable {id}` lets it load)",
                 dir.display()
             ),
             Reload::Failed { error, .. } => write!(f, "not reloaded: {error}"),
@@ -123,11 +123,21 @@ pub(crate) struct Reloader {
 }
 
 impl Reloader {
-    /// Applies what the watcher saw, and tells the listener.
+    /// Applies what the watcher saw, and tells the listener: a plugin whose
+    /// dependencies cannot be met is not loaded, as when the host opened.
     pub fn apply(&self, event: ReloadEvent) -> Reload {
         let reload = match event {
             ReloadEvent::Removed(dir) => self.unload(dir),
-            ReloadEvent::Added(dir) | ReloadEvent::Changed(dir) => self.reload(&dir),
+            ReloadEvent::Added(dir) | ReloadEvent::Changed(dir) => match self.blocked(&dir) {
+                Some(error) => Reload::Failed {
+                    error: ReloadFailure::Blocked {
+                        dir: dir.clone(),
+                        error: Box::new(error),
+                    },
+                    dir,
+                },
+                None => self.reload(&dir),
+            },
         };
         self.tell(&reload);
         reload
@@ -135,7 +145,8 @@ impl Reloader {
 
     /// Loads every plugin folder again, in dependency order, swapping in
     /// each that loads, and unloads the plugins whose folder is gone;
-    /// tells the listener of each.
+    /// tells the listener of each. A plugin whose dependencies cannot be met
+    /// is not reloaded (a build that was running keeps running).
     pub fn reload_all(&self) -> Vec<Reload> {
         let discovery = discover(&self.config.plugin_dirs());
         let order = resolve(&discovery.plugins);
@@ -161,9 +172,6 @@ impl Reloader {
             reloads.push(self.reload(&loadable.plugin.dir));
         }
         for blocked in order.blocked {
-            if let Some(id) = self.dispatcher.unload_dir(&blocked.plugin.dir) {
-                tracing::info!(plugin = %id, "unloaded: a dependency is missing");
-            }
             reloads.push(Reload::Failed {
                 dir: blocked.plugin.dir.clone(),
                 error: ReloadFailure::Blocked {
@@ -176,6 +184,17 @@ impl Reloader {
             self.tell(reload);
         }
         reloads
+    }
+
+    /// Why the plugin in `dir` cannot load as the folders are now, if its
+    /// dependencies cannot be met.
+    fn blocked(&self, dir: &Path) -> Option<ResolveError> {
+        let discovery = discover(&self.config.plugin_dirs());
+        resolve(&discovery.plugins)
+            .blocked
+            .into_iter()
+            .find(|blocked| blocked.plugin.dir == dir)
+            .map(|blocked| blocked.error)
     }
 
     fn tell(&self, reload: &Reload) {

@@ -177,3 +177,37 @@ fn the_background_thread_stops_on_shutdown_and_with_the_last_handle() {
         Err(mpsc::RecvTimeoutError::Disconnected)
     );
 }
+
+#[test]
+fn a_plugin_added_while_the_host_runs_without_its_dependency_is_not_loaded() {
+    let folders = Folders::new();
+    folders.example("auto-tag", artifacts::AUTO_TAG);
+    let mut config = folders.config();
+    config.trust_manifests = true;
+    config.watch = true;
+    config.watch_debounce = Duration::from_millis(100);
+    let (sender, reloads) = mpsc::channel();
+    let host = Host::builder(config)
+        .on_reload(move |reload| {
+            let _ = sender.send(reload.to_string());
+        })
+        .open()
+        .unwrap();
+    let manifest = edit(
+        &example_manifest("legacy-counter"),
+        "[events]",
+        "[dependencies]\nghost = \"^1\"\n\n[events]",
+    );
+    folders.plugin(
+        "legacy-counter",
+        &manifest,
+        Some(("legacy_counter.wasm", artifacts::LEGACY_COUNTER.bytes)),
+    );
+    let refused = next_reload(&reloads);
+    assert!(
+        refused.contains("not reloading it") && refused.contains("ghost"),
+        "{refused}"
+    );
+    let ids: Vec<String> = host.plugins().iter().map(|p| p.id().to_string()).collect();
+    assert_eq!(ids, ["auto-tag"]);
+}
