@@ -2,9 +2,11 @@
 //! requests to the hosts its `network` grant names, nothing else.
 //!
 //! A request to any other host fails with the `HTTP-request-denied` error
-//! and is recorded as a denied call. An allowed request gets timeouts no
-//! longer than the plugin's call deadline, because a call blocked in the host
-//! waiting for a server cannot be interrupted by the deadline itself.
+//! and is recorded as a denied call. A call waiting on a request is stopped
+//! at its deadline by the call's timer like any other wait; the request's
+//! own timeouts are capped at twice the deadline, so that a request a
+//! plugin leaves running after its call returned does not hold a
+//! connection open for long either.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -28,7 +30,8 @@ pub fn host_allowed(patterns: &[String], host: &str) -> bool {
 /// The `wasi:http` hooks of one plugin instance.
 pub(crate) struct NetworkHooks {
     allowed: Arc<[String]>,
-    deadline: Duration,
+    /// The longest any of a request's timeouts may be.
+    timeout_cap: Duration,
     /// Hosts refused since the last call began, for the call's report.
     pub(crate) refused: Arc<Mutex<Vec<String>>>,
 }
@@ -37,7 +40,7 @@ impl NetworkHooks {
     pub(crate) fn new(allowed: Arc<[String]>, deadline: Duration) -> NetworkHooks {
         NetworkHooks {
             allowed,
-            deadline,
+            timeout_cap: deadline.saturating_mul(2),
             refused: Arc::default(),
         }
     }
@@ -67,7 +70,8 @@ impl WasiHttpHooks for NetworkHooks {
                 .push(format!("network:{host}"));
             return Box::new(async { Err(Error::HttpRequestDenied) });
         }
-        let cap = |asked: Option<Duration>| Some(asked.map_or(self.deadline, |d| d.min(self.deadline)));
+        let most = self.timeout_cap;
+        let cap = |asked: Option<Duration>| Some(asked.map_or(most, |d| d.min(most)));
         let options = RequestOptions {
             connect_timeout: cap(options.and_then(|o| o.connect_timeout)),
             first_byte_timeout: cap(options.and_then(|o| o.first_byte_timeout)),

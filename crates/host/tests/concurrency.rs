@@ -39,6 +39,12 @@ fn load(runtime: &Runtime, text: &str, dir: &Path, component: artifacts::Compone
 
 /// A plugin that prints `saw TITLE` to stdout for each task created.
 fn printer(runtime: &Runtime, id: &str) -> LoadedPlugin {
+    hostile(runtime, id, "print")
+}
+
+/// The hostile fixture doing `attack` on every task created, with a 100 ms
+/// deadline.
+fn hostile(runtime: &Runtime, id: &str, attack: &str) -> LoadedPlugin {
     let text = format!(
         r#"
 [plugin]
@@ -51,8 +57,11 @@ component = "hostile.wasm"
 [events]
 subscribe = ["task-created"]
 
+[limits]
+deadline = "100ms"
+
 [config]
-attack = "print"
+attack = "{attack}"
 "#
     );
     load(runtime, &text, Path::new("."), artifacts::HOSTILE)
@@ -204,4 +213,30 @@ async fn async_tasks_and_blocking_calls_inside_tokio_dispatch_at_once() {
     assert!(stored.iter().all(|t| TaskStore::get(&*tasks, &t.id).is_ok()));
     drop(dispatcher);
     drop(runtime);
+}
+
+#[test]
+fn a_quarantine_listener_may_use_the_dispatcher() {
+    let (dispatcher, tasks) = dispatcher(runtime());
+    dispatcher
+        .add(hostile(runtime(), "looper", "sleep-on-event"))
+        .expect("added");
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (inner, record) = (dispatcher.clone(), seen.clone());
+    dispatcher.on_quarantine(move |quarantined| {
+        // Called while the dispatch is still going on: the dispatcher must
+        // answer, not deadlock.
+        let loaded = inner.plugins().iter().any(|p| p.id() == quarantined.plugin);
+        let known = inner.quarantined(&quarantined.plugin).is_some();
+        record
+            .lock()
+            .expect("not poisoned")
+            .push((quarantined.plugin.clone(), loaded, known));
+    });
+    let report = dispatcher.dispatch_blocking(&event(&tasks, "anything"));
+    assert_eq!(report.quarantined.len(), 1, "{report:#?}");
+    assert_eq!(
+        *seen.lock().expect("not poisoned"),
+        [("looper".to_string(), false, true)]
+    );
 }

@@ -3,7 +3,7 @@
 //! handling events and no task changes unless a plugin was allowed to and
 //! its call succeeded.
 
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use plugboard_host::task_store::new_task;
@@ -88,7 +88,17 @@ fn bystander() -> LoadedPlugin {
         .unwrap()
 }
 
+/// Tests whose assertions are about timing take the machine alone: the
+/// others (several of which spin for their whole deadline) share it.
+static CPU: RwLock<()> = RwLock::new(());
+
+enum CpuShare {
+    Shared(#[allow(dead_code)] RwLockReadGuard<'static, ()>),
+    Alone(#[allow(dead_code)] RwLockWriteGuard<'static, ()>),
+}
+
 struct Host {
+    _cpu: CpuShare,
     dispatcher: Dispatcher,
     tasks: Arc<InMemoryTaskStore>,
     services: HostServices,
@@ -97,6 +107,18 @@ struct Host {
 
 impl Host {
     fn new(plugins: Vec<LoadedPlugin>) -> Host {
+        let cpu = CpuShare::Shared(CPU.read().unwrap_or_else(|e| e.into_inner()));
+        Host::with_cpu(cpu, plugins)
+    }
+
+    /// A host for a test that measures time: no other test of this file
+    /// runs meanwhile.
+    fn alone(plugins: Vec<LoadedPlugin>) -> Host {
+        let cpu = CpuShare::Alone(CPU.write().unwrap_or_else(|e| e.into_inner()));
+        Host::with_cpu(cpu, plugins)
+    }
+
+    fn with_cpu(cpu: CpuShare, plugins: Vec<LoadedPlugin>) -> Host {
         let (services, tasks) = HostServices::in_memory();
         let dispatcher = Dispatcher::new(runtime(), services.clone());
         let quarantined = Arc::new(Mutex::new(Vec::new()));
@@ -107,6 +129,7 @@ impl Host {
             dispatcher.add(plugin).unwrap();
         }
         let host = Host {
+            _cpu: cpu,
             dispatcher,
             tasks,
             services,
@@ -783,9 +806,17 @@ fn stopped_at_deadline(host: &Host, report: &DispatchReport, plugin: &str) -> St
     detail
 }
 
+/// Starts every instance first, so that a delivery's time is its call's.
+fn warm(host: &Host) {
+    for (id, result) in host.dispatcher.start_all_blocking() {
+        assert!(result.is_ok(), "{id} did not start: {result:?}");
+    }
+}
+
 #[test]
 fn sleeping_in_on_event_is_stopped_at_the_deadline() {
-    let mut host = Host::new(vec![hostile("sleeper", "sleep-on-event", "")]);
+    let mut host = Host::alone(vec![hostile("sleeper", "sleep-on-event", "")]);
+    warm(&host);
     let report = host.attack();
     let detail = stopped_at_deadline(&host, &report, "sleeper");
     assert!(detail.contains("waiting inside a host call"), "{detail}");
@@ -794,7 +825,7 @@ fn sleeping_in_on_event_is_stopped_at_the_deadline() {
 
 #[test]
 fn sleeping_in_init_is_stopped_at_the_deadline() {
-    let mut host = Host::new(vec![hostile("init-sleeper", "sleep-in-init", "")]);
+    let mut host = Host::alone(vec![hostile("init-sleeper", "sleep-in-init", "")]);
     let report = host.attack();
     stopped_at_deadline(&host, &report, "init-sleeper");
     host.assert_bystander_works();
@@ -802,7 +833,8 @@ fn sleeping_in_init_is_stopped_at_the_deadline() {
 
 #[test]
 fn polling_a_far_future_clock_is_stopped_at_the_deadline() {
-    let mut host = Host::new(vec![hostile("poller", "poll-far-future", "")]);
+    let mut host = Host::alone(vec![hostile("poller", "poll-far-future", "")]);
+    warm(&host);
     let report = host.attack();
     stopped_at_deadline(&host, &report, "poller");
     host.assert_bystander_works();
@@ -812,7 +844,7 @@ fn polling_a_far_future_clock_is_stopped_at_the_deadline() {
 fn reading_stdin_finds_it_closed_instead_of_waiting() {
     // A plugin has no standard input: a blocking read ends at once, so it
     // cannot hold its call open on it.
-    let mut host = Host::new(vec![hostile("reader", "read-stdin", "")]);
+    let mut host = Host::alone(vec![hostile("reader", "read-stdin", "")]);
     let report = host.attack();
     let delivery = report.deliveries.iter().find(|d| &*d.plugin == "reader").unwrap();
     assert_eq!(delivery.outcome, Outcome::Handled, "{report:#?}");
@@ -839,7 +871,8 @@ fn a_response_body_that_never_ends_is_stopped_at_the_deadline() {
     let text = net_fetch_manifest("stalled", &format!("127.0.0.1:{port}"))
         .replace("[config]", "[limits]\ndeadline = \"100ms\"\n\n[config]");
     let plugin = load(&text, artifacts::NET_FETCH, granted).unwrap();
-    let mut host = Host::new(vec![plugin]);
+    let mut host = Host::alone(vec![plugin]);
+    warm(&host);
     let report = host.attack();
     stopped_at_deadline(&host, &report, "stalled");
     host.assert_bystander_works();

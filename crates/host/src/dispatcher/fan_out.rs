@@ -44,9 +44,13 @@ impl Job {
 
 /// Delivers `event` to every one of `targets`, in parallel up to the number
 /// of worker threads; returns one result per target, in their order.
+/// `shared_event` is the same event when the caller already holds it in an
+/// `Arc`; otherwise it is copied once, and only if the calls run in
+/// parallel.
 pub(crate) async fn fan_out(
     shared: &Arc<Shared>,
-    event: &Arc<Event>,
+    event: &Event,
+    shared_event: Option<&Arc<Event>>,
     targets: Arc<[Arc<Slot>]>,
     ends: Instant,
 ) -> Vec<Result> {
@@ -72,7 +76,7 @@ pub(crate) async fn fan_out(
     let count = targets.len();
     let job = Arc::new(Job {
         shared: shared.clone(),
-        event: event.clone(),
+        event: shared_event.cloned().unwrap_or_else(|| Arc::new(event.clone())),
         targets,
         next: AtomicUsize::new(0),
         ends,

@@ -18,7 +18,6 @@ pub type QuarantineListener = Box<dyn FnMut(&QuarantineRecord) + Send>;
 pub(crate) struct Judge {
     pub(crate) policy: StrikePolicy,
     pub(crate) quarantine: Quarantine,
-    pub(crate) listeners: Vec<QuarantineListener>,
     /// Quarantine records and log lines that could not be written.
     pub(crate) persist_errors: Vec<String>,
     pub(crate) logs: Option<PluginLogs>,
@@ -31,7 +30,6 @@ impl Judge {
         Judge {
             policy: StrikePolicy::default(),
             quarantine: Quarantine::in_memory(),
-            listeners: Vec::new(),
             persist_errors: Vec::new(),
             logs: None,
             strikes: HashMap::new(),
@@ -72,7 +70,8 @@ impl Judge {
 
     /// Counts `n` strikes of `abuse` against a plugin and persists them;
     /// past the threshold the plugin is quarantined (persisted, logged,
-    /// listeners told) and its record returned: the caller then unloads it.
+    /// logged) and its record returned: the caller then unloads it and
+    /// tells the listeners, outside this lock.
     pub(crate) fn strike(&mut self, id: &Arc<str>, version: &str, abuse: &Abuse, n: u32) -> Option<QuarantineRecord> {
         let strikes = self.strikes.entry(id.clone()).or_default();
         let count = strikes.add(abuse.kind, n);
@@ -101,9 +100,6 @@ impl Judge {
         self.write_log(&record.plugin, None, &[message]);
         if let Err(e) = self.quarantine.add(record.clone()) {
             self.persist_errors.push(e.to_string());
-        }
-        for listener in &mut self.listeners {
-            listener(&record);
         }
         Some(record)
     }

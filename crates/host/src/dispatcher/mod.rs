@@ -24,6 +24,7 @@ mod slot;
 
 use std::collections::VecDeque;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 
@@ -90,10 +91,23 @@ pub(crate) struct Shared {
     plugins: RwLock<Arc<[Arc<Slot>]>>,
     options: RwLock<DispatcherOptions>,
     judge: Mutex<Judge>,
+    /// Told of every quarantine, after the judge's lock is released so
+    /// that a listener may use the dispatcher.
+    listeners: Mutex<Vec<QuarantineListener>>,
+    /// Whether plugin logs are written, readable without the judge's lock.
+    logs_on: AtomicBool,
     /// The pooling allocator's instance slots, when it is on.
     pool_slots: Option<usize>,
     /// The origin of every slot's `last_used`.
     pub(crate) started: Instant,
+}
+
+/// One dispatch in progress: its budget, its report so far, and the
+/// emitted events still to deliver with their depth and emitter.
+struct Round {
+    spent: Spent,
+    report: DispatchReport,
+    queue: VecDeque<(Arc<Event>, u32, Arc<Slot>)>,
 }
 
 /// Holds the loaded plugins and delivers events to them. Cheap to clone;
@@ -227,6 +241,9 @@ impl Shared {
         match record {
             Some(record) => {
                 self.retire(&slot.id);
+                for listener in lock(&self.listeners).iter_mut() {
+                    listener(&record);
+                }
                 report.quarantined.push(record);
                 true
             }
@@ -237,6 +254,9 @@ impl Shared {
     /// Writes a call's log and audit lines, taking the lock only when there
     /// is something to write.
     fn log(&self, plugin: &str, effects: Option<&CallEffects>, audit: &[String]) {
+        if !self.logs_on.load(Ordering::Relaxed) {
+            return;
+        }
         let mut judge = self.judge();
         if Judge::has_log_work(judge.logs.is_some(), effects, audit) {
             judge.write_log(plugin, effects, audit);
@@ -265,74 +285,90 @@ impl Shared {
     /// Delivers an event to every subscribed plugin, then the events they
     /// emitted, breadth first, within [`MAX_EMIT_DEPTH`] and the dispatch's
     /// budget.
-    async fn dispatch(self: &Arc<Self>, event: Event) -> DispatchReport {
-        let mut spent = Spent::start(self.options().budget);
-        let mut report = DispatchReport::default();
-        let mut queue: VecDeque<(Arc<Event>, u32, Option<Arc<Slot>>)> = VecDeque::new();
-        queue.push_back((Arc::new(event), 0, None));
-        while let Some((event, depth, emitter)) = queue.pop_front() {
-            let targets: Arc<[Arc<Slot>]> = self.snapshot().iter().filter(|s| s.wants(&event)).cloned().collect();
-            if targets.is_empty() {
-                continue;
-            }
-            if let Some(emitter) = &emitter
-                && let Err(why) = spent.deliver(targets.len() as u32)
-            {
-                self.drop_emitted(emitter, &event, why, &mut report);
-                continue;
-            }
-            let results = fan_out::fan_out(self, &event, targets.clone(), spent.ends).await;
-            let kind = event_kind(&event);
-            for (slot, result) in targets.iter().zip(results) {
-                let Some((outcome, effects, elapsed)) = result else {
-                    continue;
-                };
-                if outcome == Outcome::Handled {
-                    for emitted in &effects.emitted {
-                        let custom = Event::Custom(CustomEvent {
-                            topic: emitted.topic.clone(),
-                            payload: emitted.payload.clone(),
-                            source: slot.id.to_string(),
-                        });
-                        let bytes = (emitted.topic.len() + emitted.payload.len()) as u64;
-                        let refused = if depth + 1 > MAX_EMIT_DEPTH {
-                            Err(format!(
-                                "its event `{}` continued an emit chain past depth {MAX_EMIT_DEPTH} and was dropped",
-                                emitted.topic
-                            ))
-                        } else {
-                            spent.emit(bytes)
-                        };
-                        match refused {
-                            Ok(()) => queue.push_back((Arc::new(custom), depth + 1, Some(slot.clone()))),
-                            Err(why) => self.drop_emitted(slot, &custom, why, &mut report),
-                        }
-                    }
-                }
-                let audit = match &outcome {
-                    Outcome::Trapped(abuse) => vec![format!("stopped during {kind}: {abuse}")],
-                    Outcome::CommitFailed(why) => vec![format!("task changes refused: {why}")],
-                    Outcome::Rejected(why) => vec![format!("{kind} handler returned an error: {why}")],
-                    Outcome::OutOfBudget(why) => vec![format!("stopped during {kind}: {why}")],
-                    _ => Vec::new(),
-                };
-                self.log(&slot.id, Some(&effects), &audit);
-                let quarantined = self.judge_call(slot, &outcome, &effects, &mut report);
-                if quarantined {
-                    queue.retain(|(_, _, from)| !from.as_ref().is_some_and(|f| Arc::ptr_eq(f, slot)));
-                }
-                report.deliveries.push(Delivery {
-                    plugin: slot.id.clone(),
-                    event: kind,
-                    depth,
-                    outcome,
-                    effects,
-                    elapsed,
-                });
-            }
+    async fn dispatch(self: &Arc<Self>, event: &Event) -> DispatchReport {
+        let mut round = Round {
+            spent: Spent::start(self.options().budget),
+            report: DispatchReport::default(),
+            queue: VecDeque::new(),
+        };
+        self.deliver(&mut round, event, None, 0, None).await;
+        while let Some((event, depth, emitter)) = round.queue.pop_front() {
+            self.deliver(&mut round, &event, Some(&event), depth, Some(&emitter))
+                .await;
         }
         self.tidy_instances();
-        report
+        round.report
+    }
+
+    /// Delivers one event (the application's, or one a plugin emitted) to
+    /// its subscribers, queueing what they emit.
+    async fn deliver(
+        self: &Arc<Self>,
+        round: &mut Round,
+        event: &Event,
+        shared_event: Option<&Arc<Event>>,
+        depth: u32,
+        emitter: Option<&Arc<Slot>>,
+    ) {
+        let targets: Arc<[Arc<Slot>]> = self.snapshot().iter().filter(|s| s.wants(event)).cloned().collect();
+        if targets.is_empty() {
+            return;
+        }
+        if let Some(emitter) = emitter
+            && let Err(why) = round.spent.deliver(targets.len() as u32)
+        {
+            self.drop_emitted(emitter, event, why, &mut round.report);
+            return;
+        }
+        let results = fan_out::fan_out(self, event, shared_event, targets.clone(), round.spent.ends).await;
+        let kind = event_kind(event);
+        for (slot, result) in targets.iter().zip(results) {
+            let Some((outcome, effects, elapsed)) = result else {
+                continue;
+            };
+            if outcome == Outcome::Handled {
+                for emitted in &effects.emitted {
+                    let custom = Event::Custom(CustomEvent {
+                        topic: emitted.topic.clone(),
+                        payload: emitted.payload.clone(),
+                        source: slot.id.to_string(),
+                    });
+                    let bytes = (emitted.topic.len() + emitted.payload.len()) as u64;
+                    let refused = if depth + 1 > MAX_EMIT_DEPTH {
+                        Err(format!(
+                            "its event `{}` continued an emit chain past depth {MAX_EMIT_DEPTH} and was dropped",
+                            emitted.topic
+                        ))
+                    } else {
+                        round.spent.emit(bytes)
+                    };
+                    match refused {
+                        Ok(()) => round.queue.push_back((Arc::new(custom), depth + 1, slot.clone())),
+                        Err(why) => self.drop_emitted(slot, &custom, why, &mut round.report),
+                    }
+                }
+            }
+            let audit = match &outcome {
+                Outcome::Trapped(abuse) => vec![format!("stopped during {kind}: {abuse}")],
+                Outcome::CommitFailed(why) => vec![format!("task changes refused: {why}")],
+                Outcome::Rejected(why) => vec![format!("{kind} handler returned an error: {why}")],
+                Outcome::OutOfBudget(why) => vec![format!("stopped during {kind}: {why}")],
+                _ => Vec::new(),
+            };
+            self.log(&slot.id, Some(&effects), &audit);
+            if self.judge_call(slot, &outcome, &effects, &mut round.report) {
+                // A quarantined plugin's queued events go nowhere.
+                round.queue.retain(|(_, _, from)| !Arc::ptr_eq(from, slot));
+            }
+            round.report.deliveries.push(Delivery {
+                plugin: slot.id.clone(),
+                event: kind,
+                depth,
+                outcome,
+                effects,
+                elapsed,
+            });
+        }
     }
 
     /// Records an emitted event that is not delivered, and strikes its
@@ -458,6 +494,8 @@ impl Dispatcher {
                 runtime: runtime.clone(),
                 fuel: runtime.options().fuel,
                 judge: Mutex::new(Judge::new(services.clock.clone())),
+                logs_on: AtomicBool::new(false),
+                listeners: Mutex::new(Vec::new()),
                 services,
                 plugins: RwLock::new(Arc::from(Vec::new())),
                 options: RwLock::new(DispatcherOptions::default()),
@@ -483,6 +521,7 @@ impl Dispatcher {
     /// to its log file.
     pub fn with_logs(self, logs: PluginLogs) -> Dispatcher {
         self.shared.judge().logs = Some(logs);
+        self.shared.logs_on.store(true, Ordering::Relaxed);
         self
     }
 
@@ -510,7 +549,7 @@ impl Dispatcher {
             .shared
             .runtime
             .executor()
-            .spawn(async move { shared.dispatch(event).await });
+            .spawn(async move { shared.dispatch(&event).await });
         match task.await {
             Ok(report) => report,
             Err(e) => {
@@ -524,10 +563,7 @@ impl Dispatcher {
     /// calling thread, which takes its share of the work. It may be called
     /// from any thread, inside an async runtime or not.
     pub fn dispatch_blocking(&self, event: &Event) -> DispatchReport {
-        self.shared
-            .runtime
-            .executor()
-            .block_on(self.shared.dispatch(event.clone()))
+        self.shared.runtime.executor().block_on(self.shared.dispatch(event))
     }
 
     /// Runs a command a v2 plugin offers; its task changes are committed
@@ -723,9 +759,10 @@ impl Dispatcher {
         Some(self.shared.judge().strikes.get(id).cloned().unwrap_or_default())
     }
 
-    /// Calls `listener` whenever a plugin is quarantined.
+    /// Calls `listener` whenever a plugin is quarantined. The listener may
+    /// use the dispatcher, except to add another listener.
     pub fn on_quarantine(&self, listener: impl FnMut(&QuarantineRecord) + Send + 'static) {
-        self.shared.judge().listeners.push(Box::new(listener));
+        lock(&self.shared.listeners).push(Box::new(listener));
     }
 
     /// The quarantine record of a plugin, if it is quarantined.
