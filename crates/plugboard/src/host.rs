@@ -98,6 +98,11 @@ impl Host {
 
     /// Starts every plugin now (instance and `init`) instead of on its first
     /// event; returns what each start did, or why it failed.
+    pub async fn start_all(&self) -> Vec<(Arc<str>, Result<CallEffects, Outcome>)> {
+        self.shared.dispatcher.start_all().await
+    }
+
+    /// [`Host::start_all`] for synchronous applications.
     pub fn start_all_blocking(&self) -> Vec<(Arc<str>, Result<CallEffects, Outcome>)> {
         self.shared.dispatcher.start_all_blocking()
     }

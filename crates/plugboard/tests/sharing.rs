@@ -27,6 +27,9 @@ fn auto_tag_host() -> (Folders, Host, std::sync::Arc<plugboard::InMemoryTaskStor
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn async_tasks_dispatch_through_clones_of_one_host() {
     let (_folders, host, tasks) = auto_tag_host();
+    let started = host.start_all().await;
+    assert!(started.len() == 1 && started[0].1.is_ok(), "{started:?}");
+    assert!(host.is_live("auto-tag"));
     let mut handles = Vec::new();
     for n in 0..EVENTS {
         let host = host.clone();
