@@ -70,9 +70,10 @@ impl<'a> HostBuilder<'a> {
         self
     }
 
-    /// Calls `listener` with every hot reload, on the host's background
-    /// thread. It must not keep a [`Host`] handle of its own: that would
-    /// keep the host running until [`Host::shutdown`].
+    /// Calls `listener` with every hot reload: on the host's background
+    /// thread for what the watcher saw, on the caller's for
+    /// [`Host::reload_now`]. It must not keep a [`Host`] handle of its own:
+    /// that would keep the host running until [`Host::shutdown`].
     pub fn on_reload(mut self, listener: impl Fn(&Reload) + Send + Sync + 'static) -> Self {
         self.on_reload = Some(Arc::new(listener));
         self
