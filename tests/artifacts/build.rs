@@ -1,5 +1,5 @@
 //! Compiles every guest crate of the guest workspace (`sdk-rust/`: the SDK,
-//! `examples/*`, `tests/fixtures/*`) for `wasm32-wasip2`, in release mode,
+//! the example plugins, `tests/fixtures/*`) for `wasm32-wasip2`, in release mode,
 //! into `target/guests`, and writes a module naming each component.
 //!
 //! No `.wasm` is committed: fixtures are always built from their source.

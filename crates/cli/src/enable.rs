@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use plugboard_host::Quarantine;
 
 use crate::describe;
-use crate::disabled::DisabledPlugins;
+use plugboard::DisabledPlugins;
 
 /// Takes `id` off the disabled list and releases it from quarantine; says
 /// so when it was neither.

@@ -19,9 +19,9 @@ use plugboard_registry::{INDEX_FILE_NAME, Index, IndexEntry, Origin, PluginDirs}
 use semver::VersionReq;
 
 use crate::archive::{self, TrustedKeysArg};
-use crate::disabled::DisabledPlugins;
 use crate::grant;
 use crate::plugin_dirs::{self, Installed};
+use plugboard::DisabledPlugins;
 
 /// The arguments of `plugboard install`.
 #[derive(Debug, clap::Args)]

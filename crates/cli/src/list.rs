@@ -11,8 +11,8 @@ use plugboard_host::{Grants, GrantsFile, Policy, Quarantine, QuarantineRecord};
 use plugboard_manifest::Manifest;
 use plugboard_registry::{Discovered, Discovery, Origin, PluginDirs, discover, resolve};
 
-use crate::disabled::DisabledPlugins;
 use crate::{describe, grant, plugin_dirs, plugins_folder};
+use plugboard::DisabledPlugins;
 
 /// The arguments of `plugboard list`.
 #[derive(Debug, clap::Args)]

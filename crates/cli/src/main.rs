@@ -13,8 +13,10 @@
 //! folder or component file declares and speaks. `conformance` runs the ABI
 //! conformance suite.
 //!
-//! The CLI only drives `plugboard-host`: a plugin gets what its manifest asks
-//! for and the user granted (everything asked for only with
+//! `run` is a thin user of the `plugboard` library's `Host`, as any embedding
+//! application is; the other commands drive `plugboard-host`,
+//! `plugboard-registry` and `plugboard-archive` directly. A plugin gets what
+//! its manifest asks for and the user granted (everything asked for only with
 //! `run --trust-manifests`), and the CLI never touches the user's real tasks.
 
 mod app;

@@ -34,10 +34,7 @@ pub fn resolve(user: Option<&PathBuf>, builtin: Option<&PathBuf>) -> anyhow::Res
 
 /// The folders, for messages: `DIR (builtin: DIR)`.
 pub fn describe(dirs: &PluginDirs) -> String {
-    match &dirs.builtin {
-        Some(builtin) => format!("{} (builtin: {})", dirs.user.display(), builtin.display()),
-        None => dirs.user.display().to_string(),
-    }
+    plugboard::describe_dirs(&dirs.user, dirs.builtin.as_deref())
 }
 
 /// `user`, `builtin`, `bundled by ID`.
@@ -111,10 +108,5 @@ pub fn hidden_builtin(discovery: &Discovery, id: &str) -> Option<Installed> {
 /// Whether a discovery problem only says which copy of a plugin is used
 /// (nothing is broken), rather than that a folder had to be skipped.
 pub fn is_note(error: &DiscoveryError) -> bool {
-    matches!(
-        error,
-        DiscoveryError::ShadowedBuiltin { .. }
-            | DiscoveryError::BundleNotUsed { .. }
-            | DiscoveryError::InstalledNotUsed { .. }
-    )
+    plugboard::Severity::of(error) == plugboard::Severity::Note
 }

@@ -13,11 +13,8 @@ use plugboard_host::{GrantsFile, PluginLogs, Quarantine};
 use plugboard_registry::{Origin, PluginDirs, discover};
 use plugboard_state::SqliteStateStore;
 
-use crate::disabled::DisabledPlugins;
 use crate::{grant, plugin_dirs};
-
-/// The state database's name inside the data folder.
-pub const STATE_FILE: &str = "state.sqlite3";
+use plugboard::{DisabledPlugins, STATE_FILE};
 
 /// The arguments of `plugboard remove`.
 #[derive(Debug, clap::Args)]

@@ -1,0 +1,166 @@
+//! The host handle an application keeps: cheap to clone, shared by every
+//! thread and task that dispatches, and the owner of the background thread
+//! that reloads and unloads plugins.
+
+use std::sync::{Arc, Mutex};
+
+use plugboard_contract::Event;
+use plugboard_host::{
+    CallEffects, CommandError, CommandOutput, DispatchReport, HostServices, LoadedPlugin, Outcome, QuarantineRecord,
+    Strikes,
+};
+
+use crate::background::Background;
+use crate::config::HostConfig;
+use crate::error::OpenError;
+use crate::open::HostBuilder;
+use crate::reload::{Reload, Reloader};
+use crate::report::OpenReport;
+use plugboard_host::Dispatcher;
+
+/// An open host: the loaded plugins, ready for events from any thread or
+/// async task. Clones share everything; the background thread (hot reload,
+/// idle unload) stops on [`Host::shutdown`] or when the last clone is dropped.
+#[derive(Clone)]
+pub struct Host {
+    pub(crate) shared: Arc<Shared>,
+}
+
+/// What every clone of a host shares.
+pub(crate) struct Shared {
+    pub dispatcher: Dispatcher,
+    pub services: HostServices,
+    pub reloader: Arc<Reloader>,
+    pub report: OpenReport,
+    /// `None` once shut down, or when there was nothing to do in the background.
+    pub background: Mutex<Option<Background>>,
+}
+
+impl Host {
+    /// Opens a host on `config` with the default stores: an empty in-memory
+    /// task store, the SQLite state file in the data folder (in memory for a
+    /// development folder), the system clock.
+    pub fn open(config: HostConfig) -> Result<Host, OpenError> {
+        Host::builder(config).open()
+    }
+
+    /// A builder to give the host the application's own stores and
+    /// callbacks before opening it.
+    pub fn builder<'a>(config: HostConfig) -> HostBuilder<'a> {
+        HostBuilder::new(config)
+    }
+
+    /// What opening did: each plugin loaded, skipped or refused, and why.
+    pub fn report(&self) -> &OpenReport {
+        &self.shared.report
+    }
+
+    /// The configuration it was opened with.
+    pub fn config(&self) -> &HostConfig {
+        &self.shared.reloader.config
+    }
+
+    /// The stores and clock plugins reach.
+    pub fn services(&self) -> &HostServices {
+        &self.shared.services
+    }
+
+    /// Delivers an application event to every plugin subscribed to it and
+    /// granted it, then the events they emit; reports what each did.
+    pub async fn dispatch(&self, event: Event) -> DispatchReport {
+        self.shared.dispatcher.dispatch(event).await
+    }
+
+    /// [`Host::dispatch`] for synchronous applications: returns when done.
+    pub fn dispatch_blocking(&self, event: &Event) -> DispatchReport {
+        self.shared.dispatcher.dispatch_blocking(event)
+    }
+
+    /// Runs a command a plugin offers.
+    pub async fn run_command(
+        &self,
+        plugin: &str,
+        command: &str,
+        args: &[String],
+    ) -> Result<CommandOutput, CommandError> {
+        self.shared.dispatcher.run_command(plugin, command, args).await
+    }
+
+    /// [`Host::run_command`] for synchronous applications.
+    pub fn run_command_blocking(
+        &self,
+        plugin: &str,
+        command: &str,
+        args: &[String],
+    ) -> Result<CommandOutput, CommandError> {
+        self.shared.dispatcher.run_command_blocking(plugin, command, args)
+    }
+
+    /// Starts every plugin now (instance and `init`) instead of on its first
+    /// event; returns what each start did, or why it failed.
+    pub async fn start_all(&self) -> Vec<(Arc<str>, Result<CallEffects, Outcome>)> {
+        self.shared.dispatcher.start_all().await
+    }
+
+    /// [`Host::start_all`] for synchronous applications.
+    pub fn start_all_blocking(&self) -> Vec<(Arc<str>, Result<CallEffects, Outcome>)> {
+        self.shared.dispatcher.start_all_blocking()
+    }
+
+    /// The loaded plugins, in the order they receive events.
+    pub fn plugins(&self) -> Vec<LoadedPlugin> {
+        self.shared.dispatcher.plugins()
+    }
+
+    /// How many plugins have a live instance now.
+    pub fn live_count(&self) -> usize {
+        self.shared.dispatcher.live_count()
+    }
+
+    /// Whether plugin `id` has a live instance now.
+    pub fn is_live(&self, id: &str) -> bool {
+        self.shared.dispatcher.is_live(id)
+    }
+
+    /// The strikes a loaded plugin has collected.
+    pub fn strikes(&self, id: &str) -> Option<Strikes> {
+        self.shared.dispatcher.strikes(id)
+    }
+
+    /// Calls `listener` whenever a plugin is quarantined.
+    pub fn on_quarantine(&self, listener: impl FnMut(&QuarantineRecord) + Send + 'static) {
+        self.shared.dispatcher.on_quarantine(listener)
+    }
+
+    /// Quarantine records and log lines that could not be saved.
+    pub fn persist_errors(&self) -> Vec<String> {
+        self.shared.dispatcher.persist_errors()
+    }
+
+    /// Loads every plugin folder again now, whether or not the host
+    /// watches them: each plugin that loads is swapped in (it starts afresh
+    /// on its next event; its state is kept), new ones are added, those
+    /// whose folder is gone are unloaded. Returns what happened to each, as
+    /// the reload listener hears it.
+    pub fn reload_now(&self) -> Vec<Reload> {
+        self.shared.reloader.reload_all()
+    }
+
+    /// Stops watching the plugin folders and unloading idle plugins, and
+    /// waits for the background thread to end (unless called from a reload
+    /// listener, on that thread). The plugins stay loaded: dispatching
+    /// still works. Dropping the last handle does the same.
+    pub fn shutdown(&self) {
+        let background = self.shared.background.lock().unwrap_or_else(|e| e.into_inner()).take();
+        drop(background);
+    }
+
+    /// Whether the background thread is running.
+    pub fn is_running_in_background(&self) -> bool {
+        self.shared
+            .background
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+}

@@ -1,0 +1,245 @@
+//! Opening a host: the stores the application brings (or the defaults),
+//! then discovery, dependency order, the disabled list, the quarantine,
+//! grants, loading through the compiled-code cache, and the background
+//! thread for hot reload and idle unload.
+
+use std::sync::{Arc, Mutex};
+
+use plugboard_contract::{Clock, system_clock};
+use plugboard_host::{
+    AddError, DispatcherOptions, HostServices, InMemoryStateStore, InMemoryTaskStore, PluginLogs, Quarantine, Runtime,
+    StateStore, TaskStore,
+};
+use plugboard_registry::{Loadable, Watcher};
+use plugboard_state::SqliteStateStore;
+
+use crate::background::Background;
+use crate::config::HostConfig;
+use crate::disabled::DisabledPlugins;
+use crate::discovery::{self, Candidates};
+use crate::error::OpenError;
+use crate::granting::Granting;
+use crate::host::{Host, Shared};
+use crate::reload::{Reload, ReloadListener, Reloader};
+use crate::report::{OpenReport, PluginReport, PluginStatus};
+use crate::settings;
+use plugboard_host::Dispatcher;
+
+/// A callback told of each plugin about to be compiled: how many were
+/// handled before it, how many there are, its id.
+type Progress<'a> = Box<dyn FnMut(usize, usize, &str) + 'a>;
+
+/// Opens a [`Host`] with the application's own stores; see [`Host::builder`].
+pub struct HostBuilder<'a> {
+    config: HostConfig,
+    tasks: Option<Arc<dyn TaskStore>>,
+    state: Option<Arc<dyn StateStore>>,
+    clock: Option<Clock>,
+    on_reload: Option<ReloadListener>,
+    progress: Option<Progress<'a>>,
+}
+
+impl<'a> HostBuilder<'a> {
+    pub(crate) fn new(config: HostConfig) -> Self {
+        HostBuilder {
+            config,
+            tasks: None,
+            state: None,
+            clock: None,
+            on_reload: None,
+            progress: None,
+        }
+    }
+
+    /// The application's tasks; without it, an empty in-memory store.
+    pub fn task_store(mut self, tasks: Arc<dyn TaskStore>) -> Self {
+        self.tasks = Some(tasks);
+        self
+    }
+
+    /// Where plugins keep their state; without it, the SQLite file in the
+    /// data folder (a fresh in-memory store for a development folder).
+    pub fn state_store(mut self, state: Arc<dyn StateStore>) -> Self {
+        self.state = Some(state);
+        self
+    }
+
+    /// The clock plugins and the host read; without it, the system clock.
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Calls `listener` with every hot reload: on the host's background
+    /// thread for what the watcher saw, on the caller's for
+    /// [`Host::reload_now`]. It must not keep a [`Host`] handle of its own:
+    /// that would keep the host running until [`Host::shutdown`].
+    pub fn on_reload(mut self, listener: impl Fn(&Reload) + Send + Sync + 'static) -> Self {
+        self.on_reload = Some(Arc::new(listener));
+        self
+    }
+
+    /// Calls `progress(done, total, id)` before each plugin is compiled (or
+    /// taken from the code cache), on the opening thread.
+    pub fn on_progress(mut self, progress: impl FnMut(usize, usize, &str) + 'a) -> Self {
+        self.progress = Some(Box::new(progress));
+        self
+    }
+
+    /// Opens the host: finds and loads the plugins, says what became of
+    /// each, and starts watching and sweeping when the config asks for it.
+    /// Plugins are started on their first event (or [`Host::start_all_blocking`]).
+    pub fn open(mut self) -> Result<Host, OpenError> {
+        let config = &self.config;
+        let granting = Granting::read(config)?;
+        let quarantine = Quarantine::open(&config.data_dir)?;
+        let disabled = DisabledPlugins::open(&config.data_dir)?;
+        let runtime = Runtime::with_options(config.runtime.clone())?;
+        let candidates = discovery::find(config)?;
+        let folders = config.describe_folders();
+        let unknown_settings = settings::check(&config.settings, &candidates.load, &folders)?;
+        let services = self.services()?;
+        let config = &self.config;
+
+        let dispatcher = Dispatcher::new(&runtime, services.clone())
+            .with_options(DispatcherOptions {
+                idle_timeout: config.idle_timeout,
+                max_live_instances: config.max_live_instances,
+                budget: config.budget,
+                ..DispatcherOptions::default()
+            })
+            .with_quarantine(quarantine.clone())
+            .with_logs(PluginLogs::new(&config.data_dir))
+            .with_strike_policy(config.strike_policy.clone());
+        let mut report = OpenReport {
+            folders,
+            grants_file: granting.file().map(ToOwned::to_owned),
+            unknown_settings,
+            ..OpenReport::default()
+        };
+        let loading = Loading {
+            runtime: &runtime,
+            dispatcher: &dispatcher,
+            granting: &granting,
+            quarantine: &quarantine,
+            disabled: &disabled,
+            config,
+        };
+        loading.load_all(candidates, &mut report, self.progress.as_mut());
+
+        let watcher = match config.watch {
+            true => Some(Watcher::new(&config.plugin_dirs(), config.watch_debounce)?),
+            false => None,
+        };
+        let reloader = Arc::new(Reloader {
+            runtime,
+            dispatcher: dispatcher.clone(),
+            config: self.config.clone(),
+            listener: self.on_reload.take(),
+        });
+        let background =
+            Background::start(reloader.clone(), watcher, self.config.idle_timeout).map_err(OpenError::Thread)?;
+        Ok(Host {
+            shared: Arc::new(Shared {
+                dispatcher,
+                services,
+                reloader,
+                report,
+                background: Mutex::new(background),
+            }),
+        })
+    }
+
+    /// The application's stores, or the defaults.
+    fn services(&mut self) -> Result<HostServices, OpenError> {
+        let state: Arc<dyn StateStore> = match self.state.take() {
+            Some(state) => state,
+            None if self.config.development => Arc::new(InMemoryStateStore::new()),
+            None => {
+                let dir = &self.config.data_dir;
+                std::fs::create_dir_all(dir).map_err(|source| OpenError::DataDir {
+                    dir: dir.clone(),
+                    source,
+                })?;
+                Arc::new(SqliteStateStore::open(&self.config.state_file())?)
+            }
+        };
+        Ok(HostServices {
+            tasks: self.tasks.take().unwrap_or_else(|| Arc::new(InMemoryTaskStore::new())),
+            state,
+            clock: self.clock.take().unwrap_or_else(system_clock),
+        })
+    }
+}
+
+/// What loading the plugins found reads.
+struct Loading<'c> {
+    runtime: &'c Runtime,
+    dispatcher: &'c Dispatcher,
+    granting: &'c Granting,
+    quarantine: &'c Quarantine,
+    disabled: &'c DisabledPlugins,
+    config: &'c HostConfig,
+}
+
+impl Loading<'_> {
+    /// Loads every plugin that may load, in order, leaving disabled and
+    /// quarantined ones uncompiled, and reports on each.
+    fn load_all(&self, candidates: Candidates, report: &mut OpenReport, mut progress: Option<&mut Progress<'_>>) {
+        report.problems = candidates.problems;
+        let total = candidates.load.iter().filter(|l| l.plugin.has_code()).count();
+        let mut done = 0;
+        for loadable in candidates.load {
+            let compiles = loadable.plugin.has_code();
+            let status = self.status(&loadable, |id| {
+                if let Some(progress) = progress.as_mut() {
+                    progress(done, total, id);
+                }
+            });
+            done += usize::from(compiles);
+            report.plugins.push(PluginReport {
+                id: loadable.plugin.id().as_str().to_string(),
+                version: loadable.plugin.version().to_string(),
+                dir: loadable.plugin.dir,
+                optional_missing: loadable.skipped,
+                status,
+            });
+        }
+        for blocked in candidates.blocked {
+            report.plugins.push(PluginReport {
+                id: blocked.plugin.id().as_str().to_string(),
+                version: blocked.plugin.version().to_string(),
+                dir: blocked.plugin.dir,
+                optional_missing: Vec::new(),
+                status: PluginStatus::Blocked(blocked.error),
+            });
+        }
+    }
+
+    /// Loads one plugin and adds it to the dispatcher, unless it has no
+    /// code, is disabled or is quarantined; `compiling` is told first.
+    fn status(&self, loadable: &Loadable, compiling: impl FnOnce(&str)) -> PluginStatus {
+        let plugin = &loadable.plugin;
+        let id = plugin.id().as_str();
+        if !plugin.has_code() {
+            return PluginStatus::DataOnly;
+        }
+        if self.disabled.contains(id) {
+            return PluginStatus::Disabled;
+        }
+        if let Some(record) = self.quarantine.get(id) {
+            return PluginStatus::Quarantined(record.clone());
+        }
+        compiling(id);
+        let options = self.granting.options_for(id, &self.config.settings);
+        let loaded = match self.runtime.load(plugin.manifest.clone(), &plugin.dir, &options) {
+            Ok(loaded) => loaded,
+            Err(error) => return PluginStatus::LoadFailed(Box::new(error)),
+        };
+        match self.dispatcher.add(loaded.clone()) {
+            Ok(()) => PluginStatus::Loaded(Box::new(loaded)),
+            Err(AddError::Quarantined(record)) => PluginStatus::Quarantined(record),
+            Err(AddError::Duplicate(_)) => PluginStatus::Duplicate,
+        }
+    }
+}
