@@ -1,75 +1,12 @@
 //! What a plugin did wrong, how many times that is tolerated, and how a trap
-//! is told apart from a crash.
+//! is told apart from a crash. The kinds of abuse and the strike counts are
+//! the contract's ([`plugboard_contract::conduct`]), re-exported here, since
+//! the quarantine an application keeps stores them.
 
 use std::fmt;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
-/// A kind of misbehaviour the host counts against a plugin.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum AbuseKind {
-    /// A call ran past its wall-clock deadline.
-    Deadline,
-    /// It tried to grow memory or a table past its cap.
-    Memory,
-    /// It overflowed the wasm stack.
-    Stack,
-    /// It ran out of fuel.
-    Fuel,
-    /// It made more host calls in one event than allowed.
-    HostCalls,
-    /// It logged more in one call than allowed.
-    LogFlood,
-    /// It passed or returned a value larger than allowed.
-    LargeValue,
-    /// It emitted more events than allowed, or kept an emit chain going past
-    /// the depth limit.
-    EventStorm,
-    /// It called something it was not granted.
-    Denied,
-    /// It trapped on its own (a panic, `unreachable`, a bad memory access).
-    Crash,
-}
-
-impl AbuseKind {
-    /// Every kind.
-    pub const ALL: [AbuseKind; 10] = [
-        AbuseKind::Deadline,
-        AbuseKind::Memory,
-        AbuseKind::Stack,
-        AbuseKind::Fuel,
-        AbuseKind::HostCalls,
-        AbuseKind::LogFlood,
-        AbuseKind::LargeValue,
-        AbuseKind::EventStorm,
-        AbuseKind::Denied,
-        AbuseKind::Crash,
-    ];
-
-    /// The name used in reports and in the quarantine file.
-    pub fn name(self) -> &'static str {
-        match self {
-            AbuseKind::Deadline => "deadline",
-            AbuseKind::Memory => "memory",
-            AbuseKind::Stack => "stack",
-            AbuseKind::Fuel => "fuel",
-            AbuseKind::HostCalls => "host-calls",
-            AbuseKind::LogFlood => "log-flood",
-            AbuseKind::LargeValue => "large-value",
-            AbuseKind::EventStorm => "event-storm",
-            AbuseKind::Denied => "denied",
-            AbuseKind::Crash => "crash",
-        }
-    }
-}
-
-impl fmt::Display for AbuseKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use plugboard_contract::conduct::{AbuseKind, Strikes};
 
 /// One offence: its kind and what exactly happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,31 +72,6 @@ impl StrikePolicy {
     }
 }
 
-/// Strikes a plugin has collected, per kind.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Strikes {
-    counts: [u32; AbuseKind::ALL.len()],
-}
-
-impl Strikes {
-    /// Adds strikes; returns the new count for that kind.
-    pub fn add(&mut self, kind: AbuseKind, n: u32) -> u32 {
-        let count = &mut self.counts[kind as usize];
-        *count = count.saturating_add(n);
-        *count
-    }
-
-    /// The count for one kind.
-    pub fn count(&self, kind: AbuseKind) -> u32 {
-        self.counts[kind as usize]
-    }
-
-    /// Total strikes of every kind.
-    pub fn total(&self) -> u32 {
-        self.counts.iter().sum()
-    }
-}
-
 /// Says what a failed call did wrong: a limit the host enforced, or a
 /// crash. `limiter_hit` is the memory or table cap the call ran into, if
 /// any; `deadline` the call's deadline, for the message.
@@ -202,9 +114,9 @@ mod tests {
             assert_eq!(policy.threshold(kind), 1, "{kind}");
         }
         assert_eq!(policy.threshold(AbuseKind::Denied), 3);
-        let mut strikes = Strikes::default();
-        assert_eq!(strikes.add(AbuseKind::Denied, 2), 2);
-        assert_eq!(strikes.add(AbuseKind::Denied, 1), 3);
-        assert_eq!(strikes.total(), 3);
+        assert_eq!(policy.threshold(AbuseKind::Crash), 3);
+        let mut policy = policy;
+        policy.set(AbuseKind::Crash, 0);
+        assert_eq!(policy.threshold(AbuseKind::Crash), 0);
     }
 }

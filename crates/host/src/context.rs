@@ -2,9 +2,10 @@
 //! `Store`), and what a single handler call did.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::sync::Arc;
 
+/// A plugin's log lines are the contract's, since a [`plugboard_contract::PluginLogSink`] keeps them.
+pub use plugboard_contract::plugin_log::{LogLevel, LogLine};
 use plugboard_contract::{HostServices, PluginError, TaskChange};
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
@@ -17,42 +18,6 @@ use crate::network::NetworkHooks;
 use crate::output::CapturedOutput;
 use crate::policy::{Permission, Policy};
 use crate::transaction::Transaction;
-
-/// How important a log line is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum LogLevel {
-    /// Fine-grained detail.
-    Trace,
-    /// Debugging detail.
-    Debug,
-    /// Normal operation.
-    Info,
-    /// Recovered from something unexpected.
-    Warn,
-    /// Something failed.
-    Error,
-}
-
-impl fmt::Display for LogLevel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            LogLevel::Trace => "trace",
-            LogLevel::Debug => "debug",
-            LogLevel::Info => "info",
-            LogLevel::Warn => "warn",
-            LogLevel::Error => "error",
-        })
-    }
-}
-
-/// One line a plugin wrote to its log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogLine {
-    /// Its level.
-    pub level: LogLevel,
-    /// Its text.
-    pub message: String,
-}
 
 /// An event a plugin emitted during a call, delivered once the call succeeds.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -27,6 +27,12 @@
 //! bindings at the ABI edge (`abi::convert`, `abi::v1`) and works on the
 //! contract's types everywhere else.
 //!
+//! What the host keeps about plugins (the user's grants, strikes and the
+//! quarantine, each plugin's log) it keeps through the contract's traits
+//! ([`GrantStore`], [`QuarantineStore`], [`PluginLogSink`]), re-exported
+//! here under their old paths; the file-backed implementations are
+//! `plugboard-state`'s, and this crate reads and writes none of those files.
+//!
 //! This crate must never let a plugin reach anything its policy does not
 //! allow, never compile a component while handling an event, never run
 //! compiled code from anywhere but its own cache folder, and never panic on
@@ -39,15 +45,12 @@ pub mod code_cache;
 pub mod context;
 pub mod dispatcher;
 mod executor;
-pub mod grants;
 pub mod imports;
 pub mod limits;
 pub mod loader;
 pub mod network;
 pub mod output;
-pub mod plugin_log;
 pub mod policy;
-pub mod quarantine;
 pub mod runtime;
 pub mod transaction;
 mod wasi;
@@ -72,6 +75,24 @@ pub mod task_store {
     pub use plugboard_contract::task_store::*;
 }
 
+/// What the user granted each plugin, and the store it is read from, from
+/// `plugboard-contract`.
+pub mod grants {
+    pub use plugboard_contract::grants::*;
+}
+
+/// Quarantine records and the store the host keeps them and every plugin's
+/// strikes in, from `plugboard-contract`.
+pub mod quarantine {
+    pub use plugboard_contract::conduct::{InMemoryQuarantine, QuarantineRecord, QuarantineStore, QuarantineStoreError};
+}
+
+/// Each plugin's log entries and the sink the host writes them to, from
+/// `plugboard-contract`.
+pub mod plugin_log {
+    pub use plugboard_contract::plugin_log::*;
+}
+
 /// Per-plugin key/value state storage, from `plugboard-contract`.
 pub mod state_store {
     pub use plugboard_contract::state_store::*;
@@ -90,15 +111,15 @@ pub use dispatcher::{
     AddError, CommandError, CommandOutput, Delivery, DispatchBudget, DispatchReport, Dispatcher, DispatcherOptions,
     Outcome, QuarantineListener, ReloadError, ReloadOutcome,
 };
-pub use grants::{Grant, Grants, GrantsFile};
+pub use grants::{Grant, GrantStore, GrantTable, Grants, InMemoryGrants};
 pub use limits::CallLimits;
 pub use loader::{ComponentInfo, LoadError, LoadOptions, LoadedPlugin, PluginCode, PluginSource};
 pub use plugboard_contract::{
     Clock, HostServices, InMemoryStateStore, InMemoryTaskStore, StateStore, StateStoreError, TaskChange, TaskStore,
     TaskStoreError,
 };
-pub use plugin_log::PluginLogs;
+pub use plugin_log::{InMemoryPluginLogs, PluginLogSink};
 pub use policy::Policy;
-pub use quarantine::{Quarantine, QuarantineRecord};
+pub use quarantine::{InMemoryQuarantine, QuarantineRecord, QuarantineStore};
 pub use runtime::{PoolingLimits, Runtime, RuntimeError, RuntimeOptions};
 pub use world::{DetectedWorld, WorldError, WorldVersion};

@@ -1,6 +1,8 @@
 //! What the dispatcher does about a plugin's conduct: counting strikes,
 //! quarantining past the threshold (persisted, told to the application's
-//! listeners), and writing each plugin's log and audit lines.
+//! listeners), and writing each plugin's log and audit lines. It keeps them
+//! through the stores the application gave the dispatcher (the contract's
+//! traits), never in files of its own.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,8 +11,8 @@ use plugboard_contract::Clock;
 
 use crate::abuse::{Abuse, StrikePolicy, Strikes};
 use crate::context::CallEffects;
-use crate::plugin_log::{LogEntry, PluginLogs};
-use crate::quarantine::{Quarantine, QuarantineRecord};
+use crate::plugin_log::{LogEntry, PluginLogSink};
+use crate::quarantine::{InMemoryQuarantine, QuarantineRecord, QuarantineStore};
 
 /// A callback the embedding app registers to hear of quarantines.
 pub type QuarantineListener = Box<dyn FnMut(&QuarantineRecord) + Send>;
@@ -18,10 +20,10 @@ pub type QuarantineListener = Box<dyn FnMut(&QuarantineRecord) + Send>;
 /// The dispatcher's record of conduct, behind one lock.
 pub(crate) struct Judge {
     pub(crate) policy: StrikePolicy,
-    pub(crate) quarantine: Quarantine,
+    pub(crate) quarantine: Box<dyn QuarantineStore>,
     /// Quarantine records and log lines that could not be written.
     pub(crate) persist_errors: Vec<String>,
-    pub(crate) logs: Option<PluginLogs>,
+    pub(crate) logs: Option<Arc<dyn PluginLogSink>>,
     pub(crate) strikes: HashMap<Arc<str>, Strikes>,
     clock: Clock,
 }
@@ -30,7 +32,7 @@ impl Judge {
     pub(crate) fn new(clock: Clock) -> Judge {
         Judge {
             policy: StrikePolicy::default(),
-            quarantine: Quarantine::in_memory(),
+            quarantine: Box::new(InMemoryQuarantine::new()),
             persist_errors: Vec::new(),
             logs: None,
             strikes: HashMap::new(),
@@ -44,8 +46,7 @@ impl Judge {
         logs_on && (!audit.is_empty() || effects.is_some_and(|e| !e.logs.is_empty() || !e.denied.is_empty()))
     }
 
-    /// Writes a plugin's log lines, denied calls and audit lines to its log
-    /// file.
+    /// Writes a plugin's log lines, denied calls and audit lines to its log.
     pub(crate) fn write_log(&mut self, plugin: &str, effects: Option<&CallEffects>, audit: &[String]) {
         let Some(logs) = &self.logs else {
             return;

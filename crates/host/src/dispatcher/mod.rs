@@ -42,8 +42,8 @@ use crate::abuse::{Abuse, AbuseKind, StrikePolicy, Strikes};
 use crate::context::CallEffects;
 use crate::limits::MAX_EMIT_DEPTH;
 use crate::loader::{LoadOptions, LoadedPlugin};
-use crate::plugin_log::PluginLogs;
-use crate::quarantine::{Quarantine, QuarantineError, QuarantineRecord};
+use crate::plugin_log::PluginLogSink;
+use crate::quarantine::{QuarantineRecord, QuarantineStore, QuarantineStoreError};
 use crate::runtime::Runtime;
 use crate::world::WorldVersion;
 use budget::Spent;
@@ -520,17 +520,20 @@ impl Dispatcher {
     }
 
     /// Writes each plugin's log lines, denied calls, traps and quarantine
-    /// to its log file.
-    pub fn with_logs(self, logs: PluginLogs) -> Dispatcher {
-        self.shared.judge().logs = Some(logs);
+    /// to `logs` (usually `plugboard-state`'s `PluginLogFiles` in the host's
+    /// data folder); without it nothing is logged. Pass an `Arc` to keep a
+    /// handle that reads what was written.
+    pub fn with_logs(self, logs: impl PluginLogSink + 'static) -> Dispatcher {
+        self.shared.judge().logs = Some(Arc::new(logs));
         self.shared.logs_on.store(true, Ordering::Relaxed);
         self
     }
 
-    /// Uses this quarantine (usually [`Quarantine::open`] on the host's data
-    /// folder, so that it survives restarts).
-    pub fn with_quarantine(self, quarantine: Quarantine) -> Dispatcher {
-        self.shared.judge().quarantine = quarantine;
+    /// Keeps quarantine records and strikes in `quarantine` (usually
+    /// `plugboard-state`'s `QuarantineFile` on the host's data folder, so
+    /// that they survive restarts) instead of in memory.
+    pub fn with_quarantine(self, quarantine: impl QuarantineStore + 'static) -> Dispatcher {
+        self.shared.judge().quarantine = Box::new(quarantine);
         self
     }
 
@@ -774,11 +777,13 @@ impl Dispatcher {
 
     /// Every quarantine record.
     pub fn quarantine_records(&self) -> Vec<QuarantineRecord> {
-        self.shared.judge().quarantine.list().cloned().collect()
+        self.shared.judge().quarantine.list()
     }
 
-    /// Lets a quarantined plugin be added again.
-    pub fn release(&self, plugin: &str) -> Result<Option<QuarantineRecord>, QuarantineError> {
+    /// Lets a quarantined plugin be added again, and forgives its strikes.
+    /// An error means the release holds for this run but the store could
+    /// not keep it.
+    pub fn release(&self, plugin: &str) -> Result<Option<QuarantineRecord>, QuarantineStoreError> {
         let mut judge = self.shared.judge();
         judge.strikes.remove(plugin);
         judge.quarantine.release(plugin)
