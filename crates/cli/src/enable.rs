@@ -3,7 +3,8 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use plugboard_host::Quarantine;
+use plugboard_host::QuarantineStore as _;
+use plugboard_state::QuarantineFile;
 
 use crate::describe;
 use plugboard::DisabledPlugins;
@@ -17,7 +18,7 @@ pub fn enable(id: &str, data_dir: &Path) -> anyhow::Result<ExitCode> {
         disabled.save()?;
         println!("Enabled {id} (it was disabled).");
     }
-    let mut quarantine = Quarantine::open(data_dir)?;
+    let mut quarantine = QuarantineFile::open(data_dir)?;
     let released = quarantine.release(id)?;
     if let Some(record) = &released {
         println!(

@@ -7,9 +7,10 @@ use std::str::FromStr;
 
 use plugboard_host::grants::EVERYTHING_REQUESTED;
 use plugboard_host::policy::DEFAULT_STATE_QUOTA;
-use plugboard_host::{Grant, Grants, GrantsFile, Policy};
+use plugboard_host::{Grant, Grants, Policy};
 use plugboard_manifest::{Manifest, PluginId};
 use plugboard_registry::PluginDirs;
+use plugboard_state::GrantsFile;
 
 use crate::{plugin_dirs, plugins_folder};
 

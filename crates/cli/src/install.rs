@@ -13,9 +13,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use plugboard_archive::{UnpackLimits, Verified};
-use plugboard_host::{Grant, Grants, GrantsFile, Policy, Quarantine};
+use plugboard_host::{Grant, Grants, Policy, QuarantineStore as _};
 use plugboard_manifest::{Manifest, format_byte_size};
 use plugboard_registry::{INDEX_FILE_NAME, Index, IndexEntry, Origin, PluginDirs};
+use plugboard_state::{GrantsFile, QuarantineFile};
 use semver::VersionReq;
 
 use crate::archive::{self, TrustedKeysArg};
@@ -176,7 +177,7 @@ pub fn install(args: &InstallArgs, folders: &Folders<'_>) -> anyhow::Result<Exit
             missing.join(", ")
         );
     }
-    if let Some(record) = Quarantine::open(folders.data)?.get(id) {
+    if let Some(record) = QuarantineFile::open(folders.data)?.get(id) {
         println!(
             "note: {id} is quarantined (version {}: {}); `plugboard enable {id}` lets it load",
             record.version, record.reason

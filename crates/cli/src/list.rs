@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use plugboard_host::{Grants, GrantsFile, Policy, Quarantine, QuarantineRecord};
+use plugboard_host::{Grants, Policy, QuarantineRecord, QuarantineStore as _};
+use plugboard_state::{GrantsFile, QuarantineFile};
 use plugboard_manifest::Manifest;
 use plugboard_registry::{Discovered, Discovery, Origin, PluginDirs, discover, resolve};
 
@@ -38,7 +39,7 @@ struct Row {
 /// What `list` reads besides the plugins.
 struct Records {
     grants: GrantsFile,
-    quarantine: Quarantine,
+    quarantine: QuarantineFile,
     disabled: DisabledPlugins,
 }
 
@@ -105,7 +106,7 @@ impl Records {
 pub fn list(args: &ListArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> {
     let records = Records {
         grants: GrantsFile::open(config_dir)?,
-        quarantine: Quarantine::open(data_dir)?,
+        quarantine: QuarantineFile::open(data_dir)?,
         disabled: DisabledPlugins::open(data_dir)?,
     };
     let mut rows = Vec::new();
@@ -128,7 +129,8 @@ pub fn list(args: &ListArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &Pa
             elsewhere_ids = records
                 .quarantine
                 .list()
-                .map(|r| r.plugin.clone())
+                .into_iter()
+                .map(|r| r.plugin)
                 .filter(|id| !shown.contains(id.as_str()))
                 .collect();
             elsewhere_title = format!("Quarantined, not in {}:", dir.display());
@@ -160,7 +162,7 @@ pub fn list(args: &ListArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &Pa
                 .grants
                 .plugins()
                 .map(str::to_string)
-                .chain(records.quarantine.list().map(|r| r.plugin.clone()))
+                .chain(records.quarantine.list().into_iter().map(|r| r.plugin))
                 .collect();
             elsewhere_ids = known.into_iter().filter(|id| !shown.contains(id.as_str())).collect();
             elsewhere_title = "Not installed, with grants or a quarantine record kept \

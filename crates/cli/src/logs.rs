@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use plugboard_host::PluginLogs;
+use plugboard_state::PluginLogFiles;
 
 /// The arguments of `plugboard logs`.
 #[derive(Debug, clap::Args)]
@@ -20,7 +20,7 @@ pub struct LogsArgs {
 /// Prints the last lines of the plugin's log, or says there is none.
 pub fn logs(args: &LogsArgs, data_dir: &Path) -> anyhow::Result<ExitCode> {
     crate::grant::check_id(&args.id)?;
-    let logs = PluginLogs::new(data_dir);
+    let logs = PluginLogFiles::new(data_dir);
     let path = logs.path(&args.id);
     let lines = logs
         .tail(&args.id, args.lines)

@@ -8,10 +8,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use plugboard_host::grants::GRANTS_FILE;
-use plugboard_host::{GrantsFile, PluginLogs, Quarantine};
+use plugboard_host::QuarantineStore as _;
 use plugboard_registry::{Origin, PluginDirs, discover};
-use plugboard_state::SqliteStateStore;
+use plugboard_state::{GRANTS_FILE, GrantsFile, PluginLogFiles, QuarantineFile, SqliteStateStore};
 
 use crate::{grant, plugin_dirs};
 use plugboard::{DisabledPlugins, STATE_FILE};
@@ -108,16 +107,15 @@ fn purge(id: &str, config_dir: &Path, data_dir: &Path) -> anyhow::Result<()> {
         let entries = SqliteStateStore::open(&state_path)?.purge(id)?;
         println!("Deleted its state ({entries} entries) from {}.", state_path.display());
     }
-    let logs = PluginLogs::new(data_dir);
-    let log = logs.path(id);
-    for path in [log.with_extension("log.1"), log.clone()] {
+    let logs = PluginLogFiles::new(data_dir);
+    for path in [logs.rotated_path(id), logs.path(id)] {
         match std::fs::remove_file(&path) {
             Ok(()) => println!("Deleted its log {}.", path.display()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(e).with_context(|| format!("cannot delete {}", path.display())),
         }
     }
-    if Quarantine::open(data_dir)?.release(id)?.is_some() {
+    if QuarantineFile::open(data_dir)?.release(id)?.is_some() {
         println!("Deleted its quarantine record.");
     }
     let mut disabled = DisabledPlugins::open(data_dir)?;

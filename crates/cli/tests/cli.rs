@@ -8,7 +8,8 @@ use std::path::Path;
 use std::process::Command;
 
 use common::{example_manifest, plugboard, plugboard_in, plugboard_ok, plugin_folder, stderr, stdout};
-use plugboard_host::{AbuseKind, Quarantine, QuarantineRecord};
+use plugboard_host::{AbuseKind, QuarantineRecord, QuarantineStore as _};
+use plugboard_state::QuarantineFile;
 use plugboard_test_artifacts::{AUTO_TAG, HOSTILE, LEGACY_COUNTER};
 use tempfile::TempDir;
 
@@ -315,7 +316,7 @@ fn list_shows_grants_and_quarantine_run_skips_it_and_enable_releases_it() {
         "{out}"
     );
 
-    let mut quarantine = Quarantine::open(&root.path().join("data")).expect("open the quarantine");
+    let mut quarantine = QuarantineFile::open(&root.path().join("data")).expect("open the quarantine");
     quarantine
         .add(deadline_record("auto-tag"))
         .expect("quarantine auto-tag");

@@ -5,10 +5,8 @@
 use std::path::PathBuf;
 
 use plugboard_host::RuntimeError;
-use plugboard_host::grants::GrantsError;
-use plugboard_host::quarantine::QuarantineError;
 use plugboard_registry::WatchError;
-use plugboard_state::StateError;
+use plugboard_state::{GrantsError, QuarantineError, StateError};
 
 use crate::disabled::DisabledError;
 
@@ -37,8 +35,8 @@ pub enum OpenError {
         /// The folders searched, for the message.
         folders: String,
     },
-    /// The grants file cannot be read.
-    #[error("{0}; fix the grants file, or move it away to grant nothing")]
+    /// The grants file cannot be read (the message says what to do).
+    #[error(transparent)]
     Grants(#[from] GrantsError),
     /// The quarantine or the strikes file cannot be read.
     #[error(transparent)]

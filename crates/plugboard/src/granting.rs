@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use plugboard_host::grants::GrantsError;
-use plugboard_host::{GrantsFile, LoadOptions};
+use plugboard_host::LoadOptions;
+use plugboard_state::{GrantsError, GrantsFile};
 
 use crate::config::{HostConfig, Settings};
 

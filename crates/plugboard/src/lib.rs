@@ -90,6 +90,9 @@ pub use plugboard_host::types;
 /// What dispatching reports, and the grants, runtime and strike settings,
 /// as the host crate defines them.
 pub use plugboard_host::{
-    CallEffects, CommandError, CommandOutput, Delivery, DispatchReport, Grant, Grants, GrantsFile, LoadedPlugin,
-    Outcome, QuarantineRecord, RuntimeOptions, StrikePolicy, Strikes,
+    CallEffects, CommandError, CommandOutput, Delivery, DispatchReport, Grant, Grants, LoadedPlugin, Outcome,
+    QuarantineRecord, RuntimeOptions, StrikePolicy, Strikes,
 };
+/// The files the host keeps the user's grants, the quarantine and strikes,
+/// and plugin logs in (`plugboard-state`'s).
+pub use plugboard_state::{GrantsFile, PluginLogFiles, QuarantineFile};

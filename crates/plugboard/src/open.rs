@@ -7,11 +7,10 @@ use std::sync::{Arc, Mutex};
 
 use plugboard_contract::{Clock, system_clock};
 use plugboard_host::{
-    AddError, DispatcherOptions, HostServices, InMemoryStateStore, InMemoryTaskStore, PluginLogs, Quarantine, Runtime,
-    StateStore, TaskStore,
+    AddError, DispatcherOptions, HostServices, InMemoryStateStore, InMemoryTaskStore, Runtime, StateStore, TaskStore,
 };
 use plugboard_registry::{Loadable, Watcher};
-use plugboard_state::SqliteStateStore;
+use plugboard_state::{PluginLogFiles, QuarantineFile, SqliteStateStore};
 
 use crate::background::Background;
 use crate::config::HostConfig;
@@ -92,7 +91,7 @@ impl<'a> HostBuilder<'a> {
     pub fn open(mut self) -> Result<Host, OpenError> {
         let config = &self.config;
         let granting = Granting::read(config)?;
-        let quarantine = Quarantine::open(&config.data_dir)?;
+        let quarantine = QuarantineFile::open(&config.data_dir)?;
         let disabled = DisabledPlugins::open(&config.data_dir)?;
         let runtime = Runtime::with_options(config.runtime.clone())?;
         let candidates = discovery::find(config)?;
@@ -108,8 +107,8 @@ impl<'a> HostBuilder<'a> {
                 budget: config.budget,
                 ..DispatcherOptions::default()
             })
-            .with_quarantine(quarantine.clone())
-            .with_logs(PluginLogs::new(&config.data_dir))
+            .with_quarantine(quarantine)
+            .with_logs(PluginLogFiles::new(&config.data_dir))
             .with_strike_policy(config.strike_policy.clone());
         let mut report = OpenReport {
             folders,
@@ -121,7 +120,6 @@ impl<'a> HostBuilder<'a> {
             runtime: &runtime,
             dispatcher: &dispatcher,
             granting: &granting,
-            quarantine: &quarantine,
             disabled: &disabled,
             config,
         };
@@ -177,7 +175,6 @@ struct Loading<'c> {
     runtime: &'c Runtime,
     dispatcher: &'c Dispatcher,
     granting: &'c Granting,
-    quarantine: &'c Quarantine,
     disabled: &'c DisabledPlugins,
     config: &'c HostConfig,
 }
@@ -227,8 +224,8 @@ impl Loading<'_> {
         if self.disabled.contains(id) {
             return PluginStatus::Disabled;
         }
-        if let Some(record) = self.quarantine.get(id) {
-            return PluginStatus::Quarantined(record.clone());
+        if let Some(record) = self.dispatcher.quarantined(id) {
+            return PluginStatus::Quarantined(record);
         }
         compiling(id);
         let options = self.granting.options_for(id, &self.config.settings);

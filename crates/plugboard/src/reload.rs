@@ -8,10 +8,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use plugboard_host::grants::GrantsError;
 use plugboard_host::{ReloadError, ReloadOutcome, Runtime};
 use plugboard_manifest::{Manifest, ManifestError};
 use plugboard_registry::{DiscoveryError, ReloadEvent, ResolveError, discover, resolve};
+use plugboard_state::GrantsError;
 
 use crate::config::HostConfig;
 use crate::disabled::{DisabledError, DisabledPlugins};

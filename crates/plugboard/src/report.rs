@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use plugboard_host::plugin_log::format_utc;
+use plugboard_contract::plugin_log::format_utc;
 use plugboard_host::{LoadError, LoadedPlugin, QuarantineRecord};
 use plugboard_registry::{DiscoveryError, DiscoveryProblem, ResolveError};
 

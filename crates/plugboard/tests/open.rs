@@ -8,8 +8,8 @@
 mod common;
 
 use common::{Folders, app_tasks, create, edit, example_manifest};
-use plugboard::{DisabledPlugins, GrantsFile, Host, OpenError, PluginStatus, STATE_FILE};
-use plugboard_host::{AbuseKind, Quarantine, QuarantineRecord};
+use plugboard::{DisabledPlugins, GrantsFile, Host, OpenError, PluginStatus, QuarantineFile, STATE_FILE};
+use plugboard_host::{AbuseKind, QuarantineRecord, QuarantineStore};
 use plugboard_test_artifacts as artifacts;
 
 /// A manifest for a plugin of the lifecycle fixture's code, with `extra` tables.
@@ -69,7 +69,7 @@ fn every_plugin_is_reported_loaded_skipped_or_refused_and_the_loaded_one_works()
         strikes: 1,
         at: 0,
     };
-    Quarantine::open(&folders.data_dir())
+    QuarantineFile::open(&folders.data_dir())
         .unwrap()
         .add(record.clone())
         .unwrap();
