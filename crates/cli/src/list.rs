@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use plugboard_host::{Grants, Policy, QuarantineRecord, QuarantineStore as _};
-use plugboard_state::{GrantsFile, QuarantineFile};
 use plugboard_manifest::Manifest;
 use plugboard_registry::{Discovered, Discovery, Origin, PluginDirs, discover, resolve};
+use plugboard_state::{GrantsFile, QuarantineFile};
 
 use crate::{describe, grant, plugin_dirs, plugins_folder};
 use plugboard::DisabledPlugins;

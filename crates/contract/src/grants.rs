@@ -432,6 +432,9 @@ mod tests {
         let mut table = GrantTable::default();
         table.grant("auto-tag", &["tasks.read".parse().unwrap()]);
         store.save(&table).unwrap();
-        assert_eq!(store.load().unwrap().grants_for("auto-tag").tasks, Some(vec!["read".into()]));
+        assert_eq!(
+            store.load().unwrap().grants_for("auto-tag").tasks,
+            Some(vec!["read".into()])
+        );
     }
 }

@@ -84,7 +84,9 @@ pub mod grants {
 /// Quarantine records and the store the host keeps them and every plugin's
 /// strikes in, from `plugboard-contract`.
 pub mod quarantine {
-    pub use plugboard_contract::conduct::{InMemoryQuarantine, QuarantineRecord, QuarantineStore, QuarantineStoreError};
+    pub use plugboard_contract::conduct::{
+        InMemoryQuarantine, QuarantineRecord, QuarantineStore, QuarantineStoreError,
+    };
 }
 
 /// Each plugin's log entries and the sink the host writes them to, from

@@ -10,9 +10,11 @@ use plugboard_contract::task_store::new_task;
 use plugboard_contract::{Event, Task};
 use plugboard_host::{
     AbuseKind, DispatchReport, Dispatcher, Grants, HostServices, InMemoryTaskStore, LoadError, LoadOptions,
-    LoadedPlugin, Outcome, Quarantine, QuarantineRecord, Runtime,
+    LoadedPlugin, Outcome, QuarantineRecord, QuarantineStore as _, Runtime,
 };
+use plugboard_host::{plugin_log::PluginLogError, quarantine::QuarantineStoreError};
 use plugboard_manifest::Manifest;
+use plugboard_state::QuarantineFile;
 use plugboard_test_artifacts as artifacts;
 
 fn runtime() -> &'static Runtime {
@@ -506,7 +508,7 @@ fn quarantine_survives_a_restart_of_the_host() {
     {
         let (services, _) = HostServices::in_memory();
         let dispatcher =
-            Dispatcher::new(runtime(), services.clone()).with_quarantine(Quarantine::open(data.path()).unwrap());
+            Dispatcher::new(runtime(), services.clone()).with_quarantine(QuarantineFile::open(data.path()).unwrap());
         dispatcher
             .add(hostile(
                 "persistent-looper",
@@ -521,7 +523,7 @@ fn quarantine_survives_a_restart_of_the_host() {
     }
     // A new host on the same data folder refuses to load it.
     let (services, _) = HostServices::in_memory();
-    let dispatcher = Dispatcher::new(runtime(), services).with_quarantine(Quarantine::open(data.path()).unwrap());
+    let dispatcher = Dispatcher::new(runtime(), services).with_quarantine(QuarantineFile::open(data.path()).unwrap());
     let err = dispatcher
         .add(hostile("persistent-looper", "loop-on-event", ""))
         .unwrap_err();
@@ -536,6 +538,90 @@ fn quarantine_survives_a_restart_of_the_host() {
     dispatcher
         .add(hostile("persistent-looper", "loop-on-event", ""))
         .unwrap();
+}
+
+/// Stores that keep everything in memory but fail to keep it, like a full
+/// disk: the host must go on and say what was lost.
+#[derive(Default)]
+struct FailingStores(plugboard_host::InMemoryQuarantine);
+
+#[derive(Debug, thiserror::Error)]
+#[error("the test's storage is full")]
+struct StorageFull;
+
+impl plugboard_host::QuarantineStore for FailingStores {
+    fn get(&self, plugin: &str) -> Option<&QuarantineRecord> {
+        self.0.get(plugin)
+    }
+    fn list(&self) -> Vec<QuarantineRecord> {
+        self.0.list()
+    }
+    fn add(&mut self, record: QuarantineRecord) -> Result<(), QuarantineStoreError> {
+        self.0.add(record)?;
+        Err(QuarantineStoreError::Unavailable(Box::new(StorageFull)))
+    }
+    fn release(&mut self, plugin: &str) -> Result<Option<QuarantineRecord>, QuarantineStoreError> {
+        self.0.release(plugin)?;
+        Err(QuarantineStoreError::Unavailable(Box::new(StorageFull)))
+    }
+    fn strikes(&self, plugin: &str) -> plugboard_host::Strikes {
+        self.0.strikes(plugin)
+    }
+    fn record_strikes(&mut self, plugin: &str, strikes: &plugboard_host::Strikes) -> Result<(), QuarantineStoreError> {
+        self.0.record_strikes(plugin, strikes)?;
+        Err(QuarantineStoreError::Unavailable(Box::new(StorageFull)))
+    }
+}
+
+impl plugboard_host::PluginLogSink for FailingStores {
+    fn append(&self, _: &str, _: i64, _: &[plugboard_host::plugin_log::LogEntry<'_>]) -> Result<(), PluginLogError> {
+        Err(PluginLogError::Unavailable(Box::new(StorageFull)))
+    }
+}
+
+#[test]
+fn stores_that_cannot_keep_a_quarantine_or_a_log_leave_it_in_force_and_reported() {
+    let (services, _) = HostServices::in_memory();
+    let dispatcher = Dispatcher::new(runtime(), services)
+        .with_quarantine(FailingStores::default())
+        .with_logs(FailingStores::default());
+    dispatcher
+        .add(hostile(
+            "unkept-looper",
+            "loop-on-event",
+            r#"tasks = ["read", "write"]"#,
+        ))
+        .unwrap();
+    let report = dispatcher.dispatch_blocking(&Event::TaskCreated(
+        plugboard_contract::task_store::build_task("t".into(), new_task("x"), 1).unwrap(),
+    ));
+    assert_eq!(report.quarantined.len(), 1);
+    assert!(
+        dispatcher.quarantined("unkept-looper").is_some(),
+        "in force for this run"
+    );
+    let err = dispatcher
+        .add(hostile("unkept-looper", "loop-on-event", ""))
+        .unwrap_err();
+    assert!(err.to_string().contains("is quarantined since"), "{err}");
+    let errors = dispatcher.persist_errors();
+    // The strike, the quarantine and its log line were each not kept.
+    assert!(
+        errors.iter().filter(|e| *e == "the test's storage is full").count() >= 2,
+        "{errors:#?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e == "log of plugin `unkept-looper`: the test's storage is full"),
+        "{errors:#?}"
+    );
+    let err = dispatcher.release("unkept-looper").unwrap_err();
+    assert_eq!(err.to_string(), "the test's storage is full");
+    assert!(
+        dispatcher.quarantined("unkept-looper").is_none(),
+        "released for this run"
+    );
 }
 
 #[test]
@@ -682,7 +768,7 @@ fn strikes_accumulate_across_restarts_of_the_host() {
             tasks.create(new_task(title), 1).unwrap();
         }
         let dispatcher = Dispatcher::new(runtime(), services)
-            .with_quarantine(Quarantine::open(data.path()).unwrap())
+            .with_quarantine(QuarantineFile::open(data.path()).unwrap())
             .with_strike_policy(policy.clone());
         dispatcher
             .add(hostile("wiper", "delete-all", r#"tasks = ["read"]"#))
@@ -692,7 +778,7 @@ fn strikes_accumulate_across_restarts_of_the_host() {
         // Four refused deletions per run: 4, 8, then 12 strikes, past 10.
         let expected = 4 * restart;
         assert_eq!(
-            Quarantine::open(data.path())
+            QuarantineFile::open(data.path())
                 .unwrap()
                 .strikes("wiper")
                 .count(AbuseKind::Denied),
@@ -753,9 +839,9 @@ fn a_plugin_out_of_fuel_is_stopped_when_the_host_counts_fuel() {
 
 #[test]
 fn denied_calls_traps_and_quarantine_are_written_to_the_plugin_log() {
-    let data = tempfile::tempdir().unwrap();
     let (services, tasks) = HostServices::in_memory();
-    let dispatcher = Dispatcher::new(runtime(), services).with_logs(plugboard_host::PluginLogs::new(data.path()));
+    let logs = plugboard_host::InMemoryPluginLogs::new();
+    let dispatcher = Dispatcher::new(runtime(), services).with_logs(logs.clone());
     dispatcher
         .add(hostile("wiper", "delete-all", r#"tasks = ["read"]"#))
         .unwrap();
@@ -763,7 +849,7 @@ fn denied_calls_traps_and_quarantine_are_written_to_the_plugin_log() {
     tasks.create(new_task("me too"), 1).unwrap();
     let task = tasks.create(new_task("and me"), 1).unwrap();
     dispatcher.dispatch_blocking(&Event::TaskCreated(task));
-    let lines = plugboard_host::PluginLogs::new(data.path()).tail("wiper", 100).unwrap();
+    let lines = logs.tail("wiper", 100);
     let audit: Vec<&String> = lines.iter().filter(|l| l.contains(" audit ")).collect();
     assert_eq!(
         audit

@@ -195,7 +195,10 @@ mod tests {
         file.save().unwrap();
         let text = std::fs::read_to_string(dir.path().join(GRANTS_FILE)).unwrap();
         assert!(text.starts_with(HEADER), "{text}");
-        assert!(!dir.path().join("plugboard.toml.tmp").exists(), "the temporary file was renamed");
+        assert!(
+            !dir.path().join("plugboard.toml.tmp").exists(),
+            "the temporary file was renamed"
+        );
 
         let file = GrantsFile::open(dir.path()).unwrap();
         let auto = file.grants_for("auto-tag");
@@ -245,7 +248,9 @@ mod tests {
         let err = GrantsFile::open(dir.path()).unwrap_err();
         assert!(matches!(err, GrantsError::Io { .. }), "{err:?}");
         assert!(err.to_string().contains("plugboard.toml"), "{err}");
-        let err = GrantsFileStore::new(dir.path()).save(&GrantTable::default()).unwrap_err();
+        let err = GrantsFileStore::new(dir.path())
+            .save(&GrantTable::default())
+            .unwrap_err();
         let GrantStoreError::Unavailable(source) = &err;
         assert!(source.downcast_ref::<GrantsError>().is_some(), "{err:?}");
         assert!(err.to_string().contains("check that the config folder"), "{err}");
@@ -255,7 +260,11 @@ mod tests {
     fn the_store_reads_the_file_again_on_every_load() {
         let dir = tempfile::tempdir().unwrap();
         let store = GrantsFileStore::new(dir.path());
-        assert_eq!(store.load().unwrap(), GrantTable::default(), "a missing file grants nothing");
+        assert_eq!(
+            store.load().unwrap(),
+            GrantTable::default(),
+            "a missing file grants nothing"
+        );
         let mut file = GrantsFile::open(dir.path()).unwrap();
         file.grant("auto-tag", &["tasks.read".parse().unwrap()]);
         file.save().unwrap();
@@ -263,6 +272,9 @@ mod tests {
         let mut table = store.load().unwrap();
         table.revoke("auto-tag", &["tasks.read".parse().unwrap()]);
         store.save(&table).unwrap();
-        assert_eq!(GrantsFile::open(dir.path()).unwrap().grants_for("auto-tag").tasks, Some(vec![]));
+        assert_eq!(
+            GrantsFile::open(dir.path()).unwrap().grants_for("auto-tag").tasks,
+            Some(vec![])
+        );
     }
 }

@@ -184,7 +184,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut q = QuarantineFile::open(dir.path()).unwrap();
         q.add(record("looper")).unwrap();
-        assert!(!dir.path().join("quarantine.json.tmp").exists(), "the temporary file was renamed");
+        assert!(
+            !dir.path().join("quarantine.json.tmp").exists(),
+            "the temporary file was renamed"
+        );
         let mut reopened = QuarantineFile::open(dir.path()).unwrap();
         assert_eq!(reopened.get("looper"), Some(&record("looper")));
         assert_eq!(reopened.list(), [record("looper")]);
@@ -244,7 +247,10 @@ mod tests {
         let err = q.add(record("looper")).unwrap_err();
         let QuarantineStoreError::Unavailable(source) = &err;
         assert!(
-            matches!(source.downcast_ref::<QuarantineError>(), Some(QuarantineError::Io { .. })),
+            matches!(
+                source.downcast_ref::<QuarantineError>(),
+                Some(QuarantineError::Io { .. })
+            ),
             "{err:?}"
         );
         assert!(err.to_string().contains("quarantine.json"), "{err}");
