@@ -223,6 +223,29 @@ impl QuarantineStore for InMemoryQuarantine {
     }
 }
 
+/// Lets a store chosen at run time (a `Box<dyn QuarantineStore>`) be given
+/// where a store is expected.
+impl<T: QuarantineStore + ?Sized> QuarantineStore for Box<T> {
+    fn get(&self, plugin: &str) -> Option<&QuarantineRecord> {
+        (**self).get(plugin)
+    }
+    fn list(&self) -> Vec<QuarantineRecord> {
+        (**self).list()
+    }
+    fn add(&mut self, record: QuarantineRecord) -> Result<(), QuarantineStoreError> {
+        (**self).add(record)
+    }
+    fn release(&mut self, plugin: &str) -> Result<Option<QuarantineRecord>, QuarantineStoreError> {
+        (**self).release(plugin)
+    }
+    fn strikes(&self, plugin: &str) -> Strikes {
+        (**self).strikes(plugin)
+    }
+    fn record_strikes(&mut self, plugin: &str, strikes: &Strikes) -> Result<(), QuarantineStoreError> {
+        (**self).record_strikes(plugin, strikes)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,9 +4,10 @@
 
 use std::path::PathBuf;
 
+use plugboard_contract::grants::GrantStoreError;
 use plugboard_host::RuntimeError;
 use plugboard_registry::WatchError;
-use plugboard_state::{GrantsError, QuarantineError, StateError};
+use plugboard_state::{QuarantineError, StateError};
 
 use crate::disabled::DisabledError;
 
@@ -35,10 +36,11 @@ pub enum OpenError {
         /// The folders searched, for the message.
         folders: String,
     },
-    /// The grants file cannot be read (the message says what to do).
+    /// The grants cannot be read (the message names where and what to do).
     #[error(transparent)]
-    Grants(#[from] GrantsError),
-    /// The quarantine or the strikes file cannot be read.
+    Grants(#[from] GrantStoreError),
+    /// The quarantine or the strikes file cannot be read (the message names
+    /// the file and what to do).
     #[error(transparent)]
     Quarantine(#[from] QuarantineError),
     /// The disabled list cannot be read.

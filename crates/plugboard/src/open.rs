@@ -5,12 +5,14 @@
 
 use std::sync::{Arc, Mutex};
 
+use plugboard_contract::grants::GrantStore;
 use plugboard_contract::{Clock, system_clock};
+use plugboard_contract::{PluginLogSink, QuarantineStore};
 use plugboard_host::{
     AddError, DispatcherOptions, HostServices, InMemoryStateStore, InMemoryTaskStore, Runtime, StateStore, TaskStore,
 };
 use plugboard_registry::{Loadable, Watcher};
-use plugboard_state::{PluginLogFiles, QuarantineFile, SqliteStateStore};
+use plugboard_state::{GrantsFileStore, PluginLogFiles, QuarantineFile, SqliteStateStore};
 
 use crate::background::Background;
 use crate::config::HostConfig;
@@ -33,6 +35,9 @@ pub struct HostBuilder<'a> {
     config: HostConfig,
     tasks: Option<Arc<dyn TaskStore>>,
     state: Option<Arc<dyn StateStore>>,
+    grants: Option<Arc<dyn GrantStore>>,
+    quarantine: Option<Box<dyn QuarantineStore>>,
+    logs: Option<Arc<dyn PluginLogSink>>,
     clock: Option<Clock>,
     on_reload: Option<ReloadListener>,
     progress: Option<Progress<'a>>,
@@ -44,6 +49,9 @@ impl<'a> HostBuilder<'a> {
             config,
             tasks: None,
             state: None,
+            grants: None,
+            quarantine: None,
+            logs: None,
             clock: None,
             on_reload: None,
             progress: None,
@@ -60,6 +68,28 @@ impl<'a> HostBuilder<'a> {
     /// data folder (a fresh in-memory store for a development folder).
     pub fn state_store(mut self, state: Arc<dyn StateStore>) -> Self {
         self.state = Some(state);
+        self
+    }
+
+    /// Where the user's grants are read from, again for every plugin
+    /// reloaded; without it, the grants file (`plugboard.toml`) in the
+    /// config folder. Ignored when the config trusts manifests.
+    pub fn grant_store(mut self, grants: Arc<dyn GrantStore>) -> Self {
+        self.grants = Some(grants);
+        self
+    }
+
+    /// Where quarantine records and strikes are kept; without it,
+    /// `quarantine.json` and `strikes.json` in the data folder.
+    pub fn quarantine_store(mut self, quarantine: impl QuarantineStore + 'static) -> Self {
+        self.quarantine = Some(Box::new(quarantine));
+        self
+    }
+
+    /// Where each plugin's log and audit lines are written; without it, the
+    /// rotated files in `logs/` in the data folder.
+    pub fn plugin_logs(mut self, logs: Arc<dyn PluginLogSink>) -> Self {
+        self.logs = Some(logs);
         self
     }
 
@@ -90,8 +120,23 @@ impl<'a> HostBuilder<'a> {
     /// Plugins are started on their first event (or [`Host::start_all_blocking`]).
     pub fn open(mut self) -> Result<Host, OpenError> {
         let config = &self.config;
-        let granting = Granting::read(config)?;
-        let quarantine = QuarantineFile::open(&config.data_dir)?;
+        let (grants, grants_file): (Arc<dyn GrantStore>, _) = match self.grants.take() {
+            Some(grants) => (grants, None),
+            None => {
+                let file = GrantsFileStore::new(&config.config_dir);
+                let path = file.path().to_owned();
+                (Arc::new(file), Some(path))
+            }
+        };
+        let granting = Granting::read(config, &*grants)?;
+        let quarantine = match self.quarantine.take() {
+            Some(quarantine) => quarantine,
+            None => Box::new(QuarantineFile::open(&config.data_dir)?),
+        };
+        let logs = match self.logs.take() {
+            Some(logs) => logs,
+            None => Arc::new(PluginLogFiles::new(&config.data_dir)),
+        };
         let disabled = DisabledPlugins::open(&config.data_dir)?;
         let runtime = Runtime::with_options(config.runtime.clone())?;
         let candidates = discovery::find(config)?;
@@ -108,11 +153,11 @@ impl<'a> HostBuilder<'a> {
                 ..DispatcherOptions::default()
             })
             .with_quarantine(quarantine)
-            .with_logs(PluginLogFiles::new(&config.data_dir))
+            .with_logs(logs)
             .with_strike_policy(config.strike_policy.clone());
         let mut report = OpenReport {
             folders,
-            grants_file: granting.file().map(ToOwned::to_owned),
+            grants_file: grants_file.filter(|_| !config.trust_manifests),
             unknown_settings,
             ..OpenReport::default()
         };
@@ -133,6 +178,7 @@ impl<'a> HostBuilder<'a> {
             runtime,
             dispatcher: dispatcher.clone(),
             config: self.config.clone(),
+            grants,
             listener: self.on_reload.take(),
         });
         let background =

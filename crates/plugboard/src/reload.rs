@@ -8,10 +8,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use plugboard_contract::grants::{GrantStore, GrantStoreError};
 use plugboard_host::{ReloadError, ReloadOutcome, Runtime};
 use plugboard_manifest::{Manifest, ManifestError};
 use plugboard_registry::{DiscoveryError, ReloadEvent, ResolveError, discover, resolve};
-use plugboard_state::GrantsError;
 
 use crate::config::HostConfig;
 use crate::disabled::{DisabledError, DisabledPlugins};
@@ -86,9 +86,9 @@ pub enum ReloadFailure {
     /// The folder is no usable plugin folder.
     #[error(transparent)]
     Discovery(Box<DiscoveryError>),
-    /// The grants file cannot be read.
+    /// The grants cannot be read (the message names where and what to do).
     #[error("{0}; the plugin was not reloaded")]
-    Grants(#[from] GrantsError),
+    Grants(#[from] GrantStoreError),
     /// The disabled list cannot be read.
     #[error("{0}; the plugin was not reloaded")]
     Disabled(#[from] DisabledError),
@@ -119,6 +119,8 @@ pub(crate) struct Reloader {
     pub runtime: Runtime,
     pub dispatcher: Dispatcher,
     pub config: HostConfig,
+    /// Read again for every plugin reloaded.
+    pub grants: Arc<dyn GrantStore>,
     pub listener: Option<ReloadListener>,
 }
 
@@ -232,7 +234,7 @@ impl Reloader {
                 dir: dir.to_path_buf(),
             });
         }
-        let options = Granting::read(&self.config)?.options_for(&id, &self.config.settings);
+        let options = Granting::read(&self.config, &*self.grants)?.options_for(&id, &self.config.settings);
         Ok(match self.dispatcher.reload_dir(&self.runtime, dir, &options)? {
             ReloadOutcome::Replaced { id, from, to } => Reload::Replaced { id, from, to },
             ReloadOutcome::Added { id, version } => Reload::Added { id, version },

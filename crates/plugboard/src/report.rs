@@ -106,7 +106,8 @@ pub struct UnknownSetting {
 pub struct OpenReport {
     /// The plugin folders, for messages: `DIR (builtin: DIR)`.
     pub folders: String,
-    /// The grants file in force; `None` when every manifest is trusted.
+    /// The grants file in force; `None` when every manifest is trusted or
+    /// the application brought its own grant store.
     pub grants_file: Option<PathBuf>,
     /// Folders that could not be used, or notes on which copy is used.
     pub problems: Vec<DiscoveryProblem>,

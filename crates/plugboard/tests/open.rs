@@ -9,7 +9,12 @@ mod common;
 
 use common::{Folders, app_tasks, create, edit, example_manifest};
 use plugboard::{DisabledPlugins, GrantsFile, Host, OpenError, PluginStatus, QuarantineFile, STATE_FILE};
-use plugboard_host::{AbuseKind, QuarantineRecord, QuarantineStore};
+use std::sync::Arc;
+
+use plugboard_host::{
+    AbuseKind, GrantStore, GrantTable, InMemoryGrants, InMemoryPluginLogs, InMemoryQuarantine, QuarantineRecord,
+    QuarantineStore,
+};
 use plugboard_test_artifacts as artifacts;
 
 /// A manifest for a plugin of the lifecycle fixture's code, with `extra` tables.
@@ -195,4 +200,71 @@ fn settings_override_the_manifest_and_must_name_a_plugin_there() {
         example_manifest("auto-tag").contains("urgent"),
         "without the override, \"urgent\" would have been a tag too"
     );
+}
+
+#[test]
+fn an_application_s_own_grant_quarantine_and_log_stores_replace_the_files() {
+    let folders = Folders::new();
+    folders.example("auto-tag", artifacts::AUTO_TAG);
+    folders.plugin(
+        "looper",
+        &lifecycle_like("looper", ""),
+        Some(("lifecycle.wasm", artifacts::LIFECYCLE.bytes)),
+    );
+    let grants = Arc::new(InMemoryGrants::new());
+    let mut table = GrantTable::default();
+    let read_only = ["tasks.read", "subscribe:task-created"].map(|g| g.parse().unwrap());
+    table.grant("auto-tag", &read_only);
+    grants.save(&table).unwrap();
+    let mut quarantine = InMemoryQuarantine::new();
+    let record = QuarantineRecord {
+        plugin: "looper".into(),
+        version: "0.1.0".into(),
+        kind: AbuseKind::Deadline,
+        reason: "ran past its deadline".into(),
+        strikes: 1,
+        at: 0,
+    };
+    quarantine.add(record.clone()).unwrap();
+    let logs = InMemoryPluginLogs::new();
+
+    let tasks = app_tasks();
+    let host = Host::builder(folders.config())
+        .task_store(tasks.clone())
+        .grant_store(grants.clone())
+        .quarantine_store(quarantine)
+        .plugin_logs(Arc::new(logs.clone()))
+        .open()
+        .unwrap();
+    let report = host.report();
+    assert!(
+        matches!(status(report, "looper"), PluginStatus::Quarantined(r) if *r == record),
+        "{report:#?}"
+    );
+    assert_eq!(report.grants_file, None, "no grants file is in force");
+    let task = create(&host, &tasks, "Fix urgent bug");
+    assert!(task.tags.is_empty(), "auto-tag may only read: {task:?}");
+    let audit = logs.tail("auto-tag", 100);
+    assert!(
+        audit
+            .iter()
+            .any(|l| l.ends_with("audit denied: not granted `tasks.write`")),
+        "{audit:#?}"
+    );
+
+    // What the application grants later holds from the next reload on.
+    table.grant("auto-tag", &["tasks.write".parse().unwrap()]);
+    grants.save(&table).unwrap();
+    host.reload_now();
+    let task = create(&host, &tasks, "Fix urgent bug");
+    assert_eq!(task.tags, ["urgent", "bug"], "{task:?}");
+
+    for kept in [
+        folders.config_dir().join("plugboard.toml"),
+        folders.data_dir().join("quarantine.json"),
+        folders.data_dir().join("strikes.json"),
+        folders.data_dir().join("logs"),
+    ] {
+        assert!(!kept.exists(), "{} was written", kept.display());
+    }
 }
