@@ -1,6 +1,8 @@
 //! The plugboard host an application embeds. One call, [`Host::open`] (or
 //! [`Host::builder`] to bring the application's own [`TaskStore`],
-//! [`StateStore`] and clock), takes the folders of a [`HostConfig`] and does
+//! [`StateStore`], clock, and, instead of the files in the config and data
+//! folders, its own [`GrantStore`], [`QuarantineStore`] and
+//! [`PluginLogSink`]), takes the folders of a [`HostConfig`] and does
 //! everything `plugboard run` does: discovery of the user's, builtin and
 //! bundled plugins, dependency order, the disabled list, the quarantine and
 //! strikes, the user's grants, the compiled-code cache, loading and
@@ -82,6 +84,13 @@ pub use plugboard_contract::{
     InMemoryStateStore, InMemoryTaskStore, StateStore, StateStoreError, TaskChange, TaskStore, TaskStoreError,
     task_store,
 };
+/// Where the host keeps the user's grants, the quarantine and strikes, and
+/// plugin logs (`plugboard-contract`'s traits), with their in-memory
+/// versions.
+pub use plugboard_contract::{
+    GrantStore, GrantStoreError, GrantTable, InMemoryGrants, InMemoryPluginLogs, InMemoryQuarantine, PluginLogSink,
+    QuarantineStore, QuarantineStoreError,
+};
 /// The bounds on everything one application event causes.
 pub use plugboard_host::dispatcher::DispatchBudget;
 /// The task and event types (`plugboard-contract`'s, as the host
@@ -95,4 +104,4 @@ pub use plugboard_host::{
 };
 /// The files the host keeps the user's grants, the quarantine and strikes,
 /// and plugin logs in (`plugboard-state`'s).
-pub use plugboard_state::{GrantsFile, PluginLogFiles, QuarantineFile};
+pub use plugboard_state::{GrantsFile, GrantsFileStore, PluginLogFiles, QuarantineFile};
