@@ -3,7 +3,7 @@
 //! every plugin's grants ([`GrantTable`]), and the [`GrantStore`] the host
 //! reads it from, with an in-memory implementation ([`InMemoryGrants`]; the
 //! file-backed one, the user's `plugboard.toml`, is `plugboard-state`'s
-//! `GrantsFile`).
+//! `GrantsFileStore`, and `GrantsFile` edits that file).
 //!
 //! The default grant is nothing. A `[grants]` table gives every plugin the
 //! same grants; a `[plugins."<id>".grants]` table overrides it field by field

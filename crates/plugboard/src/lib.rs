@@ -77,19 +77,19 @@ pub use report::{OpenReport, PluginReport, PluginStatus, Severity, UnknownSettin
 
 /// A source of the current time, and the system's.
 pub use plugboard_contract::{Clock, system_clock};
-/// The embedder's contract (`plugboard-contract`): the stores an
-/// application implements, their errors and in-memory versions, and the
-/// task changes a plugin call commits.
-pub use plugboard_contract::{
-    InMemoryStateStore, InMemoryTaskStore, StateStore, StateStoreError, TaskChange, TaskStore, TaskStoreError,
-    task_store,
-};
 /// Where the host keeps the user's grants, the quarantine and strikes, and
 /// plugin logs (`plugboard-contract`'s traits), with their in-memory
 /// versions.
 pub use plugboard_contract::{
     GrantStore, GrantStoreError, GrantTable, InMemoryGrants, InMemoryPluginLogs, InMemoryQuarantine, PluginLogSink,
     QuarantineStore, QuarantineStoreError,
+};
+/// The embedder's contract (`plugboard-contract`): the stores an
+/// application implements, their errors and in-memory versions, and the
+/// task changes a plugin call commits.
+pub use plugboard_contract::{
+    InMemoryStateStore, InMemoryTaskStore, StateStore, StateStoreError, TaskChange, TaskStore, TaskStoreError,
+    task_store,
 };
 /// The bounds on everything one application event causes.
 pub use plugboard_host::dispatcher::DispatchBudget;
