@@ -72,7 +72,9 @@ pub struct DispatcherOptions {
     /// Keep at most this many live instances: before a plugin is
     /// instantiated, and after each dispatch, the least recently used ones
     /// beyond it are dropped. With the pooling allocator on, the pool's
-    /// `total_component_instances` is the cap when this is not set.
+    /// `total_component_instances` is the cap when this is not set. No more
+    /// plugins run at once than the cap, and an event with more subscribers
+    /// than the cap reaches them one after the other.
     pub max_live_instances: Option<usize>,
     /// The bounds on everything one application event causes.
     pub budget: DispatchBudget,
@@ -109,6 +111,8 @@ pub(crate) struct Shared {
 struct Round {
     /// The most plugins that handle one event at once.
     parallel: usize,
+    /// The cap on live instances, if any.
+    live_cap: Option<usize>,
     spent: Spent,
     report: DispatchReport,
     queue: VecDeque<(Arc<Event>, u32, Arc<Slot>)>,
@@ -303,6 +307,7 @@ impl Shared {
         let options = self.options();
         let mut round = Round {
             parallel: self.parallel_under(&options),
+            live_cap: self.max_live_under(&options),
             spent: Spent::start(options.budget),
             report: DispatchReport::default(),
             queue: VecDeque::new(),
@@ -336,15 +341,14 @@ impl Shared {
             self.drop_emitted(emitter, event, why, &mut round.report);
             return;
         }
-        let results = fan_out::fan_out(
-            self,
-            event,
-            shared_event,
-            targets.clone(),
-            round.spent.ends,
-            round.parallel,
-        )
-        .await;
+        // More subscribers than live instances may exist: each one evicts
+        // another, and which one is least recently used must not depend on
+        // which call finished first, so they take their turns one by one.
+        let parallel = match round.live_cap {
+            Some(cap) if targets.len() > cap => 1,
+            _ => round.parallel,
+        };
+        let results = fan_out::fan_out(self, event, shared_event, targets.clone(), round.spent.ends, parallel).await;
         let kind = event.kind();
         for (slot, result) in targets.iter().zip(results) {
             let Some((outcome, effects, elapsed)) = result else {
