@@ -228,21 +228,26 @@ impl PluginContext {
     /// Takes what the call did, leaving the buffers empty for the next; the
     /// plugin's stdout and stderr become log lines.
     pub(crate) fn take_effects(&mut self) -> CallEffects {
-        let refused = std::mem::take(&mut *self.network.refused.lock().unwrap_or_else(|e| e.into_inner()));
-        for host in refused {
-            tracing::warn!(plugin = %self.plugin_id, permission = %host, "request to a host not granted");
-            self.effects.denied.push(host);
+        // Only a plugin granted network hosts has HTTP linked at all.
+        if !self.policy.network.is_empty() {
+            let refused = std::mem::take(&mut *self.network.refused.lock().unwrap_or_else(|e| e.into_inner()));
+            for host in refused {
+                tracing::warn!(plugin = %self.plugin_id, permission = %host, "request to a host not granted");
+                self.effects.denied.push(host);
+            }
         }
-        for (stream, level) in [
-            (self.stdout.clone(), LogLevel::Info),
-            (self.stderr.clone(), LogLevel::Warn),
-        ] {
-            let (bytes, dropped) = stream.drain();
-            for line in String::from_utf8_lossy(&bytes).lines().filter(|l| !l.is_empty()) {
-                self.effects.logs.push(LogLine {
-                    level,
-                    message: line.to_string(),
-                });
+        let drained = [
+            (self.stdout.drain(), LogLevel::Info),
+            (self.stderr.drain(), LogLevel::Warn),
+        ];
+        for ((bytes, dropped), level) in drained {
+            if !bytes.is_empty() {
+                for line in String::from_utf8_lossy(&bytes).lines().filter(|l| !l.is_empty()) {
+                    self.effects.logs.push(LogLine {
+                        level,
+                        message: line.to_string(),
+                    });
+                }
             }
             self.effects.dropped_output += dropped;
         }

@@ -2,6 +2,7 @@
 //! call, never to the application's terminal.
 
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
@@ -22,6 +23,9 @@ struct Buffer {
 #[derive(Debug, Clone)]
 pub struct CapturedOutput {
     buffer: Arc<Mutex<Buffer>>,
+    /// Whether anything was written since the last drain, so that a call
+    /// that printed nothing costs no lock.
+    written: Arc<AtomicBool>,
     cap: usize,
 }
 
@@ -30,6 +34,7 @@ impl CapturedOutput {
     pub fn new(cap: usize) -> Self {
         CapturedOutput {
             buffer: Arc::default(),
+            written: Arc::default(),
             cap,
         }
     }
@@ -40,6 +45,7 @@ impl CapturedOutput {
     }
 
     fn append(&self, bytes: &[u8]) {
+        self.written.store(true, Ordering::Release);
         let mut buffer = self.lock();
         let room = self.cap.saturating_sub(buffer.bytes.len());
         let kept = room.min(bytes.len());
@@ -50,6 +56,9 @@ impl CapturedOutput {
     /// Takes what was written since the last drain, and how many bytes were
     /// dropped for lack of room.
     pub fn drain(&self) -> (Vec<u8>, u64) {
+        if !self.written.swap(false, Ordering::Acquire) {
+            return (Vec::new(), 0);
+        }
         let mut buffer = self.lock();
         let dropped = std::mem::take(&mut buffer.dropped);
         (std::mem::take(&mut buffer.bytes), dropped)

@@ -60,19 +60,9 @@ pub(crate) async fn fan_out(
     shared_event: Option<&Arc<Event>>,
     targets: Arc<[Arc<Slot>]>,
     ends: Instant,
+    parallel: usize,
 ) -> Vec<Result> {
-    // Under a cap on live instances, no more plugins run at once than the
-    // cap: each one starting an instance must find another to drop that is
-    // not busy in a call.
-    let cap = shared.max_live().unwrap_or(usize::MAX).max(1);
-    let parallel = shared.parallel_plugins().unwrap_or(usize::MAX).max(1);
-    let workers = shared
-        .runtime
-        .executor()
-        .workers()
-        .min(targets.len())
-        .min(cap)
-        .min(parallel);
+    let workers = parallel.min(targets.len());
     if workers <= 1 {
         let forms = EventForms::default();
         let mut results = Vec::with_capacity(targets.len());
@@ -136,7 +126,13 @@ async fn deliver(shared: &Shared, slot: &Slot, event: &Event, forms: &EventForms
         shared.make_room_for(slot);
     }
     let started = Instant::now();
-    let (outcome, effects) = invoke::handle_event(shared, slot, &mut state, event, forms, ends).await;
-    slot.touch(shared.started);
-    Some((outcome, effects, started.elapsed()))
+    // Boxed: the call's future is large, and every future around it would
+    // otherwise carry (and copy) its size.
+    let (outcome, effects) = Box::pin(invoke::handle_event(
+        shared, slot, &mut state, event, forms, ends, started,
+    ))
+    .await;
+    let finished = Instant::now();
+    slot.touch_at(shared.started, finished);
+    Some((outcome, effects, finished.saturating_duration_since(started)))
 }

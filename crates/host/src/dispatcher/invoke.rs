@@ -8,6 +8,8 @@
 //! the call. Either way the instance is dropped and its changes discarded.
 
 use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use plugboard_contract::{Event, PluginError};
@@ -34,18 +36,31 @@ fn rejection(error: wit::Error) -> String {
 /// dispatch it belongs to has less left (then it was `cut`).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct CallClock {
+    start: Instant,
     limit: Duration,
     cut: bool,
 }
 
 impl CallClock {
-    /// The plugin's deadline, shortened to what is left before `ends`.
+    /// The plugin's deadline from now, shortened to what is left before
+    /// `ends`.
     pub(crate) fn new(limits: &CallLimits, ends: Instant) -> CallClock {
-        let left = ends.saturating_duration_since(Instant::now());
+        CallClock::starting(limits, ends, Instant::now())
+    }
+
+    /// The same for a call that starts at `start` (the caller just read the
+    /// clock).
+    pub(crate) fn starting(limits: &CallLimits, ends: Instant, start: Instant) -> CallClock {
+        let left = ends.saturating_duration_since(start);
         if left < limits.deadline {
-            CallClock { limit: left, cut: true }
+            CallClock {
+                start,
+                limit: left,
+                cut: true,
+            }
         } else {
             CallClock {
+                start,
                 limit: limits.deadline,
                 cut: false,
             }
@@ -53,10 +68,23 @@ impl CallClock {
     }
 
     /// Runs `call` to its end or to the deadline, whichever comes first.
+    /// The timer is made only when the call has to wait: most calls finish
+    /// in their first poll, and then cost no timer at all.
     async fn bound<T>(&self, call: impl Future<Output = wasmtime::Result<T>>) -> wasmtime::Result<T> {
-        match tokio::time::timeout(self.limit, call).await {
-            Ok(result) => result,
-            Err(_) => Err(LimitExceeded::trap(
+        let mut call = std::pin::pin!(call);
+        let deadline = self.start.checked_add(self.limit).unwrap_or(self.start);
+        let mut timer: Option<Pin<Box<tokio::time::Sleep>>> = None;
+        let finished = std::future::poll_fn(|cx| {
+            if let Poll::Ready(result) = call.as_mut().poll(cx) {
+                return Poll::Ready(Some(result));
+            }
+            let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline.into())));
+            timer.as_mut().poll(cx).map(|()| None)
+        })
+        .await;
+        match finished {
+            Some(result) => result,
+            None => Err(LimitExceeded::trap(
                 AbuseKind::Deadline,
                 format!(
                     "the call was still waiting inside a host call at its {} ms deadline and was stopped",
@@ -239,7 +267,8 @@ fn start_outcome(start: Start) -> Outcome {
     }
 }
 
-/// Delivers one event to one plugin whose lock the caller holds.
+/// Delivers one event to one plugin whose lock the caller holds; the
+/// delivery started at `started`.
 pub(crate) async fn handle_event(
     shared: &Shared,
     slot: &Slot,
@@ -247,6 +276,7 @@ pub(crate) async fn handle_event(
     event: &Event,
     forms: &EventForms,
     ends: Instant,
+    started: Instant,
 ) -> (Outcome, CallEffects) {
     let Some(world) = slot.plugin.world() else {
         return (Outcome::NotDelivered("it is data only".into()), CallEffects::default());
@@ -266,7 +296,12 @@ pub(crate) async fn handle_event(
         Err(start) => return (start_outcome(start), CallEffects::default()),
     };
     let limits = &slot.plugin.limits;
-    let clock = CallClock::new(limits, ends);
+    // A live instance's call starts when the delivery did; one just
+    // started (instantiated and `init`) starts now.
+    let clock = match init {
+        None => CallClock::starting(limits, ends, started),
+        Some(_) => CallClock::new(limits, ends),
+    };
     let Some(live) = state.live.as_mut() else {
         return (Outcome::Unavailable("no live instance".into()), CallEffects::default());
     };

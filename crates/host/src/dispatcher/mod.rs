@@ -72,7 +72,9 @@ pub struct DispatcherOptions {
     /// Keep at most this many live instances: before a plugin is
     /// instantiated, and after each dispatch, the least recently used ones
     /// beyond it are dropped. With the pooling allocator on, the pool's
-    /// `total_component_instances` is the cap when this is not set.
+    /// `total_component_instances` is the cap when this is not set. No more
+    /// plugins run at once than the cap, and an event with more subscribers
+    /// than the cap reaches them one after the other.
     pub max_live_instances: Option<usize>,
     /// The bounds on everything one application event causes.
     pub budget: DispatchBudget,
@@ -107,6 +109,10 @@ pub(crate) struct Shared {
 /// One dispatch in progress: its budget, its report so far, and the
 /// emitted events still to deliver with their depth and emitter.
 struct Round {
+    /// The most plugins that handle one event at once.
+    parallel: usize,
+    /// The cap on live instances, if any.
+    live_cap: Option<usize>,
     spent: Spent,
     report: DispatchReport,
     queue: VecDeque<(Arc<Event>, u32, Arc<Slot>)>,
@@ -162,16 +168,26 @@ impl Shared {
         })
     }
 
-    pub(crate) fn parallel_plugins(&self) -> Option<usize> {
-        self.options.read().unwrap_or_else(|e| e.into_inner()).parallel_plugins
-    }
-
     /// The most live instances kept: the configured cap, else the pool's.
     pub(crate) fn max_live(&self) -> Option<usize> {
-        match (self.options().max_live_instances, self.pool_slots) {
+        self.max_live_under(&self.options())
+    }
+
+    fn max_live_under(&self, options: &DispatcherOptions) -> Option<usize> {
+        match (options.max_live_instances, self.pool_slots) {
             (Some(cap), Some(pool)) => Some(cap.min(pool)),
             (cap, pool) => cap.or(pool),
         }
+    }
+
+    /// The most plugins that handle one event at once: one per worker
+    /// thread, fewer when the options say so, and under a cap on live
+    /// instances no more than the cap (each one starting an instance must
+    /// find another to drop that is not busy in a call).
+    fn parallel_under(&self, options: &DispatcherOptions) -> usize {
+        let cap = self.max_live_under(options).unwrap_or(usize::MAX).max(1);
+        let asked = options.parallel_plugins.unwrap_or(usize::MAX).max(1);
+        self.runtime.executor().workers().min(cap).min(asked)
     }
 
     /// Drops the least recently used instances, never `keep`'s, until at
@@ -206,8 +222,8 @@ impl Shared {
     }
 
     /// Drops the instances idle for at least the idle timeout.
-    fn evict_idle(&self) -> Vec<Arc<str>> {
-        let Some(timeout) = self.options().idle_timeout else {
+    fn evict_idle(&self, options: &DispatcherOptions) -> Vec<Arc<str>> {
+        let Some(timeout) = options.idle_timeout else {
             return Vec::new();
         };
         let now = u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX);
@@ -228,9 +244,9 @@ impl Shared {
     }
 
     /// Applies the idle timeout and the cap on live instances.
-    fn tidy_instances(&self) {
-        self.evict_idle();
-        if let Some(max) = self.max_live() {
+    fn tidy_instances(&self, options: &DispatcherOptions) {
+        self.evict_idle(options);
+        if let Some(max) = self.max_live_under(options) {
             self.drop_least_recently_used(max, None);
         }
     }
@@ -288,8 +304,11 @@ impl Shared {
     /// emitted, breadth first, within [`MAX_EMIT_DEPTH`] and the dispatch's
     /// budget.
     async fn dispatch(self: &Arc<Self>, event: &Event) -> DispatchReport {
+        let options = self.options();
         let mut round = Round {
-            spent: Spent::start(self.options().budget),
+            parallel: self.parallel_under(&options),
+            live_cap: self.max_live_under(&options),
+            spent: Spent::start(options.budget),
             report: DispatchReport::default(),
             queue: VecDeque::new(),
         };
@@ -298,7 +317,7 @@ impl Shared {
             self.deliver(&mut round, &event, Some(&event), depth, Some(&emitter))
                 .await;
         }
-        self.tidy_instances();
+        self.tidy_instances(&options);
         round.report
     }
 
@@ -322,7 +341,14 @@ impl Shared {
             self.drop_emitted(emitter, event, why, &mut round.report);
             return;
         }
-        let results = fan_out::fan_out(self, event, shared_event, targets.clone(), round.spent.ends).await;
+        // More subscribers than live instances may exist: each one evicts
+        // another, and which one is least recently used must not depend on
+        // which call finished first, so they take their turns one by one.
+        let parallel = match round.live_cap {
+            Some(cap) if targets.len() > cap => 1,
+            _ => round.parallel,
+        };
+        let results = fan_out::fan_out(self, event, shared_event, targets.clone(), round.spent.ends, parallel).await;
         let kind = event.kind();
         for (slot, result) in targets.iter().zip(results) {
             let Some((outcome, effects, elapsed)) = result else {
@@ -753,7 +779,7 @@ impl Dispatcher {
     /// none is set); returns the plugins whose instance was dropped. Their
     /// next event re-creates it and runs `init` again; their state is kept.
     pub fn evict_idle(&self) -> Vec<Arc<str>> {
-        self.shared.evict_idle()
+        self.shared.evict_idle(&self.shared.options())
     }
 
     /// The strikes a loaded plugin has collected.

@@ -122,7 +122,14 @@ impl Slot {
 
     /// Records that it was used now.
     pub(crate) fn touch(&self, since: Instant) {
-        let micros = u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX).max(1);
+        self.touch_at(since, Instant::now());
+    }
+
+    /// Records that it was last used at `at`.
+    pub(crate) fn touch_at(&self, since: Instant, at: Instant) {
+        let micros = u64::try_from(at.saturating_duration_since(since).as_micros())
+            .unwrap_or(u64::MAX)
+            .max(1);
         self.last_used.store(micros, Ordering::Relaxed);
     }
 
