@@ -176,7 +176,9 @@ pub trait QuarantineStore: Send {
 }
 
 /// A quarantine kept in memory only: for tests, and for hosts that keep
-/// nothing across runs. Its writes never fail.
+/// nothing across runs. Its writes never fail. A clone is a copy, not a
+/// second handle: read what a host recorded from the host
+/// (`Dispatcher::quarantine_records`).
 #[derive(Debug, Clone, Default)]
 pub struct InMemoryQuarantine {
     records: BTreeMap<String, QuarantineRecord>,
