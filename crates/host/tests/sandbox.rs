@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use plugboard_contract::task_store::new_task;
 use plugboard_contract::{Event, Task};
 use plugboard_host::{
-    AbuseKind, DispatchReport, Dispatcher, Grants, HostServices, InMemoryTaskStore, LoadError, LoadOptions,
-    LoadedPlugin, Outcome, QuarantineRecord, QuarantineStore as _, Runtime,
+    AbuseKind, DispatchBudget, DispatchReport, Dispatcher, DispatcherOptions, Grants, HostServices, InMemoryTaskStore,
+    LoadError, LoadOptions, LoadedPlugin, Outcome, QuarantineRecord, QuarantineStore as _, Runtime,
 };
 use plugboard_host::{plugin_log::PluginLogError, quarantine::QuarantineStoreError};
 use plugboard_manifest::Manifest;
@@ -110,19 +110,25 @@ struct Host {
 impl Host {
     fn new(plugins: Vec<LoadedPlugin>) -> Host {
         let cpu = CpuShare::Shared(CPU.read().unwrap_or_else(|e| e.into_inner()));
-        Host::with_cpu(cpu, plugins)
+        Host::with_cpu(cpu, plugins, DispatcherOptions::default())
+    }
+
+    /// A host whose dispatcher has these options.
+    fn with_options(plugins: Vec<LoadedPlugin>, options: DispatcherOptions) -> Host {
+        let cpu = CpuShare::Shared(CPU.read().unwrap_or_else(|e| e.into_inner()));
+        Host::with_cpu(cpu, plugins, options)
     }
 
     /// A host for a test that measures time: no other test of this file
     /// runs meanwhile.
     fn alone(plugins: Vec<LoadedPlugin>) -> Host {
         let cpu = CpuShare::Alone(CPU.write().unwrap_or_else(|e| e.into_inner()));
-        Host::with_cpu(cpu, plugins)
+        Host::with_cpu(cpu, plugins, DispatcherOptions::default())
     }
 
-    fn with_cpu(cpu: CpuShare, plugins: Vec<LoadedPlugin>) -> Host {
+    fn with_cpu(cpu: CpuShare, plugins: Vec<LoadedPlugin>, options: DispatcherOptions) -> Host {
         let (services, tasks) = HostServices::in_memory();
-        let dispatcher = Dispatcher::new(runtime(), services.clone());
+        let dispatcher = Dispatcher::new(runtime(), services.clone()).with_options(options);
         let quarantined = Arc::new(Mutex::new(Vec::new()));
         let seen = quarantined.clone();
         dispatcher.on_quarantine(move |record| seen.lock().unwrap().push(record.clone()));
@@ -965,4 +971,98 @@ fn a_response_body_that_never_ends_is_stopped_at_the_deadline() {
     stopped_at_deadline(&host, &report, "stalled");
     host.assert_bystander_works();
     server.join().unwrap();
+}
+
+/// Two plugins that each answer every event of the other with 16 events
+/// (the most one call may emit), started by `starter`'s answer to a new
+/// task: without a budget, one task would cause 16 + 16² + 16³ + 16⁴
+/// deliveries.
+fn amplifiers(extra: &str) -> Vec<LoadedPlugin> {
+    let starter = load(
+        &hostile_manifest(
+            "amp-a",
+            "amplify",
+            "",
+            &format!("starts = \"true\"\nsends = \"ping\"\n{extra}"),
+        )
+        .replace("\"custom:*\"", "\"custom:pong\""),
+        artifacts::HOSTILE,
+        Grants::everything_requested(),
+    )
+    .unwrap();
+    let answerer = load(
+        &hostile_manifest("amp-b", "amplify", "", &format!("sends = \"pong\"\n{extra}"))
+            .replace("\"custom:*\"", "\"custom:ping\""),
+        artifacts::HOSTILE,
+        Grants::everything_requested(),
+    )
+    .unwrap();
+    vec![starter, answerer]
+}
+
+#[test]
+fn amplifying_plugins_stop_at_the_dispatch_delivery_budget() {
+    let mut host = Host::new(amplifiers(""));
+    let report = host.attack();
+    let emitted = report.deliveries.iter().filter(|d| d.depth > 0).count();
+    assert!(
+        emitted <= DispatchBudget::default().emitted_deliveries as usize,
+        "{emitted} deliveries of emitted events"
+    );
+    assert!(
+        emitted >= 16 + 256,
+        "the first two steps are within the budget: {emitted}"
+    );
+    assert!(!report.dropped_emits.is_empty());
+    let storms: Vec<&str> = report
+        .quarantined
+        .iter()
+        .filter(|r| r.kind == AbuseKind::EventStorm)
+        .map(|r| r.plugin.as_str())
+        .collect();
+    assert!(!storms.is_empty(), "{:?}", report.quarantined);
+    let record = &report.quarantined[0];
+    assert!(record.reason.contains("more than 1000 deliveries"), "{}", record.reason);
+    host.assert_bystander_works();
+}
+
+#[test]
+fn large_emitted_payloads_stop_at_the_dispatch_byte_budget() {
+    // 16 events of 512 KiB from one call: 8 MiB, twice the budget.
+    let mut host = Host::new(amplifiers(&format!("bytes = \"{}\"", 512 << 10)));
+    let report = host.attack();
+    // Seven fit in 4 MiB; the eighth is refused and quarantines the
+    // emitter, whose events then go nowhere.
+    let dropped: Vec<&str> = report.dropped_emits.iter().map(|(from, _)| &**from).collect();
+    assert_eq!(dropped, ["amp-a"; 9]);
+    assert!(report.deliveries.iter().all(|d| d.depth == 0), "{report:#?}");
+    let record = host.quarantined("amp-a");
+    assert_eq!(record.kind, AbuseKind::EventStorm);
+    assert!(record.reason.contains("passed 4194304 bytes"), "{}", record.reason);
+    host.assert_bystander_works();
+}
+
+#[test]
+fn a_call_cut_short_by_the_dispatch_wall_clock_is_not_struck() {
+    // The plugin may take a second, but the whole dispatch only has 150 ms.
+    let text = hostile_manifest("slow", "sleep-on-event", "", "").replace("deadline = \"100ms\"", "deadline = \"1s\"");
+    let plugin = load(&text, artifacts::HOSTILE, Grants::everything_requested()).unwrap();
+    let options = DispatcherOptions {
+        budget: DispatchBudget {
+            wall_clock: Duration::from_millis(150),
+            ..DispatchBudget::default()
+        },
+        ..DispatcherOptions::default()
+    };
+    let mut host = Host::with_options(vec![plugin], options);
+    let started = Instant::now();
+    let report = host.attack();
+    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+    match Host::outcome_of(&report, "slow") {
+        Outcome::OutOfBudget(why) => assert!(why.contains("budget"), "{why}"),
+        other => panic!("expected the call to be cut by the budget, got {other:?}"),
+    }
+    assert!(report.quarantined.is_empty());
+    assert_eq!(host.dispatcher.strikes("slow").map(|s| s.total()), Some(0));
+    host.assert_bystander_works();
 }

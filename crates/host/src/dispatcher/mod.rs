@@ -384,8 +384,9 @@ impl Shared {
                 _ => Vec::new(),
             };
             self.log(&slot.id, Some(&effects), &audit);
-            if self.judge_call(slot, &outcome, &effects, &mut round.report) {
-                // A quarantined plugin's queued events go nowhere.
+            // Quarantined for this call or for the storm its events made:
+            // its queued events go nowhere.
+            if self.judge_call(slot, &outcome, &effects, &mut round.report) || slot.is_retired() {
                 round.queue.retain(|(_, _, from)| !Arc::ptr_eq(from, slot));
             }
             round.report.deliveries.push(Delivery {
