@@ -99,6 +99,18 @@ enum CpuShare {
     Alone(#[allow(dead_code)] RwLockWriteGuard<'static, ()>),
 }
 
+/// Adds a plugin that loops on every event under `id` and dispatches one
+/// event, which quarantines it.
+fn quarantine_a_looper(dispatcher: &Dispatcher, id: &str) {
+    dispatcher
+        .add(hostile(id, "loop-on-event", r#"tasks = ["read", "write"]"#))
+        .unwrap();
+    let report = dispatcher.dispatch_blocking(&Event::TaskCreated(
+        plugboard_contract::task_store::build_task("t".into(), new_task("x"), 1).unwrap(),
+    ));
+    assert_eq!(report.quarantined.len(), 1, "{report:#?}");
+}
+
 struct Host {
     _cpu: CpuShare,
     dispatcher: Dispatcher,
@@ -515,17 +527,7 @@ fn quarantine_survives_a_restart_of_the_host() {
         let (services, _) = HostServices::in_memory();
         let dispatcher =
             Dispatcher::new(runtime(), services.clone()).with_quarantine(QuarantineFile::open(data.path()).unwrap());
-        dispatcher
-            .add(hostile(
-                "persistent-looper",
-                "loop-on-event",
-                r#"tasks = ["read", "write"]"#,
-            ))
-            .unwrap();
-        let report = dispatcher.dispatch_blocking(&Event::TaskCreated(
-            plugboard_contract::task_store::build_task("t".into(), new_task("x"), 1).unwrap(),
-        ));
-        assert_eq!(report.quarantined.len(), 1);
+        quarantine_a_looper(&dispatcher, "persistent-looper");
     }
     // A new host on the same data folder refuses to load it.
     let (services, _) = HostServices::in_memory();
@@ -591,17 +593,7 @@ fn stores_that_cannot_keep_a_quarantine_or_a_log_leave_it_in_force_and_reported(
     let dispatcher = Dispatcher::new(runtime(), services)
         .with_quarantine(FailingStores::default())
         .with_logs(FailingStores::default());
-    dispatcher
-        .add(hostile(
-            "unkept-looper",
-            "loop-on-event",
-            r#"tasks = ["read", "write"]"#,
-        ))
-        .unwrap();
-    let report = dispatcher.dispatch_blocking(&Event::TaskCreated(
-        plugboard_contract::task_store::build_task("t".into(), new_task("x"), 1).unwrap(),
-    ));
-    assert_eq!(report.quarantined.len(), 1);
+    quarantine_a_looper(&dispatcher, "unkept-looper");
     assert!(
         dispatcher.quarantined("unkept-looper").is_some(),
         "in force for this run"

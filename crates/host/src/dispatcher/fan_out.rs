@@ -126,12 +126,7 @@ async fn deliver(shared: &Shared, slot: &Slot, event: &Event, forms: &EventForms
         shared.make_room_for(slot);
     }
     let started = Instant::now();
-    // Boxed: the call's future is large, and every future around it would
-    // otherwise carry (and copy) its size.
-    let (outcome, effects) = Box::pin(invoke::handle_event(
-        shared, slot, &mut state, event, forms, ends, started,
-    ))
-    .await;
+    let (outcome, effects) = invoke::handle_event(shared, slot, &mut state, event, forms, ends, started).await;
     let finished = Instant::now();
     slot.touch_at(shared.started, finished);
     Some((outcome, effects, finished.saturating_duration_since(started)))

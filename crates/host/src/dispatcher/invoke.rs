@@ -142,6 +142,19 @@ pub(crate) async fn ensure_live(
     if state.live.is_some() {
         return Ok(None);
     }
+    // Boxed: starting an instance is a large future, and without the box
+    // every call's future would carry (and copy) its size even when the
+    // instance is live, as it is for almost every event.
+    Box::pin(start_instance(shared, slot, state, ends)).await
+}
+
+/// Instantiates the slot's plugin and runs its `init`.
+async fn start_instance(
+    shared: &Shared,
+    slot: &Slot,
+    state: &mut SlotState,
+    ends: Instant,
+) -> Result<Option<CallEffects>, Start> {
     let plugin = &slot.plugin;
     let Some(code) = &plugin.code else {
         return Err(Start::Refused("it is data only: it has no code to run".into()));
