@@ -3,11 +3,12 @@
 //! still handling its own events one at a time, and the results come back
 //! in the subscribers' order whatever order the calls finished in.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use plugboard_contract::Event;
+use tokio::sync::Notify;
 
 use super::Shared;
 use super::event_forms::EventForms;
@@ -21,7 +22,10 @@ use crate::dispatcher::report::Outcome;
 /// meanwhile).
 pub(crate) type Result = Option<(Outcome, CallEffects, Duration)>;
 
-/// The shared work list of one fan-out.
+/// The shared work list of one fan-out. Whoever is free takes the next
+/// subscriber; the caller waits only for the deliveries someone took, never
+/// for a helper thread that has not woken up yet (a helper that wakes late
+/// finds the list empty and ends).
 struct Job {
     shared: Arc<Shared>,
     event: Arc<Event>,
@@ -29,31 +33,93 @@ struct Job {
     targets: Arc<[Arc<Slot>]>,
     next: AtomicUsize,
     ends: Instant,
+    /// Results by subscriber index, as they come.
+    results: Mutex<Vec<(usize, Result)>>,
+    /// Deliveries finished, of `targets.len()`.
+    finished: AtomicUsize,
+    /// Told when the last delivery finished.
+    all_finished: Notify,
 }
 
-impl Job {
-    /// Takes subscribers off the list until none is left.
-    async fn work(self: Arc<Self>) -> Vec<(usize, Result)> {
-        let mut done = Vec::new();
-        loop {
-            let index = self.next.fetch_add(1, Ordering::Relaxed);
-            let Some(slot) = self.targets.get(index) else {
-                return done;
-            };
-            done.push((
-                index,
-                deliver(&self.shared, slot, &self.event, &self.forms, self.ends).await,
-            ));
+/// One delivery someone took: its result is recorded when it is dropped,
+/// even by a panic, so that the caller never waits for a delivery that
+/// will not finish.
+struct Claim<'a> {
+    job: &'a Job,
+    index: usize,
+    result: Option<Result>,
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        let result = self.result.take().unwrap_or_else(|| {
+            // Only a panic in a delivery gets here: a host bug, not the
+            // plugin's doing, reported rather than lost.
+            let why = "the host failed while delivering to it".to_string();
+            Some((Outcome::Unavailable(why), CallEffects::default(), Duration::ZERO))
+        });
+        self.job
+            .results
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((self.index, result));
+        if self.job.finished.fetch_add(1, Ordering::AcqRel) + 1 == self.job.targets.len() {
+            self.job.all_finished.notify_one();
         }
     }
 }
 
-/// Delivers `event` to every one of `targets`, in parallel up to the number
-/// of worker threads; returns one result per target, in their order.
-/// `shared_event` is the same event when the caller already holds it in an
-/// `Arc`; otherwise it is copied once, and only if the calls run in
-/// parallel. Either way it is converted to each world's form once, by the
-/// first plugin of that world, not once per plugin.
+/// A fan-out to this many subscribers or more starts its helpers at once.
+const EAGER_FAN_OUT: usize = 8;
+
+/// A smaller one starts them only once its deliveries have taken this
+/// long: waking a helper thread costs more than a few quick deliveries, so
+/// events to a handful of quick plugins are delivered by the caller alone.
+const HELPERS_AFTER: Duration = Duration::from_micros(50);
+
+impl Job {
+    /// Takes subscribers off the list until none is left. `helpers`, when
+    /// given, is how many helpers to start once the caller's deliveries
+    /// have taken [`HELPERS_AFTER`] and work is left.
+    async fn work(self: Arc<Self>, mut helpers: Option<usize>) {
+        let started = Instant::now();
+        loop {
+            let index = self.next.fetch_add(1, Ordering::Relaxed);
+            let Some(slot) = self.targets.get(index) else {
+                return;
+            };
+            if let Some(count) = helpers
+                && index + 1 < self.targets.len()
+                && started.elapsed() >= HELPERS_AFTER
+            {
+                self.start_helpers(count);
+                helpers = None;
+            }
+            let mut claim = Claim {
+                job: &self,
+                index,
+                result: None,
+            };
+            claim.result = Some(deliver(&self.shared, slot, &self.event, &self.forms, self.ends).await);
+        }
+    }
+
+    /// Starts `count` helpers on the host's worker threads.
+    fn start_helpers(self: &Arc<Self>, count: usize) {
+        for _ in 0..count {
+            // Not awaited: the results come through the job.
+            drop(self.shared.runtime.executor().spawn(self.clone().work(None)));
+        }
+    }
+}
+
+/// Delivers `event` to every one of `targets`, `parallel` at a time at most
+/// (the caller's thread and helpers on the host's worker threads); returns
+/// one result per target, in their order. `shared_event` is the same event
+/// when the caller already holds it in an `Arc`; otherwise it is copied
+/// once, and only if the calls run in parallel. Either way it is converted
+/// to each world's form once, by the first plugin of that world, not once
+/// per plugin.
 pub(crate) async fn fan_out(
     shared: &Arc<Shared>,
     event: &Event,
@@ -79,34 +145,25 @@ pub(crate) async fn fan_out(
         targets,
         next: AtomicUsize::new(0),
         ends,
+        results: Mutex::new(Vec::with_capacity(count)),
+        finished: AtomicUsize::new(0),
+        all_finished: Notify::new(),
     });
-    let helpers: Vec<_> = (1..workers)
-        .map(|_| shared.runtime.executor().spawn(job.clone().work()))
-        .collect();
-    let mut done = job.clone().work().await;
-    let mut failure = None;
-    for helper in helpers {
-        match helper.await {
-            Ok(part) => done.extend(part),
-            Err(e) => {
-                tracing::error!("a delivery task failed inside the host: {e}");
-                failure = Some(e.to_string());
-            }
-        }
+    let helpers = workers - 1;
+    let later = if count >= EAGER_FAN_OUT {
+        job.start_helpers(helpers);
+        None
+    } else {
+        Some(helpers)
+    };
+    job.clone().work(later).await;
+    if job.finished.load(Ordering::Acquire) < count {
+        // A permit is kept if the last delivery finished in between.
+        job.all_finished.notified().await;
     }
     let mut results: Vec<Result> = (0..count).map(|_| None).collect();
-    for (index, result) in done {
+    for (index, result) in std::mem::take(&mut *job.results.lock().unwrap_or_else(|e| e.into_inner())) {
         results[index] = result;
-    }
-    // A delivery task that panicked is a host bug, not the plugin's doing:
-    // the deliveries it had taken are reported as unavailable, never lost.
-    if let Some(failure) = failure {
-        for (result, slot) in results.iter_mut().zip(job.targets.iter()) {
-            if result.is_none() && !slot.is_retired() {
-                let why = format!("the host failed while delivering to it: {failure}");
-                *result = Some((Outcome::Unavailable(why), CallEffects::default(), Duration::ZERO));
-            }
-        }
     }
     results
 }
