@@ -970,21 +970,21 @@ fn a_response_body_that_never_ends_is_stopped_at_the_deadline() {
 /// task: without a budget, one task would cause 16 + 16² + 16³ + 16⁴
 /// deliveries.
 fn amplifiers(extra: &str) -> Vec<LoadedPlugin> {
+    // These tests are about the budget, not deadlines: copying megabytes of
+    // payloads in a debug build on a busy machine may take a while.
+    let manifest = |id: &str, config: String, listens: &str| {
+        hostile_manifest(id, "amplify", "", &config)
+            .replace("deadline = \"100ms\"", "deadline = \"10s\"")
+            .replace("\"custom:*\"", &format!("\"custom:{listens}\""))
+    };
     let starter = load(
-        &hostile_manifest(
-            "amp-a",
-            "amplify",
-            "",
-            &format!("starts = \"true\"\nsends = \"ping\"\n{extra}"),
-        )
-        .replace("\"custom:*\"", "\"custom:pong\""),
+        &manifest("amp-a", format!("starts = \"true\"\nsends = \"ping\"\n{extra}"), "pong"),
         artifacts::HOSTILE,
         Grants::everything_requested(),
     )
     .unwrap();
     let answerer = load(
-        &hostile_manifest("amp-b", "amplify", "", &format!("sends = \"pong\"\n{extra}"))
-            .replace("\"custom:*\"", "\"custom:ping\""),
+        &manifest("amp-b", format!("sends = \"pong\"\n{extra}"), "ping"),
         artifacts::HOSTILE,
         Grants::everything_requested(),
     )
@@ -1026,7 +1026,7 @@ fn large_emitted_payloads_stop_at_the_dispatch_byte_budget() {
     // Seven fit in 4 MiB; the eighth is refused and quarantines the
     // emitter, whose events then go nowhere.
     let dropped: Vec<&str> = report.dropped_emits.iter().map(|(from, _)| &**from).collect();
-    assert_eq!(dropped, ["amp-a"; 9]);
+    assert_eq!(dropped, ["amp-a"; 9], "{report:#?}");
     assert!(report.deliveries.iter().all(|d| d.depth == 0), "{report:#?}");
     let record = host.quarantined("amp-a");
     assert_eq!(record.kind, AbuseKind::EventStorm);
