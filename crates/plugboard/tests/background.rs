@@ -10,7 +10,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use common::{Folders, app_tasks, create, edit, example_manifest, wait_until};
-use plugboard::{Host, Reload};
+use plugboard::{Host, HostConfig, Reload};
 use plugboard_test_artifacts as artifacts;
 
 /// Long enough for a slow machine to notice, reload and compile a plugin.
@@ -37,14 +37,21 @@ fn next_reload(reloads: &mpsc::Receiver<String>) -> String {
         .unwrap_or_else(|e| panic!("no reload reported within {RELOAD_LIMIT:?}: {e}"))
 }
 
-#[test]
-fn a_plugin_folder_changed_while_the_host_runs_is_swapped_in_and_a_deleted_one_unloaded() {
-    let folders = Folders::new();
-    let dir = folders.example("auto-tag", artifacts::AUTO_TAG);
+/// A configuration that trusts the manifests and watches the plugin folders
+/// with a short debounce.
+fn watching(folders: &Folders) -> HostConfig {
     let mut config = folders.config();
     config.trust_manifests = true;
     config.watch = true;
     config.watch_debounce = Duration::from_millis(100);
+    config
+}
+
+#[test]
+fn a_plugin_folder_changed_while_the_host_runs_is_swapped_in_and_a_deleted_one_unloaded() {
+    let folders = Folders::new();
+    let dir = folders.example("auto-tag", artifacts::AUTO_TAG);
+    let config = watching(&folders);
     let (sender, reloads) = mpsc::channel();
     let tasks = app_tasks();
     let host = Host::builder(config)
@@ -74,10 +81,7 @@ fn a_plugin_folder_changed_while_the_host_runs_is_swapped_in_and_a_deleted_one_u
 fn a_broken_new_build_is_reported_and_the_old_one_keeps_running() {
     let folders = Folders::new();
     let dir = folders.example("auto-tag", artifacts::AUTO_TAG);
-    let mut config = folders.config();
-    config.trust_manifests = true;
-    config.watch = true;
-    config.watch_debounce = Duration::from_millis(100);
+    let config = watching(&folders);
     let (sender, reloads) = mpsc::channel();
     let tasks = app_tasks();
     let host = Host::builder(config)
@@ -182,10 +186,7 @@ fn the_background_thread_stops_on_shutdown_and_with_the_last_handle() {
 fn a_plugin_added_while_the_host_runs_without_its_dependency_is_not_loaded() {
     let folders = Folders::new();
     folders.example("auto-tag", artifacts::AUTO_TAG);
-    let mut config = folders.config();
-    config.trust_manifests = true;
-    config.watch = true;
-    config.watch_debounce = Duration::from_millis(100);
+    let config = watching(&folders);
     let (sender, reloads) = mpsc::channel();
     let host = Host::builder(config)
         .on_reload(move |reload| {
