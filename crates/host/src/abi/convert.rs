@@ -17,271 +17,129 @@ fn list<A, B: From<A>>(items: Vec<A>) -> Vec<B> {
     items.into_iter().map(B::from).collect()
 }
 
-impl From<wit::Status> for contract::Status {
-    fn from(status: wit::Status) -> Self {
-        match status {
-            wit::Status::Pending => contract::Status::Pending,
-            wit::Status::Waiting => contract::Status::Waiting,
-            wit::Status::Completed => contract::Status::Completed,
-            wit::Status::Deleted => contract::Status::Deleted,
+/// Both directions between a bindings enum and the contract enum of the
+/// same name, variant for variant.
+macro_rules! mirror_enum {
+    ($name:ident { $($variant:ident),* $(,)? }) => {
+        impl From<wit::$name> for contract::$name {
+            fn from(value: wit::$name) -> Self {
+                match value {
+                    $(wit::$name::$variant => contract::$name::$variant,)*
+                }
+            }
         }
-    }
+
+        impl From<contract::$name> for wit::$name {
+            fn from(value: contract::$name) -> Self {
+                match value {
+                    $(contract::$name::$variant => wit::$name::$variant,)*
+                }
+            }
+        }
+    };
 }
 
-impl From<contract::Status> for wit::Status {
-    fn from(status: contract::Status) -> Self {
-        match status {
-            contract::Status::Pending => wit::Status::Pending,
-            contract::Status::Waiting => wit::Status::Waiting,
-            contract::Status::Completed => wit::Status::Completed,
-            contract::Status::Deleted => wit::Status::Deleted,
-        }
-    }
+/// One field across the edge: moved as it is, or converted (`into`), a
+/// list converted element by element (`list`), an option converted inside
+/// (`each`).
+macro_rules! field {
+    (; $value:expr) => {
+        $value
+    };
+    (into; $value:expr) => {
+        $value.into()
+    };
+    (list; $value:expr) => {
+        list($value)
+    };
+    (each; $value:expr) => {
+        $value.map(Into::into)
+    };
 }
 
-impl From<wit::Priority> for contract::Priority {
-    fn from(priority: wit::Priority) -> Self {
-        match priority {
-            wit::Priority::None => contract::Priority::None,
-            wit::Priority::Low => contract::Priority::Low,
-            wit::Priority::Medium => contract::Priority::Medium,
-            wit::Priority::High => contract::Priority::High,
+/// Both directions between a bindings record and a contract record with
+/// the same fields, each field converted as its tag says.
+macro_rules! mirror_record {
+    ($wit:ident <=> $contract:ident { $($field:ident $(: $how:ident)?),* $(,)? }) => {
+        impl From<wit::$wit> for contract::$contract {
+            fn from(value: wit::$wit) -> Self {
+                contract::$contract {
+                    $($field: field!($($how)?; value.$field),)*
+                }
+            }
         }
-    }
+
+        impl From<contract::$contract> for wit::$wit {
+            fn from(value: contract::$contract) -> Self {
+                wit::$wit {
+                    $($field: field!($($how)?; value.$field),)*
+                }
+            }
+        }
+    };
 }
 
-impl From<contract::Priority> for wit::Priority {
-    fn from(priority: contract::Priority) -> Self {
-        match priority {
-            contract::Priority::None => wit::Priority::None,
-            contract::Priority::Low => wit::Priority::Low,
-            contract::Priority::Medium => wit::Priority::Medium,
-            contract::Priority::High => wit::Priority::High,
-        }
-    }
-}
-
-impl From<wit::Annotation> for contract::Annotation {
-    fn from(annotation: wit::Annotation) -> Self {
-        contract::Annotation {
-            time: annotation.time,
-            text: annotation.text,
-        }
-    }
-}
-
-impl From<contract::Annotation> for wit::Annotation {
-    fn from(annotation: contract::Annotation) -> Self {
-        wit::Annotation {
-            time: annotation.time,
-            text: annotation.text,
-        }
-    }
-}
-
-impl From<wit::Attribute> for contract::Attribute {
-    fn from(attribute: wit::Attribute) -> Self {
-        contract::Attribute {
-            key: attribute.key,
-            value: attribute.value,
-        }
-    }
-}
-
-impl From<contract::Attribute> for wit::Attribute {
-    fn from(attribute: contract::Attribute) -> Self {
-        wit::Attribute {
-            key: attribute.key,
-            value: attribute.value,
-        }
-    }
-}
-
-impl From<wit::Task> for contract::Task {
-    fn from(task: wit::Task) -> Self {
-        contract::Task {
-            id: task.id,
-            title: task.title,
-            description: task.description,
-            status: task.status.into(),
-            project: task.project,
-            tags: task.tags,
-            priority: task.priority.into(),
-            due: task.due,
-            created: task.created,
-            modified: task.modified,
-            annotations: list(task.annotations),
-            attributes: list(task.attributes),
-        }
-    }
-}
-
-impl From<contract::Task> for wit::Task {
-    fn from(task: contract::Task) -> Self {
-        wit::Task {
-            id: task.id,
-            title: task.title,
-            description: task.description,
-            status: task.status.into(),
-            project: task.project,
-            tags: task.tags,
-            priority: task.priority.into(),
-            due: task.due,
-            created: task.created,
-            modified: task.modified,
-            annotations: list(task.annotations),
-            attributes: list(task.attributes),
-        }
-    }
-}
-
-impl From<wit::NewTask> for contract::NewTask {
-    fn from(task: wit::NewTask) -> Self {
-        contract::NewTask {
-            title: task.title,
-            description: task.description,
-            project: task.project,
-            tags: task.tags,
-            priority: task.priority.into(),
-            due: task.due,
-            attributes: list(task.attributes),
-        }
-    }
-}
-
-impl From<contract::NewTask> for wit::NewTask {
-    fn from(task: contract::NewTask) -> Self {
-        wit::NewTask {
-            title: task.title,
-            description: task.description,
-            project: task.project,
-            tags: task.tags,
-            priority: task.priority.into(),
-            due: task.due,
-            attributes: list(task.attributes),
-        }
-    }
-}
-
-impl From<wit::TaskPatch> for contract::TaskPatch {
-    fn from(patch: wit::TaskPatch) -> Self {
-        contract::TaskPatch {
-            title: patch.title,
-            description: patch.description,
-            status: patch.status.map(Into::into),
-            project: patch.project,
-            priority: patch.priority.map(Into::into),
-            due: patch.due,
-            add_tags: patch.add_tags,
-            remove_tags: patch.remove_tags,
-            add_annotations: patch.add_annotations,
-            set_attributes: list(patch.set_attributes),
-            remove_attributes: patch.remove_attributes,
-            expected_modified: patch.expected_modified,
-        }
-    }
-}
-
-impl From<contract::TaskPatch> for wit::TaskPatch {
-    fn from(patch: contract::TaskPatch) -> Self {
-        wit::TaskPatch {
-            title: patch.title,
-            description: patch.description,
-            status: patch.status.map(Into::into),
-            project: patch.project,
-            priority: patch.priority.map(Into::into),
-            due: patch.due,
-            add_tags: patch.add_tags,
-            remove_tags: patch.remove_tags,
-            add_annotations: patch.add_annotations,
-            set_attributes: list(patch.set_attributes),
-            remove_attributes: patch.remove_attributes,
-            expected_modified: patch.expected_modified,
-        }
-    }
-}
-
-impl From<wit::Filter> for contract::Filter {
-    fn from(filter: wit::Filter) -> Self {
-        contract::Filter {
-            status: filter.status.map(Into::into),
-            project: filter.project,
-            tags: filter.tags,
-            text: filter.text,
-            limit: filter.limit,
-        }
-    }
-}
-
-impl From<contract::Filter> for wit::Filter {
-    fn from(filter: contract::Filter) -> Self {
-        wit::Filter {
-            status: filter.status.map(Into::into),
-            project: filter.project,
-            tags: filter.tags,
-            text: filter.text,
-            limit: filter.limit,
-        }
-    }
-}
-
-impl From<wit::TaskChange> for contract::TaskModification {
-    fn from(change: wit::TaskChange) -> Self {
-        contract::TaskModification {
-            before: change.before.into(),
-            after: change.after.into(),
-        }
-    }
-}
-
-impl From<contract::TaskModification> for wit::TaskChange {
-    fn from(change: contract::TaskModification) -> Self {
-        wit::TaskChange {
-            before: change.before.into(),
-            after: change.after.into(),
-        }
-    }
-}
-
-impl From<wit::SyncSummary> for contract::SyncSummary {
-    fn from(summary: wit::SyncSummary) -> Self {
-        contract::SyncSummary {
-            pulled: summary.pulled,
-            pushed: summary.pushed,
-            conflicts: summary.conflicts,
-        }
-    }
-}
-
-impl From<contract::SyncSummary> for wit::SyncSummary {
-    fn from(summary: contract::SyncSummary) -> Self {
-        wit::SyncSummary {
-            pulled: summary.pulled,
-            pushed: summary.pushed,
-            conflicts: summary.conflicts,
-        }
-    }
-}
-
-impl From<wit::CustomEvent> for contract::CustomEvent {
-    fn from(event: wit::CustomEvent) -> Self {
-        contract::CustomEvent {
-            topic: event.topic,
-            payload: event.payload,
-            source: event.source,
-        }
-    }
-}
-
-impl From<contract::CustomEvent> for wit::CustomEvent {
-    fn from(event: contract::CustomEvent) -> Self {
-        wit::CustomEvent {
-            topic: event.topic,
-            payload: event.payload,
-            source: event.source,
-        }
-    }
-}
+mirror_enum!(Status {
+    Pending,
+    Waiting,
+    Completed,
+    Deleted
+});
+mirror_enum!(Priority {
+    None,
+    Low,
+    Medium,
+    High
+});
+mirror_record!(Annotation <=> Annotation { time, text });
+mirror_record!(Attribute <=> Attribute { key, value });
+mirror_record!(Task <=> Task {
+    id,
+    title,
+    description,
+    status: into,
+    project,
+    tags,
+    priority: into,
+    due,
+    created,
+    modified,
+    annotations: list,
+    attributes: list,
+});
+mirror_record!(NewTask <=> NewTask {
+    title,
+    description,
+    project,
+    tags,
+    priority: into,
+    due,
+    attributes: list,
+});
+mirror_record!(TaskPatch <=> TaskPatch {
+    title,
+    description,
+    status: each,
+    project,
+    priority: each,
+    due,
+    add_tags,
+    remove_tags,
+    add_annotations,
+    set_attributes: list,
+    remove_attributes,
+    expected_modified,
+});
+mirror_record!(Filter <=> Filter {
+    status: each,
+    project,
+    tags,
+    text,
+    limit,
+});
+mirror_record!(TaskChange <=> TaskModification { before: into, after: into });
+mirror_record!(SyncSummary <=> SyncSummary { pulled, pushed, conflicts });
+mirror_record!(CustomEvent <=> CustomEvent { topic, payload, source });
 
 impl From<wit::Event> for contract::Event {
     fn from(event: wit::Event) -> Self {
