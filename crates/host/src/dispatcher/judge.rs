@@ -42,8 +42,8 @@ impl Judge {
 
     /// Whether anything would be written for these effects and audit lines;
     /// lets the caller skip the lock for a quiet, successful call.
-    pub(crate) fn has_log_work(logs_on: bool, effects: Option<&CallEffects>, audit: &[String]) -> bool {
-        logs_on && (!audit.is_empty() || effects.is_some_and(|e| !e.logs.is_empty() || !e.denied.is_empty()))
+    pub(crate) fn has_log_work(effects: Option<&CallEffects>, audit: &[String]) -> bool {
+        !audit.is_empty() || effects.is_some_and(|e| !e.logs.is_empty() || !e.denied.is_empty())
     }
 
     /// Writes a plugin's log lines, denied calls and audit lines to its log.

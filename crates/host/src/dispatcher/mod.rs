@@ -275,9 +275,9 @@ impl Shared {
         if !self.logs_on.load(Ordering::Relaxed) {
             return;
         }
-        let mut judge = self.judge();
-        if Judge::has_log_work(judge.logs.is_some(), effects, audit) {
-            judge.write_log(plugin, effects, audit);
+        // A quiet, successful call writes nothing: no lock for it.
+        if Judge::has_log_work(effects, audit) {
+            self.judge().write_log(plugin, effects, audit);
         }
     }
 
@@ -608,17 +608,17 @@ impl Dispatcher {
         args: &[String],
     ) -> Result<CommandOutput, CommandError> {
         let shared = self.shared.clone();
-        let (plugin, command, args) = (plugin.to_string(), command.to_string(), args.to_vec());
+        let (owned_plugin, owned_command, args) = (plugin.to_string(), command.to_string(), args.to_vec());
         let task = self
             .shared
             .runtime
             .executor()
-            .spawn(async move { shared.run_command(&plugin, &command, &args).await });
+            .spawn(async move { shared.run_command(&owned_plugin, &owned_command, &args).await });
         task.await.unwrap_or_else(|e| {
             Err(CommandError::Failed {
-                plugin: String::new(),
-                command: String::new(),
-                message: format!("the command failed inside the host: {e}"),
+                plugin: plugin.to_string(),
+                command: command.to_string(),
+                message: format!("the host failed while running it (a bug in plugboard, not the plugin): {e}"),
             })
         })
     }
@@ -654,7 +654,10 @@ impl Dispatcher {
             .runtime
             .executor()
             .spawn(async move { shared.start_all().await });
-        task.await.unwrap_or_default()
+        task.await.unwrap_or_else(|e| {
+            tracing::error!("starting the plugins failed inside the host: {e}");
+            Vec::new()
+        })
     }
 
     /// Adds a loaded plugin; it is instantiated when its first event comes.
