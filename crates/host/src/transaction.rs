@@ -140,6 +140,11 @@ impl Transaction {
     /// deleted within the call is left out.
     pub fn take(&mut self) -> Vec<TaskChange> {
         self.index.clear();
+        if self.changes.is_empty() {
+            // Most calls change nothing: nothing to filter or rebuild.
+            self.undone.clear();
+            return Vec::new();
+        }
         let undone = std::mem::take(&mut self.undone);
         std::mem::take(&mut self.changes)
             .into_iter()

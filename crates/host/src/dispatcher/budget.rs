@@ -42,8 +42,13 @@ pub(crate) struct Spent {
 }
 
 impl Spent {
+    /// The budget of a dispatch that starts now.
     pub(crate) fn start(budget: DispatchBudget) -> Spent {
-        let now = Instant::now();
+        Spent::start_at(budget, Instant::now())
+    }
+
+    /// The budget of a dispatch that starts at `now`.
+    pub(crate) fn start_at(budget: DispatchBudget, now: Instant) -> Spent {
         Spent {
             budget,
             ends: now.checked_add(budget.wall_clock).unwrap_or(now + DISPATCH_WALL_CLOCK),

@@ -17,10 +17,18 @@ use super::slot::Slot;
 use crate::context::CallEffects;
 use crate::dispatcher::report::Outcome;
 
-/// What one plugin did with the event, and how long it took; `None` when
-/// it was not offered it after all (it was retired or became unavailable
-/// meanwhile).
-pub(crate) type Result = Option<(Outcome, CallEffects, Duration)>;
+/// What one plugin did with the event, and how long it took.
+pub(crate) struct Delivered {
+    pub(crate) outcome: Outcome,
+    pub(crate) effects: CallEffects,
+    pub(crate) elapsed: Duration,
+    /// When it finished, as read for `elapsed`.
+    pub(crate) finished: Instant,
+}
+
+/// One delivery's result; `None` when the plugin was not offered the event
+/// after all (it was retired or became unavailable meanwhile).
+pub(crate) type Result = Option<Delivered>;
 
 /// The shared work list of one fan-out. Whoever is free takes the next
 /// subscriber; the caller waits only for the deliveries someone took, never
@@ -56,7 +64,12 @@ impl Drop for Claim<'_> {
             // Only a panic in a delivery gets here: a host bug, not the
             // plugin's doing, reported rather than lost.
             let why = "the host failed while delivering to it".to_string();
-            Some((Outcome::Unavailable(why), CallEffects::default(), Duration::ZERO))
+            Some(Delivered {
+                outcome: Outcome::Unavailable(why),
+                effects: CallEffects::default(),
+                elapsed: Duration::ZERO,
+                finished: Instant::now(),
+            })
         });
         self.job
             .results
@@ -100,7 +113,7 @@ impl Job {
                 index,
                 result: None,
             };
-            claim.result = Some(deliver(&self.shared, slot, &self.event, &self.forms, self.ends).await);
+            claim.result = Some(deliver(&self.shared, slot, &self.event, &self.forms, self.ends, None).await);
         }
     }
 
@@ -114,12 +127,11 @@ impl Job {
 }
 
 /// Delivers `event` to every one of `targets`, `parallel` at a time at most
-/// (the caller's thread and helpers on the host's worker threads); returns
-/// one result per target, in their order. `shared_event` is the same event
-/// when the caller already holds it in an `Arc`; otherwise it is copied
-/// once, and only if the calls run in parallel. Either way it is converted
-/// to each world's form once, by the first plugin of that world, not once
-/// per plugin.
+/// (at least two: the caller's thread and helpers on the host's worker
+/// threads); returns one result per target, in their order. `shared_event`
+/// is the same event when the caller already holds it in an `Arc`;
+/// otherwise it is copied once. Either way it is converted to each world's
+/// form once, by the first plugin of that world, not once per plugin.
 pub(crate) async fn fan_out(
     shared: &Arc<Shared>,
     event: &Event,
@@ -128,15 +140,7 @@ pub(crate) async fn fan_out(
     ends: Instant,
     parallel: usize,
 ) -> Vec<Result> {
-    let workers = parallel.min(targets.len());
-    if workers <= 1 {
-        let forms = EventForms::default();
-        let mut results = Vec::with_capacity(targets.len());
-        for slot in targets.iter() {
-            results.push(deliver(shared, slot, event, &forms, ends).await);
-        }
-        return results;
-    }
+    let workers = parallel.min(targets.len()).max(2);
     let count = targets.len();
     let job = Arc::new(Job {
         shared: shared.clone(),
@@ -169,11 +173,28 @@ pub(crate) async fn fan_out(
 }
 
 /// Delivers one event to one plugin, waiting for its earlier events first.
-async fn deliver(shared: &Shared, slot: &Slot, event: &Event, forms: &EventForms, ends: Instant) -> Result {
+/// `now` is a clock reading the caller just took, if it has one: when the
+/// plugin is free at once, the delivery starts at it, and the clock is not
+/// read again; when it has to wait for the plugin's earlier events, its
+/// time starts when it got its turn.
+pub(crate) async fn deliver(
+    shared: &Shared,
+    slot: &Slot,
+    event: &Event,
+    forms: &EventForms,
+    ends: Instant,
+    now: Option<Instant>,
+) -> Result {
     if !slot.wants(event) {
         return None;
     }
-    let mut state = slot.state.lock().await;
+    let (mut state, started) = match slot.state.try_lock() {
+        Ok(state) => (state, now.unwrap_or_else(Instant::now)),
+        Err(_) => {
+            let state = slot.state.lock().await;
+            (state, Instant::now())
+        }
+    };
     // It may have been retired, or its `init` may have refused, while this
     // event waited for the lock.
     if slot.is_retired() || slot.unavailable.get().is_some() {
@@ -182,9 +203,13 @@ async fn deliver(shared: &Shared, slot: &Slot, event: &Event, forms: &EventForms
     if slot.accepts(event, forms) && state.live.is_none() {
         shared.make_room_for(slot);
     }
-    let started = Instant::now();
     let (outcome, effects) = invoke::handle_event(shared, slot, &mut state, event, forms, ends, started).await;
     let finished = Instant::now();
     slot.touch_at(shared.started, finished);
-    Some((outcome, effects, finished.saturating_duration_since(started)))
+    Some(Delivered {
+        outcome,
+        effects,
+        elapsed: finished.saturating_duration_since(started),
+        finished,
+    })
 }

@@ -26,7 +26,7 @@ mod slot;
 
 use std::collections::VecDeque;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 
@@ -47,6 +47,7 @@ use crate::quarantine::{QuarantineRecord, QuarantineStore, QuarantineStoreError}
 use crate::runtime::Runtime;
 use crate::world::WorldVersion;
 use budget::Spent;
+use event_forms::EventForms;
 use judge::Judge;
 use slot::Slot;
 
@@ -104,6 +105,11 @@ pub(crate) struct Shared {
     pool_slots: Option<usize>,
     /// The origin of every slot's `last_used`.
     pub(crate) started: Instant,
+    /// No instance can have been idle for the idle timeout before this
+    /// moment (microseconds since `started`): until then, looking for idle
+    /// instances is skipped rather than walking every plugin on every
+    /// dispatch.
+    idle_due: AtomicU64,
 }
 
 /// One dispatch in progress: its budget, its report so far, and the
@@ -116,6 +122,10 @@ struct Round {
     spent: Spent,
     report: DispatchReport,
     queue: VecDeque<(Arc<Event>, u32, Arc<Slot>)>,
+    /// A clock reading taken just now, when nothing that takes time has
+    /// happened since: the next delivery starts at it instead of reading
+    /// the clock again (an event to one quiet plugin reads the clock twice).
+    now: Option<Instant>,
 }
 
 /// Holds the loaded plugins and delivers events to them. Cheap to clone;
@@ -221,31 +231,47 @@ impl Shared {
         }
     }
 
-    /// Drops the instances idle for at least the idle timeout.
-    fn evict_idle(&self, options: &DispatcherOptions) -> Vec<Arc<str>> {
+    /// Drops the instances idle for at least the idle timeout, as of `now`.
+    /// The walk over the plugins is skipped until the first moment an
+    /// instance can be due (kept in `idle_due`), so a dispatch to a few of
+    /// many installed plugins does not pay for all of them.
+    fn evict_idle(&self, options: &DispatcherOptions, now: Instant) -> Vec<Arc<str>> {
         let Some(timeout) = options.idle_timeout else {
             return Vec::new();
         };
-        let now = u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let now = u64::try_from(now.saturating_duration_since(self.started).as_micros()).unwrap_or(u64::MAX);
+        if now < self.idle_due.load(Ordering::Relaxed) {
+            return Vec::new();
+        }
         let timeout = u64::try_from(timeout.as_micros()).unwrap_or(u64::MAX);
+        // An instance made live or used after this walk is due no sooner
+        // than a timeout from now; one the walk keeps, at its own time.
+        let mut due = now.saturating_add(timeout);
         let mut dropped = Vec::new();
         for slot in self.snapshot().iter() {
-            if !slot.is_live() || now.saturating_sub(slot.last_used()) < timeout {
+            if !slot.is_live() {
                 continue;
             }
-            // A plugin busy in a call is not idle.
+            let expires = slot.last_used().saturating_add(timeout);
+            if now < expires {
+                due = due.min(expires);
+                continue;
+            }
+            // A plugin busy in a call is not idle; it is used again when
+            // the call ends.
             if let Ok(mut state) = slot.state.try_lock() {
                 slot.set_live(&mut state, None);
                 tracing::debug!(plugin = %slot.id, "dropped an idle instance");
                 dropped.push(slot.id.clone());
             }
         }
+        self.idle_due.store(due, Ordering::Relaxed);
         dropped
     }
 
     /// Applies the idle timeout and the cap on live instances.
-    fn tidy_instances(&self, options: &DispatcherOptions) {
-        self.evict_idle(options);
+    fn tidy_instances(&self, options: &DispatcherOptions, now: Instant) {
+        self.evict_idle(options, now);
         if let Some(max) = self.max_live_under(options) {
             self.drop_least_recently_used(max, None);
         }
@@ -305,19 +331,22 @@ impl Shared {
     /// budget.
     async fn dispatch(self: &Arc<Self>, event: &Event) -> DispatchReport {
         let options = self.options();
+        let now = Instant::now();
         let mut round = Round {
             parallel: self.parallel_under(&options),
             live_cap: self.max_live_under(&options),
-            spent: Spent::start(options.budget),
+            spent: Spent::start_at(options.budget, now),
             report: DispatchReport::default(),
             queue: VecDeque::new(),
+            now: Some(now),
         };
         self.deliver(&mut round, event, None, 0, None).await;
         while let Some((event, depth, emitter)) = round.queue.pop_front() {
             self.deliver(&mut round, &event, Some(&event), depth, Some(&emitter))
                 .await;
         }
-        self.tidy_instances(&options);
+        let now = round.now.unwrap_or_else(Instant::now);
+        self.tidy_instances(&options, now);
         round.report
     }
 
@@ -331,13 +360,15 @@ impl Shared {
         depth: u32,
         emitter: Option<&Arc<Slot>>,
     ) {
-        let targets: Arc<[Arc<Slot>]> = self.snapshot().iter().filter(|s| s.wants(event)).cloned().collect();
-        if targets.is_empty() {
+        let plugins = self.snapshot();
+        let count = plugins.iter().filter(|s| s.wants(event)).count();
+        if count == 0 {
             return;
         }
         if let Some(emitter) = emitter
-            && let Err(why) = round.spent.deliver(targets.len() as u32)
+            && let Err(why) = round.spent.deliver(count as u32)
         {
+            round.now = None;
             self.drop_emitted(emitter, event, why, &mut round.report);
             return;
         }
@@ -345,59 +376,101 @@ impl Shared {
         // another, and which one is least recently used must not depend on
         // which call finished first, so they take their turns one by one.
         let parallel = match round.live_cap {
-            Some(cap) if targets.len() > cap => 1,
+            Some(cap) if count > cap => 1,
             _ => round.parallel,
         };
-        let results = fan_out::fan_out(self, event, shared_event, targets.clone(), round.spent.ends, parallel).await;
-        let kind = event.kind();
+        if parallel.min(count) <= 1 {
+            // One after the other on this thread, each result taken as it
+            // comes: no work list, no copies of the event.
+            let forms = EventForms::default();
+            for slot in plugins.iter().filter(|s| s.wants(event)) {
+                let result = fan_out::deliver(self, slot, event, &forms, round.spent.ends, round.now.take()).await;
+                self.take_result(round, event, depth, slot, result);
+            }
+            return;
+        }
+        let targets: Arc<[Arc<Slot>]> = plugins.iter().filter(|s| s.wants(event)).cloned().collect();
+        // Boxed: the parallel fan-out is a large future, and without the box
+        // every dispatch's future would carry (and copy) its size even when
+        // its deliveries run one after the other, as they do for most events.
+        let results = Box::pin(fan_out::fan_out(
+            self,
+            event,
+            shared_event,
+            targets.clone(),
+            round.spent.ends,
+            parallel,
+        ))
+        .await;
         for (slot, result) in targets.iter().zip(results) {
-            let Some((outcome, effects, elapsed)) = result else {
-                continue;
-            };
-            if outcome == Outcome::Handled {
-                for emitted in &effects.emitted {
-                    let custom = Event::Custom(CustomEvent {
-                        topic: emitted.topic.clone(),
-                        payload: emitted.payload.clone(),
-                        source: slot.id.to_string(),
-                    });
-                    let bytes = (emitted.topic.len() + emitted.payload.len()) as u64;
-                    let refused = if depth + 1 > MAX_EMIT_DEPTH {
-                        Err(format!(
-                            "its event `{}` continued an emit chain past depth {MAX_EMIT_DEPTH} and was dropped",
-                            emitted.topic
-                        ))
-                    } else {
-                        round.spent.emit(bytes)
-                    };
-                    match refused {
-                        Ok(()) => round.queue.push_back((Arc::new(custom), depth + 1, slot.clone())),
-                        Err(why) => self.drop_emitted(slot, &custom, why, &mut round.report),
-                    }
+            self.take_result(round, event, depth, slot, result);
+        }
+        // The deliveries ran on other threads too: the last reading is
+        // not this thread's latest moment.
+        round.now = None;
+    }
+
+    /// Takes what one plugin did with `event` into the dispatch: queues
+    /// the events it emitted (within the budget), writes its log, judges
+    /// it, and adds its delivery to the report.
+    fn take_result(&self, round: &mut Round, event: &Event, depth: u32, slot: &Arc<Slot>, result: fan_out::Result) {
+        let Some(fan_out::Delivered {
+            outcome,
+            effects,
+            elapsed,
+            finished,
+        }) = result
+        else {
+            return;
+        };
+        let kind = event.kind();
+        if outcome == Outcome::Handled {
+            for emitted in &effects.emitted {
+                let custom = Event::Custom(CustomEvent {
+                    topic: emitted.topic.clone(),
+                    payload: emitted.payload.clone(),
+                    source: slot.id.to_string(),
+                });
+                let bytes = (emitted.topic.len() + emitted.payload.len()) as u64;
+                let refused = if depth + 1 > MAX_EMIT_DEPTH {
+                    Err(format!(
+                        "its event `{}` continued an emit chain past depth {MAX_EMIT_DEPTH} and was dropped",
+                        emitted.topic
+                    ))
+                } else {
+                    round.spent.emit(bytes)
+                };
+                match refused {
+                    Ok(()) => round.queue.push_back((Arc::new(custom), depth + 1, slot.clone())),
+                    Err(why) => self.drop_emitted(slot, &custom, why, &mut round.report),
                 }
             }
-            let audit = match &outcome {
-                Outcome::Trapped(abuse) => vec![format!("stopped during {kind}: {abuse}")],
-                Outcome::CommitFailed(why) => vec![format!("task changes refused: {why}")],
-                Outcome::Rejected(why) => vec![format!("{kind} handler returned an error: {why}")],
-                Outcome::OutOfBudget(why) => vec![format!("stopped during {kind}: {why}")],
-                _ => Vec::new(),
-            };
-            self.log(&slot.id, Some(&effects), &audit);
-            // Quarantined for this call or for the storm its events made:
-            // its queued events go nowhere.
-            if self.judge_call(slot, &outcome, &effects, &mut round.report) || slot.is_retired() {
-                round.queue.retain(|(_, _, from)| !Arc::ptr_eq(from, slot));
-            }
-            round.report.deliveries.push(Delivery {
-                plugin: slot.id.clone(),
-                event: kind,
-                depth,
-                outcome,
-                effects,
-                elapsed,
-            });
         }
+        let audit = match &outcome {
+            Outcome::Trapped(abuse) => vec![format!("stopped during {kind}: {abuse}")],
+            Outcome::CommitFailed(why) => vec![format!("task changes refused: {why}")],
+            Outcome::Rejected(why) => vec![format!("{kind} handler returned an error: {why}")],
+            Outcome::OutOfBudget(why) => vec![format!("stopped during {kind}: {why}")],
+            _ => Vec::new(),
+        };
+        // Writing logs and judging a failure may take time (files, the
+        // listeners): after them the clock is read again.
+        let quiet = !Judge::has_log_work(Some(&effects), &audit);
+        self.log(&slot.id, Some(&effects), &audit);
+        // Quarantined for this call or for the storm its events made:
+        // its queued events go nowhere.
+        if self.judge_call(slot, &outcome, &effects, &mut round.report) || slot.is_retired() {
+            round.queue.retain(|(_, _, from)| !Arc::ptr_eq(from, slot));
+        }
+        round.report.deliveries.push(Delivery {
+            plugin: slot.id.clone(),
+            event: kind,
+            depth,
+            outcome,
+            effects,
+            elapsed,
+        });
+        round.now = quiet.then_some(finished);
     }
 
     /// Records an emitted event that is not delivered, and strikes its
@@ -530,6 +603,7 @@ impl Dispatcher {
                 options: RwLock::new(DispatcherOptions::default()),
                 pool_slots,
                 started: Instant::now(),
+                idle_due: AtomicU64::new(0),
             }),
         }
     }
@@ -538,6 +612,8 @@ impl Dispatcher {
     /// `options` says.
     pub fn with_options(self, options: DispatcherOptions) -> Dispatcher {
         *self.shared.options.write().unwrap_or_else(|e| e.into_inner()) = options;
+        // A new idle timeout may make instances due sooner.
+        self.shared.idle_due.store(0, Ordering::Relaxed);
         self
     }
 
@@ -783,7 +859,7 @@ impl Dispatcher {
     /// none is set); returns the plugins whose instance was dropped. Their
     /// next event re-creates it and runs `init` again; their state is kept.
     pub fn evict_idle(&self) -> Vec<Arc<str>> {
-        self.shared.evict_idle(&self.shared.options())
+        self.shared.evict_idle(&self.shared.options(), Instant::now())
     }
 
     /// The strikes a loaded plugin has collected.
