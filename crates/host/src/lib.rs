@@ -42,6 +42,7 @@ pub mod abi;
 pub mod abuse;
 pub mod bindings;
 pub mod code_cache;
+pub mod compile_bounds;
 pub mod context;
 pub mod dispatcher;
 mod executor;
@@ -108,6 +109,7 @@ pub mod services {
 
 pub use abuse::{Abuse, AbuseKind, StrikePolicy, Strikes};
 pub use code_cache::{CacheDefect, CacheKey, CodeCache, CodeCacheError, Compiled};
+pub use compile_bounds::{Bound, BoundsError, CodeStats, CompileBounds};
 pub use context::{CallEffects, EmittedEvent, LogLevel, LogLine};
 pub use dispatcher::{
     AddError, CommandError, CommandOutput, Delivery, DispatchBudget, DispatchReport, Dispatcher, DispatcherOptions,

@@ -300,7 +300,8 @@ mod tests {
             let err = detect_from_names(&names(&[&handler]), &[]).unwrap_err();
             assert!(matches!(err, WorldError::PreRelease { .. }), "{pre}: {err}");
             assert!(
-                err.to_string().contains(&format!("pre-release plugboard:task-events@{pre}")),
+                err.to_string()
+                    .contains(&format!("pre-release plugboard:task-events@{pre}")),
                 "{err}"
             );
         }
@@ -310,7 +311,10 @@ mod tests {
             &names(&["plugboard:task-events/tasks@2.9.0-rc"]),
         )
         .unwrap_err();
-        assert!(err.to_string().contains("`plugboard:task-events/tasks@2.9.0-rc`"), "{err}");
+        assert!(
+            err.to_string().contains("`plugboard:task-events/tasks@2.9.0-rc`"),
+            "{err}"
+        );
         let err = detect_from_names(
             &names(&["plugboard:task-events/handler@2.0.0"]),
             &names(&["plugboard:task-events/tasks@2.4.0"]),

@@ -245,7 +245,11 @@ fn a_component_built_against_a_pre_release_is_refused_naming_it_and_the_plugin()
 
     for pre in ["2.9.0-rc", "2.1.0-rc.1"] {
         let bytes = renamed_world(artifacts::CONFORMANCE_V2.bytes, pre);
-        let dir = plugin_dir(&manifest("early", "task-events@2", "plugin.wasm"), "plugin.wasm", &bytes);
+        let dir = plugin_dir(
+            &manifest("early", "task-events@2", "plugin.wasm"),
+            "plugin.wasm",
+            &bytes,
+        );
         let err = runtime()
             .load_dir(dir.path(), &LoadOptions::trusting_manifest())
             .expect_err("a pre-release world is refused");
