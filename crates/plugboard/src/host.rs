@@ -176,7 +176,8 @@ impl Host {
     /// waits for the background thread to end (unless called from a reload
     /// listener, on that thread), and stops loading plugins in the
     /// background (those not loaded by then stay unloaded). The plugins
-    /// loaded stay loaded: dispatching still works. Dropping the last handle does the same.
+    /// loaded stay loaded: dispatching still works. Dropping the last
+    /// handle does the same.
     pub fn shutdown(&self) {
         if let Some(loading) = &self.shared.loading {
             loading.stop();
