@@ -5,9 +5,11 @@
 //! The host implements only the newest world natively (`abi::v2`); older
 //! worlds are served by one adapter each (`abi::v1`). Every plugin is
 //! compiled once, or taken from the host's compiled-code cache
-//! (`code_cache`), and linked once (`InstancePre`); its instance is created
-//! on its first event, reused between events, and dropped when idle or when
-//! too many are live (`DispatcherOptions`), so durable plugin data lives in
+//! (`code_cache`), and linked once (`InstancePre`); before it is compiled
+//! it is checked against the compile bounds (`compile_bounds`), and it is
+//! compiled on a thread of its own, abandoned past the compile timeout. Its
+//! instance is created on its first event, reused between events, and
+//! dropped when idle or when too many are live (`DispatcherOptions`), so durable plugin data lives in
 //! the `StateStore`, never in an instance. A manifest without a component
 //! is a data-only plugin: loaded and listed, never run.
 //!
@@ -42,6 +44,7 @@ pub mod abi;
 pub mod abuse;
 pub mod bindings;
 pub mod code_cache;
+pub mod compile_bounds;
 pub mod context;
 pub mod dispatcher;
 mod executor;
@@ -108,6 +111,7 @@ pub mod services {
 
 pub use abuse::{Abuse, AbuseKind, StrikePolicy, Strikes};
 pub use code_cache::{CacheDefect, CacheKey, CodeCache, CodeCacheError, Compiled};
+pub use compile_bounds::{Bound, BoundsError, CodeStats, CompileBounds};
 pub use context::{CallEffects, EmittedEvent, LogLevel, LogLine};
 pub use dispatcher::{
     AddError, CommandError, CommandOutput, Delivery, DispatchBudget, DispatchReport, Dispatcher, DispatcherOptions,

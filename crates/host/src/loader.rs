@@ -1,11 +1,15 @@
 //! From a plugin folder to a plugin ready to instantiate: read the manifest,
-//! check the file is a component, compile it, decide its world, check the
-//! manifest agrees, and link it once.
+//! check the file is a component, check it against the compile bounds,
+//! compile it (on a compile thread, within the compile timeout), decide its
+//! world, check the manifest agrees, and link it once.
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
 
 use plugboard_manifest::{ApiVersion, Manifest, ManifestError};
 use semver::Version;
@@ -13,6 +17,7 @@ use wasmtime::component::Component;
 
 use crate::bindings::{v1, v2};
 use crate::code_cache::{CacheKey, Compiled, Lookup};
+use crate::compile_bounds::{self, Bound, BoundsError};
 use crate::context::PluginContext;
 use crate::grants::Grants;
 use crate::limits::CallLimits;
@@ -65,6 +70,30 @@ pub enum LoadError {
         path: PathBuf,
         /// What the compiler said.
         message: String,
+    },
+    /// It asks more of the compiler than the host's compile bounds allow;
+    /// it was not compiled.
+    #[error("plugin `{plugin}`: {} is refused: {source}", path.display())]
+    TooComplex {
+        /// The plugin id.
+        plugin: String,
+        /// The component file.
+        path: PathBuf,
+        /// The bound, the value found and where.
+        source: BoundsError,
+    },
+    /// Compiling it took longer than the compile timeout.
+    #[error(
+        "plugin `{plugin}`: compiling {} took longer than the compile timeout of {timeout:?}, so it was \
+         abandoned and the plugin refused; a plugin this slow to compile is not run", path.display()
+    )]
+    CompileTimeout {
+        /// The plugin id.
+        plugin: String,
+        /// The component file.
+        path: PathBuf,
+        /// The timeout it ran past.
+        timeout: Duration,
     },
     /// Its world version could not be decided or is not spoken.
     #[error("plugin `{plugin}`: {}: {source}", path.display())]
@@ -257,11 +286,7 @@ impl Runtime {
         let Some(path) = manifest.component_path(dir) else {
             return Ok(data_only(manifest, dir, options));
         };
-        let bytes = std::fs::read(&path).map_err(|source| LoadError::Read {
-            plugin: plugin.clone(),
-            path: path.clone(),
-            source,
-        })?;
+        let bytes = self.read_component(&plugin, &path)?;
         self.load_bytes(manifest, dir, &path, &bytes, options)
     }
 
@@ -362,14 +387,89 @@ impl Runtime {
         Ok((component, compiled))
     }
 
-    /// Compiles a component file, after checking it is one.
-    fn compile(&self, plugin: &str, path: &Path, bytes: &[u8]) -> Result<Component, LoadError> {
-        check_is_component(plugin, path, bytes)?;
-        Component::new(self.engine(), bytes).map_err(|e| LoadError::Compile {
+    /// Reads a component file, never more than the compile bounds'
+    /// `file_bytes` (plus one, to tell a file over the bound).
+    fn read_component(&self, plugin: &str, path: &Path) -> Result<Vec<u8>, LoadError> {
+        let read_error = |source| LoadError::Read {
             plugin: plugin.to_string(),
             path: path.to_path_buf(),
-            message: format!("{e:#}"),
-        })
+            source,
+        };
+        let limit = self.options().compile_bounds.file_bytes;
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|file| file.take(limit.saturating_add(1)).read_to_end(&mut bytes))
+            .map_err(read_error)?;
+        if bytes.len() as u64 > limit {
+            return Err(LoadError::TooComplex {
+                plugin: plugin.to_string(),
+                path: path.to_path_buf(),
+                source: BoundsError::Over {
+                    bound: Bound::FileBytes,
+                    value: std::fs::metadata(path).map_or(bytes.len() as u64, |m| m.len()),
+                    limit,
+                    place: None,
+                },
+            });
+        }
+        Ok(bytes)
+    }
+
+    /// Compiles a component file, after checking it is one and that it
+    /// stays within the compile bounds.
+    fn compile(&self, plugin: &str, path: &Path, bytes: &[u8]) -> Result<Component, LoadError> {
+        check_is_component(plugin, path, bytes)?;
+        compile_bounds::check(bytes, &self.options().compile_bounds).map_err(|source| match source {
+            BoundsError::Malformed(message) => LoadError::Compile {
+                plugin: plugin.to_string(),
+                path: path.to_path_buf(),
+                message,
+            },
+            source => LoadError::TooComplex {
+                plugin: plugin.to_string(),
+                path: path.to_path_buf(),
+                source,
+            },
+        })?;
+        self.compile_on_own_thread(plugin, path, bytes)
+    }
+
+    /// Runs Cranelift on a compile thread and waits for it at most the
+    /// compile timeout. A compile past it is abandoned: it still runs to its
+    /// end (wasmtime cannot stop it) holding one of the runtime's compile
+    /// slots, and its code is dropped.
+    fn compile_on_own_thread(&self, plugin: &str, path: &Path, bytes: &[u8]) -> Result<Component, LoadError> {
+        let failed = |message: String| LoadError::Compile {
+            plugin: plugin.to_string(),
+            path: path.to_path_buf(),
+            message,
+        };
+        let slot = self.compile_slots().take();
+        let timeout = self.options().compile_timeout;
+        let engine = self.engine().clone();
+        let bytes = bytes.to_vec();
+        let (done, answer) = mpsc::sync_channel(1);
+        std::thread::Builder::new()
+            .name("plugboard-compile".to_string())
+            .spawn(move || {
+                let result = Component::new(&engine, &bytes);
+                drop(slot);
+                // Nobody waits any more when the compile was abandoned.
+                let _ = done.send(result);
+            })
+            .map_err(|e| failed(format!("no thread could be started to compile it: {e}")))?;
+        match answer.recv_timeout(timeout) {
+            Ok(Ok(component)) => Ok(component),
+            Ok(Err(e)) => Err(failed(format!("{e:#}"))),
+            Err(mpsc::RecvTimeoutError::Timeout) => Err(LoadError::CompileTimeout {
+                plugin: plugin.to_string(),
+                path: path.to_path_buf(),
+                timeout,
+            }),
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(failed(
+                "the compiler stopped without an answer (a bug in wasmtime or plugboard, not the plugin)".to_string(),
+            )),
+        }
     }
 
     /// Compiles a component file and reports its world, imports and exports.
@@ -377,11 +477,7 @@ impl Runtime {
         let label = path
             .file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-        let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
-            plugin: label.clone(),
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let bytes = self.read_component(&label, path)?;
         let component = self.compile(&label, path, &bytes)?;
         let ty = component.component_type();
         Ok(ComponentInfo {

@@ -2,15 +2,17 @@
 //! threads plugin code runs on.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::bindings::{v1, v2};
 use crate::code_cache::CodeCache;
+use crate::compile_bounds::CompileBounds;
 use crate::context::PluginContext;
 use crate::executor::Executor;
 use crate::limits::{EPOCH_TICK, MAX_MEMORY, MAX_TABLE_ELEMENTS, WASM_STACK};
@@ -54,9 +56,22 @@ impl Drop for EpochTicker {
     }
 }
 
+/// How long one component may compile before it is abandoned and the plugin
+/// refused. The largest real plugins (componentize-py, 18 MB) took 25 s on a
+/// busy two-core machine; four times that leaves room for slower machines.
+pub const COMPILE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// How many components compile at once on one runtime, counting compiles
+/// that were abandoned at their timeout and are still running (wasmtime
+/// cannot stop Cranelift mid-way, so such a compile runs to its end on its
+/// own thread, bounded by the [`CompileBounds`], and its result is dropped).
+/// More wait for a free slot: a plugin reloaded again and again cannot pile
+/// up compile threads.
+pub const MAX_CONCURRENT_COMPILES: usize = 4;
+
 /// How the engine is set up. Build it with `..RuntimeOptions::default()` so
 /// that new options keep their defaults.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuntimeOptions {
     /// Count fuel (executed instructions) and stop calls that run out. Costs
     /// some speed on every call; deadlines already bound wall-clock time.
@@ -69,6 +84,57 @@ pub struct RuntimeOptions {
     /// (see [`PoolingLimits`]). Off by default: the pools reserve address
     /// space for every slot at start-up.
     pub pooling: Option<PoolingLimits>,
+    /// What a component may ask of the compiler, checked before it is
+    /// compiled; one over any bound is refused (see [`CompileBounds`]).
+    pub compile_bounds: CompileBounds,
+    /// How long one compile may run before it is abandoned and the plugin
+    /// refused ([`COMPILE_TIMEOUT`] by default). Every compile runs on a
+    /// thread of its own, never on the caller's, so the wait is bounded
+    /// even though Cranelift cannot be interrupted.
+    pub compile_timeout: Duration,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        RuntimeOptions {
+            fuel: false,
+            code_cache: None,
+            pooling: None,
+            compile_bounds: CompileBounds::DEFAULT,
+            compile_timeout: COMPILE_TIMEOUT,
+        }
+    }
+}
+
+/// The compile threads running now, abandoned ones included; at most
+/// [`MAX_CONCURRENT_COMPILES`].
+#[derive(Default)]
+pub(crate) struct CompileSlots {
+    running: Mutex<usize>,
+    freed: Condvar,
+}
+
+/// One taken compile slot; dropping it frees the slot.
+pub(crate) struct CompileSlot(Arc<CompileSlots>);
+
+impl CompileSlots {
+    /// Waits for a free slot and takes it.
+    pub(crate) fn take(self: &Arc<Self>) -> CompileSlot {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        while *running >= MAX_CONCURRENT_COMPILES {
+            running = self.freed.wait(running).unwrap_or_else(|e| e.into_inner());
+        }
+        *running += 1;
+        CompileSlot(self.clone())
+    }
+}
+
+impl Drop for CompileSlot {
+    fn drop(&mut self) {
+        let mut running = self.0.running.lock().unwrap_or_else(|e| e.into_inner());
+        *running = running.saturating_sub(1);
+        self.0.freed.notify_one();
+    }
 }
 
 /// The sizes of the pooling instance allocator: faster instantiation and
@@ -154,6 +220,7 @@ struct RuntimeInner {
     options: RuntimeOptions,
     code_cache: Option<CodeCache>,
     executor: Executor,
+    compile_slots: Arc<CompileSlots>,
     _ticker: EpochTicker,
 }
 
@@ -195,6 +262,7 @@ impl Runtime {
                 code_cache,
                 options,
                 executor,
+                compile_slots: Arc::default(),
                 _ticker: ticker,
             }),
         })
@@ -213,6 +281,10 @@ impl Runtime {
         } else {
             &self.inner.sandboxed
         }
+    }
+
+    pub(crate) fn compile_slots(&self) -> &Arc<CompileSlots> {
+        &self.inner.compile_slots
     }
 
     pub(crate) fn executor(&self) -> &Executor {

@@ -111,6 +111,19 @@ pub enum WorldError {
         /// The release the host implements.
         host: Version,
     },
+    /// A pre-release (`2.9.0-rc`, `2.1.0-rc.1`) the host does not speak
+    /// exactly: a pre-release promises no compatibility with any release.
+    #[error(
+        "the component names `{name}`, built for the pre-release {PACKAGE}@{found}, which this host does not \
+         speak (it speaks {spoken}); rebuild the plugin against a released world",
+        spoken = WorldVersion::spoken()
+    )]
+    PreRelease {
+        /// The interface name as written in the component.
+        name: String,
+        /// Its version.
+        found: Version,
+    },
     /// Imports of one major and a handler of another.
     #[error(
         "the component exports the {PACKAGE}@{export} handler but imports `{import}`, from another major; \
@@ -176,12 +189,8 @@ pub fn detect_from_names(exports: &[String], imports: &[String]) -> Result<Detec
         found: built_against.clone(),
     })?;
     let host = version.host_release();
-    if (built_against.minor, built_against.patch) > (host.minor, host.patch) && built_against.pre.is_empty() {
-        return Err(WorldError::NewerMinor {
-            found: built_against,
-            host,
-        });
-    }
+    let handler = format!("{PACKAGE}/{HANDLER_INTERFACE}@{built_against}");
+    spoken_release(&handler, &built_against, &host)?;
     for name in imports {
         if let Some(parsed) = parse_name(name) {
             let (_, import_version) = parsed?;
@@ -191,9 +200,30 @@ pub fn detect_from_names(exports: &[String], imports: &[String]) -> Result<Detec
                     import: name.clone(),
                 });
             }
+            spoken_release(name, &import_version, &host)?;
         }
     }
     Ok(DetectedWorld { version, built_against })
+}
+
+/// Refuses a version of a major the host speaks when it is newer than the
+/// host's release, or a pre-release other than exactly the host's (semver
+/// orders `2.1.0-rc.1` before `2.1.0`, but a pre-release promises nothing,
+/// so only the exact one the host implements is spoken).
+fn spoken_release(name: &str, found: &Version, host: &Version) -> Result<(), WorldError> {
+    if !found.pre.is_empty() && found != host {
+        return Err(WorldError::PreRelease {
+            name: name.to_string(),
+            found: found.clone(),
+        });
+    }
+    if (found.minor, found.patch) > (host.minor, host.patch) {
+        return Err(WorldError::NewerMinor {
+            found: found.clone(),
+            host: host.clone(),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -261,5 +291,35 @@ mod tests {
 
         let err = detect_from_names(&names(&["plugboard:task-events/handler"]), &[]).unwrap_err();
         assert!(matches!(err, WorldError::BadVersion { .. }), "{err}");
+    }
+
+    #[test]
+    fn refuses_pre_releases_the_host_does_not_speak_exactly() {
+        for pre in ["2.9.0-rc", "2.1.0-rc.1", "2.0.0-alpha", "1.0.0-rc.2"] {
+            let handler = format!("plugboard:task-events/handler@{pre}");
+            let err = detect_from_names(&names(&[&handler]), &[]).unwrap_err();
+            assert!(matches!(err, WorldError::PreRelease { .. }), "{pre}: {err}");
+            assert!(
+                err.to_string()
+                    .contains(&format!("pre-release plugboard:task-events@{pre}")),
+                "{err}"
+            );
+        }
+        // A released handler with a pre-release or newer import is refused too.
+        let err = detect_from_names(
+            &names(&["plugboard:task-events/handler@2.0.0"]),
+            &names(&["plugboard:task-events/tasks@2.9.0-rc"]),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("`plugboard:task-events/tasks@2.9.0-rc`"),
+            "{err}"
+        );
+        let err = detect_from_names(
+            &names(&["plugboard:task-events/handler@2.0.0"]),
+            &names(&["plugboard:task-events/tasks@2.4.0"]),
+        )
+        .unwrap_err();
+        assert!(matches!(err, WorldError::NewerMinor { .. }), "{err}");
     }
 }

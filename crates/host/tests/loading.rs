@@ -168,3 +168,98 @@ fn a_plugin_built_against_an_older_minor_loads_and_handles_events() {
     let stored = plugboard_contract::TaskStore::get(&*tasks, &task.id).unwrap().unwrap();
     assert_eq!(stored.tags, vec!["seen-by-2.0".to_string()]);
 }
+
+/// A copy of `bytes` whose component imports and exports of
+/// `plugboard:task-events@2.1.0` are renamed to `@{version}`: the same
+/// plugin, as if built against a WIT copy of that version.
+fn renamed_world(bytes: &[u8], version: &str) -> Vec<u8> {
+    use wasm_encoder::reencode::{Reencode, ReencodeComponent, component_utils};
+
+    struct Rename(String);
+    impl Reencode for Rename {
+        type Error = std::convert::Infallible;
+    }
+    impl Rename {
+        fn name(&self, name: &str) -> String {
+            match name.strip_prefix("plugboard:task-events/") {
+                Some(rest) => format!(
+                    "plugboard:task-events/{}",
+                    rest.replace("@2.1.0", &format!("@{}", self.0))
+                ),
+                None => name.to_string(),
+            }
+        }
+    }
+    impl ReencodeComponent for Rename {
+        fn parse_component_import_section(
+            &mut self,
+            imports: &mut wasm_encoder::ComponentImportSection,
+            section: wasmparser::ComponentImportSectionReader<'_>,
+        ) -> Result<(), wasm_encoder::reencode::Error<Self::Error>> {
+            for import in section {
+                let import = import?;
+                let ty = self.component_type_ref(import.ty)?;
+                let name = self.name(import.name.name);
+                imports.import(
+                    wasmparser::ComponentExternName {
+                        name: &name,
+                        ..import.name
+                    },
+                    ty,
+                );
+            }
+            Ok(())
+        }
+        fn parse_component_export(
+            &mut self,
+            exports: &mut wasm_encoder::ComponentExportSection,
+            export: wasmparser::ComponentExport<'_>,
+        ) -> Result<(), wasm_encoder::reencode::Error<Self::Error>> {
+            let name = self.name(export.name.name);
+            let renamed = wasmparser::ComponentExport {
+                name: wasmparser::ComponentExternName {
+                    name: &name,
+                    ..export.name
+                },
+                ..export
+            };
+            component_utils::parse_component_export(self, exports, renamed)
+        }
+    }
+    let mut component = wasm_encoder::Component::new();
+    Rename(version.to_string())
+        .parse_component(&mut component, wasmparser::Parser::new(0), bytes)
+        .expect("the fixture re-encodes");
+    component.finish()
+}
+
+#[test]
+fn a_component_built_against_a_pre_release_is_refused_naming_it_and_the_plugin() {
+    // The renaming itself keeps a loadable plugin: the same fixture renamed
+    // to the host's own release loads.
+    let same = renamed_world(artifacts::CONFORMANCE_V2.bytes, "2.1.0");
+    let dir = plugin_dir(&manifest("same", "task-events@2", "plugin.wasm"), "plugin.wasm", &same);
+    runtime()
+        .load_dir(dir.path(), &LoadOptions::trusting_manifest())
+        .expect("the re-encoded fixture loads");
+
+    for pre in ["2.9.0-rc", "2.1.0-rc.1"] {
+        let bytes = renamed_world(artifacts::CONFORMANCE_V2.bytes, pre);
+        let dir = plugin_dir(
+            &manifest("early", "task-events@2", "plugin.wasm"),
+            "plugin.wasm",
+            &bytes,
+        );
+        let err = runtime()
+            .load_dir(dir.path(), &LoadOptions::trusting_manifest())
+            .expect_err("a pre-release world is refused");
+        assert!(matches!(err, LoadError::World { .. }), "{pre}: {err}");
+        let message = err.to_string();
+        assert!(message.contains("plugin `early`"), "{message}");
+        assert!(
+            message.contains(&format!("pre-release plugboard:task-events@{pre}")),
+            "{message}"
+        );
+        assert!(message.contains("it speaks 1.0.0, 2.1.0"), "{message}");
+    }
+}

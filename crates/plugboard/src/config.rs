@@ -70,6 +70,14 @@ pub struct HostConfig {
     pub budget: DispatchBudget,
     /// When a plugin that keeps misbehaving is quarantined.
     pub strike_policy: StrikePolicy,
+    /// Return from opening before the plugins are compiled, and compile
+    /// them in the background instead: each is added when it is ready (the
+    /// reload listener hears `Added`, or `Failed` with why), and until then
+    /// it is simply not loaded, so an event dispatched meanwhile reaches the
+    /// plugins already loaded and is neither delayed nor kept for it. Off
+    /// by default: opening waits until every plugin is loaded or refused
+    /// (compiling several at once), so the open report is complete.
+    pub load_in_background: bool,
     /// How the engine is set up; [`HostConfig::new`] points its code cache
     /// at [`CODE_CACHE_FOLDER`] in the data folder.
     pub runtime: RuntimeOptions,
@@ -101,6 +109,7 @@ impl HostConfig {
             max_live_instances: None,
             budget: DispatchBudget::default(),
             strike_policy: StrikePolicy::default(),
+            load_in_background: false,
         }
     }
 

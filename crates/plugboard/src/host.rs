@@ -11,11 +11,12 @@ use plugboard_host::{
 };
 
 use crate::background::Background;
+use crate::compiling::BackgroundLoading;
 use crate::config::HostConfig;
 use crate::error::OpenError;
 use crate::open::HostBuilder;
 use crate::reload::{Reload, Reloader};
-use crate::report::OpenReport;
+use crate::report::{OpenReport, PluginReport};
 use plugboard_host::Dispatcher;
 
 /// An open host: the loaded plugins, ready for events from any thread or
@@ -34,6 +35,17 @@ pub(crate) struct Shared {
     pub report: OpenReport,
     /// `None` once shut down, or when there was nothing to do in the background.
     pub background: Mutex<Option<Background>>,
+    /// The plugins being loaded in the background, when the config asks
+    /// for that and there were any.
+    pub loading: Option<Arc<BackgroundLoading>>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        if let Some(loading) = &self.loading {
+            loading.stop();
+        }
+    }
 }
 
 impl Host {
@@ -146,11 +158,30 @@ impl Host {
         self.shared.reloader.reload_all()
     }
 
+    /// Waits until every plugin the host loads in the background
+    /// ([`HostConfig::load_in_background`]) is loaded or refused, and
+    /// returns what became of those settled since the last call, in the
+    /// order they were settled; at once and empty when nothing loads in the
+    /// background. Events dispatched meanwhile are not held for them.
+    pub fn wait_until_loaded(&self) -> Vec<PluginReport> {
+        self.shared.loading.as_ref().map(|l| l.wait()).unwrap_or_default()
+    }
+
+    /// How many plugins are still being loaded in the background.
+    pub fn loading_count(&self) -> usize {
+        self.shared.loading.as_ref().map_or(0, |l| l.pending())
+    }
+
     /// Stops watching the plugin folders and unloading idle plugins, and
     /// waits for the background thread to end (unless called from a reload
-    /// listener, on that thread). The plugins stay loaded: dispatching
-    /// still works. Dropping the last handle does the same.
+    /// listener, on that thread), and stops loading plugins in the
+    /// background (those not loaded by then stay unloaded). The plugins
+    /// loaded stay loaded: dispatching still works. Dropping the last
+    /// handle does the same.
     pub fn shutdown(&self) {
+        if let Some(loading) = &self.shared.loading {
+            loading.stop();
+        }
         let background = self.shared.background.lock().unwrap_or_else(|e| e.into_inner()).take();
         drop(background);
     }

@@ -56,6 +56,7 @@
 #![warn(missing_docs)]
 
 mod background;
+mod compiling;
 mod config;
 mod disabled;
 mod discovery;

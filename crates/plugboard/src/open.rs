@@ -3,18 +3,20 @@
 //! grants, loading through the compiled-code cache, and the background
 //! thread for hot reload and idle unload.
 
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use plugboard_contract::grants::GrantStore;
 use plugboard_contract::{Clock, system_clock};
 use plugboard_contract::{PluginLogSink, QuarantineStore};
 use plugboard_host::{
-    AddError, DispatcherOptions, HostServices, InMemoryStateStore, InMemoryTaskStore, Runtime, StateStore, TaskStore,
+    DispatcherOptions, HostServices, InMemoryStateStore, InMemoryTaskStore, LoadError, Runtime, StateStore, TaskStore,
 };
 use plugboard_registry::{Loadable, Watcher};
 use plugboard_state::{GrantsFileStore, PluginLogFiles, QuarantineFile, SqliteStateStore};
 
 use crate::background::Background;
+use crate::compiling::{self, BackgroundLoading, CompileHook, Job, Note, Settler};
 use crate::config::HostConfig;
 use crate::disabled::DisabledPlugins;
 use crate::discovery::{self, Candidates};
@@ -41,6 +43,7 @@ pub struct HostBuilder<'a> {
     clock: Option<Clock>,
     on_reload: Option<ReloadListener>,
     progress: Option<Progress<'a>>,
+    before_compile: Option<CompileHook>,
 }
 
 impl<'a> HostBuilder<'a> {
@@ -55,6 +58,7 @@ impl<'a> HostBuilder<'a> {
             clock: None,
             on_reload: None,
             progress: None,
+            before_compile: None,
         }
     }
 
@@ -108,10 +112,21 @@ impl<'a> HostBuilder<'a> {
         self
     }
 
-    /// Calls `progress(done, total, id)` before each plugin is compiled (or
-    /// taken from the code cache), on the opening thread.
+    /// Calls `progress(started, total, id)` on the opening thread as each
+    /// plugin starts compiling (or being taken from the code cache); several
+    /// compile at once, so `started` counts those started before it. Not
+    /// called for plugins loaded in the background.
     pub fn on_progress(mut self, progress: impl FnMut(usize, usize, &str) + 'a) -> Self {
         self.progress = Some(Box::new(progress));
+        self
+    }
+
+    /// Calls `hook(id)` on a loader thread just before each plugin is
+    /// loaded; that plugin's load waits for the hook to return, the others'
+    /// do not. For an application's own progress display, and for tests
+    /// that hold one plugin's compile.
+    pub fn before_compile(mut self, hook: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.before_compile = Some(Arc::new(hook));
         self
     }
 
@@ -168,7 +183,27 @@ impl<'a> HostBuilder<'a> {
             disabled: &disabled,
             config,
         };
-        loading.load_all(candidates, &mut report, self.progress.as_mut());
+        let in_background = loading.load_all(
+            candidates,
+            &mut report,
+            self.progress.as_mut(),
+            self.before_compile.take(),
+        )?;
+        let background_loading = match in_background {
+            Some(work) => {
+                let loading = Arc::new(BackgroundLoading::new(work.stop.clone()));
+                compiling::settle_in_background(
+                    work.settler,
+                    work.notes,
+                    work.reports,
+                    loading.clone(),
+                    self.on_reload.clone(),
+                )
+                .map_err(OpenError::Thread)?;
+                Some(loading)
+            }
+            None => None,
+        };
 
         let watcher = match config.watch {
             true => Some(Watcher::new(&config.plugin_dirs(), config.watch_debounce)?),
@@ -190,6 +225,7 @@ impl<'a> HostBuilder<'a> {
                 reloader,
                 report,
                 background: Mutex::new(background),
+                loading: background_loading,
             }),
         })
     }
@@ -225,21 +261,43 @@ struct Loading<'c> {
     config: &'c HostConfig,
 }
 
+/// Plugins left to load in the background once opening returns.
+struct InBackground {
+    settler: Settler,
+    notes: std::sync::mpsc::Receiver<Note>,
+    /// One report per job, its status still to be decided.
+    reports: Vec<PluginReport>,
+    stop: Arc<AtomicBool>,
+}
+
 impl Loading<'_> {
-    /// Loads every plugin that may load, in order, leaving disabled and
-    /// quarantined ones uncompiled, and reports on each.
-    fn load_all(&self, candidates: Candidates, report: &mut OpenReport, mut progress: Option<&mut Progress<'_>>) {
+    /// Reports on every plugin found; loads every plugin that may load
+    /// (several at once, on loader threads), leaving disabled and
+    /// quarantined ones uncompiled. Waits for them, or, when the config
+    /// loads in the background, returns what is left to settle.
+    fn load_all(
+        &self,
+        candidates: Candidates,
+        report: &mut OpenReport,
+        mut progress: Option<&mut Progress<'_>>,
+        hook: Option<CompileHook>,
+    ) -> Result<Option<InBackground>, OpenError> {
         report.problems = candidates.problems;
-        let total = candidates.load.iter().filter(|l| l.plugin.has_code()).count();
-        let mut done = 0;
+        let mut jobs = Vec::new();
         for loadable in candidates.load {
-            let compiles = loadable.plugin.has_code();
-            let status = self.status(&loadable, |id| {
-                if let Some(progress) = progress.as_mut() {
-                    progress(done, total, id);
+            let status = match self.status_before_compiling(&loadable) {
+                Some(status) => status,
+                None => {
+                    let id = loadable.plugin.id().as_str();
+                    jobs.push(Job {
+                        slot: report.plugins.len(),
+                        manifest: loadable.plugin.manifest.clone(),
+                        dir: loadable.plugin.dir.clone(),
+                        options: self.granting.options_for(id, &self.config.settings),
+                    });
+                    PluginStatus::Compiling
                 }
-            });
-            done += usize::from(compiles);
+            };
             report.plugins.push(PluginReport {
                 id: loadable.plugin.id().as_str().to_string(),
                 version: loadable.plugin.version().to_string(),
@@ -257,32 +315,81 @@ impl Loading<'_> {
                 status: PluginStatus::Blocked(blocked.error),
             });
         }
+        if jobs.is_empty() {
+            return Ok(None);
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let notes = compiling::start(self.runtime, &jobs, hook, stop.clone()).map_err(OpenError::Thread)?;
+        let mut settler = Settler::new(self.dispatcher, &jobs);
+        if self.config.load_in_background {
+            let reports = jobs
+                .iter()
+                .map(|job| {
+                    let entry = &report.plugins[job.slot];
+                    PluginReport {
+                        id: entry.id.clone(),
+                        version: entry.version.clone(),
+                        dir: entry.dir.clone(),
+                        optional_missing: entry.optional_missing.clone(),
+                        status: PluginStatus::Compiling,
+                    }
+                })
+                .collect();
+            return Ok(Some(InBackground {
+                settler,
+                notes,
+                reports,
+                stop,
+            }));
+        }
+        let (mut started, mut done) = (0, 0);
+        while done < jobs.len() {
+            match notes.recv() {
+                Ok(Note::Started(index)) => {
+                    if let Some(progress) = progress.as_mut() {
+                        progress(started, jobs.len(), settler.id(index));
+                    }
+                    started += 1;
+                }
+                Ok(Note::Done(index, result)) => {
+                    settler.done(index, result);
+                    done += 1;
+                }
+                // Every loader thread ended without loading the rest.
+                Err(_) => break,
+            }
+        }
+        for (index, status) in settler.settle_ready() {
+            report.plugins[jobs[index].slot].status = status;
+        }
+        for job in &jobs {
+            let entry = &mut report.plugins[job.slot];
+            if matches!(entry.status, PluginStatus::Compiling) {
+                entry.status = PluginStatus::LoadFailed(Box::new(LoadError::Compile {
+                    plugin: entry.id.clone(),
+                    path: entry.dir.clone(),
+                    message: "its loader thread stopped before loading it (a bug in plugboard, not the plugin)"
+                        .to_string(),
+                }));
+            }
+        }
+        Ok(None)
     }
 
-    /// Loads one plugin and adds it to the dispatcher, unless it has no
-    /// code, is disabled or is quarantined; `compiling` is told first.
-    fn status(&self, loadable: &Loadable, compiling: impl FnOnce(&str)) -> PluginStatus {
+    /// What becomes of a plugin without compiling it: it has no code, is
+    /// disabled or is quarantined; `None` when it is to be loaded.
+    fn status_before_compiling(&self, loadable: &Loadable) -> Option<PluginStatus> {
         let plugin = &loadable.plugin;
         let id = plugin.id().as_str();
         if !plugin.has_code() {
-            return PluginStatus::DataOnly;
+            return Some(PluginStatus::DataOnly);
         }
         if self.disabled.contains(id) {
-            return PluginStatus::Disabled;
+            return Some(PluginStatus::Disabled);
         }
         if let Some(record) = self.dispatcher.quarantined(id) {
-            return PluginStatus::Quarantined(record);
+            return Some(PluginStatus::Quarantined(record));
         }
-        compiling(id);
-        let options = self.granting.options_for(id, &self.config.settings);
-        let loaded = match self.runtime.load(plugin.manifest.clone(), &plugin.dir, &options) {
-            Ok(loaded) => loaded,
-            Err(error) => return PluginStatus::LoadFailed(Box::new(error)),
-        };
-        match self.dispatcher.add(loaded.clone()) {
-            Ok(()) => PluginStatus::Loaded(Box::new(loaded)),
-            Err(AddError::Quarantined(record)) => PluginStatus::Quarantined(record),
-            Err(AddError::Duplicate(_)) => PluginStatus::Duplicate,
-        }
+        None
     }
 }

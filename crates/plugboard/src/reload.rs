@@ -92,6 +92,15 @@ pub enum ReloadFailure {
     /// The disabled list cannot be read.
     #[error("{0}; the plugin was not reloaded")]
     Disabled(#[from] DisabledError),
+    /// A plugin the host was loading in the background did not load
+    /// ([`crate::HostConfig::load_in_background`]).
+    #[error("`{id}` {status}")]
+    Loading {
+        /// The plugin id.
+        id: String,
+        /// What became of it, e.g. `does not load: ...`.
+        status: String,
+    },
 }
 
 impl fmt::Display for Reload {

@@ -49,6 +49,11 @@ pub enum PluginStatus {
     LoadFailed(Box<LoadError>),
     /// Another plugin with the same id was loaded first.
     Duplicate,
+    /// It is being loaded in the background
+    /// ([`crate::HostConfig::load_in_background`]): it receives no events
+    /// until it is loaded; [`crate::Host::wait_until_loaded`] and the
+    /// reload listener tell what became of it.
+    Compiling,
 }
 
 impl std::fmt::Display for PluginStatus {
@@ -70,6 +75,7 @@ impl std::fmt::Display for PluginStatus {
             PluginStatus::Blocked(error) => write!(f, "cannot load: {error}"),
             PluginStatus::LoadFailed(error) => write!(f, "does not load: {error}"),
             PluginStatus::Duplicate => f.write_str("not loaded: a plugin with this id was loaded first"),
+            PluginStatus::Compiling => f.write_str("compiling in the background (no events until it is loaded)"),
         }
     }
 }
