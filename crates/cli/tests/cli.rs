@@ -439,8 +439,37 @@ attack = "loop-on-event"
         "the others go on:\n{out}"
     );
 
+    // A development run keeps its strikes and quarantine to itself: the
+    // installed plugin of the same id is neither struck nor quarantined.
+    assert!(!root.path().join("data/quarantine.json").exists());
+    assert!(!root.path().join("data/strikes.json").exists());
     let out = plugboard_ok(root.path(), &["run", "--plugins", "plugins"]);
-    assert!(out.contains("  skipping looper: quarantined since "), "{out}");
+    assert!(!out.contains("skipping looper"), "{out}");
+    assert!(out.contains("  QUARANTINED: looper (deadline)"), "{out}");
+}
+
+#[test]
+fn a_development_run_never_quarantines_the_installed_plugin_of_the_same_id() {
+    let root = example_plugins();
+    // The installed auto-tag, granted and working.
+    let archive = plugboard_ok(root.path(), &["pack", "plugins/auto-tag", "--out", "dist"]);
+    plugboard_ok(root.path(), &["install", archive.trim(), "--yes"]);
+    // A development build of auto-tag that loops.
+    let manifest = example_manifest("auto-tag")
+        .replace("component = \"auto_tag.wasm\"", "component = \"hostile.wasm\"")
+        .replace("[config]", "[limits]\ndeadline = \"100ms\"\n\n[config]\nattack = \"loop-on-event\"");
+    assert!(manifest.contains("hostile.wasm") && manifest.contains("loop-on-event"), "{manifest}");
+    let dev = root.path().join("dev");
+    std::fs::create_dir_all(&dev).unwrap();
+    plugin_folder(&dev, "auto-tag", &manifest, HOSTILE);
+    let out = plugboard_ok(root.path(), &["run", "--plugins", "dev/plugins", "--trust-manifests"]);
+    assert!(out.contains("  QUARANTINED: auto-tag (deadline)"), "{out}");
+
+    let out = plugboard_ok(root.path(), &["list"]);
+    let line = out.lines().find(|l| l.starts_with("  auto-tag ")).unwrap_or_else(|| panic!("{out}"));
+    assert!(line.ends_with("  enabled"), "{out}");
+    let out = plugboard_ok(root.path(), &["run"]);
+    assert!(out.contains("  auto-tag [task-events@2]: handled"), "{out}");
 }
 
 #[test]

@@ -272,6 +272,12 @@ impl GrantTable {
         }
     }
 
+    /// Deletes one plugin's own table, so it has the defaults; false when
+    /// it had none.
+    pub fn forget(&mut self, plugin: &str) -> bool {
+        self.plugins.remove(plugin).is_some()
+    }
+
     /// Takes grants back from one plugin's table.
     pub fn revoke(&mut self, plugin: &str, grants: &[Grant]) {
         let defaults = self.grants.clone();

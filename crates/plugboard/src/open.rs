@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use plugboard_contract::grants::GrantStore;
 use plugboard_contract::{Clock, system_clock};
+use plugboard_contract::conduct::InMemoryQuarantine;
 use plugboard_contract::{PluginLogSink, QuarantineStore};
 use plugboard_host::{
     AddError, DispatcherOptions, HostServices, InMemoryStateStore, InMemoryTaskStore, Runtime, StateStore, TaskStore,
@@ -80,7 +81,8 @@ impl<'a> HostBuilder<'a> {
     }
 
     /// Where quarantine records and strikes are kept; without it,
-    /// `quarantine.json` and `strikes.json` in the data folder.
+    /// `quarantine.json` and `strikes.json` in the data folder (in memory,
+    /// for this run only, for a development folder).
     pub fn quarantine_store(mut self, quarantine: impl QuarantineStore + 'static) -> Self {
         self.quarantine = Some(Box::new(quarantine));
         self
@@ -131,6 +133,9 @@ impl<'a> HostBuilder<'a> {
         let granting = Granting::read(config, &*grants)?;
         let quarantine = match self.quarantine.take() {
             Some(quarantine) => quarantine,
+            // A plugin under development is not the installed plugin of the
+            // same id: its strikes and quarantine last for this run only.
+            None if config.development => Box::new(InMemoryQuarantine::new()),
             None => Box::new(QuarantineFile::open(&config.data_dir)?),
         };
         let logs = match self.logs.take() {
