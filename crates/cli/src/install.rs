@@ -76,7 +76,7 @@ pub fn install(args: &InstallArgs, folders: &Folders<'_>) -> anyhow::Result<Exit
                 entry.version,
                 entry.file
             );
-            (catalogue.join(&entry.file), Some((catalogue, entry)))
+            (entry.archive_in(catalogue)?, Some((catalogue, entry)))
         }
         None => (PathBuf::from(&args.target), None),
     };

@@ -51,6 +51,7 @@ mod position;
 
 pub use api::{ApiVersion, WORLD_NAME};
 pub use byte_size::{GIB, KIB, MIB, format as format_byte_size, parse as parse_byte_size};
+pub use duration::{format as format_duration, parse as parse_duration};
 pub use commands::{CommandInfo, CommandRef};
 pub use dependencies::Dependency;
 pub use error::{InvalidValue, Location, ManifestError};
