@@ -20,7 +20,7 @@ use crate::config::HostConfig;
 use crate::disabled::DisabledPlugins;
 use crate::discovery::{self, Candidates};
 use crate::error::OpenError;
-use crate::granting::Granting;
+use crate::granting::{self, Granting};
 use crate::host::{Host, Shared};
 use crate::reload::{Reload, ReloadListener, Reloader};
 use crate::report::{OpenReport, PluginReport, PluginStatus};
@@ -269,6 +269,9 @@ impl Loading<'_> {
     fn status(&self, loadable: &Loadable, compiling: impl FnOnce(&str)) -> PluginStatus {
         let plugin = &loadable.plugin;
         let id = plugin.id().as_str();
+        if let Err(error) = granting::check_files(plugin) {
+            return PluginStatus::Changed(Box::new(error));
+        }
         if !plugin.has_code() {
             return PluginStatus::DataOnly;
         }
@@ -279,7 +282,7 @@ impl Loading<'_> {
             return PluginStatus::Quarantined(record);
         }
         compiling(id);
-        let options = self.granting.options_for(id, &self.config.settings);
+        let options = self.granting.options_for(plugin, &self.config.settings);
         let loaded = match self.runtime.load(plugin.manifest.clone(), &plugin.dir, &options) {
             Ok(loaded) => loaded,
             Err(error) => return PluginStatus::LoadFailed(Box::new(error)),

@@ -58,7 +58,7 @@ fn run() -> Result<ExitCode, Box<dyn std::error::Error>> {
         println!("plugin {} {}: {}", plugin.id, plugin.version, plugin.status);
         failed |= matches!(
             plugin.status,
-            PluginStatus::LoadFailed(_) | PluginStatus::Blocked(_) | PluginStatus::Duplicate
+            PluginStatus::LoadFailed(_) | PluginStatus::Changed(_) | PluginStatus::Blocked(_) | PluginStatus::Duplicate
         );
     }
 

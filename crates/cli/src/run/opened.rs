@@ -44,6 +44,7 @@ pub fn print_problems(report: &OpenReport) {
     for plugin in &report.plugins {
         match &plugin.status {
             PluginStatus::LoadFailed(error) => eprintln!("error: skipping {}: {error}", plugin.dir.display()),
+            PluginStatus::Changed(error) => eprintln!("error: skipping {}: {error}", plugin.id),
             PluginStatus::Duplicate => eprintln!(
                 "error: skipping {}: a plugin with id `{}` is already loaded",
                 plugin.dir.display(),
