@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use plugboard_host::{Grants, Policy, QuarantineRecord, QuarantineStore as _};
+use plugboard_host::{CallLimits, Grants, Policy, QuarantineRecord, QuarantineStore as _};
 use plugboard_manifest::Manifest;
 use plugboard_registry::{Discovered, Discovery, Origin, PluginDirs, discover, resolve};
 use plugboard_state::{GrantsFile, QuarantineFile};
@@ -232,7 +232,11 @@ fn print_rows(rows: &[Row], elsewhere: &[Row], elsewhere_title: &str) {
 fn grants_summary(grants: &Grants, manifest: Option<&Manifest>) -> String {
     let mut summary = format!("granted: {}", grant::joined(&grants.list()));
     if let Some(manifest) = manifest {
-        let missing = grant::not_granted(manifest, &Policy::new(manifest, grants));
+        let missing = grant::not_granted(
+            manifest,
+            &Policy::new(manifest, grants),
+            &CallLimits::granted(&manifest.limits, grants),
+        );
         if !missing.is_empty() {
             summary.push_str(&format!(" (not granted: {})", missing.join(", ")));
         }
@@ -244,7 +248,7 @@ fn grants_summary(grants: &Grants, manifest: Option<&Manifest>) -> String {
 fn quarantined(record: &QuarantineRecord) -> String {
     format!(
         "QUARANTINED {} (strikes: {})",
-        describe::quarantined_since(record),
+        crate::display::escaped(&describe::quarantined_since(record)),
         record.strikes
     )
 }

@@ -24,6 +24,7 @@ mod archive;
 mod conformance;
 mod date;
 mod describe;
+mod display;
 mod disabled;
 mod enable;
 mod folders;

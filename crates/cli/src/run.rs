@@ -27,7 +27,7 @@ use plugboard_host::dispatcher::event_kind;
 use plugboard_registry::PluginDirs;
 
 use crate::app::{App, Step};
-use crate::describe;
+use crate::{describe, display};
 use crate::script::{self, CommandCall, Script};
 use roster::{MemberState, Roster, Strikes, print_effects, print_quarantined, print_report};
 
@@ -202,7 +202,7 @@ pub fn run(args: &RunArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &Path
                     Outcome::Unavailable(why) => why,
                     other => other.to_string(),
                 };
-                println!("  {id}: could not start: {why}");
+                println!("  {id}: could not start: {}", display::escaped(&why));
                 roster.set_state(&id, MemberState::CouldNotStart);
             }
         }
@@ -282,10 +282,10 @@ fn run_command(host: &Host, roster: &Roster, call: &CommandCall) {
     let label = roster.label(&call.plugin);
     match result {
         Ok(output) => {
-            println!("  {label}: {}", output.text);
+            println!("  {label}: {}", display::escaped(&output.text));
             print_effects(&output.effects);
         }
-        Err(error) => println!("  {label}: failed: {error}"),
+        Err(error) => println!("  {label}: failed: {}", display::escaped(&error.to_string())),
     }
 }
 

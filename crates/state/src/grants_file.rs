@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use plugboard_contract::grants::{Grant, GrantStore, GrantStoreError, GrantTable, Grants};
+use plugboard_contract::grants::{Binding, Grant, GrantStore, GrantStoreError, GrantTable, Grants};
 
 use crate::locked_file::{self, FolderLock};
 
@@ -61,6 +61,7 @@ enum Change {
     Revoke(String, Vec<Grant>),
     SetDefaults(Grants),
     Forget(String),
+    Bind(String, Binding),
 }
 
 impl Change {
@@ -72,6 +73,7 @@ impl Change {
             Change::Forget(plugin) => {
                 table.forget(plugin);
             }
+            Change::Bind(plugin, binding) => table.bind(plugin, binding),
         }
     }
 }
@@ -121,6 +123,12 @@ impl GrantsFile {
         let had = self.table.plugins().any(|p| p == plugin);
         self.change(Change::Forget(plugin.to_string()));
         had
+    }
+
+    /// Binds one plugin's table to the copy it is granted to (its signer,
+    /// and the plugin bundling it, if any).
+    pub fn bind(&mut self, plugin: &str, binding: &Binding) {
+        self.change(Change::Bind(plugin.to_string(), binding.clone()));
     }
 
     fn change(&mut self, change: Change) {
