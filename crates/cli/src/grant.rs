@@ -10,7 +10,7 @@ use plugboard_host::policy::DEFAULT_STATE_QUOTA;
 use plugboard_host::grants::{GrantedLimit, format_limit_value};
 use plugboard_host::{CallLimits, Grant, Grants, Policy};
 use plugboard_manifest::{Manifest, PluginId};
-use plugboard_registry::PluginDirs;
+use plugboard_registry::{Origin, PluginDirs, discover};
 use plugboard_state::GrantsFile;
 
 use crate::{plugin_dirs, plugins_folder};
@@ -70,17 +70,18 @@ pub fn grant(
 ) -> anyhow::Result<ExitCode> {
     check_id(&args.id)?;
     let mut file = GrantsFile::open(config_dir)?;
+    let dirs = plugin_dirs();
     let grants = if args.all_requested {
         let (folder, manifest) = match &args.plugins {
             Some(dir) => plugins_folder::find_manifest(dir, &args.id)?,
             None => {
-                let dirs = plugin_dirs()?;
-                match plugin_dirs::find_installed(&dirs, &args.id) {
+                let dirs = dirs.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?;
+                match plugin_dirs::find_installed(dirs, &args.id) {
                     Some(plugin) => (plugin.dir, plugin.manifest),
                     None => anyhow::bail!(
                         "no plugin `{}` is installed in {}; pass --plugins DIR for a plugin folder",
                         args.id,
-                        plugin_dirs::describe(&dirs)
+                        plugin_dirs::describe(dirs)
                     ),
                 }
             }
@@ -107,6 +108,19 @@ pub fn grant(
     } else {
         parse_all(&args.permissions)?
     };
+    // Granting a plugin another bundles grants that copy, and only what is
+    // granted now: a table given to another copy of the id is not carried over.
+    if let Ok(dirs) = &dirs
+        && let Some(plugin) = discover(dirs).get(&args.id)
+        && plugin.origin != Origin::User
+        && plugin.origin != Origin::Builtin
+    {
+        let copy = plugboard::copy_of(plugin);
+        if file.table().binding(&args.id).is_none_or(|binding| !binding.covers(&copy)) {
+            file.forget(&args.id);
+            file.bind(&args.id, &copy);
+        }
+    }
     file.grant(&args.id, &grants);
     file.save()?;
     println!("Granted {}: {}", args.id, joined(&grants));
@@ -261,10 +275,10 @@ pub fn not_granted(manifest: &Manifest, in_force: &Policy, limits: &CallLimits) 
     for limit in limits_above_defaults(manifest) {
         if limit_in_force(limits, limit.name) < limit.asked {
             missing.push(format!(
-                "limit:{}={} (runs with the default {})",
+                "limit:{}={} (runs with {})",
                 limit.name,
                 format_limit_value(limit.name, limit.asked),
-                format_limit_value(limit.name, limit.default)
+                format_limit_value(limit.name, limit_in_force(limits, limit.name))
             ));
         }
     }

@@ -736,3 +736,68 @@ fn a_closed_pipe_ends_the_output_without_a_panic() {
     child.wait().unwrap();
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// The hostile fixture as plugin `id`, attacking with `attack`, asking for
+/// the task access and `[limits]` given.
+fn hostile_manifest(id: &str, attack: &str, limits: &str) -> String {
+    format!(
+        "[plugin]\nid = \"{id}\"\nname = \"{id}\"\nversion = \"0.1.0\"\napi = \"task-events@2\"\n\
+         component = \"hostile.wasm\"\n\n[events]\nsubscribe = [\"task-created\"]\n\n[permissions]\n\
+         tasks = [\"read\", \"write\"]\n\n[limits]\n{limits}\n[config]\nattack = \"{attack}\"\n"
+    )
+}
+
+#[test]
+fn a_deadline_above_the_default_is_clamped_until_it_is_granted() {
+    let root = tempfile::tempdir().expect("temp dir");
+    plugin_folder(root.path(), "looper", &hostile_manifest("looper", "loop-on-event", "deadline = \"2s\"\n"), HOSTILE);
+    let events = root.path().join("one.jsonl");
+    std::fs::write(&events, "{\"create\": {\"title\": \"Buy milk\"}}\n").expect("events");
+    let run = |root: &Path| plugboard_ok(root, &["run", "--plugins", "plugins", "--events", "one.jsonl"]);
+    plugboard_ok(root.path(), &["grant", "looper", "tasks.read", "tasks.write", "subscribe"]);
+    let out = run(root.path());
+    assert!(out.contains("trapped (deadline): the call ran past its 1000 ms deadline"), "{out}");
+    assert!(out.contains("limit:deadline=2s (runs with 1s)"), "{out}");
+
+    plugboard_ok(root.path(), &["grant", "looper", "limit:deadline"]);
+    let out = run(root.path());
+    assert!(out.contains("trapped (deadline): the call ran past its 2000 ms deadline"), "{out}");
+
+    // Trusting manifests, for developing one's own plugins, grants what is asked.
+    plugboard_ok(root.path(), &["revoke", "looper", "limit:deadline"]);
+    let out = plugboard_ok(
+        root.path(),
+        &["run", "--plugins", "plugins", "--events", "one.jsonl", "--trust-manifests"],
+    );
+    assert!(out.contains("trapped (deadline): the call ran past its 2000 ms deadline"), "{out}");
+}
+
+#[test]
+fn plugin_text_never_reaches_the_terminal_raw() {
+    let root = tempfile::tempdir().expect("temp dir");
+    plugin_folder(root.path(), "forger", &hostile_manifest("forger", "forge-terminal", ""), HOSTILE);
+    std::fs::write(
+        root.path().join("forge.jsonl"),
+        "{\"create\": {\"title\": \"Buy milk\"}}\n{\"command\": {\"plugin\": \"forger\", \"name\": \"any\"}}\n",
+    )
+    .expect("events");
+    let out = plugboard_ok(
+        root.path(),
+        &["run", "--plugins", "plugins", "--events", "forge.jsonl", "--trust-manifests"],
+    );
+    for raw in ['\u{1b}', '\r', '\u{7}', '\u{202e}'] {
+        assert!(!out.contains(raw), "{raw:?} reached the terminal:\n{out}");
+    }
+    for forged in ["  auto-tag [task-events@2]: handled", "  QUARANTINED: auto-tag (forged)"] {
+        assert!(!out.lines().any(|line| line.starts_with(forged)), "forged line {forged:?}:\n{out}");
+    }
+    assert!(
+        out.contains("    info: \\u{1b}[2J\\u{1b}[31mcleared\\n  auto-tag [task-events@2]: handled\\n"),
+        "the log line is shown, escaped, on one line:\n{out}"
+    );
+    assert!(out.contains("Buy milk\\u{1b}]0;owned\\u{7}\\r\\u{202e}"), "{out}");
+    assert!(out.contains("  forger [task-events@2]: done\\n  QUARANTINED: auto-tag (forged)\\u{1b}[0m"), "{out}");
+
+    let logs = plugboard_ok(root.path(), &["logs", "forger"]);
+    assert!(!logs.contains('\u{1b}') && logs.lines().all(|l| !l.starts_with("  auto-tag")), "{logs}");
+}

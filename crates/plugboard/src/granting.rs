@@ -85,7 +85,7 @@ fn unpacked_root(plugin: &Discovered) -> (PathBuf, Option<String>) {
 
 /// Which copy `plugin` is: where it was found, and the key its folder's
 /// signature names (a bundled plugin is signed with the plugin bundling it).
-pub(crate) fn copy_of(plugin: &Discovered) -> Binding {
+pub fn copy_of(plugin: &Discovered) -> Binding {
     let (root, _) = unpacked_root(plugin);
     let bundled_by = match &plugin.origin {
         Origin::Bundled { by } => Some(by.as_str().to_string()),

@@ -70,6 +70,7 @@ mod settings;
 pub use config::{CODE_CACHE_FOLDER, DEFAULT_WATCH_DEBOUNCE, HostConfig, STATE_FILE, Settings, describe_dirs};
 pub use disabled::{DISABLED_FILE, DisabledError, DisabledPlugins};
 pub use error::OpenError;
+pub use granting::copy_of;
 pub use host::Host;
 pub use open::HostBuilder;
 pub use reload::{Reload, ReloadFailure, ReloadListener};
