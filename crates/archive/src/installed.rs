@@ -274,17 +274,30 @@ mod tests {
         std::fs::write(dir.path().join("p.wasm"), b"\0asm evil").unwrap();
         let error = check_installed(dir.path(), None).unwrap_err();
         assert!(matches!(error, IntegrityError::Changed { .. }), "{error:?}");
-        assert!(error.to_string().contains("p.wasm: this file changed after the plugin was installed"), "{error}");
+        assert!(
+            error
+                .to_string()
+                .contains("p.wasm: this file changed after the plugin was installed"),
+            "{error}"
+        );
 
         let dir = installed(FILES);
         std::fs::remove_file(dir.path().join("resources/words.txt")).unwrap();
         let error = check_installed(dir.path(), None).unwrap_err();
-        assert!(error.to_string().contains("words.txt: this file of the installed plugin is missing"), "{error}");
+        assert!(
+            error
+                .to_string()
+                .contains("words.txt: this file of the installed plugin is missing"),
+            "{error}"
+        );
 
         let dir = installed(FILES);
         std::fs::write(dir.path().join("resources/extra.txt"), b"new").unwrap();
         let error = check_installed(dir.path(), None).unwrap_err();
-        assert!(error.to_string().contains("extra.txt: this was not installed"), "{error}");
+        assert!(
+            error.to_string().contains("extra.txt: this was not installed"),
+            "{error}"
+        );
 
         // A plugin dropped into deps/ later is not part of what was installed.
         let dir = installed(FILES);

@@ -210,7 +210,9 @@ pub fn task_table(tasks: &[Task]) -> String {
                 status_name(task.status).to_string(),
                 priority_name(task.priority).to_string(),
                 escaped(&task.tags.join(",")).into_owned(),
-                task.project.as_deref().map_or_else(|| "-".to_string(), |p| escaped(p).into_owned()),
+                task.project
+                    .as_deref()
+                    .map_or_else(|| "-".to_string(), |p| escaped(p).into_owned()),
             ]
         })
         .collect();

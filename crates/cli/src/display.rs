@@ -59,7 +59,10 @@ mod tests {
             escaped("ok\n  auto-tag [task-events@2]: handled\r"),
             "ok\\n  auto-tag [task-events@2]: handled\\r"
         );
-        assert_eq!(escaped("\u{1b}[2J\u{1b}]0;title\u{7}"), "\\u{1b}[2J\\u{1b}]0;title\\u{7}");
+        assert_eq!(
+            escaped("\u{1b}[2J\u{1b}]0;title\u{7}"),
+            "\\u{1b}[2J\\u{1b}]0;title\\u{7}"
+        );
         assert_eq!(escaped("\u{9b}31m"), "\\u{9b}31m", "the C1 control sequence introducer");
         assert_eq!(escaped("a\u{202e}gnp.exe"), "a\\u{202e}gnp.exe");
         assert_eq!(escaped("x\u{2066}y\u{200b}\u{7f}"), "x\\u{2066}y\\u{200b}\\u{7f}");

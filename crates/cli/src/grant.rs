@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::str::FromStr;
 
 use plugboard_host::grants::EVERYTHING_REQUESTED;
-use plugboard_host::policy::DEFAULT_STATE_QUOTA;
 use plugboard_host::grants::{GrantedLimit, format_limit_value};
+use plugboard_host::policy::DEFAULT_STATE_QUOTA;
 use plugboard_host::{CallLimits, Grant, Grants, Policy};
 use plugboard_manifest::{Manifest, PluginId};
 use plugboard_registry::{Origin, PluginDirs, discover};
@@ -116,7 +116,11 @@ pub fn grant(
         && plugin.origin != Origin::Builtin
     {
         let copy = plugboard::copy_of(plugin);
-        if file.table().binding(&args.id).is_none_or(|binding| !binding.covers(&copy)) {
+        if file
+            .table()
+            .binding(&args.id)
+            .is_none_or(|binding| !binding.covers(&copy))
+        {
             file.forget(&args.id);
             file.bind(&args.id, &copy);
         }
@@ -214,7 +218,11 @@ pub fn limits_above_defaults(manifest: &Manifest) -> Vec<LimitRequest> {
     let capped = CallLimits::from_manifest(asked);
     let defaults = CallLimits::default();
     [
-        ("deadline", asked.deadline.map(|_| millis(capped.deadline)), millis(defaults.deadline)),
+        (
+            "deadline",
+            asked.deadline.map(|_| millis(capped.deadline)),
+            millis(defaults.deadline),
+        ),
         ("fuel", asked.fuel.map(|_| capped.fuel), defaults.fuel),
         ("memory", asked.memory.map(|_| capped.memory), defaults.memory),
         (
@@ -222,8 +230,16 @@ pub fn limits_above_defaults(manifest: &Manifest) -> Vec<LimitRequest> {
             asked.tables.map(|_| u64::from(capped.table_elements)),
             u64::from(defaults.table_elements),
         ),
-        ("max-value", asked.max_value.map(|_| capped.max_value), defaults.max_value),
-        ("host-calls", asked.host_calls.map(|_| capped.host_calls), defaults.host_calls),
+        (
+            "max-value",
+            asked.max_value.map(|_| capped.max_value),
+            defaults.max_value,
+        ),
+        (
+            "host-calls",
+            asked.host_calls.map(|_| capped.host_calls),
+            defaults.host_calls,
+        ),
         (
             "emits-per-event",
             asked.emits_per_event.map(|_| u64::from(capped.emits)),

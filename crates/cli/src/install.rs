@@ -285,7 +285,10 @@ fn bundled_plugins(dir: &Path, id: &str, archive: &Path) -> anyhow::Result<Vec<M
     folders.sort();
     let mut manifests = Vec::new();
     for folder in folders {
-        let name = folder.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = folder
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if name == id {
             bail!(
                 "{} bundles a copy of {id} itself ({BUNDLED_DEPS_FOLDER}/{id}); a plugin cannot bundle its own id, \

@@ -471,8 +471,14 @@ fn a_development_run_never_quarantines_the_installed_plugin_of_the_same_id() {
     // A development build of auto-tag that loops.
     let manifest = example_manifest("auto-tag")
         .replace("component = \"auto_tag.wasm\"", "component = \"hostile.wasm\"")
-        .replace("[config]", "[limits]\ndeadline = \"100ms\"\n\n[config]\nattack = \"loop-on-event\"");
-    assert!(manifest.contains("hostile.wasm") && manifest.contains("loop-on-event"), "{manifest}");
+        .replace(
+            "[config]",
+            "[limits]\ndeadline = \"100ms\"\n\n[config]\nattack = \"loop-on-event\"",
+        );
+    assert!(
+        manifest.contains("hostile.wasm") && manifest.contains("loop-on-event"),
+        "{manifest}"
+    );
     let dev = root.path().join("dev");
     std::fs::create_dir_all(&dev).unwrap();
     plugin_folder(&dev, "auto-tag", &manifest, HOSTILE);
@@ -480,7 +486,10 @@ fn a_development_run_never_quarantines_the_installed_plugin_of_the_same_id() {
     assert!(out.contains("  QUARANTINED: auto-tag (deadline)"), "{out}");
 
     let out = plugboard_ok(root.path(), &["list"]);
-    let line = out.lines().find(|l| l.starts_with("  auto-tag ")).unwrap_or_else(|| panic!("{out}"));
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("  auto-tag "))
+        .unwrap_or_else(|| panic!("{out}"));
     assert!(line.ends_with("  enabled"), "{out}");
     let out = plugboard_ok(root.path(), &["run"]);
     assert!(out.contains("  auto-tag [task-events@2]: handled"), "{out}");
@@ -764,32 +773,61 @@ fn hostile_manifest(id: &str, attack: &str, limits: &str) -> String {
 #[test]
 fn a_deadline_above_the_default_is_clamped_until_it_is_granted() {
     let root = tempfile::tempdir().expect("temp dir");
-    plugin_folder(root.path(), "looper", &hostile_manifest("looper", "loop-on-event", "deadline = \"2s\"\n"), HOSTILE);
+    plugin_folder(
+        root.path(),
+        "looper",
+        &hostile_manifest("looper", "loop-on-event", "deadline = \"2s\"\n"),
+        HOSTILE,
+    );
     let events = root.path().join("one.jsonl");
     std::fs::write(&events, "{\"create\": {\"title\": \"Buy milk\"}}\n").expect("events");
     let run = |root: &Path| plugboard_ok(root, &["run", "--plugins", "plugins", "--events", "one.jsonl"]);
-    plugboard_ok(root.path(), &["grant", "looper", "tasks.read", "tasks.write", "subscribe"]);
+    plugboard_ok(
+        root.path(),
+        &["grant", "looper", "tasks.read", "tasks.write", "subscribe"],
+    );
     let out = run(root.path());
-    assert!(out.contains("trapped (deadline): the call ran past its 1000 ms deadline"), "{out}");
+    assert!(
+        out.contains("trapped (deadline): the call ran past its 1000 ms deadline"),
+        "{out}"
+    );
     assert!(out.contains("limit:deadline=2s (runs with 1s)"), "{out}");
 
     plugboard_ok(root.path(), &["grant", "looper", "limit:deadline"]);
     let out = run(root.path());
-    assert!(out.contains("trapped (deadline): the call ran past its 2000 ms deadline"), "{out}");
+    assert!(
+        out.contains("trapped (deadline): the call ran past its 2000 ms deadline"),
+        "{out}"
+    );
 
     // Trusting manifests, for developing one's own plugins, grants what is asked.
     plugboard_ok(root.path(), &["revoke", "looper", "limit:deadline"]);
     let out = plugboard_ok(
         root.path(),
-        &["run", "--plugins", "plugins", "--events", "one.jsonl", "--trust-manifests"],
+        &[
+            "run",
+            "--plugins",
+            "plugins",
+            "--events",
+            "one.jsonl",
+            "--trust-manifests",
+        ],
     );
-    assert!(out.contains("trapped (deadline): the call ran past its 2000 ms deadline"), "{out}");
+    assert!(
+        out.contains("trapped (deadline): the call ran past its 2000 ms deadline"),
+        "{out}"
+    );
 }
 
 #[test]
 fn plugin_text_never_reaches_the_terminal_raw() {
     let root = tempfile::tempdir().expect("temp dir");
-    plugin_folder(root.path(), "forger", &hostile_manifest("forger", "forge-terminal", ""), HOSTILE);
+    plugin_folder(
+        root.path(),
+        "forger",
+        &hostile_manifest("forger", "forge-terminal", ""),
+        HOSTILE,
+    );
     std::fs::write(
         root.path().join("forge.jsonl"),
         "{\"create\": {\"title\": \"Buy milk\"}}\n{\"command\": {\"plugin\": \"forger\", \"name\": \"any\"}}\n",
@@ -797,21 +835,40 @@ fn plugin_text_never_reaches_the_terminal_raw() {
     .expect("events");
     let out = plugboard_ok(
         root.path(),
-        &["run", "--plugins", "plugins", "--events", "forge.jsonl", "--trust-manifests"],
+        &[
+            "run",
+            "--plugins",
+            "plugins",
+            "--events",
+            "forge.jsonl",
+            "--trust-manifests",
+        ],
     );
     for raw in ['\u{1b}', '\r', '\u{7}', '\u{202e}'] {
         assert!(!out.contains(raw), "{raw:?} reached the terminal:\n{out}");
     }
-    for forged in ["  auto-tag [task-events@2]: handled", "  QUARANTINED: auto-tag (forged)"] {
-        assert!(!out.lines().any(|line| line.starts_with(forged)), "forged line {forged:?}:\n{out}");
+    for forged in [
+        "  auto-tag [task-events@2]: handled",
+        "  QUARANTINED: auto-tag (forged)",
+    ] {
+        assert!(
+            !out.lines().any(|line| line.starts_with(forged)),
+            "forged line {forged:?}:\n{out}"
+        );
     }
     assert!(
         out.contains("    info: \\u{1b}[2J\\u{1b}[31mcleared\\n  auto-tag [task-events@2]: handled\\n"),
         "the log line is shown, escaped, on one line:\n{out}"
     );
     assert!(out.contains("Buy milk\\u{1b}]0;owned\\u{7}\\r\\u{202e}"), "{out}");
-    assert!(out.contains("  forger [task-events@2]: done\\n  QUARANTINED: auto-tag (forged)\\u{1b}[0m"), "{out}");
+    assert!(
+        out.contains("  forger [task-events@2]: done\\n  QUARANTINED: auto-tag (forged)\\u{1b}[0m"),
+        "{out}"
+    );
 
     let logs = plugboard_ok(root.path(), &["logs", "forger"]);
-    assert!(!logs.contains('\u{1b}') && logs.lines().all(|l| !l.starts_with("  auto-tag")), "{logs}");
+    assert!(
+        !logs.contains('\u{1b}') && logs.lines().all(|l| !l.starts_with("  auto-tag")),
+        "{logs}"
+    );
 }

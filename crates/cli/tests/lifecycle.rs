@@ -758,21 +758,33 @@ fn an_archive_bundling_a_copy_of_an_installed_plugin_never_replaces_it() {
     );
 
     let out = plugboard_ok(root, &["list"]);
-    assert!(list_line(&out, "auto-tag").starts_with("  auto-tag  0.1.0  task-events@2  user  "), "{out}");
-    assert!(list_line(&out, "evil").contains("cannot load: evil -> auto-tag"), "{out}");
+    assert!(
+        list_line(&out, "auto-tag").starts_with("  auto-tag  0.1.0  task-events@2  user  "),
+        "{out}"
+    );
+    assert!(
+        list_line(&out, "evil").contains("cannot load: evil -> auto-tag"),
+        "{out}"
+    );
     let output = plugboard(root, &["run"]);
     let (out, err) = (stdout(&output), stderr(&output));
     assert!(out.contains("  auto-tag [task-events@2]: handled"), "{out}");
     assert!(!out.contains("99.0.0") || out.contains("is not used"), "{out}");
     assert!(err.contains("not loading evil: evil -> auto-tag"), "{err}");
-    assert!(!out.contains("tasks.delete"), "the impostor's request is in force nowhere:\n{out}");
+    assert!(
+        !out.contains("tasks.delete"),
+        "the impostor's request is in force nowhere:\n{out}"
+    );
 }
 
 #[test]
 fn an_archive_bundling_a_copy_of_itself_is_refused_and_a_bundled_plugin_asks_for_its_grants() {
     let root = tempfile::tempdir().expect("temp dir");
     let root = root.path();
-    let manifest = format!("{}\n[dependencies]\nkeyword-pack = \"^1\"\n", example_manifest("auto-tag"));
+    let manifest = format!(
+        "{}\n[dependencies]\nkeyword-pack = \"^1\"\n",
+        example_manifest("auto-tag")
+    );
     plugin_folder(root, "auto-tag", &manifest, AUTO_TAG);
     let archive = pack(root, "auto-tag");
     let keyword_pack = "[plugin]\nid = \"keyword-pack\"\nname = \"Keyword pack\"\nversion = \"1.2.0\"\n\
@@ -841,7 +853,11 @@ fn an_upgrade_signed_by_another_key_or_unsigned_asks_for_everything_again() {
     };
     sign(&archive, &first);
     plugboard_ok(root, &["install", &archive, "--yes"]);
-    assert!(grants_file(root).contains(&format!("signer = \"{first}\"")), "{}", grants_file(root));
+    assert!(
+        grants_file(root).contains(&format!("signer = \"{first}\"")),
+        "{}",
+        grants_file(root)
+    );
 
     // The same requests, signed by the other trusted key.
     let other = repack_auto_tag(root, "0.2.0", "\"read\", \"write\"");
@@ -863,14 +879,21 @@ fn an_upgrade_signed_by_another_key_or_unsigned_asks_for_everything_again() {
     let unsigned = repack_auto_tag(root, "0.2.1", "\"read\", \"write\"");
     let output = plugboard_with_input(root, &["install", &unsigned], Some("n\n"));
     assert!(!output.status.success());
-    assert!(stdout(&output).contains("this archive is unsigned, so nothing you granted before"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("this archive is unsigned, so nothing you granted before"),
+        "{}",
+        stdout(&output)
+    );
     assert_eq!(installed_version(root, "auto-tag"), "0.1.0");
 
     // The same key: what was granted carries over.
     let same = repack_auto_tag(root, "0.2.2", "\"read\", \"write\"");
     sign(&same, &first);
     let out = plugboard_ok(root, &["install", &same]);
-    assert!(out.contains("It requests nothing you have not granted already."), "{out}");
+    assert!(
+        out.contains("It requests nothing you have not granted already."),
+        "{out}"
+    );
     assert_eq!(installed_version(root, "auto-tag"), "0.2.2");
 
     // Accepting the other key's build rebinds the grants to it.
@@ -878,7 +901,11 @@ fn an_upgrade_signed_by_another_key_or_unsigned_asks_for_everything_again() {
     sign(&rebound, &second);
     let output = plugboard_with_input(root, &["install", &rebound], Some("y\n"));
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(grants_file(root).contains(&format!("signer = \"{second}\"")), "{}", grants_file(root));
+    assert!(
+        grants_file(root).contains(&format!("signer = \"{second}\"")),
+        "{}",
+        grants_file(root)
+    );
     let out = plugboard_ok(root, &["run"]);
     assert!(out.contains("  auto-tag [task-events@2]: handled"), "{out}");
 }
@@ -894,30 +921,48 @@ fn a_file_changed_in_an_installed_plugin_stops_it_from_loading() {
     // A manifest edited in place to ask for deletes.
     let manifest = root.join("installed/auto-tag/plugin.toml");
     let text = std::fs::read_to_string(&manifest).expect("manifest");
-    std::fs::write(&manifest, text.replace("tasks = [\"read\", \"write\"]", "tasks = [\"read\", \"write\", \"delete\"]"))
-        .expect("edit");
+    std::fs::write(
+        &manifest,
+        text.replace(
+            "tasks = [\"read\", \"write\"]",
+            "tasks = [\"read\", \"write\", \"delete\"]",
+        ),
+    )
+    .expect("edit");
     let output = plugboard(root, &["run"]);
     assert!(!output.status.success());
     let err = stderr(&output);
     assert!(
-        err.contains("error: skipping auto-tag: installed/auto-tag/plugin.toml: this file changed after the plugin was installed"),
+        err.contains(
+            "error: skipping auto-tag: installed/auto-tag/plugin.toml: this file changed after the plugin was installed"
+        ),
         "{err}"
     );
-    assert!(!stdout(&output).contains("auto-tag [task-events@2]: handled"), "{}", stdout(&output));
+    assert!(
+        !stdout(&output).contains("auto-tag [task-events@2]: handled"),
+        "{}",
+        stdout(&output)
+    );
 
     // A file added beside the component is refused as well.
     std::fs::write(&manifest, text).expect("restore");
     plugboard_ok(root, &["run"]);
     std::fs::write(root.join("installed/auto-tag/extra.wasm"), b"\0asm").expect("add");
     let err = stderr(&plugboard(root, &["run"]));
-    assert!(err.contains("installed/auto-tag/extra.wasm: this was not installed with the plugin"), "{err}");
+    assert!(
+        err.contains("installed/auto-tag/extra.wasm: this was not installed with the plugin"),
+        "{err}"
+    );
 }
 
 #[test]
 fn limits_above_the_defaults_are_shown_at_install_and_asked_for() {
     let root = tempfile::tempdir().expect("temp dir");
     let root = root.path();
-    let manifest = example_manifest("auto-tag").replace("[config]", "[limits]\nmemory = \"256MiB\"\ndeadline = \"500ms\"\n\n[config]");
+    let manifest = example_manifest("auto-tag").replace(
+        "[config]",
+        "[limits]\nmemory = \"256MiB\"\ndeadline = \"500ms\"\n\n[config]",
+    );
     assert!(manifest.contains("256MiB"), "{manifest}");
     plugin_folder(root, "auto-tag", &manifest, AUTO_TAG);
     let archive = pack(root, "auto-tag");
@@ -927,15 +972,24 @@ fn limits_above_the_defaults_are_shown_at_install_and_asked_for() {
         out.contains("  limit:memory=256MiB      use up to 256MiB of memory, above the default every plugin gets\n"),
         "{out}"
     );
-    assert!(!out.contains("limit:deadline"), "less than the default is not a request:\n{out}");
+    assert!(
+        !out.contains("limit:deadline"),
+        "less than the default is not a request:\n{out}"
+    );
 
-    let out = plugboard_ok(root, &["install", &archive, "--grant", "tasks.read", "tasks.write", "subscribe"]);
+    let out = plugboard_ok(
+        root,
+        &["install", &archive, "--grant", "tasks.read", "tasks.write", "subscribe"],
+    );
     assert!(
         out.contains("Requested, not granted: limit:memory=256MiB (runs with 64MiB)"),
         "{out}"
     );
     let out = plugboard_ok(root, &["grant", "auto-tag", "limit:memory=128MiB"]);
-    assert!(out.contains("auto-tag now holds: tasks.read, tasks.write, subscribe, limit:memory=128MiB"), "{out}");
+    assert!(
+        out.contains("auto-tag now holds: tasks.read, tasks.write, subscribe, limit:memory=128MiB"),
+        "{out}"
+    );
     let out = plugboard_ok(root, &["list"]);
     assert!(
         list_line(&out, "auto-tag").contains("(not granted: limit:memory=256MiB (runs with 128MiB))"),

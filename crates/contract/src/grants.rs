@@ -94,7 +94,10 @@ pub enum GrantedLimit {
 /// The unit limit `name` is written in; `None` for a name that is not a
 /// limit one can grant.
 pub fn limit_unit(name: &str) -> Option<LimitUnit> {
-    LIMIT_NAMES.iter().find(|(known, _)| *known == name).map(|(_, unit)| *unit)
+    LIMIT_NAMES
+        .iter()
+        .find(|(known, _)| *known == name)
+        .map(|(_, unit)| *unit)
 }
 
 /// Reads a limit's value as written in a grant (`"5s"`, `"256MiB"`,
@@ -301,7 +304,9 @@ impl Grants {
             Grant::Command(name) => add(&mut self.commands, name),
             Grant::Limit { name, value } => {
                 let value = value.clone().unwrap_or_else(|| EVERYTHING_REQUESTED.to_string());
-                self.limits.get_or_insert_with(BTreeMap::new).insert(name.clone(), value);
+                self.limits
+                    .get_or_insert_with(BTreeMap::new)
+                    .insert(name.clone(), value);
             }
         }
     }
@@ -592,9 +597,15 @@ mod tests {
             "{err}"
         );
         assert!("network".parse::<Grant>().is_err());
-        assert!("limit:stack=1MiB".parse::<Grant>().is_err(), "the stack cannot be raised");
+        assert!(
+            "limit:stack=1MiB".parse::<Grant>().is_err(),
+            "the stack cannot be raised"
+        );
         assert!("limit:deadline=lots".parse::<Grant>().is_err());
-        assert_eq!("limit:deadline=5000ms".parse::<Grant>().unwrap().to_string(), "limit:deadline=5s");
+        assert_eq!(
+            "limit:deadline=5000ms".parse::<Grant>().unwrap().to_string(),
+            "limit:deadline=5s"
+        );
         assert!("state:lots".parse::<Grant>().is_err());
     }
 
@@ -662,7 +673,10 @@ mod tests {
         assert_eq!(grants.limit("memory"), Some(GrantedLimit::AsRequested));
         grants.revoke(&"limit:memory".parse().unwrap());
         assert_eq!(grants.limit("memory"), None);
-        assert_eq!(Grants::everything_requested().limit("fuel"), Some(GrantedLimit::AsRequested));
+        assert_eq!(
+            Grants::everything_requested().limit("fuel"),
+            Some(GrantedLimit::AsRequested)
+        );
     }
 
     #[test]
@@ -684,12 +698,21 @@ mod tests {
         // Granted by hand: the installed copy only.
         assert!(!table.grants_for_copy("auto-tag", &installed(UNSIGNED)).1);
         let (grants, withheld) = table.grants_for_copy("auto-tag", &bundled);
-        assert!(withheld && grants == *table.defaults(), "a bundled copy gets the defaults only");
+        assert!(
+            withheld && grants == *table.defaults(),
+            "a bundled copy gets the defaults only"
+        );
 
         table.bind("auto-tag", &installed("29cac28fbd7e61d1"));
         assert!(!table.grants_for_copy("auto-tag", &installed("29cac28fbd7e61d1")).1);
-        assert!(table.grants_for_copy("auto-tag", &installed("0000000000000000")).1, "another signer");
-        assert!(table.grants_for_copy("auto-tag", &installed(UNSIGNED)).1, "unsigned after signed");
+        assert!(
+            table.grants_for_copy("auto-tag", &installed("0000000000000000")).1,
+            "another signer"
+        );
+        assert!(
+            table.grants_for_copy("auto-tag", &installed(UNSIGNED)).1,
+            "unsigned after signed"
+        );
         assert!(table.grants_for_copy("auto-tag", &bundled).1);
 
         table.bind("keyword-pack", &bundled);

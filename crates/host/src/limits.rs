@@ -152,12 +152,8 @@ impl CallLimits {
         let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
         let count32 = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
         let asked = Limits {
-            deadline: allow(
-                "deadline",
-                limits.deadline.map(millis),
-                millis(defaults.deadline),
-            )
-            .map(Duration::from_millis),
+            deadline: allow("deadline", limits.deadline.map(millis), millis(defaults.deadline))
+                .map(Duration::from_millis),
             fuel: allow("fuel", limits.fuel, defaults.fuel),
             memory: allow("memory", limits.memory, defaults.memory),
             tables: allow(

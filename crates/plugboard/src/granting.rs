@@ -102,8 +102,8 @@ pub fn copy_of(plugin: &Discovered) -> Binding {
 /// install; here it only tells copies apart.
 fn folder_signer(root: &Path) -> String {
     let mut text = String::new();
-    let read = std::fs::File::open(root.join(SIGNATURE_ENTRY))
-        .and_then(|file| file.take(1024).read_to_string(&mut text));
+    let read =
+        std::fs::File::open(root.join(SIGNATURE_ENTRY)).and_then(|file| file.take(1024).read_to_string(&mut text));
     if read.is_err() {
         return UNSIGNED.to_string();
     }

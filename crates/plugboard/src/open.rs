@@ -5,9 +5,9 @@
 
 use std::sync::{Arc, Mutex};
 
+use plugboard_contract::conduct::InMemoryQuarantine;
 use plugboard_contract::grants::GrantStore;
 use plugboard_contract::{Clock, system_clock};
-use plugboard_contract::conduct::InMemoryQuarantine;
 use plugboard_contract::{PluginLogSink, QuarantineStore};
 use plugboard_host::{
     AddError, DispatcherOptions, HostServices, InMemoryStateStore, InMemoryTaskStore, Runtime, StateStore, TaskStore,

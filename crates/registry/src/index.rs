@@ -52,7 +52,9 @@ impl IndexEntry {
             && !name.starts_with('.')
             && !name.contains(['/', '\\', ':'])
             && !name.chars().any(char::is_control)
-            && Path::new(name).extension().is_some_and(|extension| extension == ARCHIVE_EXTENSION);
+            && Path::new(name)
+                .extension()
+                .is_some_and(|extension| extension == ARCHIVE_EXTENSION);
         if !plain {
             return Err(format!(
                 "its file {name:?} is not the plain name of a .{ARCHIVE_EXTENSION} archive in the catalogue folder"

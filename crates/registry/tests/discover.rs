@@ -248,7 +248,10 @@ fn a_bundled_copy_never_replaces_an_installed_plugin_even_when_it_is_required() 
 
     let discovery = discover(&folders.dirs());
     let auto_tag = discovery.get("auto-tag").expect("found");
-    assert_eq!((auto_tag.dir.as_path(), &auto_tag.origin), (installed.as_path(), &Origin::User));
+    assert_eq!(
+        (auto_tag.dir.as_path(), &auto_tag.origin),
+        (installed.as_path(), &Origin::User)
+    );
     let keyword_pack = discovery.get("keyword-pack").expect("found");
     assert_eq!(keyword_pack.origin, Origin::Builtin);
     assert_eq!(

@@ -195,7 +195,11 @@ fn an_index_naming_a_file_outside_the_folder_or_a_bad_digest_is_refused() {
     let path = catalogue.dir.join(INDEX_FILE_NAME);
     let good: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     for (field, value, expected) in [
-        ("file", "../outside.plugin", "is not the plain name of a .plugin archive"),
+        (
+            "file",
+            "../outside.plugin",
+            "is not the plain name of a .plugin archive",
+        ),
         ("file", "/etc/passwd", "is not the plain name"),
         ("file", "sub/auto-tag-1.2.0.plugin", "is not the plain name"),
         ("file", "..", "is not the plain name"),
@@ -208,7 +212,10 @@ fn an_index_naming_a_file_outside_the_folder_or_a_bad_digest_is_refused() {
         let error = Index::read(&catalogue.dir).expect_err(value);
         assert!(matches!(error, IndexError::BadEntry { position: 1, .. }), "{error:?}");
         let message = error.to_string();
-        assert!(message.contains("entry 1 (auto-tag)") && message.contains(expected), "{message}");
+        assert!(
+            message.contains("entry 1 (auto-tag)") && message.contains(expected),
+            "{message}"
+        );
     }
 }
 
@@ -216,7 +223,10 @@ fn an_index_naming_a_file_outside_the_folder_or_a_bad_digest_is_refused() {
 fn an_archive_whose_bytes_are_not_the_listed_ones_is_refused_before_use() {
     let catalogue = Catalogue::new();
     let index = write_index(&catalogue.dir).expect("write").index;
-    let entry = index.resolve("keyword-pack", &requirement("*")).expect("listed").clone();
+    let entry = index
+        .resolve("keyword-pack", &requirement("*"))
+        .expect("listed")
+        .clone();
     assert_eq!(
         entry.archive_in(&catalogue.dir).expect("the listed bytes"),
         catalogue.dir.join(&entry.file)
@@ -229,5 +239,8 @@ fn an_archive_whose_bytes_are_not_the_listed_ones_is_refused_before_use() {
     .expect("replace");
     let error = entry.archive_in(&catalogue.dir).expect_err("other bytes");
     assert!(matches!(error, IndexError::DigestMismatch { .. }), "{error:?}");
-    assert!(error.to_string().contains("keyword-pack-0.3.0.plugin: its sha256 is"), "{error}");
+    assert!(
+        error.to_string().contains("keyword-pack-0.3.0.plugin: its sha256 is"),
+        "{error}"
+    );
 }

@@ -272,7 +272,11 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         names.sort();
-        assert_eq!(names, [".plugboard.toml.lock", GRANTS_FILE], "the temporary file was renamed");
+        assert_eq!(
+            names,
+            [".plugboard.toml.lock", GRANTS_FILE],
+            "the temporary file was renamed"
+        );
 
         let file = GrantsFile::open(dir.path()).unwrap();
         let auto = file.grants_for("auto-tag");
@@ -366,7 +370,11 @@ mod tests {
         let file = GrantsFile::open(dir.path()).unwrap();
         assert_eq!(file.grants_for("other").tasks, Some(vec!["read".into()]));
         assert_eq!(file.grants_for("auto-tag").tasks, Some(vec!["write".into()]));
-        assert_eq!(install.table(), file.table(), "a saved handle holds what the file holds");
+        assert_eq!(
+            install.table(),
+            file.table(),
+            "a saved handle holds what the file holds"
+        );
 
         let writers: Vec<_> = (0..6)
             .map(|n| {

@@ -89,11 +89,11 @@ mod tests {
         assert_eq!(names, ["x.json"], "no temporary file stays behind");
 
         let held = FolderLock::acquire(dir.path(), "x").unwrap();
-        let other = File::options()
-            .write(true)
-            .open(lock_path(dir.path(), "x"))
-            .unwrap();
-        assert!(other.try_lock().is_err(), "a second writer waits while the lock is held");
+        let other = File::options().write(true).open(lock_path(dir.path(), "x")).unwrap();
+        assert!(
+            other.try_lock().is_err(),
+            "a second writer waits while the lock is held"
+        );
         drop(held);
         assert!(other.try_lock().is_ok(), "and gets it once released");
     }

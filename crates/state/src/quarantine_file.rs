@@ -121,8 +121,8 @@ impl QuarantineFile {
             move |source| QuarantineError::Io { path, source }
         };
         let saved = (|| {
-            let _lock = FolderLock::acquire(&self.dir, LOCK_NAME)
-                .map_err(io(&locked_file::lock_path(&self.dir, LOCK_NAME)))?;
+            let _lock =
+                FolderLock::acquire(&self.dir, LOCK_NAME).map_err(io(&locked_file::lock_path(&self.dir, LOCK_NAME)))?;
             let mut contents = read_contents(&self.quarantine_path, &self.strikes_path)?;
             let (answer, touched) = change(&mut contents);
             if touched.records {
@@ -328,7 +328,11 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         names.sort();
-        assert_eq!(names, [".quarantine.lock", QUARANTINE_FILE], "the temporary file was renamed");
+        assert_eq!(
+            names,
+            [".quarantine.lock", QUARANTINE_FILE],
+            "the temporary file was renamed"
+        );
         let mut reopened = QuarantineFile::open(dir.path()).unwrap();
         assert_eq!(reopened.get("looper"), Some(&record("looper")));
         assert_eq!(reopened.list(), [record("looper")]);
@@ -373,7 +377,8 @@ mod tests {
         std::fs::write(dir.path().join(QUARANTINE_FILE), b"{ not json").unwrap();
         let err = QuarantineFile::open(dir.path()).unwrap_err();
         assert!(
-            err.to_string().contains("quarantine.json cannot be read") && err.to_string().contains("no plugin is loaded"),
+            err.to_string().contains("quarantine.json cannot be read")
+                && err.to_string().contains("no plugin is loaded"),
             "{err}"
         );
         std::fs::remove_file(dir.path().join(QUARANTINE_FILE)).unwrap();
@@ -396,7 +401,10 @@ mod tests {
         assert_eq!(q.get("looper"), Some(&record("looper")));
         for (plugin, file) in [("newer", QUARANTINE_FILE), ("odd", STRIKES_FILE)] {
             let kept = q.get(plugin).unwrap_or_else(|| panic!("{plugin} is let in"));
-            assert!(kept.reason.contains(file) && kept.reason.contains("cannot be read"), "{kept:?}");
+            assert!(
+                kept.reason.contains(file) && kept.reason.contains("cannot be read"),
+                "{kept:?}"
+            );
         }
         assert_eq!(q.strikes("nosy").count(AbuseKind::Denied), 2);
         assert!(q.get("nosy").is_none());
@@ -426,7 +434,10 @@ mod tests {
         assert!(now.get("looper").is_none(), "the release holds");
         assert!(now.get("hog").is_some());
         assert_eq!(now.strikes("nosy").count(AbuseKind::Denied), 1);
-        assert!(host.get("looper").is_none(), "the host sees the release with its next change");
+        assert!(
+            host.get("looper").is_none(),
+            "the host sees the release with its next change"
+        );
     }
 
     #[test]
