@@ -238,10 +238,8 @@ fn read_contents(quarantine_path: &Path, strikes_path: &Path) -> Result<Contents
                 }
                 Err(error) => {
                     // Its strikes cannot be counted, so it is kept out until released.
-                    if !contents.records.contains_key(&plugin) {
-                        let record = unreadable(&plugin, strikes_path, &error.to_string());
-                        contents.records.insert(plugin, record);
-                    }
+                    let record = unreadable(&plugin, strikes_path, &error.to_string());
+                    contents.records.entry(plugin).or_insert(record);
                 }
             }
         }
