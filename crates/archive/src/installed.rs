@@ -96,8 +96,8 @@ pub enum IntegrityError {
 /// - with `under` `Some("deps/<id>")`, only the plugin it bundles there.
 ///
 /// Every listed file in that part is read and hashed (the cost is one sha256 pass
-/// over the plugin's files, about 20 to 50 ms for an 18 MB component in a release
-/// build), and every file found there must be listed: a changed, missing or added
+/// over the plugin's files, in the order of 50 to 100 ms for an 18 MB component),
+/// and every file found there must be listed: a changed, missing or added
 /// file, or anything but a regular file, is an error naming it. A folder without
 /// `plugboard/digests` is [`Integrity::NotFromArchive`].
 pub fn check_installed(root: &Path, under: Option<&str>) -> Result<Integrity, IntegrityError> {
