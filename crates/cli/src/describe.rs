@@ -1,7 +1,7 @@
 //! Turning tasks, task changes and dispatch outcomes into the short text a
 //! reader of `plugboard run` sees.
 
-use crate::display::escaped;
+use plugboard::display::escaped;
 use std::fmt::Write as _;
 
 use plugboard_contract::{Priority, Status, Task};

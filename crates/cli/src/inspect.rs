@@ -66,7 +66,7 @@ fn row(out: &mut String, label: &str, value: impl std::fmt::Display) {
     let _ = writeln!(
         out,
         "  {label:<LABEL_WIDTH$} {}",
-        crate::display::escaped(&value.to_string())
+        plugboard::display::escaped(&value.to_string())
     );
 }
 

@@ -21,10 +21,10 @@ use plugboard_state::{GrantsFile, QuarantineFile};
 use semver::VersionReq;
 
 use crate::archive::{self, TrustedKeysArg};
-use crate::display;
 use crate::grant;
 use crate::plugin_dirs::{self, Installed};
 use plugboard::DisabledPlugins;
+use plugboard::display;
 
 /// The arguments of `plugboard install`.
 #[derive(Debug, clap::Args)]

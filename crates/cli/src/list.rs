@@ -248,7 +248,7 @@ fn grants_summary(grants: &Grants, manifest: Option<&Manifest>) -> String {
 fn quarantined(record: &QuarantineRecord) -> String {
     format!(
         "QUARANTINED {} (strikes: {})",
-        crate::display::escaped(&describe::quarantined_since(record)),
+        plugboard::display::escaped(&describe::quarantined_since(record)),
         record.strikes
     )
 }

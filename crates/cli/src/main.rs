@@ -25,7 +25,6 @@ mod conformance;
 mod date;
 mod describe;
 mod disabled;
-mod display;
 mod enable;
 mod folders;
 mod grant;

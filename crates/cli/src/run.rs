@@ -27,8 +27,9 @@ use plugboard_host::dispatcher::event_kind;
 use plugboard_registry::PluginDirs;
 
 use crate::app::{App, Step};
+use crate::describe;
 use crate::script::{self, CommandCall, Script};
-use crate::{describe, display};
+use plugboard::display;
 use roster::{MemberState, Roster, Strikes, print_effects, print_quarantined, print_report};
 
 /// The arguments of `plugboard run`.

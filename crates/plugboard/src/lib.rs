@@ -59,6 +59,7 @@ mod background;
 mod config;
 mod disabled;
 mod discovery;
+pub mod display;
 mod error;
 mod granting;
 mod host;

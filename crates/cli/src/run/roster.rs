@@ -3,7 +3,7 @@
 //! is printed: one line per plugin, then what emitted events did, then the
 //! quarantines.
 
-use crate::display::escaped;
+use plugboard::display::escaped;
 use std::sync::Arc;
 
 use plugboard::types::Event;

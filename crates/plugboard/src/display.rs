@@ -1,6 +1,7 @@
 //! Text that came from a plugin (its log lines, command output, error
 //! messages, the task titles it wrote, its manifest's name and description)
-//! shown on the user's terminal. A plugin must not be able to move the
+//! shown on a terminal: the `plugboard` command and any application that
+//! prints what a plugin reported use this one function. A plugin must not be able to move the
 //! cursor, recolour or clear the screen, or start a line of its own that
 //! looks like plugboard's (`handled`, `QUARANTINED`), so every such text goes
 //! through [`escaped`] before it is printed: control characters, including
