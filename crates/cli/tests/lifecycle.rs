@@ -775,6 +775,23 @@ fn an_archive_bundling_a_copy_of_an_installed_plugin_never_replaces_it() {
         !out.contains("tasks.delete"),
         "the impostor's request is in force nowhere:\n{out}"
     );
+
+    // Once the real auto-tag is removed (its grants kept), the bundled copy is
+    // used, but what was granted to the installed copy does not go to it.
+    plugboard_ok(root, &["remove", "auto-tag"]);
+    let out = plugboard_ok(root, &["list"]);
+    let line = list_line(&out, "auto-tag");
+    assert!(
+        line.starts_with("  auto-tag  99.0.0  task-events@2  bundled by evil  granted: nothing")
+            && line.contains("what you granted it went to another copy of it"),
+        "{out}"
+    );
+    let out = plugboard_ok(root, &["run"]);
+    assert!(!out.contains("auto-tag [task-events@2]: handled"), "{out}");
+    assert!(
+        out.contains("installed/evil/deps/auto-tag/auto_tag.wasm\n      nothing granted: it will receive no events"),
+        "{out}"
+    );
 }
 
 #[test]
