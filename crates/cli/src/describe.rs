@@ -1,6 +1,7 @@
 //! Turning tasks, task changes and dispatch outcomes into the short text a
 //! reader of `plugboard run` sees.
 
+use plugboard::display::escaped;
 use std::fmt::Write as _;
 
 use plugboard_contract::{Priority, Status, Task};
@@ -205,11 +206,13 @@ pub fn task_table(tasks: &[Task]) -> String {
         .iter()
         .map(|task| {
             [
-                truncate(&task.title, MAX_TITLE_COLUMN),
+                truncate(&escaped(&task.title), MAX_TITLE_COLUMN),
                 status_name(task.status).to_string(),
                 priority_name(task.priority).to_string(),
-                task.tags.join(","),
-                task.project.clone().unwrap_or_else(|| "-".to_string()),
+                escaped(&task.tags.join(",")).into_owned(),
+                task.project
+                    .as_deref()
+                    .map_or_else(|| "-".to_string(), |p| escaped(p).into_owned()),
             ]
         })
         .collect();

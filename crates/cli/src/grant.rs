@@ -6,10 +6,11 @@ use std::process::ExitCode;
 use std::str::FromStr;
 
 use plugboard_host::grants::EVERYTHING_REQUESTED;
+use plugboard_host::grants::{GrantedLimit, format_limit_value};
 use plugboard_host::policy::DEFAULT_STATE_QUOTA;
-use plugboard_host::{Grant, Grants, Policy};
+use plugboard_host::{CallLimits, Grant, Grants, Policy};
 use plugboard_manifest::{Manifest, PluginId};
-use plugboard_registry::PluginDirs;
+use plugboard_registry::{Origin, PluginDirs, discover};
 use plugboard_state::GrantsFile;
 
 use crate::{plugin_dirs, plugins_folder};
@@ -23,6 +24,9 @@ pub const PERMISSIONS_HELP: &str = "PERMISSION is one of:
                                             subscribe:task-created, subscribe:custom:<topic>)
   network:<host>                            reach <host> over outgoing HTTP
   commands.invoke:<plugin>.<command>        run another plugin's command
+  limit:<name>, limit:<name>=<value>        let a [limits] value above the host's default stand (what the
+                                            manifest asks, or at most <value>): deadline, fuel, memory,
+                                            tables, max-value, host-calls, emits-per-event
 A plugin only ever gets what its manifest requests AND you granted; by default it gets nothing.";
 
 /// The arguments of `plugboard grant`.
@@ -66,17 +70,18 @@ pub fn grant(
 ) -> anyhow::Result<ExitCode> {
     check_id(&args.id)?;
     let mut file = GrantsFile::open(config_dir)?;
+    let dirs = plugin_dirs();
     let grants = if args.all_requested {
         let (folder, manifest) = match &args.plugins {
             Some(dir) => plugins_folder::find_manifest(dir, &args.id)?,
             None => {
-                let dirs = plugin_dirs()?;
-                match plugin_dirs::find_installed(&dirs, &args.id) {
+                let dirs = dirs.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?;
+                match plugin_dirs::find_installed(dirs, &args.id) {
                     Some(plugin) => (plugin.dir, plugin.manifest),
                     None => anyhow::bail!(
                         "no plugin `{}` is installed in {}; pass --plugins DIR for a plugin folder",
                         args.id,
-                        plugin_dirs::describe(&dirs)
+                        plugin_dirs::describe(dirs)
                     ),
                 }
             }
@@ -103,6 +108,23 @@ pub fn grant(
     } else {
         parse_all(&args.permissions)?
     };
+    // Granting a plugin another bundles grants that copy, and only what is
+    // granted now: a table given to another copy of the id is not carried over.
+    if let Ok(dirs) = &dirs
+        && let Some(plugin) = discover(dirs).get(&args.id)
+        && plugin.origin != Origin::User
+        && plugin.origin != Origin::Builtin
+    {
+        let copy = plugboard::copy_of(plugin);
+        if file
+            .table()
+            .binding(&args.id)
+            .is_none_or(|binding| !binding.covers(&copy))
+        {
+            file.forget(&args.id);
+            file.bind(&args.id, &copy);
+        }
+    }
     file.grant(&args.id, &grants);
     file.save()?;
     println!("Granted {}: {}", args.id, joined(&grants));
@@ -169,20 +191,114 @@ pub fn requested(manifest: &Manifest) -> Vec<Grant> {
             .map(|host| Grant::Network(host.as_str().to_string())),
     );
     grants.extend(asked.commands.iter().map(|command| Grant::Command(command.to_string())));
+    grants.extend(limits_above_defaults(manifest).into_iter().map(|limit| Grant::Limit {
+        name: limit.name.to_string(),
+        value: Some(format_limit_value(limit.name, limit.asked)),
+    }));
     grants
+}
+
+/// A `[limits]` value a manifest asks for above the host's default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitRequest {
+    /// The limit, as the manifest names it.
+    pub name: &'static str,
+    /// What it asks, capped by the host's maximum (milliseconds, bytes or a count).
+    pub asked: u64,
+    /// The host's default.
+    pub default: u64,
+}
+
+/// The `[limits]` values above the host's defaults in `manifest`: each one is
+/// a request the user grants (`limit:<name>`), or the plugin runs with the
+/// default.
+pub fn limits_above_defaults(manifest: &Manifest) -> Vec<LimitRequest> {
+    let asked = &manifest.limits;
+    let millis = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    let capped = CallLimits::from_manifest(asked);
+    let defaults = CallLimits::default();
+    [
+        (
+            "deadline",
+            asked.deadline.map(|_| millis(capped.deadline)),
+            millis(defaults.deadline),
+        ),
+        ("fuel", asked.fuel.map(|_| capped.fuel), defaults.fuel),
+        ("memory", asked.memory.map(|_| capped.memory), defaults.memory),
+        (
+            "tables",
+            asked.tables.map(|_| u64::from(capped.table_elements)),
+            u64::from(defaults.table_elements),
+        ),
+        (
+            "max-value",
+            asked.max_value.map(|_| capped.max_value),
+            defaults.max_value,
+        ),
+        (
+            "host-calls",
+            asked.host_calls.map(|_| capped.host_calls),
+            defaults.host_calls,
+        ),
+        (
+            "emits-per-event",
+            asked.emits_per_event.map(|_| u64::from(capped.emits)),
+            u64::from(defaults.emits),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(name, asked, default)| {
+        let asked = asked?;
+        (asked > default).then_some(LimitRequest { name, asked, default })
+    })
+    .collect()
+}
+
+/// The value of limit `name` in `limits` (milliseconds, bytes or a count).
+fn limit_in_force(limits: &CallLimits, name: &str) -> u64 {
+    match name {
+        "deadline" => u64::try_from(limits.deadline.as_millis()).unwrap_or(u64::MAX),
+        "fuel" => limits.fuel,
+        "memory" => limits.memory,
+        "tables" => u64::from(limits.table_elements),
+        "max-value" => limits.max_value,
+        "host-calls" => limits.host_calls,
+        "emits-per-event" => u64::from(limits.emits),
+        _ => 0,
+    }
+}
+
+/// Whether `held` lets limit `name` be `asked`.
+pub fn limit_held(held: &Grants, name: &str, asked: u64) -> bool {
+    match held.limit(name) {
+        Some(GrantedLimit::AsRequested) => true,
+        Some(GrantedLimit::AtMost(most)) => most >= asked,
+        None => false,
+    }
 }
 
 /// What the manifest requests that the policy in force leaves out, as the
 /// user would grant it.
-pub fn not_granted(manifest: &Manifest, in_force: &Policy) -> Vec<String> {
+pub fn not_granted(manifest: &Manifest, in_force: &Policy, limits: &CallLimits) -> Vec<String> {
     let in_force = in_force.describe();
     let holds_state = in_force.iter().any(|p| p.starts_with("state:"));
-    Policy::new(manifest, &Grants::everything_requested())
+    let mut missing: Vec<String> = Policy::new(manifest, &Grants::everything_requested())
         .describe()
         .into_iter()
         // A smaller quota than requested is still state granted.
         .filter(|p| !(in_force.contains(p) || holds_state && p.starts_with("state:")))
-        .collect()
+        .collect();
+    for limit in limits_above_defaults(manifest) {
+        if limit_in_force(limits, limit.name) < limit.asked {
+            missing.push(format!(
+                "limit:{}={} (runs with {})",
+                limit.name,
+                format_limit_value(limit.name, limit.asked),
+                format_limit_value(limit.name, limit_in_force(limits, limit.name))
+            ));
+        }
+    }
+    missing
 }
 
 /// Grants as the user types them, comma separated; `nothing` when empty.

@@ -61,8 +61,13 @@ fn verdict(info: &ComponentInfo, manifest: Option<&Manifest>) -> ExitCode {
     }
 }
 
+/// The value is a manifest's text, from whoever wrote the plugin: escaped.
 fn row(out: &mut String, label: &str, value: impl std::fmt::Display) {
-    let _ = writeln!(out, "  {label:<LABEL_WIDTH$} {value}");
+    let _ = writeln!(
+        out,
+        "  {label:<LABEL_WIDTH$} {}",
+        plugboard::display::escaped(&value.to_string())
+    );
 }
 
 /// Rows for a list, one item per row under a single label; `none` when empty.

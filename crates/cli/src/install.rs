@@ -13,9 +13,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use plugboard_archive::{UnpackLimits, Verified};
-use plugboard_host::{Grant, Grants, Policy, QuarantineStore as _};
+use plugboard_host::grants::{Binding, UNSIGNED};
+use plugboard_host::{CallLimits, Grant, Grants, Policy, QuarantineStore as _};
 use plugboard_manifest::{Manifest, format_byte_size};
-use plugboard_registry::{INDEX_FILE_NAME, Index, IndexEntry, Origin, PluginDirs};
+use plugboard_registry::{BUNDLED_DEPS_FOLDER, INDEX_FILE_NAME, Index, IndexEntry, Origin, PluginDirs};
 use plugboard_state::{GrantsFile, QuarantineFile};
 use semver::VersionReq;
 
@@ -23,6 +24,7 @@ use crate::archive::{self, TrustedKeysArg};
 use crate::grant;
 use crate::plugin_dirs::{self, Installed};
 use plugboard::DisabledPlugins;
+use plugboard::display;
 
 /// The arguments of `plugboard install`.
 #[derive(Debug, clap::Args)]
@@ -76,7 +78,7 @@ pub fn install(args: &InstallArgs, folders: &Folders<'_>) -> anyhow::Result<Exit
                 entry.version,
                 entry.file
             );
-            (catalogue.join(&entry.file), Some((catalogue, entry)))
+            (entry.archive_in(catalogue)?, Some((catalogue, entry)))
         }
         None => (PathBuf::from(&args.target), None),
     };
@@ -98,55 +100,8 @@ pub fn install(args: &InstallArgs, folders: &Folders<'_>) -> anyhow::Result<Exit
     let installed = plugin_dirs::find_installed(folders.plugins, id);
     check_version(&verified, installed.as_ref(), args.force)?;
 
-    let mut grants_file = GrantsFile::open(folders.config)?;
-    let held = grants_file.grants_for(id);
-    let requested = grant::requested(manifest);
-    let new: Vec<Grant> = requested
-        .iter()
-        .filter(|g| !is_held(manifest, &held, g))
-        .cloned()
-        .collect();
-    let upgrade = installed.is_some();
-
-    print_plugin(&verified, installed.as_ref());
-    if new.is_empty() {
-        if requested.is_empty() {
-            println!("It requests no permission and no event.");
-        } else {
-            println!("It requests nothing you have not granted already.");
-        }
-    } else {
-        if upgrade {
-            println!(
-                "It requests {} permission(s) you have not granted (it keeps what you granted before):",
-                new.len()
-            );
-        } else {
-            println!("It requests:");
-        }
-        print_grants(&new);
-    }
-    let to_grant = match &args.grants {
-        Some(texts) => {
-            let chosen = grant::parse_all(texts)?;
-            // A grant that gives nothing on its own is for something not requested.
-            for grant in chosen.iter().filter(|g| is_held(manifest, &Grants::none(), g)) {
-                println!("note: {id} does not request `{grant}`; it gets it only if it asks for it");
-            }
-            chosen
-        }
-        None if new.is_empty() || args.yes => new,
-        None if confirm("Grant these permissions?")? => new,
-        None => bail!(
-            "{id} was not installed: you did not grant what it requests; nothing was written \
-             (install it with --grant PERMISSION... to grant only part of it)"
-        ),
-    };
-
-    let target = match &installed {
-        Some(plugin) if plugin.origin == Origin::User => plugin.dir.clone(),
-        _ => folders.plugins.user.join(id),
-    };
+    // Unpacked before the question, into a hidden folder that goes away
+    // unless the user agrees: the bundled plugins' manifests are read from it.
     std::fs::create_dir_all(&folders.plugins.user)
         .with_context(|| format!("cannot create the plugins folder {}", folders.plugins.user.display()))?;
     let staging = tempfile::Builder::new()
@@ -160,17 +115,143 @@ pub fn install(args: &InstallArgs, folders: &Folders<'_>) -> anyhow::Result<Exit
             archive.display()
         );
     }
-    if !to_grant.is_empty() {
-        grants_file.grant(id, &to_grant);
-        grants_file.save()?;
+    let bundled = bundled_plugins(&unpacked.dir, id, &archive)?;
+
+    let mut grants_file = GrantsFile::open(folders.config)?;
+    let copy = Binding {
+        signer: signer_id(&verified),
+        bundled_by: None,
+    };
+    let carried = carries_over(grants_file.table().binding(id).as_ref(), &copy);
+    let held = match carried {
+        true => grants_file.grants_for(id),
+        false => grants_file.table().defaults().clone(),
+    };
+    let requested = grant::requested(manifest);
+    let new: Vec<Grant> = requested
+        .iter()
+        .filter(|g| !is_held(manifest, &held, g))
+        .cloned()
+        .collect();
+    let upgrade = installed.is_some();
+
+    print_plugin(&verified, installed.as_ref());
+    if !carried {
+        println!(
+            "note: what you granted {id} before was granted to {}; this archive is {}, so nothing you granted \
+             before is carried over and it asks again",
+            describe_binding(grants_file.table().binding(id).as_ref()),
+            archive::signer(&verified)
+        );
     }
+    if new.is_empty() {
+        if requested.is_empty() {
+            println!("It requests no permission and no event.");
+        } else {
+            println!("It requests nothing you have not granted already.");
+        }
+    } else {
+        if upgrade && carried {
+            println!(
+                "It requests {} permission(s) you have not granted (it keeps what you granted before):",
+                new.len()
+            );
+        } else {
+            println!("It requests:");
+        }
+        print_grants(&new);
+    }
+
+    // Every plugin it bundles, with what it asks, unless an installed copy
+    // of that id is used instead (a bundled copy never replaces one).
+    let mut bundled_asks: Vec<(String, Vec<Grant>)> = Vec::new();
+    for plugin in &bundled {
+        let bundled_id = plugin.plugin.id.as_str();
+        let shown = shown_manifest(plugin);
+        if let Some(other) = plugin_dirs::find_installed(folders.plugins, bundled_id) {
+            println!(
+                "It bundles {shown}; {} {} is installed ({}), and a bundled copy never replaces it, so the bundled \
+                 copy is not used and asks for nothing",
+                bundled_id,
+                other.manifest.plugin.version,
+                plugin_dirs::origin_name(&other.origin)
+            );
+            continue;
+        }
+        let bundled_copy = Binding {
+            signer: copy.signer.clone(),
+            bundled_by: Some(id.to_string()),
+        };
+        let (held, _) = grants_file.table().grants_for_copy(bundled_id, &bundled_copy);
+        let asks: Vec<Grant> = grant::requested(plugin)
+            .into_iter()
+            .filter(|g| !is_held(plugin, &held, g))
+            .collect();
+        if asks.is_empty() {
+            println!("It bundles {shown}, which requests nothing you have not granted.");
+        } else {
+            println!("It bundles {shown}, which requests:");
+            print_grants(&asks);
+        }
+        bundled_asks.push((bundled_id.to_string(), asks));
+    }
+    let bundled_new = bundled_asks.iter().any(|(_, asks)| !asks.is_empty());
+
+    let (to_grant, bundled_grants) = match &args.grants {
+        Some(texts) => {
+            let chosen = grant::parse_all(texts)?;
+            // A grant that gives nothing on its own is for something not requested.
+            for grant in chosen.iter().filter(|g| is_held(manifest, &Grants::none(), g)) {
+                println!("note: {id} does not request `{grant}`; it gets it only if it asks for it");
+            }
+            if bundled_new {
+                println!(
+                    "note: --grant grants {id} only; the plugins it bundles get nothing until you \
+                     `plugboard grant` them"
+                );
+            }
+            (chosen, Vec::new())
+        }
+        None if (new.is_empty() && !bundled_new) || args.yes => (new, bundled_asks),
+        None if confirm("Grant these permissions?")? => (new, bundled_asks),
+        None => bail!(
+            "{id} was not installed: you did not grant what it requests; nothing was written \
+             (install it with --grant PERMISSION... to grant only part of it)"
+        ),
+    };
+
+    let target = match &installed {
+        Some(plugin) if plugin.origin == Origin::User => plugin.dir.clone(),
+        _ => folders.plugins.user.join(id),
+    };
+    if !carried {
+        grants_file.forget(id);
+    }
+    grants_file.grant(id, &to_grant);
+    grants_file.bind(id, &copy);
+    for (bundled_id, asks) in &bundled_grants {
+        let bundled_copy = Binding {
+            signer: copy.signer.clone(),
+            bundled_by: Some(id.to_string()),
+        };
+        if grants_file.table().grants_for_copy(bundled_id, &bundled_copy).1 {
+            grants_file.forget(bundled_id);
+        }
+        grants_file.grant(bundled_id, asks);
+        grants_file.bind(bundled_id, &bundled_copy);
+    }
+    grants_file.save()?;
     swap_into_place(&unpacked.dir, &target, &staging.path().join("previous"))?;
     drop(staging);
 
     println!("Installed {id} {} into {}.", verified.version(), target.display());
     let holds = grants_file.grants_for(id);
     println!("{id} holds: {}", grant::joined(&holds.list()));
-    let missing = grant::not_granted(manifest, &Policy::new(manifest, &holds));
+    let missing = grant::not_granted(
+        manifest,
+        &Policy::new(manifest, &holds),
+        &CallLimits::granted(&manifest.limits, &holds),
+    );
     if !missing.is_empty() {
         println!(
             "Requested, not granted: {} (`plugboard grant {id} PERMISSION...` when you want to)",
@@ -187,6 +268,80 @@ pub fn install(args: &InstallArgs, folders: &Folders<'_>) -> anyhow::Result<Exit
         println!("note: {id} is disabled; `plugboard enable {id}` lets it load");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The manifests of the plugins an unpacked archive bundles in `deps/`; a
+/// bundled copy of the plugin itself is refused.
+fn bundled_plugins(dir: &Path, id: &str, archive: &Path) -> anyhow::Result<Vec<Manifest>> {
+    let deps = dir.join(BUNDLED_DEPS_FOLDER);
+    let mut folders: Vec<PathBuf> = match std::fs::read_dir(&deps) {
+        Ok(entries) => entries
+            .map(|entry| entry.map(|e| e.path()))
+            .collect::<Result<_, _>>()
+            .with_context(|| format!("cannot list {}", deps.display()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("cannot list {}", deps.display())),
+    };
+    folders.sort();
+    let mut manifests = Vec::new();
+    for folder in folders {
+        let name = folder
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name == id {
+            bail!(
+                "{} bundles a copy of {id} itself ({BUNDLED_DEPS_FOLDER}/{id}); a plugin cannot bundle its own id, \
+                 nothing was installed",
+                archive.display()
+            );
+        }
+        let manifest = Manifest::from_dir(&folder).with_context(|| {
+            format!(
+                "{} bundles {BUNDLED_DEPS_FOLDER}/{name}, which is not a valid plugin; nothing was installed",
+                archive.display()
+            )
+        })?;
+        manifests.push(manifest);
+    }
+    Ok(manifests)
+}
+
+/// A bundled plugin as shown: `id version (name)`.
+fn shown_manifest(manifest: &Manifest) -> String {
+    let plugin = &manifest.plugin;
+    format!("{} {} ({})", plugin.id, plugin.version, display::escaped(&plugin.name))
+}
+
+/// The key that verifiably signed the archive, or `unsigned`: an unknown
+/// key proves nothing, so it binds grants no more than no signature.
+fn signer_id(verified: &Verified) -> String {
+    verified
+        .signature
+        .trusted_signer()
+        .map_or_else(|| UNSIGNED.to_string(), |key| key.to_string())
+}
+
+/// Whether grants bound to `recorded` carry over to an installed copy
+/// signed as `copy` says: grants given by hand, or to an unsigned copy, do;
+/// grants given to a bundled copy, or to a copy a trusted key signed, only
+/// to a copy that key signed.
+fn carries_over(recorded: Option<&Binding>, copy: &Binding) -> bool {
+    match recorded {
+        None => true,
+        Some(binding) => binding.bundled_by.is_none() && (binding.signer == UNSIGNED || binding.signer == copy.signer),
+    }
+}
+
+/// Who earlier grants were given to, for the note.
+fn describe_binding(binding: Option<&Binding>) -> String {
+    match binding {
+        Some(Binding {
+            bundled_by: Some(by), ..
+        }) => format!("the copy bundled by {by}"),
+        Some(binding) if binding.signer != UNSIGNED => format!("a copy signed by trusted key {}", binding.signer),
+        _ => "an unsigned copy".to_string(),
+    }
 }
 
 /// The entry of the catalogue's index.json that `wanted` (`ID` or
@@ -243,6 +398,13 @@ fn check_version(verified: &Verified, installed: Option<&Installed>, force: bool
 /// Whether `held` already gives the plugin what `grant` would: granting it
 /// would not change the policy.
 fn is_held(manifest: &Manifest, held: &Grants, grant: &Grant) -> bool {
+    if let Grant::Limit { name, .. } = grant {
+        // A limit is not part of the policy: held when it lets what is asked stand.
+        return grant::limits_above_defaults(manifest)
+            .iter()
+            .find(|limit| limit.name == name)
+            .is_none_or(|limit| grant::limit_held(held, name, limit.asked));
+    }
     let mut with = held.clone();
     with.grant(grant);
     Policy::new(manifest, &with) == Policy::new(manifest, held)
@@ -250,7 +412,7 @@ fn is_held(manifest: &Manifest, held: &Grants, grant: &Grant) -> bool {
 
 fn print_plugin(verified: &Verified, installed: Option<&Installed>) {
     let plugin = &verified.manifest.plugin;
-    println!("Plugin      {} ({})", plugin.name, plugin.id);
+    println!("Plugin      {} ({})", display::escaped(&plugin.name), plugin.id);
     match installed {
         None => println!("version     {}", plugin.version),
         Some(old) => {
@@ -272,7 +434,7 @@ fn print_plugin(verified: &Verified, installed: Option<&Installed>) {
     }
     println!("world       {}", plugin.api);
     if let Some(description) = &plugin.description {
-        println!("about       {description}");
+        println!("about       {}", display::escaped(description));
     }
     println!("signature   {}", archive::signer(verified));
     if verified.signature.trusted_signer().is_none() {
@@ -305,6 +467,20 @@ fn explain(grant: &Grant) -> String {
         Grant::Subscribe(kind) => format!("receive {kind} events"),
         Grant::Network(host) => format!("reach {host} over outgoing HTTP"),
         Grant::Command(command) => format!("run another plugin's command {command}"),
+        Grant::Limit { name, value } => {
+            let value = value.as_deref().unwrap_or("what it asks");
+            let what = match name.as_str() {
+                "deadline" => format!("run each call for up to {value}"),
+                "fuel" => format!("use up to {value} fuel per call"),
+                "memory" => format!("use up to {value} of memory"),
+                "tables" => format!("have up to {value} table elements"),
+                "max-value" => format!("pass values of up to {value} to the host"),
+                "host-calls" => format!("make up to {value} host calls per event"),
+                "emits-per-event" => format!("emit up to {value} events per event"),
+                other => format!("raise its limit {other} to {value}"),
+            };
+            format!("{what}, above the default every plugin gets")
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use plugboard_host::{Grants, Policy, QuarantineRecord, QuarantineStore as _};
+use plugboard_host::{CallLimits, Grants, Policy, QuarantineRecord, QuarantineStore as _};
 use plugboard_manifest::Manifest;
 use plugboard_registry::{Discovered, Discovery, Origin, PluginDirs, discover, resolve};
 use plugboard_state::{GrantsFile, QuarantineFile};
@@ -44,15 +44,24 @@ struct Records {
 }
 
 impl Records {
-    /// The row of a plugin whose manifest is known.
-    fn row(&self, manifest: &Manifest, origin: String) -> Row {
+    /// The row of a plugin whose manifest is known; `plugin` is the copy
+    /// discovery found, whose grants are those bound to it.
+    fn row(&self, manifest: &Manifest, origin: String, plugin: Option<&Discovered>) -> Row {
         let id = manifest.plugin.id.as_str();
+        let (grants, withheld) = match plugin {
+            Some(plugin) => self.grants.table().grants_for_copy(id, &plugboard::copy_of(plugin)),
+            None => (self.grants.grants_for(id), false),
+        };
+        let mut summary = grants_summary(&grants, Some(manifest));
+        if withheld {
+            summary.push_str(" (what you granted it went to another copy of it: granted only the defaults)");
+        }
         Row {
             id: id.to_string(),
             version: manifest.plugin.version.to_string(),
             world: manifest.plugin.api.to_string(),
             origin,
-            grants: grants_summary(&self.grants.grants_for(id), Some(manifest)),
+            grants: summary,
             status: self.status(id),
         }
     }
@@ -118,7 +127,7 @@ pub fn list(args: &ListArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &Pa
             println!("Plugins in {}:", dir.display());
             for folder in plugins_folder::plugin_folders(dir)? {
                 match Manifest::from_dir(&folder) {
-                    Ok(manifest) => rows.push(records.row(&manifest, UNKNOWN.into())),
+                    Ok(manifest) => rows.push(records.row(&manifest, UNKNOWN.into(), None)),
                     Err(error) => {
                         eprintln!("error: skipping {}: {error}", folder.display());
                         unreadable += 1;
@@ -148,7 +157,7 @@ pub fn list(args: &ListArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &Pa
             }
             let order = resolve(&discovery.plugins);
             for plugin in &discovery.plugins {
-                let mut row = records.row(&plugin.manifest, origin(plugin, &discovery));
+                let mut row = records.row(&plugin.manifest, origin(plugin, &discovery), Some(plugin));
                 if let Some(blocked) = order.blocked.iter().find(|b| b.plugin.id() == plugin.id()) {
                     row.status = match row.status.as_str() {
                         "enabled" => format!("cannot load: {}", blocked.error),
@@ -232,7 +241,11 @@ fn print_rows(rows: &[Row], elsewhere: &[Row], elsewhere_title: &str) {
 fn grants_summary(grants: &Grants, manifest: Option<&Manifest>) -> String {
     let mut summary = format!("granted: {}", grant::joined(&grants.list()));
     if let Some(manifest) = manifest {
-        let missing = grant::not_granted(manifest, &Policy::new(manifest, grants));
+        let missing = grant::not_granted(
+            manifest,
+            &Policy::new(manifest, grants),
+            &CallLimits::granted(&manifest.limits, grants),
+        );
         if !missing.is_empty() {
             summary.push_str(&format!(" (not granted: {})", missing.join(", ")));
         }
@@ -244,7 +257,7 @@ fn grants_summary(grants: &Grants, manifest: Option<&Manifest>) -> String {
 fn quarantined(record: &QuarantineRecord) -> String {
     format!(
         "QUARANTINED {} (strikes: {})",
-        describe::quarantined_since(record),
+        plugboard::display::escaped(&describe::quarantined_since(record)),
         record.strikes
     )
 }

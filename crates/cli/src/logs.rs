@@ -34,7 +34,7 @@ pub fn logs(args: &LogsArgs, data_dir: &Path) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     for line in lines {
-        println!("{line}");
+        println!("{}", plugboard::display::escaped(&line));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -68,29 +68,10 @@ impl Installed {
     }
 }
 
-/// The installed copy of `id`: the one discovery uses when it is installed,
-/// else the one set aside for a bundled copy (so it can still be upgraded or
-/// removed).
+/// The installed copy of `id` (a bundled copy never replaces it, so it is
+/// the one discovery uses).
 pub fn find_installed(dirs: &PluginDirs, id: &str) -> Option<Installed> {
-    let discovery = discover(dirs);
-    if let Some(installed) = discovery.get(id).and_then(Installed::from_discovered) {
-        return Some(installed);
-    }
-    discovery.problems.iter().find_map(|problem| match &problem.error {
-        DiscoveryError::InstalledNotUsed { dir, id: unused, .. } if unused.as_str() == id => {
-            let origin = if dir.starts_with(&dirs.user) {
-                Origin::User
-            } else {
-                Origin::Builtin
-            };
-            Some(Installed {
-                dir: dir.clone(),
-                origin,
-                manifest: Manifest::from_dir(dir).ok()?,
-            })
-        }
-        _ => None,
-    })
+    discover(dirs).get(id).and_then(Installed::from_discovered)
 }
 
 /// The builtin copy of `id` that the user's copy hides, if any.

@@ -3,7 +3,6 @@
 //! state, its logs, its quarantine record and its place on the disabled
 //! list. Builtin plugins belong to the application and are never removed.
 
-use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -128,34 +127,12 @@ fn purge(id: &str, config_dir: &Path, data_dir: &Path) -> anyhow::Result<()> {
 
 /// Deletes the plugin's own table from the grants file; false when it has
 /// none. The defaults (`[grants]`) are left alone: they are not its own.
-// `GrantsFile` can revoke but not forget a plugin, and a revoked table would
-// stay behind overriding the defaults, so the table is removed here.
 fn forget_grants(id: &str, config_dir: &Path) -> anyhow::Result<bool> {
-    let grants = GrantsFile::open(config_dir)?;
-    if !grants.plugins().any(|plugin| plugin == id) {
+    let mut grants = GrantsFile::open(config_dir)?;
+    if !grants.forget(id) {
         return Ok(false);
     }
-    let path = grants.path();
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut table: toml::Table =
-        toml::from_str(&text).with_context(|| format!("{} is not valid TOML", path.display()))?;
-    if let Some(plugins) = table.get_mut("plugins").and_then(toml::Value::as_table_mut) {
-        plugins.remove(id);
-    }
-    let comments: String = text
-        .lines()
-        .take_while(|line| line.starts_with('#'))
-        .map(|line| format!("{line}\n"))
-        .collect();
-    let rendered = toml::to_string_pretty(&table).with_context(|| format!("cannot write {}", path.display()))?;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let context = || format!("cannot write {}", path.display());
-    let mut temp = tempfile::NamedTempFile::new_in(dir).with_context(context)?;
-    temp.write_all(format!("{comments}{rendered}").as_bytes())
-        .and_then(|()| temp.as_file().sync_all())
-        .with_context(context)?;
-    temp.persist(path).map_err(|e| e.error).with_context(context)?;
-    GrantsFile::open(config_dir).with_context(|| format!("{} after removing {id}", path.display()))?;
+    grants.save()?;
     Ok(true)
 }
 

@@ -29,6 +29,7 @@ use plugboard_registry::PluginDirs;
 use crate::app::{App, Step};
 use crate::describe;
 use crate::script::{self, CommandCall, Script};
+use plugboard::display;
 use roster::{MemberState, Roster, Strikes, print_effects, print_quarantined, print_report};
 
 /// The arguments of `plugboard run`.
@@ -202,7 +203,7 @@ pub fn run(args: &RunArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &Path
                     Outcome::Unavailable(why) => why,
                     other => other.to_string(),
                 };
-                println!("  {id}: could not start: {why}");
+                println!("  {id}: could not start: {}", display::escaped(&why));
                 roster.set_state(&id, MemberState::CouldNotStart);
             }
         }
@@ -282,10 +283,10 @@ fn run_command(host: &Host, roster: &Roster, call: &CommandCall) {
     let label = roster.label(&call.plugin);
     match result {
         Ok(output) => {
-            println!("  {label}: {}", output.text);
+            println!("  {label}: {}", display::escaped(&output.text));
             print_effects(&output.effects);
         }
-        Err(error) => println!("  {label}: failed: {error}"),
+        Err(error) => println!("  {label}: failed: {}", display::escaped(&error.to_string())),
     }
 }
 

@@ -51,6 +51,20 @@ fn grant_examples(root: &Path) {
     );
 }
 
+/// Copies the plugin folders into the user's plugins folder, as a user who
+/// installs plugins by hand does (without archive, so without digests).
+fn install_as_folders(root: &Path) {
+    for id in ["auto-tag", "legacy-counter"] {
+        let from = root.join("plugins").join(id);
+        let to = root.join("installed").join(id);
+        std::fs::create_dir_all(&to).expect("create the installed folder");
+        for entry in std::fs::read_dir(&from).expect("list the plugin folder") {
+            let entry = entry.expect("entry");
+            std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy");
+        }
+    }
+}
+
 /// A quarantine record as the host writes one.
 fn deadline_record(plugin: &str) -> QuarantineRecord {
     QuarantineRecord {
@@ -245,7 +259,7 @@ fn after_revoking_tasks_write_the_update_is_denied_and_the_task_untouched() {
     assert!(!out.contains("changed task"), "{out}");
     let login = table_row(&out, "Fix urgent login bug");
     assert!(login.contains("none") && !login.contains("urgent,"), "{login}");
-    // Three denied calls quarantine it, for this run and the next.
+    // Three denied calls quarantine it, for this (development) run.
     assert!(
         out.contains("  QUARANTINED: auto-tag (denied): made 1 call(s) it was not granted"),
         "{out}"
@@ -255,11 +269,10 @@ fn after_revoking_tasks_write_the_update_is_denied_and_the_task_untouched() {
         "{out}"
     );
     assert!(out.contains("Quarantined during this run: auto-tag."), "{out}");
+    // A development run's quarantine lasts for that run: nothing is kept
+    // against the installed plugin of the same id.
     let out = plugboard_ok(root.path(), &["list", "--plugins", "plugins"]);
-    assert!(
-        out.contains("QUARANTINED since ") && out.contains(" for denied: made 1 call(s) it was not granted"),
-        "{out}"
-    );
+    assert!(!out.contains("QUARANTINED"), "{out}");
 }
 
 #[test]
@@ -298,6 +311,7 @@ fn a_bad_permission_is_named_and_nothing_is_written() {
 #[test]
 fn list_shows_grants_and_quarantine_run_skips_it_and_enable_releases_it() {
     let root = example_plugins();
+    install_as_folders(root.path());
     grant_examples(root.path());
     plugboard_ok(root.path(), &["revoke", "legacy-counter", "subscribe:task-deleted"]);
     let out = plugboard_ok(root.path(), &["list", "--plugins", "plugins"]);
@@ -349,7 +363,7 @@ fn list_shows_grants_and_quarantine_run_skips_it_and_enable_releases_it() {
         "{out}"
     );
 
-    let out = plugboard_ok(root.path(), &["run", "--plugins", "plugins"]);
+    let out = plugboard_ok(root.path(), &["run"]);
     assert!(
         out.contains(
             "  skipping auto-tag: quarantined since 2023-11-14 22:13:20 for deadline: the call ran past its 100 ms \
@@ -384,7 +398,7 @@ fn list_shows_grants_and_quarantine_run_skips_it_and_enable_releases_it() {
             .any(|l| l.starts_with("  auto-tag ") && l.ends_with("  enabled")),
         "{out}"
     );
-    let out = plugboard_ok(root.path(), &["run", "--plugins", "plugins"]);
+    let out = plugboard_ok(root.path(), &["run"]);
     assert!(out.contains("  auto-tag [task-events@2]: handled"), "{out}");
 }
 
@@ -439,8 +453,46 @@ attack = "loop-on-event"
         "the others go on:\n{out}"
     );
 
+    // A development run keeps its strikes and quarantine to itself: the
+    // installed plugin of the same id is neither struck nor quarantined.
+    assert!(!root.path().join("data/quarantine.json").exists());
+    assert!(!root.path().join("data/strikes.json").exists());
     let out = plugboard_ok(root.path(), &["run", "--plugins", "plugins"]);
-    assert!(out.contains("  skipping looper: quarantined since "), "{out}");
+    assert!(!out.contains("skipping looper"), "{out}");
+    assert!(out.contains("  QUARANTINED: looper (deadline)"), "{out}");
+}
+
+#[test]
+fn a_development_run_never_quarantines_the_installed_plugin_of_the_same_id() {
+    let root = example_plugins();
+    // The installed auto-tag, granted and working.
+    let archive = plugboard_ok(root.path(), &["pack", "plugins/auto-tag", "--out", "dist"]);
+    plugboard_ok(root.path(), &["install", archive.trim(), "--yes"]);
+    // A development build of auto-tag that loops.
+    let manifest = example_manifest("auto-tag")
+        .replace("component = \"auto_tag.wasm\"", "component = \"hostile.wasm\"")
+        .replace(
+            "[config]",
+            "[limits]\ndeadline = \"100ms\"\n\n[config]\nattack = \"loop-on-event\"",
+        );
+    assert!(
+        manifest.contains("hostile.wasm") && manifest.contains("loop-on-event"),
+        "{manifest}"
+    );
+    let dev = root.path().join("dev");
+    std::fs::create_dir_all(&dev).unwrap();
+    plugin_folder(&dev, "auto-tag", &manifest, HOSTILE);
+    let out = plugboard_ok(root.path(), &["run", "--plugins", "dev/plugins", "--trust-manifests"]);
+    assert!(out.contains("  QUARANTINED: auto-tag (deadline)"), "{out}");
+
+    let out = plugboard_ok(root.path(), &["list"]);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("  auto-tag "))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(line.ends_with("  enabled"), "{out}");
+    let out = plugboard_ok(root.path(), &["run"]);
+    assert!(out.contains("  auto-tag [task-events@2]: handled"), "{out}");
 }
 
 #[test]
@@ -706,4 +758,117 @@ fn a_closed_pipe_ends_the_output_without_a_panic() {
     child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
     child.wait().unwrap();
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// The hostile fixture as plugin `id`, attacking with `attack`, asking for
+/// the task access and `[limits]` given.
+fn hostile_manifest(id: &str, attack: &str, limits: &str) -> String {
+    format!(
+        "[plugin]\nid = \"{id}\"\nname = \"{id}\"\nversion = \"0.1.0\"\napi = \"task-events@2\"\n\
+         component = \"hostile.wasm\"\n\n[events]\nsubscribe = [\"task-created\"]\n\n[permissions]\n\
+         tasks = [\"read\", \"write\"]\n\n[limits]\n{limits}\n[config]\nattack = \"{attack}\"\n"
+    )
+}
+
+#[test]
+fn a_deadline_above_the_default_is_clamped_until_it_is_granted() {
+    let root = tempfile::tempdir().expect("temp dir");
+    plugin_folder(
+        root.path(),
+        "looper",
+        &hostile_manifest("looper", "loop-on-event", "deadline = \"2s\"\n"),
+        HOSTILE,
+    );
+    let events = root.path().join("one.jsonl");
+    std::fs::write(&events, "{\"create\": {\"title\": \"Buy milk\"}}\n").expect("events");
+    let run = |root: &Path| plugboard_ok(root, &["run", "--plugins", "plugins", "--events", "one.jsonl"]);
+    plugboard_ok(
+        root.path(),
+        &["grant", "looper", "tasks.read", "tasks.write", "subscribe"],
+    );
+    let out = run(root.path());
+    assert!(
+        out.contains("trapped (deadline): the call ran past its 1000 ms deadline"),
+        "{out}"
+    );
+    assert!(out.contains("limit:deadline=2s (runs with 1s)"), "{out}");
+
+    plugboard_ok(root.path(), &["grant", "looper", "limit:deadline"]);
+    let out = run(root.path());
+    assert!(
+        out.contains("trapped (deadline): the call ran past its 2000 ms deadline"),
+        "{out}"
+    );
+
+    // Trusting manifests, for developing one's own plugins, grants what is asked.
+    plugboard_ok(root.path(), &["revoke", "looper", "limit:deadline"]);
+    let out = plugboard_ok(
+        root.path(),
+        &[
+            "run",
+            "--plugins",
+            "plugins",
+            "--events",
+            "one.jsonl",
+            "--trust-manifests",
+        ],
+    );
+    assert!(
+        out.contains("trapped (deadline): the call ran past its 2000 ms deadline"),
+        "{out}"
+    );
+}
+
+#[test]
+fn plugin_text_never_reaches_the_terminal_raw() {
+    let root = tempfile::tempdir().expect("temp dir");
+    plugin_folder(
+        root.path(),
+        "forger",
+        &hostile_manifest("forger", "forge-terminal", ""),
+        HOSTILE,
+    );
+    std::fs::write(
+        root.path().join("forge.jsonl"),
+        "{\"create\": {\"title\": \"Buy milk\"}}\n{\"command\": {\"plugin\": \"forger\", \"name\": \"any\"}}\n",
+    )
+    .expect("events");
+    let out = plugboard_ok(
+        root.path(),
+        &[
+            "run",
+            "--plugins",
+            "plugins",
+            "--events",
+            "forge.jsonl",
+            "--trust-manifests",
+        ],
+    );
+    for raw in ['\u{1b}', '\r', '\u{7}', '\u{202e}'] {
+        assert!(!out.contains(raw), "{raw:?} reached the terminal:\n{out}");
+    }
+    for forged in [
+        "  auto-tag [task-events@2]: handled",
+        "  QUARANTINED: auto-tag (forged)",
+    ] {
+        assert!(
+            !out.lines().any(|line| line.starts_with(forged)),
+            "forged line {forged:?}:\n{out}"
+        );
+    }
+    assert!(
+        out.contains("    info: \\u{1b}[2J\\u{1b}[31mcleared\\n  auto-tag [task-events@2]: handled\\n"),
+        "the log line is shown, escaped, on one line:\n{out}"
+    );
+    assert!(out.contains("Buy milk\\u{1b}]0;owned\\u{7}\\r\\u{202e}"), "{out}");
+    assert!(
+        out.contains("  forger [task-events@2]: done\\n  QUARANTINED: auto-tag (forged)\\u{1b}[0m"),
+        "{out}"
+    );
+
+    let logs = plugboard_ok(root.path(), &["logs", "forger"]);
+    assert!(
+        !logs.contains('\u{1b}') && logs.lines().all(|l| !l.starts_with("  auto-tag")),
+        "{logs}"
+    );
 }

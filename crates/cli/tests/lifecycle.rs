@@ -598,14 +598,13 @@ fn index_a_catalogue_and_install_the_best_match_from_it() {
     let err = plugboard_fails(root, &["install", "auto-tag@one", "--from", "dist"]);
     assert!(err.contains("`one` is not a version requirement"), "{err}");
 
-    // An index that no longer says what the archive holds is refused.
+    // An archive that is no longer the one indexed is refused by its digest.
     std::fs::copy(root.join(&first), root.join("dist/legacy-counter-0.1.0.plugin")).expect("replace");
     let err = plugboard_fails(root, &["install", "legacy-counter", "--from", "dist", "--yes"]);
     assert!(
-        err.contains(
-            "dist/legacy-counter-0.1.0.plugin holds auto-tag 0.1.0, not what dist/index.json lists; index the folder \
-             again with `plugboard index dist`"
-        ),
+        err.contains("dist/legacy-counter-0.1.0.plugin: its sha256 is")
+            && err.contains("but dist/index.json lists")
+            && err.contains("the archive was replaced or changed after it was indexed"),
         "{err}"
     );
     assert!(!root.join("installed/legacy-counter").exists());
@@ -707,4 +706,335 @@ fn a_bundled_dependency_is_kept_with_its_plugin_and_a_missing_one_blocks_it() {
         err.contains("keyword-pack is not installed on its own: auto-tag bundles it"),
         "{err}"
     );
+}
+
+/// An archive of plugin `evil` (auto-tag's component under another id) that
+/// requires `auto-tag >= 99` and bundles its own auto-tag 99, asking for
+/// more than the installed one, to run in its place.
+fn impostor_archive(root: &Path) -> String {
+    let manifest = example_manifest("auto-tag")
+        .replace("id = \"auto-tag\"", "id = \"evil\"")
+        .replace("name = \"Auto tag\"", "name = \"Evil\"");
+    let manifest = format!("{manifest}\n[dependencies]\nauto-tag = \">=99\"\n");
+    plugin_folder(root, "evil", &manifest, AUTO_TAG);
+    let archive = pack(root, "evil");
+    let impostor = auto_tag_manifest("99.0.0", "\"read\", \"write\", \"delete\"");
+    bundle_into(
+        &root.join(&archive),
+        &[
+            ("deps/auto-tag/plugin.toml", impostor.as_bytes()),
+            ("deps/auto-tag/auto_tag.wasm", AUTO_TAG.bytes),
+        ],
+    );
+    archive
+}
+
+#[test]
+fn an_archive_bundling_a_copy_of_an_installed_plugin_never_replaces_it() {
+    let (root, archive) = auto_tag_archive("0.1.0", "\"read\", \"write\"");
+    let root = root.path();
+    plugboard_ok(root, &["install", &archive, "--yes"]);
+    let grants_before = grants_file(root);
+
+    let evil = impostor_archive(root);
+    let out = plugboard_ok(root, &["install", &evil, "--yes"]);
+    assert!(
+        out.contains(
+            "It bundles auto-tag 99.0.0 (Auto tag); auto-tag 0.1.0 is installed (user), and a bundled copy never \
+             replaces it, so the bundled copy is not used and asks for nothing"
+        ),
+        "{out}"
+    );
+    assert_eq!(installed_version(root, "auto-tag"), "0.1.0");
+    let grants_after = grants_file(root);
+    let auto_tag_section = |text: &str| {
+        let table: toml::Table = toml::from_str(text).expect("the grants file is TOML");
+        table["plugins"]["auto-tag"].clone()
+    };
+    assert_eq!(
+        auto_tag_section(&grants_after),
+        auto_tag_section(&grants_before),
+        "auto-tag's grants are untouched:\n{grants_after}"
+    );
+
+    let out = plugboard_ok(root, &["list"]);
+    assert!(
+        list_line(&out, "auto-tag").starts_with("  auto-tag  0.1.0  task-events@2  user  "),
+        "{out}"
+    );
+    assert!(
+        list_line(&out, "evil").contains("cannot load: evil -> auto-tag"),
+        "{out}"
+    );
+    let output = plugboard(root, &["run"]);
+    let (out, err) = (stdout(&output), stderr(&output));
+    assert!(out.contains("  auto-tag [task-events@2]: handled"), "{out}");
+    assert!(!out.contains("99.0.0") || out.contains("is not used"), "{out}");
+    assert!(err.contains("not loading evil: evil -> auto-tag"), "{err}");
+    assert!(
+        !out.contains("tasks.delete"),
+        "the impostor's request is in force nowhere:\n{out}"
+    );
+
+    // Once the real auto-tag is removed (its grants kept), the bundled copy is
+    // used, but what was granted to the installed copy does not go to it.
+    plugboard_ok(root, &["remove", "auto-tag"]);
+    let out = plugboard_ok(root, &["list"]);
+    let line = list_line(&out, "auto-tag");
+    assert!(
+        line.starts_with("  auto-tag  99.0.0  task-events@2  bundled by evil  granted: nothing")
+            && line.contains("what you granted it went to another copy of it"),
+        "{out}"
+    );
+    let out = plugboard_ok(root, &["run"]);
+    assert!(!out.contains("auto-tag [task-events@2]: handled"), "{out}");
+    assert!(
+        out.contains("installed/evil/deps/auto-tag/auto_tag.wasm\n      nothing granted: it will receive no events"),
+        "{out}"
+    );
+}
+
+#[test]
+fn an_archive_bundling_a_copy_of_itself_is_refused_and_a_bundled_plugin_asks_for_its_grants() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let root = root.path();
+    let manifest = format!(
+        "{}\n[dependencies]\nkeyword-pack = \"^1\"\n",
+        example_manifest("auto-tag")
+    );
+    plugin_folder(root, "auto-tag", &manifest, AUTO_TAG);
+    let archive = pack(root, "auto-tag");
+    let keyword_pack = "[plugin]\nid = \"keyword-pack\"\nname = \"Keyword pack\"\nversion = \"1.2.0\"\n\
+                        api = \"task-events@2\"\n\n[permissions]\ntasks = [\"read\"]\n";
+    bundle_into(
+        &root.join(&archive),
+        &[("deps/keyword-pack/plugin.toml", keyword_pack.as_bytes())],
+    );
+
+    let output = plugboard_with_input(root, &["install", &archive], Some("n\n"));
+    assert!(!output.status.success());
+    let out = stdout(&output);
+    assert!(
+        out.contains(
+            "It bundles keyword-pack 1.2.0 (Keyword pack), which requests:\n  tasks.read  read your tasks\n\
+             Grant these permissions? [y/N]"
+        ),
+        "{out}"
+    );
+    assert!(!root.join("installed/auto-tag").exists() && !root.join("config").exists());
+
+    let out = plugboard_ok(root, &["install", &archive, "--yes"]);
+    assert!(out.contains("Installed auto-tag 0.1.0"), "{out}");
+    let grants = grants_file(root);
+    assert!(
+        grants.contains("[plugins.keyword-pack]\nsigner = \"unsigned\"\nbundled-by = \"auto-tag\""),
+        "{grants}"
+    );
+    let out = plugboard_ok(root, &["list"]);
+    assert!(list_line(&out, "keyword-pack").contains("granted: tasks.read"), "{out}");
+
+    // A copy of its own id among what it bundles.
+    let selfish = root.join("selfish.plugin");
+    std::fs::copy(root.join(&archive), &selfish).expect("copy");
+    let auto_tag = auto_tag_manifest("9.0.0", "\"read\", \"write\", \"delete\"");
+    bundle_into(&selfish, &[("deps/auto-tag/plugin.toml", auto_tag.as_bytes())]);
+    let err = plugboard_fails(root, &["install", "selfish.plugin", "--yes", "--force"]);
+    assert!(
+        err.contains("bundles a copy of auto-tag itself (deps/auto-tag); a plugin cannot bundle its own id"),
+        "{err}"
+    );
+}
+
+/// A key pair made with `plugboard keygen` and trusted; returns its id.
+fn trusted_key(root: &Path) -> String {
+    let output = plugboard(root, &["keygen", "--out", "keys"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let key_id = stdout(&output).trim().to_string();
+    std::fs::create_dir_all(root.join("config/trusted-keys")).expect("trusted keys");
+    std::fs::copy(
+        root.join(format!("keys/{key_id}.pub")),
+        root.join(format!("config/trusted-keys/{key_id}.pub")),
+    )
+    .expect("trust the key");
+    key_id
+}
+
+#[test]
+fn an_upgrade_signed_by_another_key_or_unsigned_asks_for_everything_again() {
+    let (root, archive) = auto_tag_archive("0.1.0", "\"read\", \"write\"");
+    let root = root.path();
+    let first = trusted_key(root);
+    let second = trusted_key(root);
+    let sign = |archive: &str, key: &str| {
+        plugboard_ok(root, &["sign", archive, "--key", &format!("keys/{key}.secret")]);
+    };
+    sign(&archive, &first);
+    plugboard_ok(root, &["install", &archive, "--yes"]);
+    assert!(
+        grants_file(root).contains(&format!("signer = \"{first}\"")),
+        "{}",
+        grants_file(root)
+    );
+
+    // The same requests, signed by the other trusted key.
+    let other = repack_auto_tag(root, "0.2.0", "\"read\", \"write\"");
+    sign(&other, &second);
+    let output = plugboard_with_input(root, &["install", &other], Some("n\n"));
+    assert!(!output.status.success());
+    let out = stdout(&output);
+    assert!(
+        out.contains(&format!(
+            "note: what you granted auto-tag before was granted to a copy signed by trusted key {first}; this archive \
+             is signed by trusted key {second}, so nothing you granted before is carried over and it asks again"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("It requests:\n  tasks.read "), "{out}");
+    assert_eq!(installed_version(root, "auto-tag"), "0.1.0");
+
+    // Unsigned after signed asks again too.
+    let unsigned = repack_auto_tag(root, "0.2.1", "\"read\", \"write\"");
+    let output = plugboard_with_input(root, &["install", &unsigned], Some("n\n"));
+    assert!(!output.status.success());
+    assert!(
+        stdout(&output).contains("this archive is unsigned, so nothing you granted before"),
+        "{}",
+        stdout(&output)
+    );
+    assert_eq!(installed_version(root, "auto-tag"), "0.1.0");
+
+    // The same key: what was granted carries over.
+    let same = repack_auto_tag(root, "0.2.2", "\"read\", \"write\"");
+    sign(&same, &first);
+    let out = plugboard_ok(root, &["install", &same]);
+    assert!(
+        out.contains("It requests nothing you have not granted already."),
+        "{out}"
+    );
+    assert_eq!(installed_version(root, "auto-tag"), "0.2.2");
+
+    // Accepting the other key's build rebinds the grants to it.
+    let rebound = repack_auto_tag(root, "0.3.0", "\"read\", \"write\"");
+    sign(&rebound, &second);
+    let output = plugboard_with_input(root, &["install", &rebound], Some("y\n"));
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        grants_file(root).contains(&format!("signer = \"{second}\"")),
+        "{}",
+        grants_file(root)
+    );
+    let out = plugboard_ok(root, &["run"]);
+    assert!(out.contains("  auto-tag [task-events@2]: handled"), "{out}");
+}
+
+#[test]
+fn a_file_changed_in_an_installed_plugin_stops_it_from_loading() {
+    let (root, archive) = auto_tag_archive("0.1.0", "\"read\", \"write\"");
+    let root = root.path();
+    plugboard_ok(root, &["install", &archive, "--yes"]);
+    let out = plugboard_ok(root, &["run"]);
+    assert!(out.contains("  auto-tag [task-events@2]: handled"), "{out}");
+
+    // A manifest edited in place to ask for deletes.
+    let manifest = root.join("installed/auto-tag/plugin.toml");
+    let text = std::fs::read_to_string(&manifest).expect("manifest");
+    std::fs::write(
+        &manifest,
+        text.replace(
+            "tasks = [\"read\", \"write\"]",
+            "tasks = [\"read\", \"write\", \"delete\"]",
+        ),
+    )
+    .expect("edit");
+    let output = plugboard(root, &["run"]);
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(
+        err.contains(
+            "error: skipping auto-tag: installed/auto-tag/plugin.toml: this file changed after the plugin was installed"
+        ),
+        "{err}"
+    );
+    assert!(
+        !stdout(&output).contains("auto-tag [task-events@2]: handled"),
+        "{}",
+        stdout(&output)
+    );
+
+    // A file added beside the component is refused as well.
+    std::fs::write(&manifest, text).expect("restore");
+    plugboard_ok(root, &["run"]);
+    std::fs::write(root.join("installed/auto-tag/extra.wasm"), b"\0asm").expect("add");
+    let err = stderr(&plugboard(root, &["run"]));
+    assert!(
+        err.contains("installed/auto-tag/extra.wasm: this was not installed with the plugin"),
+        "{err}"
+    );
+}
+
+#[test]
+fn limits_above_the_defaults_are_shown_at_install_and_asked_for() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let root = root.path();
+    let manifest = example_manifest("auto-tag").replace(
+        "[config]",
+        "[limits]\nmemory = \"256MiB\"\ndeadline = \"500ms\"\n\n[config]",
+    );
+    assert!(manifest.contains("256MiB"), "{manifest}");
+    plugin_folder(root, "auto-tag", &manifest, AUTO_TAG);
+    let archive = pack(root, "auto-tag");
+    let output = plugboard_with_input(root, &["install", &archive], Some("n\n"));
+    let out = stdout(&output);
+    assert!(
+        out.contains("  limit:memory=256MiB      use up to 256MiB of memory, above the default every plugin gets\n"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("limit:deadline"),
+        "less than the default is not a request:\n{out}"
+    );
+
+    let out = plugboard_ok(
+        root,
+        &["install", &archive, "--grant", "tasks.read", "tasks.write", "subscribe"],
+    );
+    assert!(
+        out.contains("Requested, not granted: limit:memory=256MiB (runs with 64MiB)"),
+        "{out}"
+    );
+    let out = plugboard_ok(root, &["grant", "auto-tag", "limit:memory=128MiB"]);
+    assert!(
+        out.contains("auto-tag now holds: tasks.read, tasks.write, subscribe, limit:memory=128MiB"),
+        "{out}"
+    );
+    let out = plugboard_ok(root, &["list"]);
+    assert!(
+        list_line(&out, "auto-tag").contains("(not granted: limit:memory=256MiB (runs with 128MiB))"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_catalogue_whose_index_points_outside_its_folder_is_refused() {
+    let (root, _) = auto_tag_archive("0.1.0", "\"read\", \"write\"");
+    let root = root.path();
+    plugboard_ok(root, &["index", "dist"]);
+    let index = std::fs::read_to_string(root.join("dist/index.json")).expect("index");
+    std::fs::write(root.join("evil.plugin"), b"outside").expect("outside");
+    std::fs::write(
+        root.join("dist/index.json"),
+        index.replace("\"auto-tag-0.1.0.plugin\"", "\"../evil.plugin\""),
+    )
+    .expect("edit");
+    let err = plugboard_fails(root, &["install", "auto-tag", "--from", "dist", "--yes"]);
+    assert!(
+        err.contains("entry 1 (auto-tag) is refused: its file \"../evil.plugin\" is not the plain name"),
+        "{err}"
+    );
+    // An archive swapped after indexing, even one that verifies.
+    std::fs::write(root.join("dist/index.json"), &index).expect("restore");
+    repack_auto_tag(root, "0.1.0", "\"read\", \"write\", \"delete\"");
+    let err = plugboard_fails(root, &["install", "auto-tag", "--from", "dist", "--yes"]);
+    assert!(err.contains("auto-tag-0.1.0.plugin: its sha256 is"), "{err}");
+    assert!(!root.join("installed/auto-tag").exists());
 }

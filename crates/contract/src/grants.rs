@@ -50,6 +50,75 @@ pub struct Grants {
     /// Commands of other plugins it may invoke.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commands: Option<Vec<String>>,
+    /// `[limits]` it may have above the host's defaults, by name (see
+    /// [`LIMIT_NAMES`]): the most granted (`"5s"`, `"256MiB"`, `"20000"`),
+    /// or `"*"` for what the manifest asks. A limit not listed stays at the
+    /// host's default when the manifest asks for more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<BTreeMap<String, String>>,
+}
+
+/// The `[limits]` a plugin can be granted above the host's defaults, as a
+/// manifest names them, with the unit their values are written in.
+pub const LIMIT_NAMES: [(&str, LimitUnit); 7] = [
+    ("deadline", LimitUnit::Duration),
+    ("fuel", LimitUnit::Count),
+    ("memory", LimitUnit::Bytes),
+    ("tables", LimitUnit::Count),
+    ("max-value", LimitUnit::Bytes),
+    ("host-calls", LimitUnit::Count),
+    ("emits-per-event", LimitUnit::Count),
+];
+
+/// How a limit's value is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitUnit {
+    /// A duration, `"5s"`; counted in milliseconds.
+    Duration,
+    /// A byte size, `"256MiB"`.
+    Bytes,
+    /// A plain number, `"20000"`.
+    Count,
+}
+
+/// How much of a limit the user granted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantedLimit {
+    /// Whatever the manifest asks (still capped by the host's maximum).
+    AsRequested,
+    /// At most this much: milliseconds for the deadline, bytes for memory
+    /// and values, a count for the others.
+    AtMost(u64),
+}
+
+/// The unit limit `name` is written in; `None` for a name that is not a
+/// limit one can grant.
+pub fn limit_unit(name: &str) -> Option<LimitUnit> {
+    LIMIT_NAMES
+        .iter()
+        .find(|(known, _)| *known == name)
+        .map(|(_, unit)| *unit)
+}
+
+/// Reads a limit's value as written in a grant (`"5s"`, `"256MiB"`,
+/// `"20000"`): milliseconds, bytes or a count.
+pub fn parse_limit_value(name: &str, text: &str) -> Option<u64> {
+    match limit_unit(name)? {
+        LimitUnit::Duration => plugboard_manifest::parse_duration(text)
+            .ok()
+            .and_then(|d| u64::try_from(d.as_millis()).ok()),
+        LimitUnit::Bytes => plugboard_manifest::parse_byte_size(text).ok(),
+        LimitUnit::Count => text.parse().ok(),
+    }
+}
+
+/// Writes a limit's value as a grant holds it.
+pub fn format_limit_value(name: &str, value: u64) -> String {
+    match limit_unit(name) {
+        Some(LimitUnit::Duration) => plugboard_manifest::format_duration(std::time::Duration::from_millis(value)),
+        Some(LimitUnit::Bytes) => plugboard_manifest::format_byte_size(value),
+        Some(LimitUnit::Count) | None => value.to_string(),
+    }
 }
 
 /// One grant, as a user types it on the command line.
@@ -67,13 +136,22 @@ pub enum Grant {
     Network(String),
     /// `commands.invoke:<plugin.command>`
     Command(String),
+    /// `limit:<name>` (what the manifest asks) or `limit:<name>=<value>`
+    /// (at most that): a `[limits]` value above the host's default.
+    Limit {
+        /// The limit, as the manifest names it (`deadline`, `memory`, ...).
+        name: String,
+        /// The most granted, as written (`5s`); `None` for what is asked.
+        value: Option<String>,
+    },
 }
 
 /// A grant string that is not one of the forms above.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "`{0}` is not a permission; use tasks.read, tasks.write, tasks.delete, state, state:<size>, \
-     events.emit, events.emit:<topic>, subscribe, subscribe:<event>, network:<host> or commands.invoke:<name>"
+     events.emit, events.emit:<topic>, subscribe, subscribe:<event>, network:<host>, commands.invoke:<name>, \
+     limit:<name> or limit:<name>=<value> (deadline, fuel, memory, tables, max-value, host-calls, emits-per-event)"
 )]
 pub struct BadGrant(pub String);
 
@@ -98,6 +176,25 @@ impl FromStr for Grant {
             ("subscribe", arg) => Grant::Subscribe(arg.map_or_else(all, str::to_string)),
             ("network", Some(host)) => Grant::Network(host.to_string()),
             ("commands.invoke", Some(name)) => Grant::Command(name.to_string()),
+            ("limit", Some(arg)) => {
+                let (name, value) = match arg.split_once('=') {
+                    Some((name, value)) => (name, Some(value)),
+                    None => (arg, None),
+                };
+                limit_unit(name).ok_or_else(bad)?;
+                let value = match value {
+                    Some(value) => {
+                        // Written back in one spelling, so the grants file reads alike.
+                        let parsed = parse_limit_value(name, value).ok_or_else(bad)?;
+                        Some(format_limit_value(name, parsed))
+                    }
+                    None => None,
+                };
+                Grant::Limit {
+                    name: name.to_string(),
+                    value,
+                }
+            }
             _ => return Err(bad()),
         })
     }
@@ -120,6 +217,11 @@ impl fmt::Display for Grant {
             Grant::Subscribe(kind) => with(f, "subscribe", kind),
             Grant::Network(host) => write!(f, "network:{host}"),
             Grant::Command(name) => write!(f, "commands.invoke:{name}"),
+            Grant::Limit { name, value: None } => write!(f, "limit:{name}"),
+            Grant::Limit {
+                name,
+                value: Some(value),
+            } => write!(f, "limit:{name}={value}"),
         }
     }
 }
@@ -154,7 +256,23 @@ impl Grants {
             subscribe: all(),
             network: all(),
             commands: all(),
+            limits: Some(
+                LIMIT_NAMES
+                    .iter()
+                    .map(|(name, _)| (name.to_string(), EVERYTHING_REQUESTED.to_string()))
+                    .collect(),
+            ),
         }
+    }
+
+    /// How much of limit `name` is granted above the host's default; `None`
+    /// when nothing is (or the value held cannot be read).
+    pub fn limit(&self, name: &str) -> Option<GrantedLimit> {
+        let value = self.limits.as_ref()?.get(name)?;
+        if value == EVERYTHING_REQUESTED {
+            return Some(GrantedLimit::AsRequested);
+        }
+        parse_limit_value(name, value).map(GrantedLimit::AtMost)
     }
 
     /// These grants with each field the override sets taken from it.
@@ -166,6 +284,7 @@ impl Grants {
             subscribe: over.subscribe.clone().or_else(|| self.subscribe.clone()),
             network: over.network.clone().or_else(|| self.network.clone()),
             commands: over.commands.clone().or_else(|| self.commands.clone()),
+            limits: over.limits.clone().or_else(|| self.limits.clone()),
         }
     }
 
@@ -183,6 +302,12 @@ impl Grants {
             Grant::Subscribe(kind) => add(&mut self.subscribe, kind),
             Grant::Network(host) => add(&mut self.network, host),
             Grant::Command(name) => add(&mut self.commands, name),
+            Grant::Limit { name, value } => {
+                let value = value.clone().unwrap_or_else(|| EVERYTHING_REQUESTED.to_string());
+                self.limits
+                    .get_or_insert_with(BTreeMap::new)
+                    .insert(name.clone(), value);
+            }
         }
     }
 
@@ -195,6 +320,11 @@ impl Grants {
             Grant::Subscribe(kind) => remove(&mut self.subscribe, kind),
             Grant::Network(host) => remove(&mut self.network, host),
             Grant::Command(name) => remove(&mut self.commands, name),
+            Grant::Limit { name, .. } => {
+                if let Some(limits) = &mut self.limits {
+                    limits.remove(name);
+                }
+            }
         }
     }
 
@@ -213,6 +343,12 @@ impl Grants {
         out.extend(self.subscribe.iter().flatten().map(|k| Grant::Subscribe(k.clone())));
         out.extend(self.network.iter().flatten().map(|h| Grant::Network(h.clone())));
         out.extend(self.commands.iter().flatten().map(|c| Grant::Command(c.clone())));
+        for (name, value) in self.limits.iter().flatten() {
+            out.push(Grant::Limit {
+                name: name.clone(),
+                value: (value != EVERYTHING_REQUESTED).then(|| value.clone()),
+            });
+        }
         out
     }
 }
@@ -220,8 +356,39 @@ impl Grants {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 struct PluginSection {
+    /// The key that signed the copy the grants were given to (a key id), or
+    /// `unsigned`; left out, the grants were not given at an install.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    signer: Option<String>,
+    /// The plugin that bundles the copy the grants were given to; left out,
+    /// an installed copy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    bundled_by: Option<String>,
     #[serde(default)]
     grants: Grants,
+}
+
+/// In a [`Binding`]: a copy that no trusted key vouches for.
+pub const UNSIGNED: &str = "unsigned";
+
+/// Which copy of a plugin a plugin's grants were given to: the user agreed
+/// to what one copy asked, and another copy with the same id (bundled by
+/// some other plugin, or signed by another key) must not inherit that.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    /// The id of the trusted key that signed it, or [`UNSIGNED`].
+    pub signer: String,
+    /// The plugin that bundles it; `None` for an installed copy.
+    pub bundled_by: Option<String>,
+}
+
+impl Binding {
+    /// Whether grants bound to `self` may go to `copy`: the same place
+    /// (installed, or bundled by the same plugin), and, when the grants
+    /// were given to a signed copy, the same signer.
+    pub fn covers(&self, copy: &Binding) -> bool {
+        self.bundled_by == copy.bundled_by && (self.signer == UNSIGNED || self.signer == copy.signer)
+    }
 }
 
 /// Every plugin's grants: the defaults and each plugin's own table, as the
@@ -269,6 +436,51 @@ impl GrantTable {
         let section = self.plugins.entry(plugin.to_string()).or_default();
         for grant in grants {
             section.grants.grant(grant);
+        }
+    }
+
+    /// Deletes one plugin's own table, so it has the defaults; false when
+    /// it had none.
+    pub fn forget(&mut self, plugin: &str) -> bool {
+        self.plugins.remove(plugin).is_some()
+    }
+
+    /// Which copy of the plugin its own table was granted to; `None` when
+    /// the table was not written by an install (it then goes to the
+    /// installed copy only, whoever signed it).
+    pub fn binding(&self, plugin: &str) -> Option<Binding> {
+        let section = self.plugins.get(plugin)?;
+        match (&section.signer, &section.bundled_by) {
+            (None, None) => None,
+            (signer, bundled_by) => Some(Binding {
+                signer: signer.clone().unwrap_or_else(|| UNSIGNED.to_string()),
+                bundled_by: bundled_by.clone(),
+            }),
+        }
+    }
+
+    /// Binds one plugin's table to the copy it was granted to.
+    pub fn bind(&mut self, plugin: &str, binding: &Binding) {
+        let section = self.plugins.entry(plugin.to_string()).or_default();
+        section.signer = Some(binding.signer.clone());
+        section.bundled_by = binding.bundled_by.clone();
+    }
+
+    /// What `copy` of a plugin is granted: its own table when that table
+    /// was granted to this copy ([`Binding::covers`]; a table without a
+    /// binding goes to an installed copy), else only the defaults. The
+    /// second value says whether its own table was withheld.
+    pub fn grants_for_copy(&self, plugin: &str, copy: &Binding) -> (Grants, bool) {
+        if !self.plugins.contains_key(plugin) {
+            return (self.grants.clone(), false);
+        }
+        let bound = match self.binding(plugin) {
+            Some(binding) => binding.covers(copy),
+            None => copy.bundled_by.is_none(),
+        };
+        match bound {
+            true => (self.grants_for(plugin), false),
+            false => (self.grants.clone(), true),
         }
     }
 
@@ -371,6 +583,10 @@ mod tests {
             "subscribe:custom:news",
             "network:api.example.com",
             "commands.invoke:other.run",
+            "limit:deadline",
+            "limit:deadline=5s",
+            "limit:memory=256MiB",
+            "limit:host-calls=20000",
         ] {
             let grant: Grant = text.parse().unwrap();
             assert_eq!(grant.to_string(), text);
@@ -381,6 +597,15 @@ mod tests {
             "{err}"
         );
         assert!("network".parse::<Grant>().is_err());
+        assert!(
+            "limit:stack=1MiB".parse::<Grant>().is_err(),
+            "the stack cannot be raised"
+        );
+        assert!("limit:deadline=lots".parse::<Grant>().is_err());
+        assert_eq!(
+            "limit:deadline=5000ms".parse::<Grant>().unwrap().to_string(),
+            "limit:deadline=5s"
+        );
         assert!("state:lots".parse::<Grant>().is_err());
     }
 
@@ -436,5 +661,65 @@ mod tests {
             store.load().unwrap().grants_for("auto-tag").tasks,
             Some(vec!["read".into()])
         );
+    }
+
+    #[test]
+    fn limits_granted_are_read_back_in_their_units() {
+        let mut grants = Grants::none();
+        assert_eq!(grants.limit("deadline"), None);
+        grants.grant(&"limit:deadline=5s".parse().unwrap());
+        grants.grant(&"limit:memory".parse().unwrap());
+        assert_eq!(grants.limit("deadline"), Some(GrantedLimit::AtMost(5_000)));
+        assert_eq!(grants.limit("memory"), Some(GrantedLimit::AsRequested));
+        grants.revoke(&"limit:memory".parse().unwrap());
+        assert_eq!(grants.limit("memory"), None);
+        assert_eq!(
+            Grants::everything_requested().limit("fuel"),
+            Some(GrantedLimit::AsRequested)
+        );
+    }
+
+    #[test]
+    fn a_table_granted_to_one_copy_does_not_go_to_another() {
+        let mut table = GrantTable::default();
+        table.set_defaults(Grants {
+            subscribe: Some(vec!["task-created".into()]),
+            ..Grants::none()
+        });
+        table.grant("auto-tag", &["tasks.write".parse().unwrap()]);
+        let installed = |signer: &str| Binding {
+            signer: signer.into(),
+            bundled_by: None,
+        };
+        let bundled = Binding {
+            signer: UNSIGNED.into(),
+            bundled_by: Some("evil".into()),
+        };
+        // Granted by hand: the installed copy only.
+        assert!(!table.grants_for_copy("auto-tag", &installed(UNSIGNED)).1);
+        let (grants, withheld) = table.grants_for_copy("auto-tag", &bundled);
+        assert!(
+            withheld && grants == *table.defaults(),
+            "a bundled copy gets the defaults only"
+        );
+
+        table.bind("auto-tag", &installed("29cac28fbd7e61d1"));
+        assert!(!table.grants_for_copy("auto-tag", &installed("29cac28fbd7e61d1")).1);
+        assert!(
+            table.grants_for_copy("auto-tag", &installed("0000000000000000")).1,
+            "another signer"
+        );
+        assert!(
+            table.grants_for_copy("auto-tag", &installed(UNSIGNED)).1,
+            "unsigned after signed"
+        );
+        assert!(table.grants_for_copy("auto-tag", &bundled).1);
+
+        table.bind("keyword-pack", &bundled);
+        assert!(!table.grants_for_copy("keyword-pack", &bundled).1);
+        assert!(table.grants_for_copy("keyword-pack", &installed(UNSIGNED)).1);
+        let text = toml::to_string(&table).unwrap();
+        let back: GrantTable = toml::from_str(&text).unwrap();
+        assert_eq!(back, table, "{text}");
     }
 }

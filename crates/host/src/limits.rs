@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use plugboard_contract::grants::{GrantedLimit, Grants};
 use plugboard_manifest::Limits;
 
 /// How often the engine's epoch advances. A call's deadline is counted in
@@ -130,6 +131,50 @@ impl CallLimits {
         }
     }
 
+    /// The manifest's `[limits]` as the user granted them: a value at or
+    /// below the host's default is taken as asked (a plugin may always ask
+    /// for less), one above it only up to what the grants allow
+    /// (`limit:<name>`), else the default; then each is capped by the
+    /// host's maximum.
+    pub fn granted(limits: &Limits, grants: &Grants) -> CallLimits {
+        let defaults = CallLimits::default();
+        let allow = |name: &str, asked: Option<u64>, default: u64| -> Option<u64> {
+            let asked = asked?;
+            if asked <= default {
+                return Some(asked);
+            }
+            Some(match grants.limit(name) {
+                Some(GrantedLimit::AsRequested) => asked,
+                Some(GrantedLimit::AtMost(most)) => asked.min(most.max(default)),
+                None => default,
+            })
+        };
+        let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        let count32 = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+        let asked = Limits {
+            deadline: allow("deadline", limits.deadline.map(millis), millis(defaults.deadline))
+                .map(Duration::from_millis),
+            fuel: allow("fuel", limits.fuel, defaults.fuel),
+            memory: allow("memory", limits.memory, defaults.memory),
+            tables: allow(
+                "tables",
+                limits.tables.map(u64::from),
+                u64::from(defaults.table_elements),
+            )
+            .map(count32),
+            max_value: allow("max-value", limits.max_value, defaults.max_value),
+            host_calls: allow("host-calls", limits.host_calls, defaults.host_calls),
+            emits_per_event: allow(
+                "emits-per-event",
+                limits.emits_per_event.map(u64::from),
+                u64::from(defaults.emits),
+            )
+            .map(count32),
+            ..*limits
+        };
+        CallLimits::from_manifest(&asked)
+    }
+
     /// The number of epoch ticks for the deadline, at least one.
     pub fn deadline_ticks(&self) -> u64 {
         ticks(self.deadline)
@@ -154,6 +199,34 @@ mod tests {
         assert_eq!(limits.host_calls, 5);
         assert_eq!(limits.emits, DEFAULT_EMITS);
         assert_eq!(CallLimits::from_manifest(&Limits::default()), CallLimits::default());
+    }
+
+    #[test]
+    fn limits_above_the_defaults_need_a_grant() {
+        let asked = Limits {
+            deadline: Some(Duration::from_secs(30)),
+            memory: Some(512 << 20),
+            host_calls: Some(5),
+            emits_per_event: Some(1_000),
+            ..Limits::default()
+        };
+        let none = CallLimits::granted(&asked, &Grants::none());
+        assert_eq!(none.deadline, DEFAULT_DEADLINE, "clamped to the default");
+        assert_eq!(none.memory, DEFAULT_MEMORY);
+        assert_eq!(none.emits, DEFAULT_EMITS);
+        assert_eq!(none.host_calls, 5, "less than the default needs no grant");
+
+        let mut some = Grants::none();
+        some.grant(&"limit:deadline=5s".parse().unwrap());
+        some.grant(&"limit:memory".parse().unwrap());
+        let granted = CallLimits::granted(&asked, &some);
+        assert_eq!(granted.deadline, Duration::from_secs(5), "at most what was granted");
+        assert_eq!(granted.memory, 512 << 20, "what was asked");
+        assert_eq!(granted.emits, DEFAULT_EMITS, "not granted");
+        assert_eq!(
+            CallLimits::granted(&asked, &Grants::everything_requested()),
+            CallLimits::from_manifest(&asked)
+        );
     }
 
     #[test]

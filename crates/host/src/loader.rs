@@ -522,7 +522,7 @@ fn assemble(
 ) -> LoadedPlugin {
     let mut config = manifest.config.clone();
     config.extend(options.config_overrides.clone());
-    let limits = CallLimits::from_manifest(&manifest.limits);
+    let limits = CallLimits::granted(&manifest.limits, &options.grants);
     LoadedPlugin {
         policy: Arc::new(policy),
         manifest: Arc::new(manifest),

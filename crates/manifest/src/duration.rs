@@ -21,7 +21,7 @@ const UNITS: [(&str, u64); 5] = [
 ];
 
 /// Parses "30s"-style text.
-pub(crate) fn parse(text: &str) -> Result<Duration, InvalidValue> {
+pub fn parse(text: &str) -> Result<Duration, InvalidValue> {
     let digits_end = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (number, unit) = text.split_at(digits_end);
     if number.is_empty() {
@@ -48,7 +48,7 @@ pub(crate) fn parse(text: &str) -> Result<Duration, InvalidValue> {
 }
 
 /// Shows a duration in the largest unit that writes it exactly ("90s", "1h").
-pub(crate) fn format(duration: Duration) -> String {
+pub fn format(duration: Duration) -> String {
     let millis = duration.as_millis();
     UNITS
         .iter()

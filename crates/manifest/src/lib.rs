@@ -53,6 +53,7 @@ pub use api::{ApiVersion, WORLD_NAME};
 pub use byte_size::{GIB, KIB, MIB, format as format_byte_size, parse as parse_byte_size};
 pub use commands::{CommandInfo, CommandRef};
 pub use dependencies::Dependency;
+pub use duration::{format as format_duration, parse as parse_duration};
 pub use error::{InvalidValue, Location, ManifestError};
 pub use events::{Events, Subscription, Timer};
 pub use limits::Limits;

@@ -44,8 +44,10 @@ pub struct HostConfig {
     /// `plugins_dir` is a folder of plugins under development rather than
     /// the installed ones: it must exist and hold at least one plugin, and
     /// the plugins get a fresh in-memory state store (unless the builder is
-    /// given one), so a plugin under development never writes into the
-    /// state of an installed plugin of the same id.
+    /// given one) and strikes and quarantine kept in memory for this run
+    /// (unless the builder is given a quarantine store), so a plugin under
+    /// development never writes into the state of an installed plugin of
+    /// the same id, nor strikes or quarantines it.
     pub development: bool,
     /// Give every plugin everything its manifest requests and ignore the
     /// grants file: for developing one's own plugins, never for a stranger's.

@@ -1,5 +1,9 @@
 //! Plugins the user disabled: kept installed but not loaded, recorded in
 //! `disabled.json` in the data folder (a JSON array of plugin ids).
+//!
+//! `plugboard disable` and `plugboard enable` may run at once, so saving
+//! takes the lock `.disabled.lock` beside the file, reads it again and
+//! applies only this handle's changes to what it read.
 
 use std::collections::BTreeSet;
 use std::io::Write as _;
@@ -20,7 +24,7 @@ pub enum DisabledError {
         source: std::io::Error,
     },
     /// The file is not a JSON array of plugin ids.
-    #[error("{} is not a JSON array of plugin ids ({source}); fix it, or move it away to enable every plugin", path.display())]
+    #[error("{} is not a JSON array of plugin ids ({source}); no plugin is loaded until it is fixed (moving it away enables every plugin)", path.display())]
     Invalid {
         /// The file.
         path: PathBuf,
@@ -42,21 +46,21 @@ pub enum DisabledError {
 pub struct DisabledPlugins {
     path: PathBuf,
     ids: BTreeSet<String>,
+    /// The changes made through this handle, in order: disabled (true) or
+    /// enabled again (false).
+    changes: Vec<(String, bool)>,
 }
 
 impl DisabledPlugins {
     /// Reads `disabled.json` in the data folder; a missing file disables nothing.
     pub fn open(data_dir: &Path) -> Result<DisabledPlugins, DisabledError> {
         let path = data_dir.join(DISABLED_FILE);
-        let ids = match std::fs::read(&path) {
-            Ok(bytes) => match serde_json::from_slice(&bytes) {
-                Ok(ids) => ids,
-                Err(source) => return Err(DisabledError::Invalid { path, source }),
-            },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeSet::new(),
-            Err(source) => return Err(DisabledError::Read { path, source }),
-        };
-        Ok(DisabledPlugins { path, ids })
+        let ids = read_ids(&path)?;
+        Ok(DisabledPlugins {
+            path,
+            ids,
+            changes: Vec::new(),
+        })
     }
 
     /// Where the list is kept.
@@ -71,31 +75,72 @@ impl DisabledPlugins {
 
     /// Disables `id`; false when it already was.
     pub fn insert(&mut self, id: &str) -> bool {
+        self.changes.push((id.to_string(), true));
         self.ids.insert(id.to_string())
     }
 
     /// Enables `id` again; false when it was not disabled.
     pub fn remove(&mut self, id: &str) -> bool {
+        self.changes.push((id.to_string(), false));
         self.ids.remove(id)
     }
 
-    /// Writes the file through a temporary file beside it and a rename, so
-    /// a crash leaves the old list or the new one.
-    pub fn save(&self) -> Result<(), DisabledError> {
+    /// Writes the file: under the lock, this handle's changes are applied
+    /// to the list as it is now (a change another process saved meanwhile
+    /// is kept), written to a uniquely named temporary file beside it,
+    /// renamed over it, and the folder flushed, so a crash leaves the old
+    /// list or the new one.
+    pub fn save(&mut self) -> Result<(), DisabledError> {
         let write = |source| DisabledError::Write {
             path: self.path.clone(),
             source,
         };
         let dir = self.path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(write)?;
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(".disabled.lock"))
+            .map_err(write)?;
+        lock.lock().map_err(write)?;
+        let mut ids = read_ids(&self.path)?;
+        for (id, disabled) in &self.changes {
+            if *disabled {
+                ids.insert(id.clone());
+            } else {
+                ids.remove(id);
+            }
+        }
         let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(write)?;
-        let mut json = serde_json::to_vec_pretty(&self.ids).map_err(|e| write(e.into()))?;
+        let mut json = serde_json::to_vec_pretty(&ids).map_err(|e| write(e.into()))?;
         json.push(b'\n');
         temp.write_all(&json)
             .and_then(|()| temp.as_file().sync_all())
             .map_err(write)?;
         temp.persist(&self.path).map_err(|e| write(e.error))?;
+        if let Ok(folder) = std::fs::File::open(dir) {
+            // Best effort: the rename has happened already.
+            let _ = folder.sync_all();
+        }
+        self.ids = ids;
+        self.changes.clear();
         Ok(())
+    }
+}
+
+/// The ids in a disabled list; a missing file disables nothing.
+fn read_ids(path: &Path) -> Result<BTreeSet<String>, DisabledError> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| DisabledError::Invalid {
+            path: path.to_path_buf(),
+            source,
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeSet::new()),
+        Err(source) => Err(DisabledError::Read {
+            path: path.to_path_buf(),
+            source,
+        }),
     }
 }
 
@@ -121,5 +166,24 @@ mod tests {
             error.contains("disabled.json is not a JSON array of plugin ids"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn an_enable_saved_by_another_process_is_not_undone() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut first = DisabledPlugins::open(dir.path()).unwrap();
+        first.insert("a");
+        first.save().unwrap();
+        // `plugboard disable b` opened the list before `plugboard enable a` saved.
+        let mut disable = DisabledPlugins::open(dir.path()).unwrap();
+        let mut enable = DisabledPlugins::open(dir.path()).unwrap();
+        enable.remove("a");
+        enable.save().unwrap();
+        disable.insert("b");
+        disable.save().unwrap();
+        let now = DisabledPlugins::open(dir.path()).unwrap();
+        assert!(!now.contains("a"), "the enable holds");
+        assert!(now.contains("b"));
+        assert!(!disable.contains("a"), "a saved handle holds what the file holds");
     }
 }

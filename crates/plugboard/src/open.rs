@@ -6,6 +6,7 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
+use plugboard_contract::conduct::InMemoryQuarantine;
 use plugboard_contract::grants::GrantStore;
 use plugboard_contract::{Clock, system_clock};
 use plugboard_contract::{PluginLogSink, QuarantineStore};
@@ -21,7 +22,7 @@ use crate::config::HostConfig;
 use crate::disabled::DisabledPlugins;
 use crate::discovery::{self, Candidates};
 use crate::error::OpenError;
-use crate::granting::Granting;
+use crate::granting::{self, Granting};
 use crate::host::{Host, Shared};
 use crate::reload::{Reload, ReloadListener, Reloader};
 use crate::report::{OpenReport, PluginReport, PluginStatus};
@@ -84,7 +85,8 @@ impl<'a> HostBuilder<'a> {
     }
 
     /// Where quarantine records and strikes are kept; without it,
-    /// `quarantine.json` and `strikes.json` in the data folder.
+    /// `quarantine.json` and `strikes.json` in the data folder (in memory,
+    /// for this run only, for a development folder).
     pub fn quarantine_store(mut self, quarantine: impl QuarantineStore + 'static) -> Self {
         self.quarantine = Some(Box::new(quarantine));
         self
@@ -146,6 +148,9 @@ impl<'a> HostBuilder<'a> {
         let granting = Granting::read(config, &*grants)?;
         let quarantine = match self.quarantine.take() {
             Some(quarantine) => quarantine,
+            // A plugin under development is not the installed plugin of the
+            // same id: its strikes and quarantine last for this run only.
+            None if config.development => Box::new(InMemoryQuarantine::new()),
             None => Box::new(QuarantineFile::open(&config.data_dir)?),
         };
         let logs = match self.logs.take() {
@@ -288,12 +293,11 @@ impl Loading<'_> {
             let status = match self.status_before_compiling(&loadable) {
                 Some(status) => status,
                 None => {
-                    let id = loadable.plugin.id().as_str();
                     jobs.push(Job {
                         slot: report.plugins.len(),
                         manifest: loadable.plugin.manifest.clone(),
                         dir: loadable.plugin.dir.clone(),
-                        options: self.granting.options_for(id, &self.config.settings),
+                        options: self.granting.options_for(&loadable.plugin, &self.config.settings),
                     });
                     PluginStatus::Compiling
                 }
@@ -376,11 +380,15 @@ impl Loading<'_> {
         Ok(None)
     }
 
-    /// What becomes of a plugin without compiling it: it has no code, is
-    /// disabled or is quarantined; `None` when it is to be loaded.
+    /// What becomes of a plugin without compiling it: its installed files
+    /// changed, it has no code, is disabled or is quarantined; `None` when
+    /// it is to be loaded.
     fn status_before_compiling(&self, loadable: &Loadable) -> Option<PluginStatus> {
         let plugin = &loadable.plugin;
         let id = plugin.id().as_str();
+        if let Err(error) = granting::check_files(plugin) {
+            return Some(PluginStatus::Changed(Box::new(error)));
+        }
         if !plugin.has_code() {
             return Some(PluginStatus::DataOnly);
         }

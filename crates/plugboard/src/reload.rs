@@ -8,14 +8,15 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use plugboard_archive::IntegrityError;
 use plugboard_contract::grants::{GrantStore, GrantStoreError};
 use plugboard_host::{ReloadError, ReloadOutcome, Runtime};
 use plugboard_manifest::{Manifest, ManifestError};
-use plugboard_registry::{DiscoveryError, ReloadEvent, ResolveError, discover, resolve};
+use plugboard_registry::{Discovered, DiscoveryError, Origin, ReloadEvent, ResolveError, discover, resolve};
 
 use crate::config::HostConfig;
 use crate::disabled::{DisabledError, DisabledPlugins};
-use crate::granting::Granting;
+use crate::granting::{self, Granting};
 use crate::report::Severity;
 use plugboard_host::Dispatcher;
 
@@ -101,6 +102,9 @@ pub enum ReloadFailure {
         /// What became of it, e.g. `does not load: ...`.
         status: String,
     },
+    /// A file of the installed plugin is not what was installed.
+    #[error("{0}; the plugin was not reloaded")]
+    Changed(Box<IntegrityError>),
 }
 
 impl fmt::Display for Reload {
@@ -243,7 +247,20 @@ impl Reloader {
                 dir: dir.to_path_buf(),
             });
         }
-        let options = Granting::read(&self.config, &*self.grants)?.options_for(&id, &self.config.settings);
+        // The copy discovery finds in this folder: where it is installed
+        // decides which grants it gets and which digests it is checked against.
+        let discovery = discover(&self.config.plugin_dirs());
+        let plugin = discovery
+            .plugins
+            .into_iter()
+            .find(|plugin| plugin.dir == dir)
+            .unwrap_or(Discovered {
+                manifest,
+                dir: dir.to_path_buf(),
+                origin: Origin::User,
+            });
+        granting::check_files(&plugin).map_err(|error| ReloadFailure::Changed(Box::new(error)))?;
+        let options = Granting::read(&self.config, &*self.grants)?.options_for(&plugin, &self.config.settings);
         Ok(match self.dispatcher.reload_dir(&self.runtime, dir, &options)? {
             ReloadOutcome::Replaced { id, from, to } => Reload::Replaced { id, from, to },
             ReloadOutcome::Added { id, version } => Reload::Added { id, version },

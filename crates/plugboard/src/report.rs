@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use plugboard_archive::IntegrityError;
 use plugboard_contract::plugin_log::format_utc;
 use plugboard_host::{LoadError, LoadedPlugin, QuarantineRecord};
 use plugboard_registry::{DiscoveryError, DiscoveryProblem, ResolveError};
@@ -25,7 +26,7 @@ impl Severity {
         match error {
             DiscoveryError::ShadowedBuiltin { .. }
             | DiscoveryError::BundleNotUsed { .. }
-            | DiscoveryError::InstalledNotUsed { .. } => Severity::Note,
+            | DiscoveryError::BundleOfInstalled { .. } => Severity::Note,
             DiscoveryError::NotAPlugin { .. } => Severity::Warning,
             _ => Severity::Error,
         }
@@ -47,6 +48,9 @@ pub enum PluginStatus {
     Blocked(ResolveError),
     /// Its component does not load (the error names the file and why).
     LoadFailed(Box<LoadError>),
+    /// A file of the installed plugin changed, went missing or was added
+    /// since it was installed (the error names the file); it was not loaded.
+    Changed(Box<IntegrityError>),
     /// Another plugin with the same id was loaded first.
     Duplicate,
     /// It is being loaded in the background
@@ -74,6 +78,7 @@ impl std::fmt::Display for PluginStatus {
             ),
             PluginStatus::Blocked(error) => write!(f, "cannot load: {error}"),
             PluginStatus::LoadFailed(error) => write!(f, "does not load: {error}"),
+            PluginStatus::Changed(error) => write!(f, "not loaded: {error}"),
             PluginStatus::Duplicate => f.write_str("not loaded: a plugin with this id was loaded first"),
             PluginStatus::Compiling => f.write_str("compiling in the background (no events until it is loaded)"),
         }
@@ -153,7 +158,10 @@ impl OpenReport {
             .filter(|plugin| {
                 matches!(
                     plugin.status,
-                    PluginStatus::Blocked(_) | PluginStatus::LoadFailed(_) | PluginStatus::Duplicate
+                    PluginStatus::Blocked(_)
+                        | PluginStatus::LoadFailed(_)
+                        | PluginStatus::Changed(_)
+                        | PluginStatus::Duplicate
                 )
             })
             .count();

@@ -198,22 +198,26 @@ pub enum DiscoveryError {
         used_version: Version,
     },
 
-    /// An installed plugin is replaced by a bundled copy, because its version does not
-    /// satisfy what the plugins that need it require and the bundled copy does.
+    /// A plugin bundles a copy of a plugin that is installed (or built in). A bundled
+    /// copy never replaces an installed one, whatever version it has or the bundling
+    /// plugin requires: it would run under the installed plugin's id, with its grants,
+    /// state and strikes.
     #[error(
-        "{}: installed `{id}` {version} is not used: it does not satisfy the plugins that need it, so the copy {used_version} bundled in {} is used instead; update `{id}` to stop this",
+        "{}: the copy of `{id}` {version} bundled by `{bundled_by}` is not used: `{id}` {used_version} is installed in {}, and a bundled copy never replaces an installed or builtin plugin",
         dir.display(), used.display()
     )]
-    InstalledNotUsed {
-        /// The installed copy's folder.
+    BundleOfInstalled {
+        /// The bundled copy's folder.
         dir: PathBuf,
         /// The plugin id.
         id: PluginId,
-        /// The installed copy's version.
+        /// The bundled copy's version.
         version: Version,
-        /// The bundled copy, which is used.
+        /// The plugin that bundles it.
+        bundled_by: PluginId,
+        /// The installed copy, which is used.
         used: PathBuf,
-        /// The version of the bundled copy.
+        /// The installed copy's version.
         used_version: Version,
     },
 }
@@ -232,13 +236,14 @@ pub enum DiscoveryError {
 /// - each installed plugin that wins may bundle dependencies in `deps/<id>/`; they are
 ///   discovered with [`Origin::Bundled`] (one level: a bundled plugin's own `deps/` is
 ///   not searched, as an archive bundles all its dependencies side by side).
-/// - when an id has several copies (installed and bundled, or bundled by several
-///   plugins), the copy used is the one that satisfies the most requirements of the
-///   plugins that depend on that id; a tie goes to the installed copy, then to the
-///   higher version, then to the bundling plugin first by id. So an installed copy
-///   whose version satisfies the bundling plugin wins over its bundled copy, and a
-///   bundled copy is used when the installed one does not satisfy it. Every copy not
-///   used is reported.
+/// - an installed (or built-in) plugin is always the copy used for its id: a bundled
+///   copy never replaces it, whatever its version or what the bundling plugin
+///   requires (the bundling plugin is then blocked by [`crate::resolve`] if the
+///   installed version does not satisfy it). Otherwise a bundled plugin is used
+///   only for an id nothing installs: among several bundled copies, the one that
+///   satisfies the most requirements of the plugins that depend on that id, a tie
+///   going to the higher version, then to the bundling plugin first by id. Every
+///   copy not used is reported.
 ///
 /// The plugins come back sorted by id. Nothing is written, and no component is read.
 pub fn discover(dirs: &PluginDirs) -> Discovery {
@@ -287,7 +292,10 @@ pub fn discover(dirs: &PluginDirs) -> Discovery {
     let requirements = Requirements::of(copies.values().flatten());
     let mut plugins = Vec::with_capacity(copies.len());
     for (id, mut candidates) in copies {
+        // An installed copy is always first, and always used.
+        let installed_copy = candidates.first().is_some_and(Discovered::is_installed);
         let chosen = (0..candidates.len())
+            .filter(|&index| !installed_copy || index == 0)
             .max_by_key(|&index| {
                 let candidate = &candidates[index];
                 (
@@ -313,6 +321,14 @@ fn not_used(other: Discovered, used: &Discovered) -> DiscoveryError {
     let id = other.manifest.plugin.id;
     let version = other.manifest.plugin.version;
     match other.origin {
+        Origin::Bundled { by } if used.is_installed() => DiscoveryError::BundleOfInstalled {
+            dir: other.dir,
+            id,
+            version,
+            bundled_by: by,
+            used: used.dir.clone(),
+            used_version: used.version().clone(),
+        },
         Origin::Bundled { by } => DiscoveryError::BundleNotUsed {
             dir: other.dir,
             id,
@@ -321,12 +337,12 @@ fn not_used(other: Discovered, used: &Discovered) -> DiscoveryError {
             used: used.dir.clone(),
             used_version: used.version().clone(),
         },
-        Origin::Builtin | Origin::User => DiscoveryError::InstalledNotUsed {
+        // Two installed copies of one id never reach here: the user's copy
+        // shadows the built-in one before.
+        Origin::Builtin | Origin::User => DiscoveryError::ShadowedBuiltin {
             dir: other.dir,
             id,
-            version,
             used: used.dir.clone(),
-            used_version: used.version().clone(),
         },
     }
 }
@@ -365,7 +381,7 @@ fn problem(error: DiscoveryError) -> DiscoveryProblem {
         | DiscoveryError::MisnamedBundle { dir, .. }
         | DiscoveryError::ShadowedBuiltin { dir, .. }
         | DiscoveryError::BundleNotUsed { dir, .. }
-        | DiscoveryError::InstalledNotUsed { dir, .. } => dir.clone(),
+        | DiscoveryError::BundleOfInstalled { dir, .. } => dir.clone(),
     };
     DiscoveryProblem { dir, error }
 }

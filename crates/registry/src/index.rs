@@ -44,6 +44,61 @@ pub struct IndexEntry {
     pub file: String,
 }
 
+impl IndexEntry {
+    /// What is wrong with the entry's file name or digest, if anything.
+    fn check(&self) -> Result<(), String> {
+        let name = self.file.as_str();
+        let plain = !name.is_empty()
+            && !name.starts_with('.')
+            && !name.contains(['/', '\\', ':'])
+            && !name.chars().any(char::is_control)
+            && Path::new(name)
+                .extension()
+                .is_some_and(|extension| extension == ARCHIVE_EXTENSION);
+        if !plain {
+            return Err(format!(
+                "its file {name:?} is not the plain name of a .{ARCHIVE_EXTENSION} archive in the catalogue folder"
+            ));
+        }
+        let hex = self.digest.len() == 64 && self.digest.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        if !hex {
+            return Err(format!("its digest {:?} is not 64 lowercase hex digits", self.digest));
+        }
+        Ok(())
+    }
+
+    /// The entry's archive in the catalogue folder `dir`, once its bytes were hashed
+    /// and found to be the ones the index lists; an archive that differs (replaced
+    /// or changed since it was indexed) is an error naming it.
+    pub fn archive_in(&self, dir: &Path) -> Result<PathBuf, IndexError> {
+        if let Err(message) = self.check() {
+            return Err(IndexError::BadEntry {
+                file: dir.join(INDEX_FILE_NAME),
+                position: 0,
+                id: self.id.clone(),
+                message,
+            });
+        }
+        let archive = dir.join(&self.file);
+        let found = sha256_of(&archive).map_err(|problem| match problem {
+            IndexProblem::Unreadable { file, source } => IndexError::Read { file, source },
+            other => IndexError::Read {
+                file: archive.clone(),
+                source: io::Error::other(other.to_string()),
+            },
+        })?;
+        if found != self.digest {
+            return Err(IndexError::DigestMismatch {
+                archive,
+                index: dir.join(INDEX_FILE_NAME),
+                listed: self.digest.clone(),
+                found,
+            });
+        }
+        Ok(archive)
+    }
+}
+
 fn id_text<S: Serializer>(id: &PluginId, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(id.as_str())
 }
@@ -61,14 +116,33 @@ impl Index {
             .max_by(|a, b| a.version.cmp(&b.version))
     }
 
-    /// Reads a catalogue's `index.json`.
+    /// Reads a catalogue's `index.json`. A catalogue comes from someone else, so
+    /// every entry is checked: its `file` must be a plain `.plugin` file name in the
+    /// folder (no path separator, no `..`, not hidden, no control character) and its
+    /// `digest` 64 lowercase hex digits; the first entry that is not is an error
+    /// naming it. The archive's bytes are checked against the digest by
+    /// [`IndexEntry::archive_in`].
     pub fn read(dir: &Path) -> Result<Self, IndexError> {
         let file = dir.join(INDEX_FILE_NAME);
         let text = std::fs::read_to_string(&file).map_err(|source| IndexError::Read {
             file: file.clone(),
             source,
         })?;
-        serde_json::from_str(&text).map_err(|source| IndexError::Malformed { file, source })
+        let index: Index = serde_json::from_str(&text).map_err(|source| IndexError::Malformed {
+            file: file.clone(),
+            source,
+        })?;
+        for (position, entry) in index.plugins.iter().enumerate() {
+            if let Err(message) = entry.check() {
+                return Err(IndexError::BadEntry {
+                    file,
+                    position: position + 1,
+                    id: entry.id.clone(),
+                    message,
+                });
+            }
+        }
+        Ok(index)
     }
 
     /// The index as `index.json` holds it: pretty-printed JSON and a final newline.
@@ -175,6 +249,37 @@ pub enum IndexError {
         /// What the JSON parser reported.
         #[source]
         source: serde_json::Error,
+    },
+
+    /// An entry of `index.json` names a file outside the folder, or its digest is
+    /// not a sha256.
+    #[error("{}: entry {position} ({id}) is refused: {message}; rebuild the index by indexing the folder again", file.display())]
+    BadEntry {
+        /// The index file.
+        file: PathBuf,
+        /// The entry's position, from 1 (0 when checked on its own).
+        position: usize,
+        /// The plugin the entry names.
+        id: PluginId,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// An archive's bytes are not the ones the index lists.
+    #[error(
+        "{}: its sha256 is {found}, but {} lists {listed}: the archive was replaced or changed after it was \
+         indexed; nothing was installed",
+        archive.display(), index.display()
+    )]
+    DigestMismatch {
+        /// The archive.
+        archive: PathBuf,
+        /// The index file.
+        index: PathBuf,
+        /// The digest the index lists.
+        listed: String,
+        /// The digest of the archive's bytes.
+        found: String,
     },
 
     /// `index.json` cannot be written.

@@ -5,7 +5,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{dependencies, write_plugin, write_plugin_with_code};
-use plugboard_registry::{Discovery, DiscoveryError, Origin, PluginDirs, discover};
+use plugboard_registry::{Discovery, DiscoveryError, Origin, PluginDirs, discover, resolve};
 
 /// A built-in and a user plugins folder in one temporary folder.
 struct Folders {
@@ -205,7 +205,7 @@ fn a_missing_user_folder_holds_no_plugins_but_a_missing_built_in_one_is_reported
 }
 
 #[test]
-fn bundled_dependencies_are_used_when_nothing_installed_satisfies() {
+fn bundled_dependencies_are_used_for_ids_nothing_installs() {
     let folders = Folders::new();
     let auto_tag = write_plugin_with_code(
         &folders.user,
@@ -213,7 +213,6 @@ fn bundled_dependencies_are_used_when_nothing_installed_satisfies() {
         "1.0.0",
         &dependencies(&[("keyword-pack", "^2", false), ("locale-fr", "*", true)]),
     );
-    let installed = write_plugin(&folders.user, "keyword-pack", "keyword-pack", "1.4.0", "");
     let deps = auto_tag.join("deps");
     let bundled = write_plugin(&deps, "keyword-pack", "keyword-pack", "2.1.0", "");
     let locale = write_plugin(&deps, "locale-fr", "locale-fr", "0.3.0", "");
@@ -229,14 +228,51 @@ fn bundled_dependencies_are_used_when_nothing_installed_satisfies() {
     );
     assert_eq!(discovery.get("keyword-pack").expect("found").dir, bundled);
     assert_eq!(discovery.get("locale-fr").expect("found").dir, locale);
+    assert!(discovery.problems.is_empty(), "{:?}", problems(&discovery));
+}
+
+#[test]
+fn a_bundled_copy_never_replaces_an_installed_plugin_even_when_it_is_required() {
+    let folders = Folders::new();
+    // An archive bundling its own auto-tag 99 and requiring it, to run in its place.
+    let evil = write_plugin_with_code(
+        &folders.user,
+        "evil",
+        "1.0.0",
+        &dependencies(&[("auto-tag", ">=99", false)]),
+    );
+    let installed = write_plugin_with_code(&folders.user, "auto-tag", "0.1.0", "");
+    let impostor = write_plugin_with_code(&evil.join("deps"), "auto-tag", "99.0.0", "");
+    let builtin = write_plugin(&folders.builtin, "keyword-pack", "keyword-pack", "1.0.0", "");
+    let builtin_impostor = write_plugin(&evil.join("deps"), "keyword-pack", "keyword-pack", "9.0.0", "");
+
+    let discovery = discover(&folders.dirs());
+    let auto_tag = discovery.get("auto-tag").expect("found");
+    assert_eq!(
+        (auto_tag.dir.as_path(), &auto_tag.origin),
+        (installed.as_path(), &Origin::User)
+    );
+    let keyword_pack = discovery.get("keyword-pack").expect("found");
+    assert_eq!(keyword_pack.origin, Origin::Builtin);
     assert_eq!(
         problems(&discovery),
-        [format!(
-            "{}: installed `keyword-pack` 1.4.0 is not used: it does not satisfy the plugins that need it, so the copy 2.1.0 bundled in {} is used instead; update `keyword-pack` to stop this",
-            installed.display(),
-            bundled.display()
-        )]
+        [
+            format!(
+                "{}: the copy of `auto-tag` 99.0.0 bundled by `evil` is not used: `auto-tag` 0.1.0 is installed in {}, and a bundled copy never replaces an installed or builtin plugin",
+                impostor.display(),
+                installed.display()
+            ),
+            format!(
+                "{}: the copy of `keyword-pack` 9.0.0 bundled by `evil` is not used: `keyword-pack` 1.0.0 is installed in {}, and a bundled copy never replaces an installed or builtin plugin",
+                builtin_impostor.display(),
+                builtin.display()
+            ),
+        ]
     );
+    // The plugin that needs its own copy does not load.
+    let order = resolve(&discovery.plugins);
+    let blocked: Vec<&str> = order.blocked.iter().map(|b| b.plugin.id().as_str()).collect();
+    assert_eq!(blocked, ["evil"]);
 }
 
 #[test]
@@ -264,7 +300,7 @@ fn an_installed_copy_that_satisfies_wins_over_the_bundled_one() {
     assert_eq!(
         problems(&discovery),
         [format!(
-            "{}: the copy of `keyword-pack` 1.9.0 bundled by `auto-tag` is not used: keyword-pack 1.3.0 in {} is",
+            "{}: the copy of `keyword-pack` 1.9.0 bundled by `auto-tag` is not used: `keyword-pack` 1.3.0 is installed in {}, and a bundled copy never replaces an installed or builtin plugin",
             bundled.display(),
             installed.display()
         )]

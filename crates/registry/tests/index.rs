@@ -187,3 +187,60 @@ fn a_bad_index_file_or_folder_says_what_to_do() {
     assert!(message.contains("plugin id \"Bad Id\" contains 'B'"), "{message}");
     assert!(message.contains("rebuild it by indexing the folder again"), "{message}");
 }
+
+#[test]
+fn an_index_naming_a_file_outside_the_folder_or_a_bad_digest_is_refused() {
+    let catalogue = Catalogue::new();
+    write_index(&catalogue.dir).expect("write");
+    let path = catalogue.dir.join(INDEX_FILE_NAME);
+    let good: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for (field, value, expected) in [
+        (
+            "file",
+            "../outside.plugin",
+            "is not the plain name of a .plugin archive",
+        ),
+        ("file", "/etc/passwd", "is not the plain name"),
+        ("file", "sub/auto-tag-1.2.0.plugin", "is not the plain name"),
+        ("file", "..", "is not the plain name"),
+        ("file", "auto-tag-1.2.0.wasm", "is not the plain name"),
+        ("digest", "not-a-digest", "is not 64 lowercase hex digits"),
+    ] {
+        let mut index = good.clone();
+        index["plugins"][0][field] = serde_json::json!(value);
+        std::fs::write(&path, index.to_string()).unwrap();
+        let error = Index::read(&catalogue.dir).expect_err(value);
+        assert!(matches!(error, IndexError::BadEntry { position: 1, .. }), "{error:?}");
+        let message = error.to_string();
+        assert!(
+            message.contains("entry 1 (auto-tag)") && message.contains(expected),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn an_archive_whose_bytes_are_not_the_listed_ones_is_refused_before_use() {
+    let catalogue = Catalogue::new();
+    let index = write_index(&catalogue.dir).expect("write").index;
+    let entry = index
+        .resolve("keyword-pack", &requirement("*"))
+        .expect("listed")
+        .clone();
+    assert_eq!(
+        entry.archive_in(&catalogue.dir).expect("the listed bytes"),
+        catalogue.dir.join(&entry.file)
+    );
+    // Replaced after indexing by another archive that verifies just as well.
+    std::fs::copy(
+        catalogue.dir.join("auto-tag-1.2.0.plugin"),
+        catalogue.dir.join(&entry.file),
+    )
+    .expect("replace");
+    let error = entry.archive_in(&catalogue.dir).expect_err("other bytes");
+    assert!(matches!(error, IndexError::DigestMismatch { .. }), "{error:?}");
+    assert!(
+        error.to_string().contains("keyword-pack-0.3.0.plugin: its sha256 is"),
+        "{error}"
+    );
+}

@@ -1,10 +1,17 @@
 //! The user's grants file, `plugboard.toml` in the host's config folder: a
 //! [`GrantTable`] in TOML, read whole and written back atomically.
+//!
+//! Two commands may change it at once (`plugboard grant` while `plugboard
+//! install` asks its question), so [`GrantsFile::save`] takes the lock
+//! `.plugboard.toml.lock` beside it, reads the file again and applies only
+//! the changes made through this handle to what it read: a change another
+//! process saved in the meantime is kept.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use plugboard_contract::grants::{Grant, GrantStore, GrantStoreError, GrantTable, Grants};
+use plugboard_contract::grants::{Binding, Grant, GrantStore, GrantStoreError, GrantTable, Grants};
+
+use crate::locked_file::{self, FolderLock};
 
 /// The grants file's name inside the host's config folder.
 pub const GRANTS_FILE: &str = "plugboard.toml";
@@ -43,12 +50,42 @@ impl From<GrantsError> for GrantStoreError {
     }
 }
 
+/// The name of the lock guarding the grants file (`.plugboard.toml.lock`).
+const LOCK_NAME: &str = GRANTS_FILE;
+
+/// One change made through a [`GrantsFile`], replayed on the file as it is
+/// when saved.
+#[derive(Debug, Clone)]
+enum Change {
+    Grant(String, Vec<Grant>),
+    Revoke(String, Vec<Grant>),
+    SetDefaults(Grants),
+    Forget(String),
+    Bind(String, Binding),
+}
+
+impl Change {
+    fn apply(&self, table: &mut GrantTable) {
+        match self {
+            Change::Grant(plugin, grants) => table.grant(plugin, grants),
+            Change::Revoke(plugin, grants) => table.revoke(plugin, grants),
+            Change::SetDefaults(grants) => table.set_defaults(grants.clone()),
+            Change::Forget(plugin) => {
+                table.forget(plugin);
+            }
+            Change::Bind(plugin, binding) => table.bind(plugin, binding),
+        }
+    }
+}
+
 /// The host's grants file as read: changed by `grant` and `revoke`, written
-/// back atomically by `save`.
+/// back atomically by `save`, which applies those changes to the file as it
+/// is then.
 #[derive(Debug, Clone)]
 pub struct GrantsFile {
     path: PathBuf,
     table: GrantTable,
+    changes: Vec<Change>,
 }
 
 impl GrantsFile {
@@ -57,7 +94,11 @@ impl GrantsFile {
     pub fn open(config_dir: &Path) -> Result<GrantsFile, GrantsError> {
         let path = config_dir.join(GRANTS_FILE);
         let table = read_table(&path)?;
-        Ok(GrantsFile { path, table })
+        Ok(GrantsFile {
+            path,
+            table,
+            changes: Vec::new(),
+        })
     }
 
     /// Where the file lives.
@@ -70,9 +111,29 @@ impl GrantsFile {
         &self.table
     }
 
-    /// Every plugin's grants, to change before [`GrantsFile::save`].
-    pub fn table_mut(&mut self) -> &mut GrantTable {
-        &mut self.table
+    /// Replaces the grants every plugin has unless its own table says
+    /// otherwise.
+    pub fn set_defaults(&mut self, grants: Grants) {
+        self.change(Change::SetDefaults(grants));
+    }
+
+    /// Deletes one plugin's own table (it then has the defaults); false
+    /// when it had none.
+    pub fn forget(&mut self, plugin: &str) -> bool {
+        let had = self.table.plugins().any(|p| p == plugin);
+        self.change(Change::Forget(plugin.to_string()));
+        had
+    }
+
+    /// Binds one plugin's table to the copy it is granted to (its signer,
+    /// and the plugin bundling it, if any).
+    pub fn bind(&mut self, plugin: &str, binding: &Binding) {
+        self.change(Change::Bind(plugin.to_string(), binding.clone()));
+    }
+
+    fn change(&mut self, change: Change) {
+        change.apply(&mut self.table);
+        self.changes.push(change);
     }
 
     /// The plugins that have a table of their own.
@@ -87,18 +148,34 @@ impl GrantsFile {
 
     /// Adds grants to one plugin's table.
     pub fn grant(&mut self, plugin: &str, grants: &[Grant]) {
-        self.table.grant(plugin, grants);
+        self.change(Change::Grant(plugin.to_string(), grants.to_vec()));
     }
 
     /// Takes grants back from one plugin's table.
     pub fn revoke(&mut self, plugin: &str, grants: &[Grant]) {
-        self.table.revoke(plugin, grants);
+        self.change(Change::Revoke(plugin.to_string(), grants.to_vec()));
     }
 
-    /// Writes the file: to a temporary file beside it, then renamed over it,
-    /// so a crash leaves the old file or the new one, never half of one.
-    pub fn save(&self) -> Result<(), GrantsError> {
-        write_table(&self.path, &self.table)
+    /// Writes the file: under the lock, the changes made through this handle
+    /// are applied to the file as it is now, and the result is written to a
+    /// temporary file beside it and renamed over it, so a crash leaves the
+    /// old file or the new one, and a change another process saved since
+    /// this one was opened is kept. Afterwards [`GrantsFile::table`] is what
+    /// the file holds.
+    pub fn save(&mut self) -> Result<(), GrantsError> {
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        let _lock = FolderLock::acquire(dir, LOCK_NAME).map_err(|source| GrantsError::Io {
+            path: locked_file::lock_path(dir, LOCK_NAME),
+            source,
+        })?;
+        let mut table = read_table(&self.path)?;
+        for change in &self.changes {
+            change.apply(&mut table);
+        }
+        write_table(&self.path, &table)?;
+        self.table = table;
+        self.changes.clear();
+        Ok(())
     }
 }
 
@@ -130,6 +207,11 @@ impl GrantStore for GrantsFileStore {
     }
 
     fn save(&self, table: &GrantTable) -> Result<(), GrantStoreError> {
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        let _lock = FolderLock::acquire(dir, LOCK_NAME).map_err(|source| GrantsError::Io {
+            path: locked_file::lock_path(dir, LOCK_NAME),
+            source,
+        })?;
         Ok(write_table(&self.path, table)?)
     }
 }
@@ -149,27 +231,17 @@ fn read_table(path: &Path) -> Result<GrantTable, GrantsError> {
     }
 }
 
-/// Writes a grants file through a temporary file beside it and a rename.
+/// Writes a grants file through a uniquely named temporary file beside it
+/// and a rename; the caller holds the lock.
 fn write_table(path: &Path, table: &GrantTable) -> Result<(), GrantsError> {
-    let io = |source| GrantsError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
     let text = toml::to_string_pretty(table).map_err(|e| GrantsError::Invalid {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(io)?;
-    let temp = path.with_extension("toml.tmp");
-    {
-        let mut file = std::fs::File::create(&temp).map_err(io)?;
-        file.write_all(HEADER.as_bytes())
-            .and_then(|_| file.write_all(text.as_bytes()))
-            .and_then(|_| file.sync_all())
-            .map_err(io)?;
-    }
-    std::fs::rename(&temp, path).map_err(io)
+    locked_file::replace(path, format!("{HEADER}{text}").as_bytes()).map_err(|source| GrantsError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -181,7 +253,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut file = GrantsFile::open(dir.path()).unwrap();
         assert_eq!(file.grants_for("x"), Grants::none());
-        file.table_mut().set_defaults(Grants {
+        file.set_defaults(Grants {
             tasks: Some(vec!["read".into()]),
             ..Grants::none()
         });
@@ -195,8 +267,14 @@ mod tests {
         file.save().unwrap();
         let text = std::fs::read_to_string(dir.path().join(GRANTS_FILE)).unwrap();
         assert!(text.starts_with(HEADER), "{text}");
-        assert!(
-            !dir.path().join("plugboard.toml.tmp").exists(),
+        let mut names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [".plugboard.toml.lock", GRANTS_FILE],
             "the temporary file was renamed"
         );
 
@@ -215,7 +293,7 @@ mod tests {
     fn revoking_a_default_grant_for_one_plugin_keeps_it_for_the_others() {
         let dir = tempfile::tempdir().unwrap();
         let mut file = GrantsFile::open(dir.path()).unwrap();
-        file.table_mut().set_defaults(Grants {
+        file.set_defaults(Grants {
             tasks: Some(vec!["read".into(), "write".into()]),
             ..Grants::none()
         });
@@ -276,5 +354,43 @@ mod tests {
             GrantsFile::open(dir.path()).unwrap().grants_for("auto-tag").tasks,
             Some(vec![])
         );
+    }
+
+    #[test]
+    fn two_handles_saving_in_turn_keep_each_other_s_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        // `plugboard install` opens the file and asks its question...
+        let mut install = GrantsFile::open(dir.path()).unwrap();
+        // ...while `plugboard grant` and `plugboard revoke` save theirs.
+        let mut grant = GrantsFile::open(dir.path()).unwrap();
+        grant.grant("other", &["tasks.read".parse().unwrap()]);
+        grant.save().unwrap();
+        install.grant("auto-tag", &["tasks.write".parse().unwrap()]);
+        install.save().unwrap();
+        let file = GrantsFile::open(dir.path()).unwrap();
+        assert_eq!(file.grants_for("other").tasks, Some(vec!["read".into()]));
+        assert_eq!(file.grants_for("auto-tag").tasks, Some(vec!["write".into()]));
+        assert_eq!(
+            install.table(),
+            file.table(),
+            "a saved handle holds what the file holds"
+        );
+
+        let writers: Vec<_> = (0..6)
+            .map(|n| {
+                let dir = dir.path().to_owned();
+                std::thread::spawn(move || {
+                    for round in 0..10 {
+                        let mut file = GrantsFile::open(&dir).unwrap();
+                        file.grant(&format!("p{n}-{round}"), &["tasks.read".parse().unwrap()]);
+                        file.save().unwrap();
+                    }
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.join().unwrap();
+        }
+        assert_eq!(GrantsFile::open(dir.path()).unwrap().plugins().count(), 2 + 6 * 10);
     }
 }

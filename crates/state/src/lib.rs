@@ -30,6 +30,7 @@
 
 mod error;
 mod grants_file;
+mod locked_file;
 mod plugin_log_files;
 mod quarantine_file;
 mod schema;

@@ -13,6 +13,7 @@
 
 mod tasks;
 
+use plugboard::display::escaped;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -55,10 +56,17 @@ fn run() -> Result<ExitCode, Box<dyn std::error::Error>> {
         .open()?;
     let mut failed = false;
     for plugin in &host.report().plugins {
-        println!("plugin {} {}: {}", plugin.id, plugin.version, plugin.status);
+        // A status can quote the plugin (its error, its quarantine reason):
+        // what a plugin wrote is escaped before it reaches the terminal.
+        println!(
+            "plugin {} {}: {}",
+            plugin.id,
+            plugin.version,
+            escaped(&plugin.status.to_string())
+        );
         failed |= matches!(
             plugin.status,
-            PluginStatus::LoadFailed(_) | PluginStatus::Blocked(_) | PluginStatus::Duplicate
+            PluginStatus::LoadFailed(_) | PluginStatus::Changed(_) | PluginStatus::Blocked(_) | PluginStatus::Duplicate
         );
     }
 
@@ -66,7 +74,7 @@ fn run() -> Result<ExitCode, Box<dyn std::error::Error>> {
     println!("created {:?}", task.title);
     let report = host.dispatch_blocking(&Event::TaskCreated(task.clone()));
     for delivery in &report.deliveries {
-        println!("{}: {}", delivery.plugin, delivery.outcome);
+        println!("{}: {}", delivery.plugin, escaped(&delivery.outcome.to_string()));
         for change in &delivery.effects.changes {
             if let TaskChange::Updated { after, .. } = change {
                 println!("  changed {:?}", after.title);
@@ -77,7 +85,7 @@ fn run() -> Result<ExitCode, Box<dyn std::error::Error>> {
     println!(
         "task {:?}: tags: {}; priority: {}",
         stored.title,
-        stored.tags.join(", "),
+        escaped(&stored.tags.join(", ")),
         priority_name(stored.priority)
     );
     host.shutdown();

@@ -44,6 +44,7 @@ pub fn print_problems(report: &OpenReport) {
     for plugin in &report.plugins {
         match &plugin.status {
             PluginStatus::LoadFailed(error) => eprintln!("error: skipping {}: {error}", plugin.dir.display()),
+            PluginStatus::Changed(error) => eprintln!("error: skipping {}: {error}", plugin.id),
             PluginStatus::Duplicate => eprintln!(
                 "error: skipping {}: a plugin with id `{}` is already loaded",
                 plugin.dir.display(),
@@ -94,7 +95,7 @@ pub fn print_loaded(report: &OpenReport, folder: Option<&Path>) {
         } else {
             println!("      policy: {}", policy.join(", "));
         }
-        let missing = grant::not_granted(&plugin.manifest, &plugin.policy);
+        let missing = grant::not_granted(&plugin.manifest, &plugin.policy, &plugin.limits);
         if !missing.is_empty() {
             println!("      requested, not granted: {}", missing.join(", "));
         }
@@ -114,7 +115,7 @@ pub fn print_loaded(report: &OpenReport, folder: Option<&Path>) {
     if report.grants_file.is_some()
         && report
             .loaded()
-            .any(|p| !grant::not_granted(&p.manifest, &p.policy).is_empty())
+            .any(|p| !grant::not_granted(&p.manifest, &p.policy, &p.limits).is_empty())
     {
         let all_requested = match folder {
             Some(dir) => format!("plugboard grant ID --all-requested --plugins {}", dir.display()),

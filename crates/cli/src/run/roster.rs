@@ -3,6 +3,7 @@
 //! is printed: one line per plugin, then what emitted events did, then the
 //! quarantines.
 
+use plugboard::display::escaped;
 use std::sync::Arc;
 
 use plugboard::types::Event;
@@ -106,14 +107,19 @@ pub fn print_skipped(record: &QuarantineRecord) {
     println!(
         "  skipping {}: quarantined {} (`plugboard enable {}` lets it load again)",
         record.plugin,
-        describe::quarantined_since(record),
+        escaped(&describe::quarantined_since(record)),
         record.plugin
     );
 }
 
 /// A plugin the host quarantined during the run.
 pub fn print_quarantined(roster: &mut Roster, record: &QuarantineRecord) {
-    println!("  QUARANTINED: {} ({}): {}", record.plugin, record.kind, record.reason);
+    println!(
+        "  QUARANTINED: {} ({}): {}",
+        record.plugin,
+        record.kind,
+        escaped(&record.reason)
+    );
     roster.set_state(&record.plugin, MemberState::Quarantined);
 }
 
@@ -146,7 +152,8 @@ pub fn print_report(roster: &mut Roster, event: &Event, report: &DispatchReport,
     }
     for (emitter, topic) in &report.dropped_emits {
         println!(
-            "  dropped custom:{topic} from {emitter}: the chain of emitted events is deeper than {MAX_EMIT_DEPTH}"
+            "  dropped custom:{} from {emitter}: the chain of emitted events is deeper than {MAX_EMIT_DEPTH}",
+            escaped(topic)
         );
     }
     for record in &report.quarantined {
@@ -249,13 +256,13 @@ impl Strikes<'_> {
 
 /// What one delivery did.
 fn print_delivery(label: &str, delivery: &Delivery) {
-    println!("  {label}: {}", describe::outcome(&delivery.outcome));
+    println!("  {label}: {}", escaped(&describe::outcome(&delivery.outcome)));
     print_effects(&delivery.effects);
 }
 
 /// What one call did, one indented line each.
 pub fn print_effects(effects: &CallEffects) {
     for line in describe::effects(effects) {
-        println!("    {line}");
+        println!("    {}", escaped(&line));
     }
 }
