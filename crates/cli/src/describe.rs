@@ -140,6 +140,7 @@ pub fn outcome(outcome: &Outcome) -> String {
         Outcome::NotDelivered(why) => format!("not delivered ({why})"),
         Outcome::Unavailable(why) => format!("unavailable: {why}"),
         Outcome::OutOfBudget(why) => format!("stopped, out of budget: {why}"),
+        Outcome::HostFailed(why) => format!("host failure, not the plugin's: {why}"),
     }
 }
 
