@@ -405,3 +405,28 @@ impl WasiView for PluginContext {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn several_memories_and_tables_share_one_cap() {
+        // What the limiter sees of a component whose core modules each have
+        // a memory (its code, libc's adapter, ...): each growing to 40 MiB
+        // is within a 64 MiB cap alone, not together.
+        let mut limiter = MemoryLimiter::new(&CallLimits::default());
+        assert!(limiter.memory_growing(0, 40 << 20, None).unwrap());
+        assert!(!limiter.memory_growing(0, 40 << 20, None).unwrap());
+        assert_eq!(limiter.hit().map(|h| h.kind), Some(AbuseKind::Memory));
+        assert!(limiter.memory_growing(0, 24 << 20, None).unwrap());
+        assert!(limiter.memory_growing(40 << 20, 40 << 20, None).unwrap(), "no growth");
+        assert!(!limiter.memory_growing(40 << 20, (40 << 20) + 1, None).unwrap());
+        assert!(limiter.table_growing(0, 15_000, None).unwrap());
+        assert!(!limiter.table_growing(0, 15_000, None).unwrap());
+        assert_eq!(
+            (limiter.instances(), limiter.memories(), limiter.tables()),
+            (MAX_INSTANCES_PER_STORE, MAX_MEMORIES_PER_STORE, MAX_TABLES_PER_STORE)
+        );
+    }
+}
