@@ -99,7 +99,9 @@ fn the_demo_with_the_demo_grants_shows_both_plugins_at_work() {
         "{out}"
     );
     assert!(
-        out.contains("      policy: tasks.read, subscribe:task-created, subscribe:task-modified, subscribe:task-deleted\n"),
+        out.contains(
+            "      policy: tasks.read, subscribe:task-created, subscribe:task-modified, subscribe:task-deleted\n"
+        ),
         "{out}"
     );
     assert!(!out.contains("not granted"), "everything requested is granted:\n{out}");

@@ -540,8 +540,8 @@ fn denied_write(runtime: &Runtime, fixture: &Fixture) -> Verdict {
             .plugin
             .component_path()
             .ok_or("the conformance fixture has no component")?;
-        let manifest =
-            Manifest::parse(fixture.manifest_text, &fixture.plugin.dir.join("plugin.toml")).map_err(|e| e.to_string())?;
+        let manifest = Manifest::parse(fixture.manifest_text, &fixture.plugin.dir.join("plugin.toml"))
+            .map_err(|e| e.to_string())?;
         let plugin = runtime
             .load_bytes(
                 manifest,
@@ -573,15 +573,21 @@ fn denied_write(runtime: &Runtime, fixture: &Fixture) -> Verdict {
         let denial = format!("plugin `{id}` was not granted `tasks.write`");
         ensure(
             matches!(&delivery.outcome, Outcome::Rejected(why) if why.contains(&denial)),
-            || format!("expected the handler to pass on the denial {denial:?}, got {:?}", delivery.outcome),
+            || {
+                format!(
+                    "expected the handler to pass on the denial {denial:?}, got {:?}",
+                    delivery.outcome
+                )
+            },
         )?;
         ensure(delivery.effects.denied == ["tasks.write"], || {
             format!("the denial was not recorded: {:?}", delivery.effects.denied)
         })?;
         // Requested but not granted: reported, never struck.
-        ensure(delivery.effects.denied_unrequested == 0 && report.quarantined.is_empty(), || {
-            format!("a requested permission's denial was struck: {report:?}")
-        })?;
+        ensure(
+            delivery.effects.denied_unrequested == 0 && report.quarantined.is_empty(),
+            || format!("a requested permission's denial was struck: {report:?}"),
+        )?;
         ensure(tasks.get(&task.id) == Ok(Some(task.clone())), || {
             "the task changed although the update was denied".into()
         })

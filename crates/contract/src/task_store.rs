@@ -551,7 +551,11 @@ mod tests {
         patch.remove_attributes = vec!["y".into()];
         let next = apply_patch(&task, &patch, 2).unwrap();
         assert_eq!(next.tags, ["b", "c", "d"]);
-        let attributes: Vec<_> = next.attributes.iter().map(|a| (a.key.as_str(), a.value.as_str())).collect();
+        let attributes: Vec<_> = next
+            .attributes
+            .iter()
+            .map(|a| (a.key.as_str(), a.value.as_str()))
+            .collect();
         assert_eq!(attributes, [("x", "2")]);
     }
 
@@ -570,6 +574,10 @@ mod tests {
         filter.tags = next.tags.clone();
         assert!(filter_matches(&next, &filter));
         assert_eq!(next.tags.len(), 40_000);
-        assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
     }
 }

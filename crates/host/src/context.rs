@@ -17,8 +17,8 @@ use crate::limits::{
     CallLimits, LOG_BYTES_PER_CALL, LOG_LINES_PER_CALL, MAX_INSTANCES_PER_STORE, MAX_MEMORIES_PER_STORE,
     MAX_RANDOM_BYTES, MAX_TABLES_PER_STORE, MAX_WASI_RESOURCES, OUTPUT_BYTES_PER_CALL,
 };
-use crate::network::host_allowed;
 use crate::network::NetworkHooks;
+use crate::network::host_allowed;
 use crate::output::CapturedOutput;
 use crate::policy::{Permission, Policy};
 use crate::transaction::Transaction;

@@ -58,7 +58,10 @@ impl Transaction {
 
     /// Whether the call created `id` itself.
     pub fn created(&self, id: &str) -> bool {
-        matches!(self.index.get(id).map(|&i| &self.changes[i]), Some(TaskChange::Created(_)))
+        matches!(
+            self.index.get(id).map(|&i| &self.changes[i]),
+            Some(TaskChange::Created(_))
+        )
     }
 
     /// The task as this call sees it: staged, or from the store.
@@ -293,7 +296,10 @@ impl Transaction {
             Ok(false) => "its state writes no longer fit its quota (the state changed meanwhile)".to_string(),
             Err(e) => e.to_string(),
         };
-        Err(CommitFailure::StateLost { committed: changes, why })
+        Err(CommitFailure::StateLost {
+            committed: changes,
+            why,
+        })
     }
 }
 

@@ -866,11 +866,9 @@ fn denied_calls_traps_and_quarantine_are_written_to_the_plugin_log() {
         "{lines:#?}"
     );
     assert!(
-        audit
-            .iter()
-            .any(|l| l.ends_with(
-                "audit quarantined after 3 denied strike(s): made 3 call(s) to permissions its manifest never requested"
-            )),
+        audit.iter().any(|l| l.ends_with(
+            "audit quarantined after 3 denied strike(s): made 3 call(s) to permissions its manifest never requested"
+        )),
         "{lines:#?}"
     );
     assert!(
@@ -1176,8 +1174,13 @@ fn many_tags_are_merged_in_linear_time() {
     // tag was 10^9 string comparisons inside two host calls.
     // Building the tags inside the plugin takes a while in itself: a
     // longer deadline, so that only the host's share is measured.
-    let text = hostile_manifest("tagger", "many-tags", r#"tasks = ["read", "write"]"#, "count = \"25000\"")
-        .replace("deadline = \"100ms\"", "deadline = \"10s\"");
+    let text = hostile_manifest(
+        "tagger",
+        "many-tags",
+        r#"tasks = ["read", "write"]"#,
+        "count = \"25000\"",
+    )
+    .replace("deadline = \"100ms\"", "deadline = \"10s\"");
     let plugin = load(&text, artifacts::HOSTILE, Grants::everything_requested()).unwrap();
     let mut host = Host::alone(vec![plugin]);
     warm(&host);
@@ -1257,7 +1260,11 @@ fn peak_host_memory_stays_bounded_under_each_amplification_attack() {
 
 #[test]
 fn state_written_before_a_trap_is_not_kept() {
-    let mut host = Host::new(vec![hostile("half-writer", "state-then-trap", r#"state = { quota = "16KiB" }"#)]);
+    let mut host = Host::new(vec![hostile(
+        "half-writer",
+        "state-then-trap",
+        r#"state = { quota = "16KiB" }"#,
+    )]);
     let report = host.attack();
     trapped(Host::outcome_of(&report, "half-writer"), AbuseKind::Crash);
     assert_eq!(delivery_of(&report, "half-writer").effects.discarded_changes, 1);
@@ -1326,9 +1333,21 @@ fn a_calls_state_writes_reach_the_store_as_one_batch() {
     let report = dispatcher.dispatch_blocking(&Event::TaskCreated(
         plugboard_contract::task_store::build_task("t".into(), new_task("x"), 1).unwrap(),
     ));
-    assert_eq!(logs_of(&report, "batcher"), ["stored 15 blocks, then: Error::QuotaExceeded"]);
-    assert_eq!(state.writes.load(std::sync::atomic::Ordering::Relaxed), 1, "one batch, one write");
-    assert_eq!(plugboard_contract::StateStore::list_keys(&state.inner, "batcher").unwrap().len(), 15);
+    assert_eq!(
+        logs_of(&report, "batcher"),
+        ["stored 15 blocks, then: Error::QuotaExceeded"]
+    );
+    assert_eq!(
+        state.writes.load(std::sync::atomic::Ordering::Relaxed),
+        1,
+        "one batch, one write"
+    );
+    assert_eq!(
+        plugboard_contract::StateStore::list_keys(&state.inner, "batcher")
+            .unwrap()
+            .len(),
+        15
+    );
 }
 
 // --- Permissions that leak -----------------------------------------------------
@@ -1426,13 +1445,19 @@ struct BusyTasks;
 
 impl plugboard_contract::TaskStore for BusyTasks {
     fn get(&self, _: &str) -> Result<Option<Task>, plugboard_contract::TaskStoreError> {
-        Err(plugboard_contract::TaskStoreError::Unavailable("database is locked".into()))
+        Err(plugboard_contract::TaskStoreError::Unavailable(
+            "database is locked".into(),
+        ))
     }
     fn query(&self, _: &plugboard_contract::Filter) -> Result<Vec<Task>, plugboard_contract::TaskStoreError> {
-        Err(plugboard_contract::TaskStoreError::Unavailable("database is locked".into()))
+        Err(plugboard_contract::TaskStoreError::Unavailable(
+            "database is locked".into(),
+        ))
     }
     fn commit(&self, _: &[plugboard_contract::TaskChange]) -> Result<(), plugboard_contract::TaskStoreError> {
-        Err(plugboard_contract::TaskStoreError::Unavailable("database is locked".into()))
+        Err(plugboard_contract::TaskStoreError::Unavailable(
+            "database is locked".into(),
+        ))
     }
 }
 
@@ -1507,7 +1532,10 @@ fn calls_to_requested_but_ungranted_permissions_are_reported_not_struck() {
         assert_eq!(delivery.effects.denied_unrequested, 0);
     }
     assert!(host.dispatcher.quarantined("asker").is_none());
-    assert_eq!(host.dispatcher.strikes("asker"), Some(plugboard_host::Strikes::default()));
+    assert_eq!(
+        host.dispatcher.strikes("asker"),
+        Some(plugboard_host::Strikes::default())
+    );
 }
 
 // --- Strikes from init -----------------------------------------------------------

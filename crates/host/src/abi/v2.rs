@@ -125,7 +125,10 @@ impl PluginContext {
     /// `tasks.get`: one task as this call sees it.
     pub(crate) fn get_task(&mut self, id: &str) -> wasmtime::Result<Result<Option<Task>, PluginError>> {
         self.enter()?;
-        if let Err(e) = self.require(Permission::TasksRead).and_then(|_| check_name("task id", id)) {
+        if let Err(e) = self
+            .require(Permission::TasksRead)
+            .and_then(|_| check_name("task id", id))
+        {
             return Ok(Err(e));
         }
         task_result(self.tx.get(&*self.services.tasks, id))

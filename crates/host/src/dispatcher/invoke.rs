@@ -25,10 +25,10 @@ use crate::abuse::{Abuse, AbuseKind, HostFailure, LimitExceeded};
 use crate::bindings::v2::plugboard::task_events::types as wit;
 use crate::context::{CallEffects, PluginContext};
 use crate::grants::Grants;
-use crate::policy::Policy;
-use crate::transaction::CommitFailure;
 use crate::limits::{CallLimits, ticks};
 use crate::loader::PluginPre;
+use crate::policy::Policy;
+use crate::transaction::CommitFailure;
 use crate::world::WorldVersion;
 
 /// The text the application reads for an error a plugin's handler returned.
