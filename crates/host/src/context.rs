@@ -306,9 +306,15 @@ impl PluginContext {
     }
 
     /// Remembers the tasks `event` carries, for [`PluginContext::may_address`].
+    /// Only a plugin that may change tasks without reading them needs this,
+    /// so no other pays for it.
     pub(crate) fn receive(&mut self, event: &plugboard_contract::Event) {
         use plugboard_contract::Event;
         self.given.clear();
+        let policy = &self.policy;
+        if policy.tasks_read || !(policy.tasks_write || policy.tasks_delete) {
+            return;
+        }
         match event {
             Event::TaskCreated(task) | Event::TaskDeleted(task) => self.given.push(task.id.clone()),
             Event::TaskModified(change) => self.given.push(change.after.id.clone()),
