@@ -435,4 +435,83 @@ mod tests {
             (MAX_INSTANCES_PER_STORE, MAX_MEMORIES_PER_STORE, MAX_TABLES_PER_STORE)
         );
     }
+
+    /// A component of `copies` core instances of one module whose start
+    /// function grows its own memory by `pages` (64 KiB each).
+    fn many_memories(copies: usize, pages: i32) -> Vec<u8> {
+        use wasm_encoder::{
+            CodeSection, ComponentBuilder, Function, FunctionSection, Instruction, MemorySection, MemoryType, Module,
+            StartSection, TypeSection,
+        };
+        let mut module = Module::new();
+        let mut types = TypeSection::new();
+        types.ty().function([], []);
+        module.section(&types);
+        let mut functions = FunctionSection::new();
+        functions.function(0);
+        module.section(&functions);
+        let mut memories = MemorySection::new();
+        memories.memory(MemoryType {
+            minimum: 1,
+            maximum: None,
+            memory64: false,
+            shared: false,
+            page_size_log2: None,
+        });
+        module.section(&memories);
+        module.section(&StartSection { function_index: 0 });
+        let mut code = CodeSection::new();
+        let mut grow = Function::new([]);
+        grow.instruction(&Instruction::I32Const(pages))
+            .instruction(&Instruction::MemoryGrow(0))
+            .instruction(&Instruction::Drop)
+            .instruction(&Instruction::End);
+        code.function(&grow);
+        module.section(&code);
+        let mut component = ComponentBuilder::default();
+        let index = component.core_module(None, &module);
+        for _ in 0..copies {
+            component.core_instantiate(None, index, []);
+        }
+        component.finish()
+    }
+
+    /// Instantiates `bytes` in a store limited as a plugin's is; returns
+    /// the cap it hit, or the instantiation error.
+    fn instantiate(bytes: &[u8]) -> Result<Option<Abuse>, String> {
+        let runtime = crate::runtime::Runtime::new().expect("the runtime starts");
+        let engine = runtime.engine();
+        let component = wasmtime::component::Component::new(engine, bytes).map_err(|e| e.to_string())?;
+        let (services, _) = HostServices::in_memory();
+        let context = PluginContext::new(
+            Arc::from("many-memories"),
+            Arc::new(Policy::deny_all()),
+            Arc::new(Policy::deny_all()),
+            Arc::new(CallLimits::default()),
+            services,
+            Arc::default(),
+        );
+        let mut store = wasmtime::Store::new(engine, context);
+        store.limiter(|context| &mut context.limiter);
+        store.set_epoch_deadline(crate::limits::ticks(std::time::Duration::from_secs(30)));
+        let linker = wasmtime::component::Linker::<PluginContext>::new(engine);
+        futures::executor::block_on(linker.instantiate_async(&mut store, &component)).map_err(|e| format!("{e:#}"))?;
+        Ok(store.data().limiter.hit())
+    }
+
+    #[test]
+    fn a_component_of_several_memories_gets_one_memory_cap() {
+        // Two memories of 40 MiB and a page: each under the 64 MiB cap.
+        let hit = instantiate(&many_memories(2, 640)).unwrap();
+        let hit = hit.expect("the second memory's growth is refused");
+        assert_eq!(hit.kind, AbuseKind::Memory);
+        assert!(hit.detail.contains("in all; its cap is 64 MiB"), "{}", hit.detail);
+        assert_eq!(instantiate(&many_memories(1, 640)).unwrap(), None);
+    }
+
+    #[test]
+    fn a_component_of_more_memories_than_a_store_may_have_does_not_instantiate() {
+        let err = instantiate(&many_memories(MAX_MEMORIES_PER_STORE + 1, 0)).unwrap_err();
+        assert!(err.contains("memor"), "{err}");
+    }
 }
