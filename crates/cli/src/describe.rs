@@ -1,6 +1,7 @@
 //! Turning tasks, task changes and dispatch outcomes into the short text a
 //! reader of `plugboard run` sees.
 
+use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use plugboard_contract::{Priority, Status, Task};
@@ -59,10 +60,13 @@ fn changes_besides_title(before: &Task, after: &Task) -> Vec<String> {
             status_name(after.status)
         ));
     }
-    for tag in after.tags.iter().filter(|t| !before.tags.contains(t)) {
+    // Sets, not scans: a plugin's task may carry tens of thousands of tags.
+    let had: HashSet<&str> = before.tags.iter().map(String::as_str).collect();
+    let has: HashSet<&str> = after.tags.iter().map(String::as_str).collect();
+    for tag in after.tags.iter().filter(|t| !had.contains(t.as_str())) {
         changes.push(format!("+tag {tag}"));
     }
-    for tag in before.tags.iter().filter(|t| !after.tags.contains(t)) {
+    for tag in before.tags.iter().filter(|t| !has.contains(t.as_str())) {
         changes.push(format!("-tag {tag}"));
     }
     if before.priority != after.priority {
