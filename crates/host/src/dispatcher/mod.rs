@@ -683,9 +683,12 @@ impl Dispatcher {
     /// Instantiates every plugin that has code now and runs its `init`,
     /// instead of on its first event; returns each such plugin's result:
     /// what its `init` did, or why it could not start
-    /// ([`Outcome::Unavailable`] when `init` refused, [`Outcome::Trapped`]
-    /// when it trapped, which counts a strike). Data-only plugins are left
-    /// out: there is nothing to start.
+    /// ([`Outcome::Unavailable`] when `init` refused or the plugin was
+    /// granted nothing of what it requests, so runs no code;
+    /// [`Outcome::Trapped`] when it trapped, which counts a strike: a
+    /// plugin whose `init` traps is started again until it starts or that
+    /// kind's strikes quarantine it, as nothing else may ever start it).
+    /// Data-only plugins are left out: there is nothing to start.
     pub fn start_all_blocking(&self) -> Vec<(Arc<str>, Result<CallEffects, Outcome>)> {
         self.shared.runtime.executor().block_on(self.shared.start_all())
     }
