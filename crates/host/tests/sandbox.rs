@@ -641,6 +641,11 @@ fn every_attack_at_once_leaves_the_host_and_the_neighbour_working() {
         ("a-delete", "delete-all", r#"tasks = ["read"]"#),
         ("a-storm", "emit-storm", ""),
         ("a-panic", "panic", ""),
+        ("a-creates", "huge-creates", r#"tasks = ["write"]"#),
+        ("a-lines", "huge-log-lines", ""),
+        ("a-empty", "empty-strings", r#"tasks = ["read", "write"]"#),
+        ("a-random", "huge-random", ""),
+        ("a-half-state", "state-then-trap", r#"state = { quota = "16KiB" }"#),
     ];
     let plugins = attacks
         .iter()
@@ -1127,6 +1132,40 @@ fn log_lines_count_against_the_call_budget_whole() {
 }
 
 #[test]
+fn emitted_payloads_count_against_the_call_budget() {
+    // 16 events of 1000 KiB from one call: each within `max-value`, 16 MB
+    // together.
+    let mut host = Host::new(amplifiers(&format!("bytes = \"{}\"", 1000 << 10)));
+    let report = host.attack();
+    let detail = trapped(Host::outcome_of(&report, "amp-a"), AbuseKind::LargeValue);
+    assert!(detail.contains("the last a emitted event"), "{detail}");
+    assert!(
+        report.deliveries.iter().all(|d| d.depth == 0),
+        "nothing emitted: {report:#?}"
+    );
+    host.assert_bystander_works();
+}
+
+#[test]
+fn state_writes_count_against_the_call_budget() {
+    // 1 MiB values under a 64 MiB quota: the quota would allow 64 of them,
+    // one call may hand the host 8 MiB.
+    let text = hostile_manifest("big-filler", "huge-state", r#"state = { quota = "64MiB" }"#, "");
+    let mut host = Host::new(vec![
+        load(&text, artifacts::HOSTILE, Grants::everything_requested()).unwrap(),
+    ]);
+    let report = host.attack();
+    let detail = trapped(Host::outcome_of(&report, "big-filler"), AbuseKind::LargeValue);
+    assert!(detail.contains("the last a state write"), "{detail}");
+    assert_eq!(
+        plugboard_contract::StateStore::usage(&*host.services.state, "big-filler").unwrap(),
+        0,
+        "nothing was written"
+    );
+    host.assert_bystander_works();
+}
+
+#[test]
 fn a_list_of_empty_strings_is_not_zero_bytes() {
     // A million empty tags to remove: no text, but a million strings the
     // host would copy out and hold.
@@ -1212,7 +1251,8 @@ fn memory_attack_child() {
     let Ok(attack) = std::env::var("PLUGBOARD_MEMORY_ATTACK") else {
         return;
     };
-    let mut host = Host::new(vec![hostile("amplifier", &attack, r#"tasks = ["read", "write"]"#)]);
+    let permissions = "tasks = [\"read\", \"write\"]\nstate = { quota = \"64MiB\" }";
+    let mut host = Host::new(vec![hostile("amplifier", &attack, permissions)]);
     for _ in 0..3 {
         host.attack();
         host.assert_bystander_works();
@@ -1234,7 +1274,17 @@ fn peak_rss_kib() -> u64 {
 fn peak_host_memory_stays_bounded_under_each_amplification_attack() {
     let _alone = CPU.write().unwrap_or_else(|e| e.into_inner());
     let exe = std::env::current_exe().unwrap();
-    for attack in ["huge-creates", "huge-log-lines", "empty-strings", "huge-random", "none"] {
+    let attacks = [
+        "huge-creates",
+        "huge-log-lines",
+        "huge-state",
+        "empty-strings",
+        "huge-random",
+        "many-tags",
+        "long-query",
+        "none",
+    ];
+    for attack in attacks {
         let output = std::process::Command::new(&exe)
             .args(["memory_attack_child", "--exact", "--nocapture", "--test-threads=1"])
             .env("PLUGBOARD_MEMORY_ATTACK", attack)
