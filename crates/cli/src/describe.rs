@@ -1,8 +1,10 @@
 //! Turning tasks, task changes and dispatch outcomes into the short text a
 //! reader of `plugboard run` sees.
 
-use plugboard::display::escaped;
+use std::collections::HashSet;
 use std::fmt::Write as _;
+
+use plugboard::display::escaped;
 
 use plugboard_contract::{Priority, Status, Task};
 use plugboard_host::{CallEffects, Outcome, QuarantineRecord};
@@ -60,10 +62,13 @@ fn changes_besides_title(before: &Task, after: &Task) -> Vec<String> {
             status_name(after.status)
         ));
     }
-    for tag in after.tags.iter().filter(|t| !before.tags.contains(t)) {
+    // Sets, not scans: a plugin's task may carry tens of thousands of tags.
+    let had: HashSet<&str> = before.tags.iter().map(String::as_str).collect();
+    let has: HashSet<&str> = after.tags.iter().map(String::as_str).collect();
+    for tag in after.tags.iter().filter(|t| !had.contains(t.as_str())) {
         changes.push(format!("+tag {tag}"));
     }
-    for tag in before.tags.iter().filter(|t| !after.tags.contains(t)) {
+    for tag in before.tags.iter().filter(|t| !has.contains(t.as_str())) {
         changes.push(format!("-tag {tag}"));
     }
     if before.priority != after.priority {
@@ -141,6 +146,7 @@ pub fn outcome(outcome: &Outcome) -> String {
         Outcome::NotDelivered(why) => format!("not delivered ({why})"),
         Outcome::Unavailable(why) => format!("unavailable: {why}"),
         Outcome::OutOfBudget(why) => format!("stopped, out of budget: {why}"),
+        Outcome::HostFailed(why) => format!("host failure, not the plugin's: {why}"),
     }
 }
 

@@ -7,7 +7,7 @@ use plugboard_contract::TaskStore;
 use plugboard_contract::task_store::new_task;
 use plugboard_contract::{CustomEvent, Event, NewTask, Priority, Status, SyncSummary, Task, TaskModification};
 use plugboard_host::{
-    CommandError, DispatchReport, Dispatcher, HostServices, InMemoryStateStore, InMemoryTaskStore, LoadOptions,
+    CommandError, DispatchReport, Dispatcher, Grants, HostServices, InMemoryStateStore, InMemoryTaskStore, LoadOptions,
     LogLevel, Outcome, Runtime, WorldVersion,
 };
 use plugboard_manifest::Manifest;
@@ -516,12 +516,81 @@ fn run_command(runtime: &Runtime, fixture: &Fixture) -> Verdict {
 fn instance_reuse(runtime: &Runtime, fixture: &Fixture) -> Verdict {
     all_worlds(|| {
         let bench = Bench::new(runtime, fixture);
-        bench.created("first");
+        // The fixture counts these events in its linear memory: a host that
+        // made a new instance for every event would log 1 twice.
+        let (_, report) = bench.created("call:instance");
+        expect_log(&report, "instance events 1")?;
         ensure(bench.dispatcher.is_live(fixture.plugin.id()), || {
             "no live instance after an event".into()
         })?;
-        let (_, report) = bench.created("second");
-        expect_handled(&report)
+        let (_, report) = bench.created("call:instance");
+        expect_handled(&report)?;
+        expect_log(&report, "instance events 2")
+    })
+}
+
+fn denied_write(runtime: &Runtime, fixture: &Fixture) -> Verdict {
+    all_worlds(|| {
+        // The same fixture, granted what it requests but `tasks.write`.
+        let grants = Grants {
+            tasks: Some(vec!["read".into()]),
+            ..Grants::everything_requested()
+        };
+        let origin = fixture
+            .plugin
+            .component_path()
+            .ok_or("the conformance fixture has no component")?;
+        let manifest = Manifest::parse(fixture.manifest_text, &fixture.plugin.dir.join("plugin.toml"))
+            .map_err(|e| e.to_string())?;
+        let plugin = runtime
+            .load_bytes(
+                manifest,
+                &fixture.plugin.dir,
+                origin,
+                fixture.bytes,
+                &LoadOptions {
+                    grants,
+                    ..LoadOptions::default()
+                },
+            )
+            .map_err(|e| e.to_string())?;
+        let tasks = Arc::new(InMemoryTaskStore::new());
+        let services = HostServices {
+            tasks: tasks.clone(),
+            state: Arc::new(InMemoryStateStore::new()),
+            clock: Arc::new(|| NOW),
+        };
+        let dispatcher = Dispatcher::new(runtime, services);
+        dispatcher.add(plugin).map_err(|e| e.to_string())?;
+        let task = tasks
+            .create(new_task("call:update"), NOW - 1_000)
+            .map_err(|e| e.to_string())?;
+        let report = dispatcher.dispatch_blocking(&Event::TaskCreated(task.clone()));
+        let [delivery] = report.deliveries.as_slice() else {
+            return Err(format!("expected one delivery, got {:?}", outcomes(&report)));
+        };
+        let id = fixture.plugin.id();
+        let denial = format!("plugin `{id}` was not granted `tasks.write`");
+        ensure(
+            matches!(&delivery.outcome, Outcome::Rejected(why) if why.contains(&denial)),
+            || {
+                format!(
+                    "expected the handler to pass on the denial {denial:?}, got {:?}",
+                    delivery.outcome
+                )
+            },
+        )?;
+        ensure(delivery.effects.denied == ["tasks.write"], || {
+            format!("the denial was not recorded: {:?}", delivery.effects.denied)
+        })?;
+        // Requested but not granted: reported, never struck.
+        ensure(
+            delivery.effects.denied_unrequested == 0 && report.quarantined.is_empty(),
+            || format!("a requested permission's denial was struck: {report:?}"),
+        )?;
+        ensure(tasks.get(&task.id) == Ok(Some(task.clone())), || {
+            "the task changed although the update was denied".into()
+        })
     })
 }
 
@@ -614,5 +683,9 @@ pub const CASES: &[Case] = &[
     Case {
         name: "instance reuse",
         run: instance_reuse,
+    },
+    Case {
+        name: "denied call",
+        run: denied_write,
     },
 ];

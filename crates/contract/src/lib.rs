@@ -42,6 +42,6 @@ pub use grants::{BadGrant, Grant, GrantStore, GrantStoreError, GrantTable, Grant
 pub use plugin_error::PluginError;
 pub use plugin_log::{InMemoryPluginLogs, LogEntry, LogLevel, LogLine, PluginLogError, PluginLogSink};
 pub use services::{Clock, HostServices, system_clock};
-pub use state_store::{InMemoryStateStore, StateStore, StateStoreError};
+pub use state_store::{InMemoryStateStore, StateChange, StateStore, StateStoreError};
 pub use task::{Annotation, Attribute, Filter, NewTask, Priority, Status, Task, TaskPatch, Timestamp};
 pub use task_store::{InMemoryTaskStore, TaskStore, TaskStoreError};

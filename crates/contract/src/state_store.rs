@@ -7,6 +7,34 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
+/// One staged write of a plugin's state: what a handler call's `state.set`
+/// and `state.delete` become, applied together by
+/// [`StateStore::apply_within_quota`] when the call succeeds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StateChange {
+    /// Write `value` under `key`, replacing any previous value.
+    Set {
+        /// The key.
+        key: String,
+        /// The new value.
+        value: Vec<u8>,
+    },
+    /// Remove `key`; an absent key is not an error.
+    Delete {
+        /// The key.
+        key: String,
+    },
+}
+
+impl StateChange {
+    /// The key this change writes.
+    pub fn key(&self) -> &str {
+        match self {
+            StateChange::Set { key, .. } | StateChange::Delete { key } => key,
+        }
+    }
+}
+
 /// Why the state store failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StateStoreError {
@@ -42,6 +70,48 @@ pub trait StateStore: Send + Sync {
             return Ok(false);
         }
         self.set(plugin, key, value)?;
+        Ok(true)
+    }
+
+    /// Applies a batch of changes, in order, only if the plugin's usage
+    /// afterwards is at most `quota` bytes; returns whether they were
+    /// applied. All or nothing: on `false` or an error nothing is written.
+    ///
+    /// The default computes the usage after the batch from
+    /// [`StateStore::usage`] and the values it replaces, then writes one
+    /// change after the other: a crash in between can leave part of the
+    /// batch, and another writer of the same plugin in between can pass the
+    /// quota. A store that can, overrides it with one transaction (the
+    /// in-memory store and `plugboard-state`'s SQLite store do).
+    fn apply_within_quota(&self, plugin: &str, changes: &[StateChange], quota: u64) -> Result<bool, StateStoreError> {
+        let mut used = self.usage(plugin)?;
+        let mut sizes: BTreeMap<&str, Option<usize>> = BTreeMap::new();
+        for change in changes {
+            let key = change.key();
+            let replaced = match sizes.get(key) {
+                Some(size) => *size,
+                None => self.get(plugin, key)?.map(|old| old.len()),
+            };
+            let freed = replaced.map_or(0, |old| (key.len() + old) as u64);
+            used = used.saturating_sub(freed);
+            let now = match change {
+                StateChange::Set { value, .. } => {
+                    used += (key.len() + value.len()) as u64;
+                    Some(value.len())
+                }
+                StateChange::Delete { .. } => None,
+            };
+            sizes.insert(key, now);
+        }
+        if used > quota {
+            return Ok(false);
+        }
+        for change in changes {
+            match change {
+                StateChange::Set { key, value } => self.set(plugin, key, value)?,
+                StateChange::Delete { key } => self.delete(plugin, key)?,
+            }
+        }
         Ok(true)
     }
 }
@@ -115,6 +185,28 @@ impl StateStore for InMemoryStateStore {
         map.insert(key.to_string(), value.to_vec());
         Ok(true)
     }
+
+    /// Applies the batch to a copy of the plugin's map under one lock, and
+    /// keeps the copy only if it is within the quota.
+    fn apply_within_quota(&self, plugin: &str, changes: &[StateChange], quota: u64) -> Result<bool, StateStoreError> {
+        let mut all = self.lock();
+        let mut map = all.get(plugin).cloned().unwrap_or_default();
+        for change in changes {
+            match change {
+                StateChange::Set { key, value } => {
+                    map.insert(key.clone(), value.clone());
+                }
+                StateChange::Delete { key } => {
+                    map.remove(key);
+                }
+            }
+        }
+        if plugin_usage(&map) > quota {
+            return Ok(false);
+        }
+        all.insert(plugin.to_string(), map);
+        Ok(true)
+    }
 }
 
 fn plugin_usage(map: &BTreeMap<String, Vec<u8>>) -> u64 {
@@ -169,6 +261,35 @@ mod tests {
     #[test]
     fn the_in_memory_store_applies_the_same_quota_rules() {
         quota_rules_hold(&InMemoryStateStore::new());
+    }
+
+    fn batch_rules_hold(store: &dyn StateStore) {
+        store.set("p", "old", &[0; 6]).unwrap();
+        let batch = [
+            StateChange::Set {
+                key: "a".into(),
+                value: vec![1; 4],
+            },
+            StateChange::Delete { key: "old".into() },
+            StateChange::Set {
+                key: "a".into(),
+                value: vec![2; 2],
+            },
+        ];
+        // After the batch: "a" + 2 bytes = 3, although 4 + 9 was passed on the way.
+        assert!(!store.apply_within_quota("p", &batch, 2).unwrap());
+        assert_eq!(store.get("p", "old").unwrap(), Some(vec![0; 6]), "nothing applied");
+        assert_eq!(store.get("p", "a").unwrap(), None);
+        assert!(store.apply_within_quota("p", &batch, 3).unwrap());
+        assert_eq!(store.get("p", "a").unwrap(), Some(vec![2; 2]));
+        assert_eq!(store.get("p", "old").unwrap(), None);
+        assert_eq!(store.usage("p").unwrap(), 3);
+    }
+
+    #[test]
+    fn a_batch_is_applied_whole_within_the_quota_or_not_at_all() {
+        batch_rules_hold(&Plain(InMemoryStateStore::new()));
+        batch_rules_hold(&InMemoryStateStore::new());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! implements over its own storage, the rules every implementation shares
 //! (patches, filters), and an in-memory store for tests and the demo.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::change::TaskChange;
@@ -132,13 +132,15 @@ pub fn new_task_id() -> String {
 /// Builds the task a [`NewTask`] describes, after checking it.
 pub fn build_task(id: String, new: NewTask, now: Timestamp) -> Result<Task, TaskStoreError> {
     check_title(&new.title)?;
-    let mut tags = Vec::with_capacity(new.tags.len());
-    for tag in new.tags {
-        check_tag(&tag)?;
-        if !tags.contains(&tag) {
-            tags.push(tag);
-        }
+    // Linear in the number of tags: a set, not a scan, finds the repeats.
+    let mut seen: HashSet<&str> = HashSet::with_capacity(new.tags.len());
+    let mut keep = Vec::with_capacity(new.tags.len());
+    for tag in &new.tags {
+        check_tag(tag)?;
+        keep.push(seen.insert(tag.as_str()));
     }
+    let mut keep = keep.into_iter();
+    let tags: Vec<String> = new.tags.into_iter().filter(|_| keep.next().unwrap_or(false)).collect();
     Ok(Task {
         id,
         title: new.title,
@@ -182,54 +184,124 @@ pub fn apply_patch(task: &Task, patch: &TaskPatch, now: Timestamp) -> Result<Tas
     if let Some(due) = patch.due {
         next.due = due;
     }
-    for tag in &patch.add_tags {
-        check_tag(tag)?;
-        if !next.tags.contains(tag) {
-            next.tags.push(tag.clone());
+    // Every step below is linear in the task and the patch: sets and maps
+    // find what is already there, never a scan per element.
+    if !patch.add_tags.is_empty() {
+        let mut present: HashSet<String> = next.tags.iter().cloned().collect();
+        for tag in &patch.add_tags {
+            check_tag(tag)?;
+            if present.insert(tag.clone()) {
+                next.tags.push(tag.clone());
+            }
         }
     }
-    next.tags.retain(|t| !patch.remove_tags.contains(t));
+    if !patch.remove_tags.is_empty() {
+        let removed: HashSet<&str> = patch.remove_tags.iter().map(String::as_str).collect();
+        next.tags.retain(|t| !removed.contains(t.as_str()));
+    }
     for text in &patch.add_annotations {
         next.annotations.push(Annotation {
             time: now,
             text: text.clone(),
         });
     }
-    for attr in &patch.set_attributes {
-        match next.attributes.iter_mut().find(|a| a.key == attr.key) {
-            Some(existing) => existing.value = attr.value.clone(),
-            None => next.attributes.push(attr.clone()),
+    if !patch.set_attributes.is_empty() {
+        let mut at: HashMap<String, usize> = next
+            .attributes
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.key.clone(), i))
+            .collect();
+        for attr in &patch.set_attributes {
+            match at.get(&attr.key) {
+                Some(&i) => next.attributes[i].value = attr.value.clone(),
+                None => {
+                    at.insert(attr.key.clone(), next.attributes.len());
+                    next.attributes.push(attr.clone());
+                }
+            }
         }
     }
-    next.attributes.retain(|a| !patch.remove_attributes.contains(&a.key));
+    if !patch.remove_attributes.is_empty() {
+        let removed: HashSet<&str> = patch.remove_attributes.iter().map(String::as_str).collect();
+        next.attributes.retain(|a| !removed.contains(a.key.as_str()));
+    }
     if next != *task {
         next.modified = now.max(task.modified);
     }
     Ok(next)
 }
 
-/// Whether a task matches a filter (ignoring its `limit`).
+/// Whether a task matches a filter (ignoring its `limit`). To test many
+/// tasks against one filter, make a [`FilterMatcher`] once instead.
 pub fn filter_matches(task: &Task, filter: &Filter) -> bool {
-    if filter.status.is_some_and(|s| s != task.status) {
-        return false;
-    }
-    if filter
-        .project
-        .as_ref()
-        .is_some_and(|p| task.project.as_ref() != Some(p))
-    {
-        return false;
-    }
-    if !filter.tags.iter().all(|t| task.tags.contains(t)) {
-        return false;
-    }
-    if let Some(text) = &filter.text {
-        let needle = text.to_lowercase();
-        if !task.title.to_lowercase().contains(&needle) && !task.description.to_lowercase().contains(&needle) {
-            return false;
+    FilterMatcher::new(filter).matches(task)
+}
+
+/// A filter prepared once for testing many tasks: its text lowercased and
+/// its tags in a set, so that each task costs time linear in the task, not
+/// in the filter times the task.
+#[derive(Debug)]
+pub struct FilterMatcher<'a> {
+    filter: &'a Filter,
+    needle: Option<String>,
+    tags: HashSet<&'a str>,
+}
+
+impl<'a> FilterMatcher<'a> {
+    /// Prepares `filter`.
+    pub fn new(filter: &'a Filter) -> FilterMatcher<'a> {
+        FilterMatcher {
+            filter,
+            needle: filter.text.as_ref().map(|t| t.to_lowercase()),
+            tags: filter.tags.iter().map(String::as_str).collect(),
         }
     }
-    true
+
+    /// Whether `task` matches (ignoring the filter's `limit`).
+    pub fn matches(&self, task: &Task) -> bool {
+        let filter = self.filter;
+        if filter.status.is_some_and(|s| s != task.status) {
+            return false;
+        }
+        if filter
+            .project
+            .as_ref()
+            .is_some_and(|p| task.project.as_ref() != Some(p))
+        {
+            return false;
+        }
+        if self.tags.len() <= 4 {
+            // A few tags: a scan of the task's tags per filter tag is linear.
+            if !filter.tags.iter().all(|t| task.tags.contains(t)) {
+                return false;
+            }
+        } else {
+            // Each distinct filter tag must be among the task's: count the
+            // task's tags that are in the set, each once.
+            let mut found: HashSet<&str> = HashSet::new();
+            for tag in &task.tags {
+                if self.tags.contains(tag.as_str()) {
+                    found.insert(tag.as_str());
+                }
+            }
+            if found.len() != self.tags.len() {
+                return false;
+            }
+        }
+        if let Some(needle) = &self.needle {
+            // A needle longer than the text cannot be in it; checking first
+            // spares building a searcher for a long needle once per task.
+            let contains = |text: &str| {
+                let text = text.to_lowercase();
+                text.len() >= needle.len() && text.contains(needle.as_str())
+            };
+            if !contains(&task.title) && !contains(&task.description) {
+                return false;
+            }
+        }
+        true
+    }
 }
 
 /// Tasks kept in memory, in creation order: for tests, the demo and apps
@@ -314,10 +386,11 @@ impl TaskStore for InMemoryTaskStore {
 
     fn query(&self, filter: &Filter) -> Result<Vec<Task>, TaskStoreError> {
         let limit = filter.limit.map_or(usize::MAX, |l| l as usize);
+        let matcher = FilterMatcher::new(filter);
         Ok(self
             .all()
             .into_iter()
-            .filter(|t| filter_matches(t, filter))
+            .filter(|t| matcher.matches(t))
             .take(limit)
             .collect())
     }
@@ -453,5 +526,58 @@ mod tests {
         let mut by_text = match_all();
         by_text.text = Some("MILK".into());
         assert_eq!(store.query(&by_text).unwrap()[0].title, "Buy milk");
+        let mut many = match_all();
+        many.tags = (0..6).map(|i| format!("t{i}")).collect();
+        assert!(store.query(&many).unwrap().is_empty());
+    }
+
+    #[test]
+    fn repeated_tags_and_attributes_are_kept_once_in_order() {
+        let mut new = new_task("t");
+        new.tags = vec!["b".into(), "a".into(), "b".into(), "c".into(), "a".into()];
+        let task = build_task("id".into(), new, 1).unwrap();
+        assert_eq!(task.tags, ["b", "a", "c"]);
+        let mut patch = empty_patch();
+        patch.add_tags = vec!["c".into(), "d".into(), "d".into()];
+        patch.remove_tags = vec!["a".into()];
+        patch.set_attributes = ["x", "y", "x"]
+            .iter()
+            .enumerate()
+            .map(|(i, k)| crate::task::Attribute {
+                key: k.to_string(),
+                value: i.to_string(),
+            })
+            .collect();
+        patch.remove_attributes = vec!["y".into()];
+        let next = apply_patch(&task, &patch, 2).unwrap();
+        assert_eq!(next.tags, ["b", "c", "d"]);
+        let attributes: Vec<_> = next
+            .attributes
+            .iter()
+            .map(|a| (a.key.as_str(), a.value.as_str()))
+            .collect();
+        assert_eq!(attributes, [("x", "2")]);
+    }
+
+    #[test]
+    fn many_tags_take_linear_time() {
+        // 40 000 distinct tags: a scan per tag would be 8e8 comparisons.
+        let mut new = new_task("t");
+        new.tags = (0..40_000).map(|i| format!("t{i}")).collect();
+        let started = std::time::Instant::now();
+        let task = build_task("id".into(), new, 1).unwrap();
+        let mut patch = empty_patch();
+        patch.add_tags = (0..40_000).map(|i| format!("u{i}")).collect();
+        patch.remove_tags = (0..40_000).map(|i| format!("t{i}")).collect();
+        let next = apply_patch(&task, &patch, 2).unwrap();
+        let mut filter = match_all();
+        filter.tags = next.tags.clone();
+        assert!(filter_matches(&next, &filter));
+        assert_eq!(next.tags.len(), 40_000);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
     }
 }

@@ -4,9 +4,10 @@
 //! the quarantine an application keeps stores them.
 
 use std::fmt;
-use std::time::Duration;
 
 pub use plugboard_contract::conduct::{AbuseKind, Strikes};
+
+use crate::limits::CallLimits;
 
 /// One offence: its kind and what exactly happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +39,27 @@ impl LimitExceeded {
         }))
     }
 }
+
+/// A failure of the application's own stores (a busy database, a full
+/// disk) during a host call: it stops the call, as the plugin cannot go on
+/// without the answer, but it is not the plugin's doing, so it counts no
+/// strike and is reported as a host failure.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct HostFailure(pub String);
+
+impl HostFailure {
+    /// The error that stops the call.
+    pub fn trap(why: impl Into<String>) -> wasmtime::Error {
+        wasmtime::Error::new(HostFailure(why.into()))
+    }
+}
+
+/// What wasmtime says when copying a call's arguments or results out of a
+/// plugin's memory would allocate more than the store's hostcall fuel.
+const LIFT_EXHAUSTED: &str = "fuel allocated for hostcalls has been exhausted";
+/// What `wasi:random` says when asked for more than its most bytes.
+const RANDOM_TOO_LARGE: &str = "requested len";
 
 /// How many strikes of each kind put a plugin in quarantine.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,8 +96,9 @@ impl StrikePolicy {
 
 /// Says what a failed call did wrong: a limit the host enforced, or a
 /// crash. `limiter_hit` is the memory or table cap the call ran into, if
-/// any; `deadline` the call's deadline, for the message.
-pub(crate) fn classify(error: &wasmtime::Error, limiter_hit: Option<Abuse>, deadline: Duration) -> Abuse {
+/// any; `limits` the call's limits, for the message.
+pub(crate) fn classify(error: &wasmtime::Error, limiter_hit: Option<Abuse>, limits: &CallLimits) -> Abuse {
+    let deadline = limits.deadline;
     if let Some(LimitExceeded(abuse)) = error.downcast_ref::<LimitExceeded>() {
         return abuse.clone();
     }
@@ -83,6 +106,26 @@ pub(crate) fn classify(error: &wasmtime::Error, limiter_hit: Option<Abuse>, dead
         return hit;
     }
     let abuse = |kind, detail: String| Abuse { kind, detail };
+    // wasmtime and WASI report these two bounds as plain errors; their
+    // text is the only sign (a test in tests/sandbox.rs holds it to it).
+    let text = format!("{error:#}");
+    if text.contains(LIFT_EXHAUSTED) {
+        return abuse(
+            AbuseKind::LargeValue,
+            format!(
+                "passed the host (or returned) a value that takes more than {} bytes of host memory to copy; \
+                 its `max-value` is {} bytes",
+                limits.lift_bytes(),
+                limits.max_value
+            ),
+        );
+    }
+    if text.contains(RANDOM_TOO_LARGE) && text.contains("exceeds limit") {
+        return abuse(
+            AbuseKind::LargeValue,
+            format!("asked wasi:random for more bytes than one call may have: {text}"),
+        );
+    }
     match error.downcast_ref::<wasmtime::Trap>() {
         Some(wasmtime::Trap::Interrupt) => abuse(
             AbuseKind::Deadline,

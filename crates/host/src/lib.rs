@@ -57,6 +57,7 @@ pub mod policy;
 pub mod runtime;
 pub mod transaction;
 mod wasi;
+mod weight;
 pub mod world;
 
 /// The task and event types, as the embedder uses them: the contract's

@@ -56,6 +56,45 @@ pub const LOG_BYTES_PER_CALL: usize = 256 << 10;
 /// Bytes of stdout and stderr kept per call; the rest is dropped.
 pub const OUTPUT_BYTES_PER_CALL: usize = 64 << 10;
 
+/// Bytes one call may hand the host in all, unless its `max-value` asks
+/// for more (then four values' worth): staged task changes, staged state
+/// writes, emitted events and log lines together, each string, list
+/// element and record counted with [`ELEMENT_BYTES`] besides its bytes.
+/// Past it the call traps, and what it staged is dropped.
+pub const DEFAULT_CALL_BYTES: u64 = 8 << 20;
+/// The most bytes any call may hand the host.
+pub const MAX_CALL_BYTES: u64 = 256 << 20;
+
+/// What the host spends on each string, list element or record a plugin
+/// hands it, besides the bytes of its text: a `String` or `Vec` header and
+/// its allocation. A list of ten million empty strings is 320 MB, not 0.
+pub const ELEMENT_BYTES: u64 = 32;
+
+/// What the host spends on each task it stages for a call, besides its
+/// strings: the record, its place in the batch and in the index.
+pub const TASK_RECORD_BYTES: u64 = 256;
+
+/// The longest task id, emitted topic or command name a plugin may pass:
+/// ids are UUIDs, topics and names are short words.
+pub const MAX_NAME_BYTES: usize = 256;
+
+/// The most bytes one `wasi:random` call may ask for.
+pub const MAX_RANDOM_BYTES: u64 = 1 << 20;
+
+/// The most handles (streams, pollables, HTTP requests and bodies) a
+/// plugin's WASI resource table may hold at once.
+pub const MAX_WASI_RESOURCES: usize = 4_096;
+
+/// Core instances, memories and tables one plugin's store may have: a
+/// component is several core modules (its code, libc's adapter, shims),
+/// but a handful, not thousands. Memory and table caps apply to the total
+/// across all of them.
+pub const MAX_INSTANCES_PER_STORE: usize = 100;
+/// See [`MAX_INSTANCES_PER_STORE`].
+pub const MAX_MEMORIES_PER_STORE: usize = 16;
+/// See [`MAX_INSTANCES_PER_STORE`].
+pub const MAX_TABLES_PER_STORE: usize = 64;
+
 /// Fuel per call when the host counts fuel and the manifest names none.
 pub const DEFAULT_FUEL: u64 = 10_000_000_000;
 
@@ -100,6 +139,8 @@ pub struct CallLimits {
     pub host_calls: u64,
     /// Events emitted per event.
     pub emits: u32,
+    /// Bytes one call may hand the host in all ([`DEFAULT_CALL_BYTES`]).
+    pub call_bytes: u64,
 }
 
 impl Default for CallLimits {
@@ -112,6 +153,7 @@ impl Default for CallLimits {
             max_value: DEFAULT_MAX_VALUE,
             host_calls: DEFAULT_HOST_CALLS,
             emits: DEFAULT_EMITS,
+            call_bytes: DEFAULT_CALL_BYTES,
         }
     }
 }
@@ -120,12 +162,14 @@ impl CallLimits {
     /// The manifest's `[limits]`, each capped by the host's maximum.
     pub fn from_manifest(limits: &Limits) -> CallLimits {
         let defaults = CallLimits::default();
+        let max_value = limits.max_value.unwrap_or(defaults.max_value).min(MAX_MAX_VALUE);
         CallLimits {
+            call_bytes: DEFAULT_CALL_BYTES.max(max_value.saturating_mul(4)).min(MAX_CALL_BYTES),
             deadline: limits.deadline.unwrap_or(defaults.deadline).min(MAX_DEADLINE),
             fuel: limits.fuel.unwrap_or(defaults.fuel),
             memory: limits.memory.unwrap_or(defaults.memory).min(MAX_MEMORY),
             table_elements: limits.tables.unwrap_or(defaults.table_elements).min(MAX_TABLE_ELEMENTS),
-            max_value: limits.max_value.unwrap_or(defaults.max_value).min(MAX_MAX_VALUE),
+            max_value,
             host_calls: limits.host_calls.unwrap_or(defaults.host_calls).min(MAX_HOST_CALLS),
             emits: limits.emits_per_event.unwrap_or(defaults.emits).min(MAX_EMITS),
         }
@@ -173,6 +217,17 @@ impl CallLimits {
             ..*limits
         };
         CallLimits::from_manifest(&asked)
+    }
+
+    /// What wasmtime may allocate on the host while it copies one host
+    /// call's arguments (or one export's results) out of the plugin's
+    /// memory, before the host sees them (its "hostcall fuel", counted in
+    /// host bytes: a string's bytes, a list's elements times their size).
+    /// Twice the largest value, so the host's own size check, which names
+    /// the value, comes first for anything of a sensible shape.
+    pub fn lift_bytes(&self) -> usize {
+        let bytes = self.max_value.saturating_mul(2).saturating_add(64 << 10);
+        usize::try_from(bytes).unwrap_or(usize::MAX)
     }
 
     /// The number of epoch ticks for the deadline, at least one.

@@ -15,6 +15,10 @@ use std::time::Duration;
 use http_body_util::BodyExt as _;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks, default_send_request};
 
+/// Refused requests kept per call for its report; the requests past it are
+/// still refused, not listed.
+const MAX_REFUSALS_KEPT: usize = 64;
+
 /// Whether a host matches one granted pattern: an exact name, or
 /// `*.example.com` for its subdomains.
 pub fn host_allowed(patterns: &[String], host: &str) -> bool {
@@ -64,10 +68,12 @@ impl WasiHttpHooks for NetworkHooks {
         drop(fut);
         let host = request.uri().host().unwrap_or_default().to_string();
         if !host_allowed(&self.allowed, &host) {
-            self.refused
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(format!("network:{host}"));
+            let mut refused = self.refused.lock().unwrap_or_else(|e| e.into_inner());
+            // Each refusal is reported; a plugin retrying in a loop until
+            // its deadline must not grow the report without end.
+            if refused.len() < MAX_REFUSALS_KEPT {
+                refused.push(format!("network:{host}"));
+            }
             return Box::new(async { Err(Error::HttpRequestDenied) });
         }
         let most = self.timeout_cap;

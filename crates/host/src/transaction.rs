@@ -1,19 +1,25 @@
-//! The task changes of one handler call, staged until the call returns.
+//! The task and state changes of one handler call, staged until the call
+//! returns.
 //!
-//! Every create, update and delete a plugin makes is recorded here instead
-//! of reaching the application's store; reads see the staged changes. When
-//! the handler returns Ok the batch goes to [`TaskStore::commit`] as a
-//! whole; on an error, a trap, a timeout or a kill it is dropped, so the
-//! application never sees half of what a plugin did.
+//! Every create, update and delete of a task, and every `state.set` and
+//! `state.delete`, a plugin makes is recorded here instead of reaching the
+//! application's stores; reads see the staged changes. When the handler
+//! returns Ok the task batch goes to [`TaskStore::commit`] as a whole, then
+//! the state batch to [`StateStore::apply_within_quota`] as a whole (one
+//! transaction, one fsync, however many keys); on an error, a trap, a
+//! timeout or a kill both are dropped, so the application never sees half
+//! of what a plugin did.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use plugboard_contract::task_store::{
-    TaskStore, TaskStoreError, Timestamp, apply_patch, build_task, filter_matches, new_task_id,
+    FilterMatcher, TaskStore, TaskStoreError, Timestamp, apply_patch, build_task, new_task_id,
 };
-use plugboard_contract::{Filter, NewTask, Task, TaskChange, TaskPatch};
+use plugboard_contract::{
+    Filter, HostServices, NewTask, StateChange, StateStore, StateStoreError, Task, TaskChange, TaskPatch,
+};
 
-/// The staged task changes of one call.
+/// The staged task and state changes of one call.
 #[derive(Debug, Default)]
 pub struct Transaction {
     /// The changes in the order they were first made, one per task.
@@ -22,12 +28,40 @@ pub struct Transaction {
     index: HashMap<String, usize>,
     /// Tasks created and deleted again within the call: nothing to commit.
     undone: HashSet<String>,
+    /// The plugin's state writes: the last value set under each key, or
+    /// `None` for a deleted key.
+    state: BTreeMap<String, Option<Vec<u8>>>,
+    /// The plugin's usage (keys plus values) after the staged writes; read
+    /// from the store on the call's first write.
+    usage: Option<u64>,
+}
+
+/// Why a call's staged changes were not committed.
+#[derive(Debug)]
+pub(crate) enum CommitFailure {
+    /// The task store refused the batch (a conflict) or failed; nothing
+    /// was applied. `discarded` changes were dropped.
+    Refused {
+        why: String,
+        host_failure: bool,
+        discarded: usize,
+    },
+    /// The task changes were committed, the state writes could not be.
+    StateLost { committed: Vec<TaskChange>, why: String },
 }
 
 impl Transaction {
     /// Whether nothing is staged.
     pub fn is_empty(&self) -> bool {
-        self.changes.is_empty()
+        self.changes.is_empty() && self.state.is_empty()
+    }
+
+    /// Whether the call created `id` itself.
+    pub fn created(&self, id: &str) -> bool {
+        matches!(
+            self.index.get(id).map(|&i| &self.changes[i]),
+            Some(TaskChange::Created(_))
+        )
     }
 
     /// The task as this call sees it: staged, or from the store.
@@ -46,18 +80,19 @@ impl Transaction {
         // Staged deletions and edits can remove tasks from the store's
         // answer, so ask for enough to still fill the limit.
         wide.limit = limit.map(|l| (l + self.changes.len()).min(u32::MAX as usize) as u32);
+        let matcher = FilterMatcher::new(filter);
         let mut found: Vec<Task> = store
             .query(&wide)?
             .into_iter()
             .filter_map(|task| match self.index.get(&task.id).map(|&i| &self.changes[i]) {
-                Some(TaskChange::Updated { after, .. }) => filter_matches(after, filter).then(|| after.clone()),
+                Some(TaskChange::Updated { after, .. }) => matcher.matches(after).then(|| after.clone()),
                 Some(TaskChange::Deleted(_)) => None,
                 _ => Some(task),
             })
             .collect();
         for change in &self.changes {
             if let TaskChange::Created(task) = change
-                && filter_matches(task, filter)
+                && matcher.matches(task)
             {
                 found.push(task.clone());
             }
@@ -152,13 +187,124 @@ impl Transaction {
             .collect()
     }
 
-    /// Drops everything staged; returns how many changes were dropped.
+    /// Drops everything staged; returns how many changes (task changes and
+    /// state writes) were dropped.
     pub fn discard(&mut self) -> usize {
         self.index.clear();
         self.undone.clear();
-        let dropped = self.changes.len();
+        let dropped = self.changes.len() + self.state.len();
         self.changes.clear();
+        self.state.clear();
+        self.usage = None;
         dropped
+    }
+
+    /// A state value as this call sees it: staged, or from the store.
+    pub fn state_get(
+        &self,
+        store: &dyn StateStore,
+        plugin: &str,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, StateStoreError> {
+        match self.state.get(key) {
+            Some(staged) => Ok(staged.clone()),
+            None => store.get(plugin, key),
+        }
+    }
+
+    /// The plugin's keys as this call sees them, in byte order.
+    pub fn state_keys(&self, store: &dyn StateStore, plugin: &str) -> Result<Vec<String>, StateStoreError> {
+        if self.state.is_empty() {
+            return store.list_keys(plugin);
+        }
+        let mut keys: BTreeSet<String> = store.list_keys(plugin)?.into_iter().collect();
+        for (key, value) in &self.state {
+            match value {
+                Some(_) => keys.insert(key.clone()),
+                None => keys.remove(key),
+            };
+        }
+        Ok(keys.into_iter().collect())
+    }
+
+    /// Stages a write if the plugin's usage after the call's writes stays
+    /// within `quota`; returns whether it was staged.
+    pub fn state_set(
+        &mut self,
+        store: &dyn StateStore,
+        plugin: &str,
+        key: &str,
+        value: &[u8],
+        quota: u64,
+    ) -> Result<bool, StateStoreError> {
+        let (usage, current) = self.sizes(store, plugin, key)?;
+        let after = usage.saturating_sub(current) + (key.len() + value.len()) as u64;
+        if after > quota {
+            return Ok(false);
+        }
+        self.state.insert(key.to_string(), Some(value.to_vec()));
+        self.usage = Some(after);
+        Ok(true)
+    }
+
+    /// Stages the removal of a key.
+    pub fn state_delete(&mut self, store: &dyn StateStore, plugin: &str, key: &str) -> Result<(), StateStoreError> {
+        let (usage, current) = self.sizes(store, plugin, key)?;
+        self.state.insert(key.to_string(), None);
+        self.usage = Some(usage.saturating_sub(current));
+        Ok(())
+    }
+
+    /// The plugin's usage as this call sees it (read from the store once
+    /// per call), and what `key` uses in it now.
+    fn sizes(&mut self, store: &dyn StateStore, plugin: &str, key: &str) -> Result<(u64, u64), StateStoreError> {
+        let usage = match self.usage {
+            Some(usage) => usage,
+            None => store.usage(plugin)?,
+        };
+        self.usage = Some(usage);
+        let current = self.state_get(store, plugin, key)?;
+        Ok((usage, current.map_or(0, |v| (key.len() + v.len()) as u64)))
+    }
+
+    /// Commits the staged changes: the tasks as one batch, then the state
+    /// writes as one batch within `quota`. Leaves the transaction empty.
+    pub(crate) fn commit(
+        &mut self,
+        services: &HostServices,
+        plugin: &str,
+        quota: u64,
+    ) -> Result<Vec<TaskChange>, CommitFailure> {
+        let state: Vec<StateChange> = std::mem::take(&mut self.state)
+            .into_iter()
+            .map(|(key, value)| match value {
+                Some(value) => StateChange::Set { key, value },
+                None => StateChange::Delete { key },
+            })
+            .collect();
+        self.usage = None;
+        let changes = self.take();
+        if !changes.is_empty()
+            && let Err(e) = services.tasks.commit(&changes)
+        {
+            return Err(CommitFailure::Refused {
+                why: e.to_string(),
+                host_failure: matches!(e, TaskStoreError::Unavailable(_)),
+                discarded: changes.len() + state.len(),
+            });
+        }
+        if state.is_empty() {
+            return Ok(changes);
+        }
+        let why = match services.state.apply_within_quota(plugin, &state, quota) {
+            Ok(true) => return Ok(changes),
+            Ok(false) => "its state writes no longer fit its quota (the state changed meanwhile)".to_string(),
+            Err(e) => e.to_string(),
+        };
+        Err(CommitFailure::StateLost {
+            committed: changes,
+            why,
+        })
     }
 }
 

@@ -43,7 +43,8 @@ fn printer(runtime: &Runtime, id: &str) -> LoadedPlugin {
 }
 
 /// The hostile fixture doing `attack` on every task created, with a 100 ms
-/// deadline.
+/// deadline; it may read tasks (a plugin without `tasks.read` receives
+/// tasks without their title).
 fn hostile(runtime: &Runtime, id: &str, attack: &str) -> LoadedPlugin {
     let text = format!(
         r#"
@@ -56,6 +57,9 @@ component = "hostile.wasm"
 
 [events]
 subscribe = ["task-created"]
+
+[permissions]
+tasks = ["read"]
 
 [limits]
 deadline = "100ms"

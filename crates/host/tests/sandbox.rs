@@ -293,7 +293,13 @@ fn deep_recursion_overflows_the_stack_and_is_quarantined() {
 fn a_huge_return_value_is_refused_and_quarantined() {
     let mut host = Host::new(vec![hostile("bloater", "huge-return", "")]);
     let err = host.dispatcher.run_command_blocking("bloater", "big", &[]).unwrap_err();
-    assert!(err.to_string().contains("large-value: returned 8388608 bytes"), "{err}");
+    // 8 MiB of text: wasmtime stops copying it into the host at twice
+    // `max-value`, before the host holds it.
+    assert!(
+        err.to_string()
+            .contains("large-value: passed the host (or returned) a value that takes more than 2162688 bytes"),
+        "{err}"
+    );
     assert_eq!(host.quarantined("bloater").kind, AbuseKind::LargeValue);
     host.assert_bystander_works();
 }
@@ -303,7 +309,9 @@ fn a_huge_value_passed_to_the_host_is_refused() {
     let mut host = Host::new(vec![hostile("shouter", "huge-log-line", "")]);
     let report = host.attack();
     let detail = trapped(Host::outcome_of(&report, "shouter"), AbuseKind::LargeValue);
-    assert!(detail.contains("log line of 8388608 bytes"), "{detail}");
+    // Stopped while wasmtime copies the 8 MiB argument, before the host
+    // function runs.
+    assert!(detail.contains("its `max-value` is 1048576 bytes"), "{detail}");
     host.assert_bystander_works();
 }
 
@@ -633,6 +641,11 @@ fn every_attack_at_once_leaves_the_host_and_the_neighbour_working() {
         ("a-delete", "delete-all", r#"tasks = ["read"]"#),
         ("a-storm", "emit-storm", ""),
         ("a-panic", "panic", ""),
+        ("a-creates", "huge-creates", r#"tasks = ["write"]"#),
+        ("a-lines", "huge-log-lines", ""),
+        ("a-empty", "empty-strings", r#"tasks = ["read", "write"]"#),
+        ("a-random", "huge-random", ""),
+        ("a-half-state", "state-then-trap", r#"state = { quota = "16KiB" }"#),
     ];
     let plugins = attacks
         .iter()
@@ -858,9 +871,9 @@ fn denied_calls_traps_and_quarantine_are_written_to_the_plugin_log() {
         "{lines:#?}"
     );
     assert!(
-        audit
-            .iter()
-            .any(|l| l.ends_with("audit quarantined after 3 denied strike(s): made 3 call(s) it was not granted")),
+        audit.iter().any(|l| l.ends_with(
+            "audit quarantined after 3 denied strike(s): made 3 call(s) to permissions its manifest never requested"
+        )),
         "{lines:#?}"
     );
     assert!(
@@ -1020,13 +1033,14 @@ fn amplifying_plugins_stop_at_the_dispatch_delivery_budget() {
 
 #[test]
 fn large_emitted_payloads_stop_at_the_dispatch_byte_budget() {
-    // 16 events of 512 KiB from one call: 8 MiB, twice the budget.
-    let mut host = Host::new(amplifiers(&format!("bytes = \"{}\"", 512 << 10)));
+    // 16 events of 400 KiB from one call: 6.25 MiB, within what one call
+    // may hand the host (8 MiB), but past the dispatch's 4 MiB.
+    let mut host = Host::new(amplifiers(&format!("bytes = \"{}\"", 400 << 10)));
     let report = host.attack();
-    // Seven fit in 4 MiB; the eighth is refused and quarantines the
+    // Ten fit in 4 MiB; the eleventh is refused and quarantines the
     // emitter, whose events then go nowhere.
     let dropped: Vec<&str> = report.dropped_emits.iter().map(|(from, _)| &**from).collect();
-    assert_eq!(dropped, ["amp-a"; 9], "{report:#?}");
+    assert_eq!(dropped, ["amp-a"; 6], "{report:#?}");
     assert!(report.deliveries.iter().all(|d| d.depth == 0), "{report:#?}");
     let record = host.quarantined("amp-a");
     assert_eq!(record.kind, AbuseKind::EventStorm);
@@ -1057,4 +1071,542 @@ fn a_call_cut_short_by_the_dispatch_wall_clock_is_not_struck() {
     assert!(report.quarantined.is_empty());
     assert_eq!(host.dispatcher.strikes("slow").map(|s| s.total()), Some(0));
     host.assert_bystander_works();
+}
+
+// --- Work the host does on a plugin's behalf -------------------------------
+
+/// A hostile plugin with extra `[config]` lines.
+fn hostile_with(id: &str, attack: &str, permissions: &str, config: &str) -> LoadedPlugin {
+    load(
+        &hostile_manifest(id, attack, permissions, config),
+        artifacts::HOSTILE,
+        Grants::everything_requested(),
+    )
+    .unwrap_or_else(|e| panic!("{id}: {e}"))
+}
+
+fn logs_of(report: &DispatchReport, plugin: &str) -> Vec<String> {
+    report
+        .deliveries
+        .iter()
+        .filter(|d| &*d.plugin == plugin)
+        .flat_map(|d| d.effects.logs.iter().map(|l| l.message.clone()))
+        .collect()
+}
+
+fn delivery_of<'a>(report: &'a DispatchReport, plugin: &str) -> &'a plugboard_host::Delivery {
+    report
+        .deliveries
+        .iter()
+        .find(|d| &*d.plugin == plugin)
+        .unwrap_or_else(|| panic!("{plugin} got no delivery: {report:#?}"))
+}
+
+#[test]
+fn creates_of_huge_titles_stop_at_the_call_budget() {
+    // 10 000 creates of 1000 KiB titles, each within `max-value`: staged
+    // until the call ends, that was 10 GB of host memory.
+    let mut host = Host::new(vec![hostile("creator", "huge-creates", r#"tasks = ["write"]"#)]);
+    let report = host.attack();
+    let detail = trapped(Host::outcome_of(&report, "creator"), AbuseKind::LargeValue);
+    assert!(
+        detail.contains("handed the host more than 8388608 bytes in one call"),
+        "{detail}"
+    );
+    assert_eq!(delivery_of(&report, "creator").effects.discarded_changes, 8);
+    host.quarantined("creator");
+    host.assert_bystander_works();
+}
+
+#[test]
+fn log_lines_count_against_the_call_budget_whole() {
+    // 1 000 lines of 1000 KiB: each within `max-value`, each cut to
+    // nothing past the 256 KiB of log per call, but each was kept whole.
+    let mut host = Host::new(vec![hostile("shouter2", "huge-log-lines", "")]);
+    let report = host.attack();
+    let detail = trapped(Host::outcome_of(&report, "shouter2"), AbuseKind::LargeValue);
+    assert!(detail.contains("the last a log line"), "{detail}");
+    let kept: usize = logs_of(&report, "shouter2").iter().map(String::len).sum();
+    assert!(kept <= 256 << 10, "{kept} bytes of log kept");
+    host.assert_bystander_works();
+}
+
+#[test]
+fn emitted_payloads_count_against_the_call_budget() {
+    // 16 events of 1000 KiB from one call: each within `max-value`, 16 MB
+    // together.
+    let mut host = Host::new(amplifiers(&format!("bytes = \"{}\"", 1000 << 10)));
+    let report = host.attack();
+    let detail = trapped(Host::outcome_of(&report, "amp-a"), AbuseKind::LargeValue);
+    assert!(detail.contains("the last a emitted event"), "{detail}");
+    assert!(
+        report.deliveries.iter().all(|d| d.depth == 0),
+        "nothing emitted: {report:#?}"
+    );
+    host.assert_bystander_works();
+}
+
+#[test]
+fn state_writes_count_against_the_call_budget() {
+    // 1 MiB values under a 64 MiB quota: the quota would allow 64 of them,
+    // one call may hand the host 8 MiB.
+    let text = hostile_manifest("big-filler", "huge-state", r#"state = { quota = "64MiB" }"#, "");
+    let mut host = Host::new(vec![
+        load(&text, artifacts::HOSTILE, Grants::everything_requested()).unwrap(),
+    ]);
+    let report = host.attack();
+    let detail = trapped(Host::outcome_of(&report, "big-filler"), AbuseKind::LargeValue);
+    assert!(detail.contains("the last a state write"), "{detail}");
+    assert_eq!(
+        plugboard_contract::StateStore::usage(&*host.services.state, "big-filler").unwrap(),
+        0,
+        "nothing was written"
+    );
+    host.assert_bystander_works();
+}
+
+#[test]
+fn a_list_of_empty_strings_is_not_zero_bytes() {
+    // A million empty tags to remove: no text, but a million strings the
+    // host would copy out and hold.
+    let mut host = Host::new(vec![hostile("hollow", "empty-strings", r#"tasks = ["read", "write"]"#)]);
+    let report = host.attack();
+    let detail = trapped(Host::outcome_of(&report, "hollow"), AbuseKind::LargeValue);
+    assert!(detail.contains("its `max-value` is 1048576 bytes"), "{detail}");
+    host.assert_bystander_works();
+}
+
+#[test]
+fn long_ids_and_topics_are_refused_before_the_host_uses_them() {
+    let mut host = Host::new(vec![hostile("namer", "long-names", r#"tasks = ["read"]"#)]);
+    let report = host.attack();
+    assert_eq!(Host::outcome_of(&report, "namer"), Outcome::Handled);
+    assert_eq!(
+        logs_of(&report, "namer"),
+        [
+            "get: Err(Error::Invalid(\"task id is 307200 bytes; the most is 256\"))",
+            "emit: Err(Error::Invalid(\"topic is 307200 bytes; the most is 256\"))",
+        ]
+    );
+    host.assert_bystander_works();
+}
+
+#[test]
+fn a_long_query_text_over_many_tasks_costs_the_host_little() {
+    // Lowercasing a 1000 KiB query text again for each of 2 000 tasks was
+    // 2 GB of work inside one host call, where no deadline can stop it.
+    let mut host = Host::alone(vec![hostile("seeker", "long-query", r#"tasks = ["read"]"#)]);
+    for i in 0..2_000 {
+        host.tasks.create(new_task(format!("task {i}")), 1).unwrap();
+    }
+    warm(&host);
+    let report = host.attack();
+    let delivery = delivery_of(&report, "seeker");
+    assert_eq!(delivery.outcome, Outcome::Handled, "{:?}", delivery.elapsed);
+    assert_eq!(logs_of(&report, "seeker"), ["query: Ok(0)"]);
+    assert!(delivery.elapsed < Duration::from_millis(500), "{:?}", delivery.elapsed);
+}
+
+#[test]
+fn many_tags_are_merged_in_linear_time() {
+    // 25 000 distinct tags on create and 25 000 more in a patch: a scan per
+    // tag was 10^9 string comparisons inside two host calls.
+    // Building the tags inside the plugin takes a while in itself: a
+    // longer deadline, so that only the host's share is measured.
+    let text = hostile_manifest(
+        "tagger",
+        "many-tags",
+        r#"tasks = ["read", "write"]"#,
+        "count = \"25000\"",
+    )
+    .replace("deadline = \"100ms\"", "deadline = \"10s\"");
+    let plugin = load(&text, artifacts::HOSTILE, Grants::everything_requested()).unwrap();
+    let mut host = Host::alone(vec![plugin]);
+    warm(&host);
+    let (_, report) = host.create("Plain new task");
+    let delivery = delivery_of(&report, "tagger");
+    assert_eq!(delivery.outcome, Outcome::Handled, "{:?}", delivery.elapsed);
+    assert_eq!(logs_of(&report, "tagger"), ["update: Ok(50000)"]);
+    eprintln!("many tags: {:?}", delivery.elapsed);
+    assert!(delivery.elapsed < Duration::from_millis(1500), "{:?}", delivery.elapsed);
+}
+
+#[test]
+fn random_bytes_are_capped_per_call() {
+    // 32 MiB of randomness in one `wasi:random` call: the host allocates it
+    // before the plugin's memory cap can say anything.
+    let mut host = Host::new(vec![hostile("dice", "huge-random", "")]);
+    let report = host.attack();
+    let detail = trapped(Host::outcome_of(&report, "dice"), AbuseKind::LargeValue);
+    assert!(detail.contains("wasi:random"), "{detail}");
+    host.assert_bystander_works();
+}
+
+/// Runs one amplification attack in this process when the parent test
+/// asks for it (`PLUGBOARD_MEMORY_ATTACK`), and prints the process's peak
+/// resident memory; without the variable it does nothing, as it is only
+/// a child of [`peak_host_memory_stays_bounded_under_each_amplification_attack`].
+#[test]
+fn memory_attack_child() {
+    let Ok(attack) = std::env::var("PLUGBOARD_MEMORY_ATTACK") else {
+        return;
+    };
+    let permissions = "tasks = [\"read\", \"write\"]\nstate = { quota = \"64MiB\" }";
+    let mut host = Host::new(vec![hostile("amplifier", &attack, permissions)]);
+    for _ in 0..3 {
+        host.attack();
+        host.assert_bystander_works();
+    }
+    println!("PEAK_RSS_KIB={}", peak_rss_kib());
+}
+
+/// The process's peak resident set (`VmHWM`), in KiB.
+fn peak_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("Linux has /proc/self/status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("/proc/self/status has VmHWM")
+}
+
+#[test]
+fn peak_host_memory_stays_bounded_under_each_amplification_attack() {
+    let _alone = CPU.write().unwrap_or_else(|e| e.into_inner());
+    let exe = std::env::current_exe().unwrap();
+    let attacks = [
+        "huge-creates",
+        "huge-log-lines",
+        "huge-state",
+        "empty-strings",
+        "huge-random",
+        "many-tags",
+        "long-query",
+        "none",
+    ];
+    for attack in attacks {
+        let output = std::process::Command::new(&exe)
+            .args(["memory_attack_child", "--exact", "--nocapture", "--test-threads=1"])
+            .env("PLUGBOARD_MEMORY_ATTACK", attack)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{attack}: {stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let peak: u64 = stdout
+            .lines()
+            .find_map(|l| l.split("PEAK_RSS_KIB=").nth(1))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or_else(|| panic!("{attack}: the child printed no peak: {stdout}"));
+        eprintln!("{attack}: peak resident memory {} MiB", peak >> 10);
+        assert!(peak < 500 << 10, "{attack}: the host peaked at {} MiB", peak >> 10);
+    }
+}
+
+// --- All or nothing includes state -------------------------------------------
+
+#[test]
+fn state_written_before_a_trap_is_not_kept() {
+    let mut host = Host::new(vec![hostile(
+        "half-writer",
+        "state-then-trap",
+        r#"state = { quota = "16KiB" }"#,
+    )]);
+    let report = host.attack();
+    trapped(Host::outcome_of(&report, "half-writer"), AbuseKind::Crash);
+    assert_eq!(delivery_of(&report, "half-writer").effects.discarded_changes, 1);
+    assert_eq!(
+        plugboard_contract::StateStore::get(&*host.services.state, "half-writer", "written").unwrap(),
+        None
+    );
+    host.assert_bystander_works();
+}
+
+/// A state store that counts the writes that reach it.
+#[derive(Default)]
+struct CountingState {
+    inner: plugboard_contract::InMemoryStateStore,
+    writes: std::sync::atomic::AtomicUsize,
+}
+
+impl plugboard_contract::StateStore for CountingState {
+    fn get(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, plugboard_contract::StateStoreError> {
+        self.inner.get(plugin, key)
+    }
+    fn set(&self, plugin: &str, key: &str, value: &[u8]) -> Result<(), plugboard_contract::StateStoreError> {
+        self.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.set(plugin, key, value)
+    }
+    fn delete(&self, plugin: &str, key: &str) -> Result<(), plugboard_contract::StateStoreError> {
+        self.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.delete(plugin, key)
+    }
+    fn list_keys(&self, plugin: &str) -> Result<Vec<String>, plugboard_contract::StateStoreError> {
+        self.inner.list_keys(plugin)
+    }
+    fn usage(&self, plugin: &str) -> Result<u64, plugboard_contract::StateStoreError> {
+        self.inner.usage(plugin)
+    }
+    fn set_within_quota(
+        &self,
+        plugin: &str,
+        key: &str,
+        value: &[u8],
+        quota: u64,
+    ) -> Result<bool, plugboard_contract::StateStoreError> {
+        self.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.set_within_quota(plugin, key, value, quota)
+    }
+    fn apply_within_quota(
+        &self,
+        plugin: &str,
+        changes: &[plugboard_contract::StateChange],
+        quota: u64,
+    ) -> Result<bool, plugboard_contract::StateStoreError> {
+        self.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.apply_within_quota(plugin, changes, quota)
+    }
+}
+
+#[test]
+fn a_calls_state_writes_reach_the_store_as_one_batch() {
+    let state = Arc::new(CountingState::default());
+    let (mut services, _) = HostServices::in_memory();
+    services.state = state.clone();
+    let dispatcher = Dispatcher::new(runtime(), services);
+    dispatcher
+        .add(hostile("batcher", "fill-state", r#"state = { quota = "16KiB" }"#))
+        .unwrap();
+    let report = dispatcher.dispatch_blocking(&Event::TaskCreated(
+        plugboard_contract::task_store::build_task("t".into(), new_task("x"), 1).unwrap(),
+    ));
+    assert_eq!(
+        logs_of(&report, "batcher"),
+        ["stored 15 blocks, then: Error::QuotaExceeded"]
+    );
+    assert_eq!(
+        state.writes.load(std::sync::atomic::Ordering::Relaxed),
+        1,
+        "one batch, one write"
+    );
+    assert_eq!(
+        plugboard_contract::StateStore::list_keys(&state.inner, "batcher")
+            .unwrap()
+            .len(),
+        15
+    );
+}
+
+// --- Permissions that leak -----------------------------------------------------
+
+#[test]
+fn tasks_write_alone_neither_reads_nor_probes_nor_deletes() {
+    let (services, tasks) = HostServices::in_memory();
+    let other = tasks.create(new_task("Someone else's secret"), 1).unwrap();
+    let dispatcher = Dispatcher::new(runtime(), services);
+    dispatcher
+        .add(hostile_with(
+            "prober",
+            "write-only-probe",
+            r#"tasks = ["write"]"#,
+            &format!("probe = \"{}\"", other.id),
+        ))
+        .unwrap();
+    let task = tasks.create(new_task("My secret title"), 1).unwrap();
+    let report = dispatcher.dispatch_blocking(&Event::TaskCreated(task.clone()));
+    assert_eq!(
+        logs_of(&report, "prober"),
+        [
+            "empty patch returned title \"\"".to_string(),
+            "probe: Error::Denied(\"plugin `prober` was not granted `tasks.read`\")".to_string(),
+            "status deleted: Err(Error::Denied(\"plugin `prober` was not granted `tasks.delete`\"))".to_string(),
+        ]
+    );
+    assert_eq!(tasks.all(), vec![other, task], "nothing changed");
+}
+
+#[test]
+fn a_probe_for_an_id_that_does_not_exist_gets_the_same_answer() {
+    let (services, tasks) = HostServices::in_memory();
+    let dispatcher = Dispatcher::new(runtime(), services);
+    dispatcher
+        .add(hostile_with(
+            "prober2",
+            "write-only-probe",
+            r#"tasks = ["write"]"#,
+            "probe = \"00000000-0000-0000-0000-000000000000\"",
+        ))
+        .unwrap();
+    let task = tasks.create(new_task("x"), 1).unwrap();
+    let report = dispatcher.dispatch_blocking(&Event::TaskCreated(task));
+    assert_eq!(
+        logs_of(&report, "prober2")[1],
+        "probe: Error::Denied(\"plugin `prober2` was not granted `tasks.read`\")"
+    );
+}
+
+#[test]
+fn an_event_carries_only_the_task_id_and_times_to_a_plugin_without_read() {
+    let mut host = Host::new(vec![
+        hostile("blind", "print", ""),
+        hostile("sighted", "print", r#"tasks = ["read"]"#),
+    ]);
+    let report = host.attack();
+    assert_eq!(logs_of(&report, "blind"), ["saw "]);
+    assert_eq!(logs_of(&report, "sighted"), ["saw Plain new task"]);
+}
+
+#[test]
+fn an_ungranted_plugin_runs_no_code() {
+    // It requests task access and events, the user granted none of it: not
+    // even its `init` (here an endless loop) runs.
+    let plugin = load(
+        &hostile_manifest("ungranted-init", "loop-in-init", r#"tasks = ["read"]"#, ""),
+        artifacts::HOSTILE,
+        Grants::none(),
+    )
+    .unwrap();
+    let host = Host::new(vec![plugin]);
+    let started = host.dispatcher.start_all_blocking();
+    let (_, result) = started
+        .iter()
+        .find(|(id, _)| &**id == "ungranted-init")
+        .expect("it is listed");
+    assert!(
+        matches!(result, Err(Outcome::Unavailable(why)) if why.contains("granted nothing")),
+        "{result:?}"
+    );
+    assert!(!host.dispatcher.is_live("ungranted-init"));
+    let err = host
+        .dispatcher
+        .run_command_blocking("ungranted-init", "big", &[])
+        .unwrap_err();
+    assert!(err.to_string().contains("granted nothing"), "{err}");
+    assert!(host.dispatcher.quarantined("ungranted-init").is_none());
+}
+
+// --- Strikes that punish the innocent -------------------------------------------
+
+/// A task store whose every call fails, like a busy database.
+struct BusyTasks;
+
+impl plugboard_contract::TaskStore for BusyTasks {
+    fn get(&self, _: &str) -> Result<Option<Task>, plugboard_contract::TaskStoreError> {
+        Err(plugboard_contract::TaskStoreError::Unavailable(
+            "database is locked".into(),
+        ))
+    }
+    fn query(&self, _: &plugboard_contract::Filter) -> Result<Vec<Task>, plugboard_contract::TaskStoreError> {
+        Err(plugboard_contract::TaskStoreError::Unavailable(
+            "database is locked".into(),
+        ))
+    }
+    fn commit(&self, _: &[plugboard_contract::TaskChange]) -> Result<(), plugboard_contract::TaskStoreError> {
+        Err(plugboard_contract::TaskStoreError::Unavailable(
+            "database is locked".into(),
+        ))
+    }
+}
+
+/// A state store whose every call fails, like a full disk.
+struct FullDisk;
+
+impl plugboard_contract::StateStore for FullDisk {
+    fn get(&self, _: &str, _: &str) -> Result<Option<Vec<u8>>, plugboard_contract::StateStoreError> {
+        Err(plugboard_contract::StateStoreError::Unavailable("disk full".into()))
+    }
+    fn set(&self, _: &str, _: &str, _: &[u8]) -> Result<(), plugboard_contract::StateStoreError> {
+        Err(plugboard_contract::StateStoreError::Unavailable("disk full".into()))
+    }
+    fn delete(&self, _: &str, _: &str) -> Result<(), plugboard_contract::StateStoreError> {
+        Err(plugboard_contract::StateStoreError::Unavailable("disk full".into()))
+    }
+    fn list_keys(&self, _: &str) -> Result<Vec<String>, plugboard_contract::StateStoreError> {
+        Err(plugboard_contract::StateStoreError::Unavailable("disk full".into()))
+    }
+    fn usage(&self, _: &str) -> Result<u64, plugboard_contract::StateStoreError> {
+        Err(plugboard_contract::StateStoreError::Unavailable("disk full".into()))
+    }
+}
+
+#[test]
+fn failing_application_stores_are_host_failures_not_strikes() {
+    let (mut services, _) = HostServices::in_memory();
+    services.tasks = Arc::new(BusyTasks);
+    services.state = Arc::new(FullDisk);
+    let dispatcher = Dispatcher::new(runtime(), services);
+    dispatcher.add(bystander()).unwrap();
+    dispatcher
+        .add(hostile("keeper", "set-state", r#"state = { quota = "16KiB" }"#))
+        .unwrap();
+    for _ in 0..5 {
+        let task = plugboard_contract::task_store::build_task("t".into(), new_task("Fix urgent bug"), 1).unwrap();
+        let report = dispatcher.dispatch_blocking(&Event::TaskCreated(task));
+        for plugin in ["auto-tag", "keeper"] {
+            let outcome = Host::outcome_of(&report, plugin);
+            assert!(
+                matches!(&outcome, Outcome::HostFailed(why) if why.contains("database is locked") || why.contains("disk full")),
+                "{plugin}: {outcome:?}"
+            );
+        }
+        assert!(report.quarantined.is_empty(), "{report:#?}");
+    }
+    assert_eq!(dispatcher.strikes("auto-tag"), Some(plugboard_host::Strikes::default()));
+    assert_eq!(dispatcher.strikes("keeper"), Some(plugboard_host::Strikes::default()));
+}
+
+#[test]
+fn calls_to_requested_but_ungranted_permissions_are_reported_not_struck() {
+    // It asks for read and delete; the user grants read only. Three
+    // refused deletes per event, five events: reported, never punished.
+    let grants = Grants {
+        tasks: Some(vec!["read".into()]),
+        ..Grants::everything_requested()
+    };
+    let plugin = load(
+        &hostile_manifest("asker", "delete-all", r#"tasks = ["read", "delete"]"#, ""),
+        artifacts::HOSTILE,
+        grants,
+    )
+    .unwrap();
+    let mut host = Host::new(vec![plugin]);
+    for _ in 0..5 {
+        let report = host.attack();
+        let delivery = delivery_of(&report, "asker");
+        assert_eq!(delivery.outcome, Outcome::Handled);
+        assert!(delivery.effects.denied.len() >= 3, "{:?}", delivery.effects.denied);
+        assert!(delivery.effects.denied.iter().all(|d| d == "tasks.delete"));
+        assert_eq!(delivery.effects.denied_unrequested, 0);
+    }
+    assert!(host.dispatcher.quarantined("asker").is_none());
+    assert_eq!(
+        host.dispatcher.strikes("asker"),
+        Some(plugboard_host::Strikes::default())
+    );
+}
+
+// --- Strikes from init -----------------------------------------------------------
+
+#[test]
+fn a_plugin_that_only_traps_in_init_is_quarantined_within_the_run() {
+    // It subscribes to nothing, so no event would ever start it again.
+    let text = r#"
+[plugin]
+id = "init-crasher"
+name = "init-crasher"
+version = "0.1.0"
+api = "task-events@2"
+component = "hostile.wasm"
+
+[config]
+attack = "panic-in-init"
+"#;
+    let plugin = load(text, artifacts::HOSTILE, Grants::everything_requested()).unwrap();
+    let host = Host::new(vec![plugin]);
+    host.dispatcher.start_all_blocking();
+    let record = host.quarantined("init-crasher");
+    assert_eq!((record.kind, record.strikes), (AbuseKind::Crash, 3));
 }

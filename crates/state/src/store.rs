@@ -19,22 +19,9 @@ use crate::schema;
 /// than hang its handler past the epoch deadline.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// One change in a batch given to [`SqliteStateStore::apply`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StateChange {
-    /// Write `value` under `key`, replacing any previous value.
-    Set {
-        /// The key.
-        key: String,
-        /// The new value.
-        value: Vec<u8>,
-    },
-    /// Remove `key`; an absent key is not an error.
-    Delete {
-        /// The key.
-        key: String,
-    },
-}
+/// One change in a batch given to [`SqliteStateStore::apply`] (the
+/// contract's type, which the host stages a call's state writes in).
+pub use plugboard_contract::StateChange;
 
 /// Per-plugin key/value state in one SQLite file, safe to share between
 /// threads and between processes.
@@ -284,6 +271,42 @@ impl StateStore for SqliteStateStore {
         tx.prepare_cached(UPSERT)
             .and_then(|mut stmt| stmt.execute(params![plugin, key, value]))
             .map_err(failed)?;
+        tx.commit().map_err(failed)?;
+        Ok(true)
+    }
+
+    /// One IMMEDIATE transaction: the batch is written, the usage the
+    /// triggers keep is read back, and the transaction is committed only
+    /// if it is within the quota, so a call's state writes cost one fsync
+    /// and land all together or not at all.
+    fn apply_within_quota(&self, plugin: &str, changes: &[StateChange], quota: u64) -> Result<bool, StateStoreError> {
+        let mut conn = self.lock()?;
+        let failed = |e| self.query_failed(plugin, "write a batch of changes within the quota", e);
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(failed)?;
+        {
+            let mut upsert = tx.prepare_cached(UPSERT).map_err(failed)?;
+            let mut delete = tx.prepare_cached(DELETE).map_err(failed)?;
+            for change in changes {
+                match change {
+                    StateChange::Set { key, value } => upsert.execute(params![plugin, key, value]),
+                    StateChange::Delete { key } => delete.execute(params![plugin, key]),
+                }
+                .map_err(failed)?;
+            }
+        }
+        let used: i64 = tx
+            .query_row("SELECT bytes FROM plugin_usage WHERE plugin = ?1", [plugin], |row| {
+                row.get(0)
+            })
+            .optional()
+            .map_err(failed)?
+            .unwrap_or(0);
+        if u64::try_from(used).unwrap_or(0) > quota {
+            // Dropping the transaction rolls the whole batch back.
+            return Ok(false);
+        }
         tx.commit().map_err(failed)?;
         Ok(true)
     }

@@ -197,6 +197,30 @@ fn set_many_and_apply_write_whole_batches() {
 }
 
 #[test]
+fn a_batch_within_the_quota_is_applied_whole_and_one_past_it_not_at_all() {
+    let (_dir, _path, store) = temp_store();
+    store.set("p", "old", &[0; 6]).unwrap();
+    let batch = [
+        StateChange::Set {
+            key: "a".into(),
+            value: vec![1; 4],
+        },
+        StateChange::Delete { key: "old".into() },
+        StateChange::Set {
+            key: "b".into(),
+            value: vec![2; 2],
+        },
+    ];
+    // After the batch: "a" + 4 and "b" + 2 = 8 bytes.
+    assert!(!store.apply_within_quota("p", &batch, 7).unwrap());
+    assert_eq!(store.list_keys("p").unwrap(), keys(&["old"]), "nothing applied");
+    assert_eq!(store.usage("p").unwrap(), 9);
+    assert!(store.apply_within_quota("p", &batch, 8).unwrap());
+    assert_eq!(store.list_keys("p").unwrap(), keys(&["a", "b"]));
+    assert_eq!(store.usage("p").unwrap(), 8);
+}
+
+#[test]
 fn data_survives_reopening() {
     let (_dir, path, store) = temp_store();
     store.set("p", "k", b"v").unwrap();

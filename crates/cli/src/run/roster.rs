@@ -231,7 +231,8 @@ impl Strikes<'_> {
             return;
         };
         let mut kinds = Vec::new();
-        if !delivery.effects.denied.is_empty() {
+        // Only calls to what the manifest never requested are struck.
+        if delivery.effects.denied_unrequested > 0 {
             kinds.push(AbuseKind::Denied);
         }
         if let Outcome::Trapped(abuse) = &delivery.outcome

@@ -8,10 +8,16 @@
 //! The conversions are between the v1 bindings and the contract's types,
 //! which the v2 implementation works on; the v2 bindings play no part.
 
+use std::collections::HashSet;
+
 use plugboard_contract::{Event, PluginError, Status, Task, TaskPatch};
 
+use crate::abi::v2::without_content;
+use crate::abuse::HostFailure;
 use crate::bindings::v1::plugboard::task_events as v1;
 use crate::context::{LogLevel, PluginContext};
+use crate::policy::Permission;
+use crate::weight;
 
 /// A v1 handler call, converted from a v2 event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,17 +89,23 @@ impl v1::host::Host for PluginContext {
     }
 
     fn update_task(&mut self, task: v1::types::Task) -> wasmtime::Result<Result<(), String>> {
-        if !self.policy.tasks_write {
-            self.enter()?;
-            return Ok(Err(error_text(&self.deny("tasks.write"))));
+        self.enter()?;
+        self.check_size("task", v1_task_weight(&task))?;
+        let allowed = self
+            .require(Permission::TasksWrite)
+            .and_then(|_| self.may_address(&task.id));
+        if let Err(e) = allowed {
+            return Ok(Err(error_text(&e)));
         }
         // The current task is read by the host to turn the v1 replacement
         // into a v2 patch; that read is not the plugin's, so it needs no
-        // `tasks.read`.
+        // `tasks.read`. The patch is what the plugin changed in the task
+        // as it was shown: without `tasks.read`, the task without content.
         let current = match self.tx.get(&*self.services.tasks, &task.id) {
-            Ok(Some(current)) => current,
+            Ok(Some(current)) if self.policy.tasks_read => current,
+            Ok(Some(current)) => without_content(&current),
             Ok(None) => return Ok(Err(error_text(&PluginError::NotFound(task.id)))),
-            Err(e) => return Err(wasmtime::Error::msg(e.to_string())),
+            Err(e) => return Err(HostFailure::trap(e.to_string())),
         };
         let mut patch = TaskPatch::default();
         if task.title != current.title {
@@ -103,22 +115,30 @@ impl v1::host::Host for PluginContext {
         if task.done != was_done {
             patch.status = Some(if task.done { Status::Completed } else { Status::Pending });
         }
+        let had: HashSet<&str> = current.tags.iter().map(String::as_str).collect();
+        let has: HashSet<&str> = task.tags.iter().map(String::as_str).collect();
         patch.add_tags = task
             .tags
             .iter()
-            .filter(|t| !current.tags.contains(t))
+            .filter(|t| !had.contains(t.as_str()))
             .cloned()
             .collect();
         patch.remove_tags = current
             .tags
             .iter()
-            .filter(|t| !task.tags.contains(t))
+            .filter(|t| !has.contains(t.as_str()))
             .cloned()
             .collect();
         patch.expected_modified = Some(current.modified);
-        let updated = self.update_task(&task.id, &patch)?;
+        // The v2 call counts as this same host call.
+        let updated = self.update_task_unentered(&task.id, &patch)?;
         Ok(updated.map(|_| ()).map_err(|e| error_text(&e)))
     }
+}
+
+/// The weight of a v1 task a plugin passes ([`crate::weight`]).
+fn v1_task_weight(task: &v1::types::Task) -> u64 {
+    crate::limits::TASK_RECORD_BYTES + weight::text(&task.id) + weight::text(&task.title) + weight::texts(&task.tags)
 }
 
 #[cfg(test)]

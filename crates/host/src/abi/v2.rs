@@ -1,20 +1,26 @@
 //! The native implementation of the newest world's host interfaces.
 //!
-//! Every call checks the plugin's policy first; a refusal returns the WIT
-//! `denied` error and is recorded. Storage failures that are not the
-//! plugin's fault trap the call instead of blaming the plugin.
+//! Every call checks its arguments' size and the plugin's policy first; a
+//! refusal returns the WIT `denied` error and is recorded. Storage failures
+//! that are not the plugin's fault stop the call as a host failure, which
+//! counts no strike.
 //!
 //! The calls are written once, as methods of [`PluginContext`] on the
 //! contract's types; the bindings' `Host` traits below only convert their
 //! arguments in and their results out (`abi::convert`), and the v1 adapter
 //! calls the same methods.
 
-use plugboard_contract::{Filter, NewTask, PluginError, StateStoreError, Task, TaskPatch, TaskStoreError};
+use plugboard_contract::{
+    Event, Filter, NewTask, PluginError, Priority, StateStoreError, Status, Task, TaskModification, TaskPatch,
+    TaskStoreError,
+};
 
-use crate::abuse::{AbuseKind, LimitExceeded};
+use crate::abuse::{AbuseKind, HostFailure, LimitExceeded};
 use crate::bindings::v2::plugboard::task_events::{clock, config, events, log, state, tasks, types};
 use crate::context::{EmittedEvent, LogLevel, PluginContext};
+use crate::limits::MAX_NAME_BYTES;
 use crate::policy::Permission;
+use crate::weight;
 
 /// Longest state key, in bytes.
 pub const MAX_STATE_KEY_BYTES: usize = 256;
@@ -28,19 +34,20 @@ pub const MAX_STATE_VALUE_BYTES: usize = 1 << 20;
 pub const MAX_QUERY_RESULTS: u32 = 10_000;
 
 /// Turns a store failure into what the plugin sees: its own mistakes as WIT
-/// errors, the store's failures as a trap.
+/// errors, the store's failures as a host failure, which stops the call
+/// without a strike.
 fn task_result<T>(result: Result<T, TaskStoreError>) -> wasmtime::Result<Result<T, PluginError>> {
     match result {
         Ok(v) => Ok(Ok(v)),
         Err(TaskStoreError::NotFound(id)) => Ok(Err(PluginError::NotFound(id))),
         Err(TaskStoreError::Invalid(why)) => Ok(Err(PluginError::Invalid(why))),
         Err(TaskStoreError::Conflict(_)) => Ok(Err(PluginError::Conflict)),
-        Err(e @ TaskStoreError::Unavailable(_)) => Err(wasmtime::Error::msg(e.to_string())),
+        Err(e @ TaskStoreError::Unavailable(_)) => Err(HostFailure::trap(e.to_string())),
     }
 }
 
 fn state_failure(e: StateStoreError) -> wasmtime::Error {
-    wasmtime::Error::msg(e.to_string())
+    HostFailure::trap(e.to_string())
 }
 
 fn check_key(key: &str) -> Result<(), PluginError> {
@@ -58,49 +65,70 @@ fn check_key(key: &str) -> Result<(), PluginError> {
     Ok(())
 }
 
+/// Refuses a task id or topic longer than [`MAX_NAME_BYTES`] before the
+/// host looks anything up with it.
+fn check_name(what: &str, name: &str) -> Result<(), PluginError> {
+    if name.len() > MAX_NAME_BYTES {
+        return Err(PluginError::Invalid(format!(
+            "{what} is {} bytes; the most is {MAX_NAME_BYTES}",
+            name.len()
+        )));
+    }
+    Ok(())
+}
+
 fn capped(filter: &Filter) -> Filter {
     let mut filter = filter.clone();
     filter.limit = Some(filter.limit.unwrap_or(MAX_QUERY_RESULTS).min(MAX_QUERY_RESULTS));
     filter
 }
 
-/// The total text size of a new task, for the value-size limit.
-fn new_task_size(task: &NewTask) -> usize {
-    task.title.len()
-        + task.description.len()
-        + task.project.as_ref().map_or(0, String::len)
-        + task.tags.iter().map(String::len).sum::<usize>()
-        + task
-            .attributes
-            .iter()
-            .map(|a| a.key.len() + a.value.len())
-            .sum::<usize>()
+/// A task as a plugin without `tasks.read` sees it: its id and times, and
+/// nothing of its content (empty title, no tags, ...). Events carry this
+/// form to such a plugin, and `tasks.update` answers with it.
+pub fn without_content(task: &Task) -> Task {
+    Task {
+        id: task.id.clone(),
+        title: String::new(),
+        description: String::new(),
+        status: Status::Pending,
+        project: None,
+        tags: Vec::new(),
+        priority: Priority::None,
+        due: None,
+        created: task.created,
+        modified: task.modified,
+        annotations: Vec::new(),
+        attributes: Vec::new(),
+    }
 }
 
-/// The total text size of a patch, for the value-size limit.
-fn patch_size(patch: &TaskPatch) -> usize {
-    let list = |l: &[String]| l.iter().map(String::len).sum::<usize>();
-    patch.title.as_ref().map_or(0, String::len)
-        + patch.description.as_ref().map_or(0, String::len)
-        + patch.project.as_ref().and_then(|p| p.as_ref()).map_or(0, String::len)
-        + list(&patch.add_tags)
-        + list(&patch.remove_tags)
-        + list(&patch.add_annotations)
-        + patch
-            .set_attributes
-            .iter()
-            .map(|a| a.key.len() + a.value.len())
-            .sum::<usize>()
-        + list(&patch.remove_attributes)
+/// An event as a plugin without `tasks.read` receives it: every task in it
+/// [`without_content`]; other events unchanged.
+pub fn event_without_content(event: &Event) -> Event {
+    match event {
+        Event::TaskCreated(task) => Event::TaskCreated(without_content(task)),
+        Event::TaskDeleted(task) => Event::TaskDeleted(without_content(task)),
+        Event::TaskModified(change) => Event::TaskModified(TaskModification {
+            before: without_content(&change.before),
+            after: without_content(&change.after),
+        }),
+        other => other.clone(),
+    }
 }
 
 /// The host calls of the `tasks`, `state` and `events` interfaces, on the
-/// contract's types.
+/// contract's types. Each checks its arguments' size before anything else
+/// (`max-value`, by [`crate::weight`]), and counts what the host keeps for
+/// the call against its byte budget.
 impl PluginContext {
     /// `tasks.get`: one task as this call sees it.
     pub(crate) fn get_task(&mut self, id: &str) -> wasmtime::Result<Result<Option<Task>, PluginError>> {
         self.enter()?;
-        if let Err(e) = self.require(Permission::TasksRead) {
+        if let Err(e) = self
+            .require(Permission::TasksRead)
+            .and_then(|_| check_name("task id", id))
+        {
             return Ok(Err(e));
         }
         task_result(self.tx.get(&*self.services.tasks, id))
@@ -109,6 +137,7 @@ impl PluginContext {
     /// `tasks.query`: the matching tasks, at most [`MAX_QUERY_RESULTS`].
     pub(crate) fn query_tasks(&mut self, filter: &Filter) -> wasmtime::Result<Result<Vec<Task>, PluginError>> {
         self.enter()?;
+        self.check_size("query filter", weight::filter(filter))?;
         if let Err(e) = self.require(Permission::TasksRead) {
             return Ok(Err(e));
         }
@@ -118,37 +147,75 @@ impl PluginContext {
     /// `tasks.create`: stages a new task and returns it.
     pub(crate) fn create_task(&mut self, task: NewTask) -> wasmtime::Result<Result<Task, PluginError>> {
         self.enter()?;
-        self.check_size("new task", new_task_size(&task))?;
+        let size = weight::new_task(&task);
+        self.check_size("new task", size)?;
         if let Err(e) = self.require(Permission::TasksWrite) {
             return Ok(Err(e));
         }
+        self.charge("new task", size)?;
         let now = (self.services.clock)();
         task_result(self.tx.create(task, now))
     }
 
-    /// `tasks.update`: stages a patch and returns the task as it is now.
+    /// `tasks.update`: stages a patch and returns the task as it is now
+    /// (without its content to a plugin without `tasks.read`). Setting the
+    /// status `deleted` needs `tasks.delete` as well.
     pub(crate) fn update_task(&mut self, id: &str, patch: &TaskPatch) -> wasmtime::Result<Result<Task, PluginError>> {
         self.enter()?;
-        self.check_size("task patch", patch_size(patch))?;
-        if let Err(e) = self.require(Permission::TasksWrite) {
+        self.update_task_unentered(id, patch)
+    }
+
+    /// [`PluginContext::update_task`] for a call already counted.
+    pub(crate) fn update_task_unentered(
+        &mut self,
+        id: &str,
+        patch: &TaskPatch,
+    ) -> wasmtime::Result<Result<Task, PluginError>> {
+        self.check_size("task patch", weight::patch(patch))?;
+        let allowed = self
+            .require(Permission::TasksWrite)
+            .and_then(|_| match patch.status {
+                Some(Status::Deleted) => self.require(Permission::TasksDelete),
+                _ => Ok(()),
+            })
+            .and_then(|_| check_name("task id", id))
+            .and_then(|_| self.may_address(id));
+        if let Err(e) = allowed {
             return Ok(Err(e));
         }
         let now = (self.services.clock)();
-        task_result(self.tx.update(&*self.services.tasks, id, patch, now))
+        let updated = task_result(self.tx.update(&*self.services.tasks, id, patch, now))?;
+        if let Ok(task) = &updated {
+            // Before and after are both kept until the call ends.
+            self.charge("task update", 2 * weight::task(task))?;
+        }
+        Ok(match updated {
+            Ok(task) if !self.policy.tasks_read => Ok(without_content(&task)),
+            other => other,
+        })
     }
 
     /// `tasks.delete`: stages a deletion.
     pub(crate) fn delete_task(&mut self, id: &str) -> wasmtime::Result<Result<(), PluginError>> {
         self.enter()?;
-        if let Err(e) = self.require(Permission::TasksDelete) {
+        let allowed = self
+            .require(Permission::TasksDelete)
+            .and_then(|_| check_name("task id", id))
+            .and_then(|_| self.may_address(id));
+        if let Err(e) = allowed {
             return Ok(Err(e));
         }
-        Ok(task_result(self.tx.delete(&*self.services.tasks, id))?.map(|_| ()))
+        let deleted = task_result(self.tx.delete(&*self.services.tasks, id))?;
+        if let Ok(task) = &deleted {
+            self.charge("task deletion", weight::task(task))?;
+        }
+        Ok(deleted.map(|_| ()))
     }
 
     /// `tasks.count`: how many tasks match, ignoring the filter's limit.
     pub(crate) fn count_tasks(&mut self, filter: &Filter) -> wasmtime::Result<Result<u32, PluginError>> {
         self.enter()?;
+        self.check_size("query filter", weight::filter(filter))?;
         if let Err(e) = self.require(Permission::TasksRead) {
             return Ok(Err(e));
         }
@@ -158,20 +225,25 @@ impl PluginContext {
             .map(|list| list.len().min(u32::MAX as usize) as u32))
     }
 
-    /// `state.get`: one of the plugin's values.
+    /// `state.get`: one of the plugin's values, as this call sees them.
     pub(crate) fn get_state(&mut self, key: &str) -> wasmtime::Result<Result<Option<Vec<u8>>, PluginError>> {
         self.enter()?;
         if let Err(e) = self.require(Permission::State).and_then(|_| check_key(key)) {
             return Ok(Err(e));
         }
-        let value = self.services.state.get(&self.plugin_id, key).map_err(state_failure)?;
+        let value = self
+            .tx
+            .state_get(&*self.services.state, &self.plugin_id, key)
+            .map_err(state_failure)?;
         Ok(Ok(value))
     }
 
-    /// `state.set`: stores a value within the plugin's quota.
+    /// `state.set`: stages a value within the plugin's quota; it is written
+    /// with the call's other changes when the call returns Ok.
     pub(crate) fn set_state(&mut self, key: &str, value: &[u8]) -> wasmtime::Result<Result<(), PluginError>> {
         self.enter()?;
-        self.check_size("state value", value.len())?;
+        let size = weight::text(key) + weight::bytes(value);
+        self.check_size("state value", size)?;
         if let Err(e) = self.require(Permission::State).and_then(|_| check_key(key)) {
             return Ok(Err(e));
         }
@@ -181,47 +253,56 @@ impl PluginContext {
                 value.len()
             ))));
         }
+        self.charge("state write", size)?;
         let quota = self.policy.state_quota.unwrap_or(0);
-        let stored = self
-            .services
-            .state
-            .set_within_quota(&self.plugin_id, key, value, quota)
+        let staged = self
+            .tx
+            .state_set(&*self.services.state, &self.plugin_id, key, value, quota)
             .map_err(state_failure)?;
-        if !stored {
+        if !staged {
             return Ok(Err(PluginError::QuotaExceeded));
         }
         Ok(Ok(()))
     }
 
-    /// `state.delete`: removes one of the plugin's keys.
+    /// `state.delete`: stages the removal of one of the plugin's keys.
     pub(crate) fn delete_state(&mut self, key: &str) -> wasmtime::Result<Result<(), PluginError>> {
         self.enter()?;
         if let Err(e) = self.require(Permission::State).and_then(|_| check_key(key)) {
             return Ok(Err(e));
         }
-        self.services
-            .state
-            .delete(&self.plugin_id, key)
+        self.charge("state deletion", weight::text(key))?;
+        self.tx
+            .state_delete(&*self.services.state, &self.plugin_id, key)
             .map_err(state_failure)?;
         Ok(Ok(()))
     }
 
-    /// `state.list-keys`: the plugin's keys in byte order.
+    /// `state.list-keys`: the plugin's keys in byte order, as this call
+    /// sees them.
     pub(crate) fn list_state_keys(&mut self) -> wasmtime::Result<Result<Vec<String>, PluginError>> {
         self.enter()?;
         if let Err(e) = self.require(Permission::State) {
             return Ok(Err(e));
         }
-        let keys = self.services.state.list_keys(&self.plugin_id).map_err(state_failure)?;
+        let keys = self
+            .tx
+            .state_keys(&*self.services.state, &self.plugin_id)
+            .map_err(state_failure)?;
         Ok(Ok(keys))
     }
 
     /// `events.emit`: queues an event for after the call succeeds.
     pub(crate) fn emit_event(&mut self, topic: String, payload: Vec<u8>) -> wasmtime::Result<Result<(), PluginError>> {
         self.enter()?;
-        self.check_size("event payload", payload.len())?;
+        let size = weight::text(&topic) + weight::bytes(&payload);
+        self.check_size("event payload", size)?;
+        if let Err(e) = check_name("topic", &topic) {
+            return Ok(Err(e));
+        }
         if !self.policy.allows_topic(&topic) {
-            return Ok(Err(self.deny(&format!("events.emit:{topic}"))));
+            let requested = self.requested.allows_topic(&topic);
+            return Ok(Err(self.deny(&format!("events.emit:{topic}"), requested)));
         }
         if self.effects.emitted.len() as u64 >= u64::from(self.limits.emits) {
             return Err(LimitExceeded::trap(
@@ -232,6 +313,7 @@ impl PluginContext {
                 ),
             ));
         }
+        self.charge("emitted event", size)?;
         self.effects.emitted.push(EmittedEvent { topic, payload });
         Ok(Ok(()))
     }
@@ -239,7 +321,7 @@ impl PluginContext {
     /// `log.log`: one line in the plugin's log.
     pub(crate) fn log_line(&mut self, level: LogLevel, message: String) -> wasmtime::Result<()> {
         self.enter()?;
-        self.check_size("log line", message.len())?;
+        self.check_size("log line", weight::text(&message))?;
         self.push_log(level, message)
     }
 }

@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 use plugboard_contract::Event;
 
 use crate::abi::v1::{V1Call, event_down};
+use crate::abi::v2::event_without_content;
 use crate::bindings::v2::plugboard::task_events::types as wit;
 
 /// The per-world forms of one event, filled in by the first plugin of each
@@ -15,6 +16,9 @@ use crate::bindings::v2::plugboard::task_events::types as wit;
 pub(crate) struct EventForms {
     v2: OnceLock<wit::Event>,
     v1: OnceLock<Option<V1Call>>,
+    /// The same for plugins without `tasks.read`: tasks without content.
+    v2_unread: OnceLock<wit::Event>,
+    v1_unread: OnceLock<Option<V1Call>>,
 }
 
 impl EventForms {
@@ -27,5 +31,26 @@ impl EventForms {
     /// one.
     pub(crate) fn v1(&self, event: &Event) -> Option<&V1Call> {
         self.v1.get_or_init(|| event_down(event)).as_ref()
+    }
+
+    /// `event` as a `task-events@2` plugin receives it: whole with
+    /// `tasks.read`, its tasks without content ([`event_without_content`])
+    /// without.
+    pub(crate) fn v2_for(&self, event: &Event, read: bool) -> &wit::Event {
+        if read {
+            return self.v2(event);
+        }
+        self.v2_unread
+            .get_or_init(|| wit::Event::from(event_without_content(event)))
+    }
+
+    /// The `task-events@1` call for a plugin with or without `tasks.read`.
+    pub(crate) fn v1_for(&self, event: &Event, read: bool) -> Option<&V1Call> {
+        if read {
+            return self.v1(event);
+        }
+        self.v1_unread
+            .get_or_init(|| event_down(&event_without_content(event)))
+            .as_ref()
     }
 }

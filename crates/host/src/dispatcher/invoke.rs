@@ -9,6 +9,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
@@ -20,11 +21,14 @@ use super::event_forms::EventForms;
 use super::report::Outcome;
 use super::slot::{Handler, LiveInstance, Slot, SlotState};
 use crate::abi::v1::V1Call;
-use crate::abuse::{Abuse, AbuseKind, LimitExceeded};
+use crate::abuse::{Abuse, AbuseKind, HostFailure, LimitExceeded};
 use crate::bindings::v2::plugboard::task_events::types as wit;
 use crate::context::{CallEffects, PluginContext};
+use crate::grants::Grants;
 use crate::limits::{CallLimits, ticks};
 use crate::loader::PluginPre;
+use crate::policy::Policy;
+use crate::transaction::CommitFailure;
 use crate::world::WorldVersion;
 
 /// The text the application reads for an error a plugin's handler returned.
@@ -162,12 +166,16 @@ async fn start_instance(
     let context = PluginContext::new(
         slot.id.clone(),
         plugin.policy.clone(),
+        Arc::new(Policy::new(&plugin.manifest, &Grants::everything_requested())),
         plugin.limits.clone(),
         shared.services.clone(),
         plugin.config.clone(),
     );
     let mut store = Store::new(shared.runtime.engine(), context);
     store.limiter(|context| &mut context.limiter);
+    // What wasmtime may allocate copying one host call's arguments (or an
+    // export's results) out of the plugin, before the host sees them.
+    store.set_hostcall_fuel(plugin.limits.lift_bytes());
     // Component start functions run during instantiation, under the same
     // limits as a call.
     let clock = CallClock::new(&plugin.limits, ends);
@@ -185,7 +193,7 @@ async fn start_instance(
                 "the host has no room for another live plugin instance ({e}); it is tried again on the next event"
             )));
         }
-        Err(e) => return Err(Start::Failed(clock.outcome(store.data().classify(&e)))),
+        Err(e) => return Err(Start::Failed(failure_outcome(&clock, store.data(), &e))),
     };
     let mut effects = None;
     if let Handler::V2(handler) = &handler {
@@ -202,16 +210,20 @@ async fn start_instance(
                 let _ = slot.unavailable.set(why.clone());
                 return Err(Start::Refused(why));
             }
-            Err(trap) => return Err(Start::Failed(clock.outcome(store.data().classify(&trap)))),
+            Err(trap) => return Err(Start::Failed(failure_outcome(&clock, store.data(), &trap))),
         }
-        // Task changes in `init` are committed like a handler's.
-        let changes = store.data_mut().tx.take();
-        let mut taken = store.data_mut().take_effects();
-        if !changes.is_empty() {
-            if let Err(e) = shared.services.tasks.commit(&changes) {
-                return Err(Start::Refused(format!("init's task changes were refused: {e}")));
+        // Task changes and state writes in `init` are committed like a
+        // handler's.
+        let context = store.data_mut();
+        let mut taken = context.take_effects();
+        if !context.tx.is_empty() {
+            let quota = context.policy.state_quota.unwrap_or(0);
+            match context.tx.commit(&shared.services, &slot.id, quota) {
+                Ok(changes) => taken.changes = changes,
+                Err(CommitFailure::Refused { why, .. } | CommitFailure::StateLost { why, .. }) => {
+                    return Err(Start::Refused(format!("init's changes were refused: {why}")));
+                }
             }
-            taken.changes = changes;
         }
         effects = Some(taken);
     }
@@ -236,20 +248,34 @@ fn finish_call<T>(
     let context = live.store.data_mut();
     match result {
         Ok(value) => {
-            let changes = context.tx.take();
             let mut effects = context.take_effects();
-            if changes.is_empty() {
+            if context.tx.is_empty() {
                 return (Ok(value), effects);
             }
-            match shared.services.tasks.commit(&changes) {
-                Ok(()) => {
+            let quota = context.policy.state_quota.unwrap_or(0);
+            match context.tx.commit(&shared.services, &slot.id, quota) {
+                Ok(changes) => {
                     effects.changes = changes;
                     (Ok(value), effects)
                 }
-                Err(e) => {
-                    effects.discarded_changes = changes.len();
+                Err(CommitFailure::Refused {
+                    why,
+                    host_failure,
+                    discarded,
+                }) => {
+                    effects.discarded_changes = discarded;
                     effects.emitted.clear();
-                    (Err(Outcome::CommitFailed(e.to_string())), effects)
+                    let outcome = match host_failure {
+                        true => Outcome::HostFailed(format!("its changes could not be committed: {why}")),
+                        false => Outcome::CommitFailed(why),
+                    };
+                    (Err(outcome), effects)
+                }
+                Err(CommitFailure::StateLost { committed, why }) => {
+                    effects.changes = committed;
+                    effects.emitted.clear();
+                    let why = format!("its task changes were committed, its state writes were not: {why}");
+                    (Err(Outcome::HostFailed(why)), effects)
                 }
             }
         }
@@ -257,12 +283,15 @@ fn finish_call<T>(
             let discarded = context.tx.discard();
             let outcome = match failure {
                 CallFailure::Rejected(why) => Outcome::Rejected(why),
-                CallFailure::Trapped(trap) => clock.outcome(context.classify(&trap)),
+                CallFailure::Trapped(trap) => failure_outcome(clock, context, &trap),
             };
             let mut effects = context.take_effects();
             effects.discarded_changes = discarded;
             effects.emitted.clear();
-            if matches!(outcome, Outcome::Trapped(_) | Outcome::OutOfBudget(_)) {
+            if matches!(
+                outcome,
+                Outcome::Trapped(_) | Outcome::OutOfBudget(_) | Outcome::HostFailed(_)
+            ) {
                 // A trapped or interrupted instance may be in any state:
                 // never reuse it.
                 slot.set_live(state, None);
@@ -270,6 +299,16 @@ fn finish_call<T>(
             (Err(outcome), effects)
         }
     }
+}
+
+/// What a trap or error that stopped a call means: a failure of the
+/// application's stores is the host's, anything else is judged as the
+/// plugin's.
+fn failure_outcome(clock: &CallClock, context: &PluginContext, error: &wasmtime::Error) -> Outcome {
+    if let Some(HostFailure(why)) = error.downcast_ref::<HostFailure>() {
+        return Outcome::HostFailed(why.clone());
+    }
+    clock.outcome(context.classify(error))
 }
 
 /// Turns a failed start into the delivery's outcome.
@@ -294,8 +333,9 @@ pub(crate) async fn handle_event(
     let Some(world) = slot.plugin.world() else {
         return (Outcome::NotDelivered("it is data only".into()), CallEffects::default());
     };
+    let read = slot.plugin.policy.tasks_read;
     let v1_call = match world.version {
-        WorldVersion::V1 => match forms.v1(event) {
+        WorldVersion::V1 => match forms.v1_for(event, read) {
             Some(call) => Some(call),
             None => {
                 let why = format!("{} has no task-events@1 form", event.kind());
@@ -319,12 +359,13 @@ pub(crate) async fn handle_event(
         return (Outcome::Unavailable("no live instance".into()), CallEffects::default());
     };
     prepare_call(&mut live.store, limits, &clock, shared.fuel);
+    live.store.data_mut().receive(event);
     let store = &mut live.store;
     let result: wasmtime::Result<Result<(), String>> = match (&live.handler, v1_call) {
         (Handler::V2(h), _) => clock
             .bound(
                 h.plugboard_task_events_handler()
-                    .call_on_event(&mut *store, forms.v2(event)),
+                    .call_on_event(&mut *store, forms.v2_for(event, read)),
             )
             .await
             .map(|r| r.map_err(rejection)),
@@ -430,6 +471,7 @@ fn after_init(init: Option<CallEffects>, call: CallEffects) -> CallEffects {
     effects.changes.extend(call.changes);
     effects.emitted.extend(call.emitted);
     effects.denied.extend(call.denied);
+    effects.denied_unrequested += call.denied_unrequested;
     effects.discarded_changes += call.discarded_changes;
     effects.dropped_output += call.dropped_output;
     effects

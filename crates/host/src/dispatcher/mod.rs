@@ -309,12 +309,15 @@ impl Shared {
 
     /// Judges what a call did: denied calls and a trap count strikes.
     /// Returns whether the plugin was quarantined.
+    /// A call refused for a permission the manifest requests but the user
+    /// did not grant is reported, not struck; only calls to what the
+    /// manifest never requested count. A host failure counts nothing.
     fn judge_call(&self, slot: &Slot, outcome: &Outcome, effects: &CallEffects, report: &mut DispatchReport) -> bool {
-        let denied = effects.denied.len() as u32;
+        let denied = effects.denied_unrequested as u32;
         if denied > 0 {
             let abuse = Abuse {
                 kind: AbuseKind::Denied,
-                detail: format!("made {denied} call(s) it was not granted"),
+                detail: format!("made {denied} call(s) to permissions its manifest never requested"),
             };
             if self.strike(slot, &abuse, denied, report) {
                 return true;
@@ -451,6 +454,7 @@ impl Shared {
             Outcome::CommitFailed(why) => vec![format!("task changes refused: {why}")],
             Outcome::Rejected(why) => vec![format!("{kind} handler returned an error: {why}")],
             Outcome::OutOfBudget(why) => vec![format!("stopped during {kind}: {why}")],
+            Outcome::HostFailed(why) => vec![format!("host failure during {kind}: {why}")],
             _ => Vec::new(),
         };
         // Writing logs and judging a failure may take time (files, the
@@ -519,6 +523,9 @@ impl Shared {
         if let Some(why) = slot.unavailable.get() {
             return Err(failed(why.clone()));
         }
+        if ungranted(&slot) {
+            return Err(failed(UNGRANTED.to_string()));
+        }
         let spent = Spent::start(self.options().budget);
         let mut state = slot.state.lock().await;
         if slot.is_retired() {
@@ -561,25 +568,62 @@ impl Shared {
             if slot.plugin.is_data_only() || slot.is_retired() {
                 continue;
             }
-            let spent = Spent::start(self.options().budget);
-            let mut state = slot.state.lock().await;
-            if state.live.is_none() {
-                self.make_room_for(slot);
+            if ungranted(slot) {
+                results.push((slot.id.clone(), Err(Outcome::Unavailable(UNGRANTED.to_string()))));
+                continue;
             }
-            let result = invoke::start(self, slot, &mut state, spent.ends).await;
-            drop(state);
-            slot.touch(self.started);
-            match &result {
-                Ok(effects) => self.log(&slot.id, Some(effects), &[]),
-                Err(outcome) => self.log(&slot.id, None, &[format!("could not start: {outcome}")]),
-            }
-            if let Err(Outcome::Trapped(abuse)) = &result {
-                self.strike(slot, abuse, 1, &mut report);
-            }
+            // A trap in `init` counts like a trap anywhere else; as nothing
+            // else may start the plugin again (it may subscribe to nothing),
+            // it is started again until it starts or its strikes of that
+            // kind quarantine it.
+            let mut attempts = 0;
+            let result = loop {
+                let spent = Spent::start(self.options().budget);
+                let mut state = slot.state.lock().await;
+                if state.live.is_none() {
+                    self.make_room_for(slot);
+                }
+                let result = invoke::start(self, slot, &mut state, spent.ends).await;
+                drop(state);
+                slot.touch(self.started);
+                match &result {
+                    Ok(effects) => {
+                        self.log(&slot.id, Some(effects), &[]);
+                        self.judge_call(slot, &Outcome::Handled, effects, &mut report);
+                    }
+                    Err(outcome) => self.log(&slot.id, None, &[format!("could not start: {outcome}")]),
+                }
+                let Err(Outcome::Trapped(abuse)) = &result else {
+                    break result;
+                };
+                attempts += 1;
+                let threshold = self.judge().policy.threshold(abuse.kind);
+                if self.strike(slot, abuse, 1, &mut report) || threshold == 0 || attempts >= threshold {
+                    break result;
+                }
+            };
             results.push((slot.id.clone(), result));
         }
         results
     }
+}
+
+/// Why an ungranted plugin runs no code.
+const UNGRANTED: &str = "it was granted nothing of what its manifest requests, so none of its code runs \
+                         (grant it what it needs, e.g. `plugboard grant ID --all-requested`)";
+
+/// Whether a plugin is ungranted: its manifest requests something and the
+/// user granted none of it. Such a plugin runs no code at all: it receives
+/// no event, `start_all` does not instantiate it and its commands are
+/// refused. A plugin whose manifest requests nothing has nothing to grant,
+/// and runs (it can only compute and log, within its limits).
+fn ungranted(slot: &Slot) -> bool {
+    let granted = &slot.plugin.policy;
+    if **granted != crate::policy::Policy::deny_all() {
+        return false;
+    }
+    let requested = crate::policy::Policy::new(&slot.plugin.manifest, &crate::grants::Grants::everything_requested());
+    requested != crate::policy::Policy::deny_all()
 }
 
 impl Dispatcher {
@@ -715,9 +759,12 @@ impl Dispatcher {
     /// Instantiates every plugin that has code now and runs its `init`,
     /// instead of on its first event; returns each such plugin's result:
     /// what its `init` did, or why it could not start
-    /// ([`Outcome::Unavailable`] when `init` refused, [`Outcome::Trapped`]
-    /// when it trapped, which counts a strike). Data-only plugins are left
-    /// out: there is nothing to start.
+    /// ([`Outcome::Unavailable`] when `init` refused or the plugin was
+    /// granted nothing of what it requests, so runs no code;
+    /// [`Outcome::Trapped`] when it trapped, which counts a strike: a
+    /// plugin whose `init` traps is started again until it starts or that
+    /// kind's strikes quarantine it, as nothing else may ever start it).
+    /// Data-only plugins are left out: there is nothing to start.
     pub fn start_all_blocking(&self) -> Vec<(Arc<str>, Result<CallEffects, Outcome>)> {
         self.shared.runtime.executor().block_on(self.shared.start_all())
     }

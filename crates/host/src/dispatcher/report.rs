@@ -40,6 +40,11 @@ pub enum Outcome {
     /// wall-clock limit); not the plugin's fault, so no strike. Its
     /// changes were discarded.
     OutOfBudget(String),
+    /// The application's own stores failed during the call or its commit
+    /// (a busy database, a full disk): not the plugin's fault, so no
+    /// strike. The call's changes were discarded, unless the text says the
+    /// task changes were committed and only the state writes were lost.
+    HostFailed(String),
 }
 
 impl std::fmt::Display for Outcome {
@@ -52,6 +57,7 @@ impl std::fmt::Display for Outcome {
             Outcome::NotDelivered(why) => write!(f, "not delivered ({why})"),
             Outcome::Unavailable(why) => write!(f, "unavailable: {why}"),
             Outcome::OutOfBudget(why) => write!(f, "out of budget: {why}"),
+            Outcome::HostFailed(why) => write!(f, "host failure (not the plugin's fault): {why}"),
         }
     }
 }
