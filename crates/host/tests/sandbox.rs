@@ -75,6 +75,23 @@ fn hostile(id: &str, attack: &str, permissions: &str) -> LoadedPlugin {
     .unwrap_or_else(|e| panic!("{id}: {e}"))
 }
 
+/// The same manifest with a deadline long enough that only a byte budget
+/// can stop the attack: copying megabytes in a debug build on a busy
+/// machine can take longer than 100 ms.
+fn patient(manifest: String) -> String {
+    manifest.replace("deadline = \"100ms\"", "deadline = \"10s\"")
+}
+
+/// [`hostile`] under [`patient`]'s deadline.
+fn patient_hostile(id: &str, attack: &str, permissions: &str) -> LoadedPlugin {
+    load(
+        &patient(hostile_manifest(id, attack, permissions, "")),
+        artifacts::HOSTILE,
+        Grants::everything_requested(),
+    )
+    .unwrap_or_else(|e| panic!("{id}: {e}"))
+}
+
 /// The well-behaved neighbour: auto-tag, granted what it asks.
 fn bystander() -> LoadedPlugin {
     let dir = artifacts::repo_root().join("examples/auto-tag");
@@ -336,8 +353,7 @@ fn stdout_goes_to_the_log_and_is_capped() {
     // 5,000 lines through WASI take more than the other attacks' 100 ms on a
     // loaded machine with a debug build; this test is about the output cap,
     // so the deadline must not be what stops the plugin.
-    let text =
-        hostile_manifest("printer", "stdout-flood", "", "").replace("deadline = \"100ms\"", "deadline = \"10s\"");
+    let text = patient(hostile_manifest("printer", "stdout-flood", "", ""));
     let printer = load(&text, artifacts::HOSTILE, Grants::everything_requested()).expect("the printer loads");
     let mut host = Host::new(vec![printer]);
     let report = host.attack();
@@ -986,9 +1002,7 @@ fn amplifiers(extra: &str) -> Vec<LoadedPlugin> {
     // These tests are about the budget, not deadlines: copying megabytes of
     // payloads in a debug build on a busy machine may take a while.
     let manifest = |id: &str, config: String, listens: &str| {
-        hostile_manifest(id, "amplify", "", &config)
-            .replace("deadline = \"100ms\"", "deadline = \"10s\"")
-            .replace("\"custom:*\"", &format!("\"custom:{listens}\""))
+        patient(hostile_manifest(id, "amplify", "", &config)).replace("\"custom:*\"", &format!("\"custom:{listens}\""))
     };
     let starter = load(
         &manifest("amp-a", format!("starts = \"true\"\nsends = \"ping\"\n{extra}"), "pong"),
@@ -1106,7 +1120,7 @@ fn delivery_of<'a>(report: &'a DispatchReport, plugin: &str) -> &'a plugboard_ho
 fn creates_of_huge_titles_stop_at_the_call_budget() {
     // 10 000 creates of 1000 KiB titles, each within `max-value`: staged
     // until the call ends, that was 10 GB of host memory.
-    let mut host = Host::new(vec![hostile("creator", "huge-creates", r#"tasks = ["write"]"#)]);
+    let mut host = Host::new(vec![patient_hostile("creator", "huge-creates", r#"tasks = ["write"]"#)]);
     let report = host.attack();
     let detail = trapped(Host::outcome_of(&report, "creator"), AbuseKind::LargeValue);
     assert!(
@@ -1122,7 +1136,7 @@ fn creates_of_huge_titles_stop_at_the_call_budget() {
 fn log_lines_count_against_the_call_budget_whole() {
     // 1 000 lines of 1000 KiB: each within `max-value`, each cut to
     // nothing past the 256 KiB of log per call, but each was kept whole.
-    let mut host = Host::new(vec![hostile("shouter2", "huge-log-lines", "")]);
+    let mut host = Host::new(vec![patient_hostile("shouter2", "huge-log-lines", "")]);
     let report = host.attack();
     let detail = trapped(Host::outcome_of(&report, "shouter2"), AbuseKind::LargeValue);
     assert!(detail.contains("the last a log line"), "{detail}");
@@ -1150,7 +1164,12 @@ fn emitted_payloads_count_against_the_call_budget() {
 fn state_writes_count_against_the_call_budget() {
     // 1 MiB values under a 64 MiB quota: the quota would allow 64 of them,
     // one call may hand the host 8 MiB.
-    let text = hostile_manifest("big-filler", "huge-state", r#"state = { quota = "64MiB" }"#, "");
+    let text = patient(hostile_manifest(
+        "big-filler",
+        "huge-state",
+        r#"state = { quota = "64MiB" }"#,
+        "",
+    ));
     let mut host = Host::new(vec![
         load(&text, artifacts::HOSTILE, Grants::everything_requested()).unwrap(),
     ]);
@@ -1169,7 +1188,11 @@ fn state_writes_count_against_the_call_budget() {
 fn a_list_of_empty_strings_is_not_zero_bytes() {
     // A million empty tags to remove: no text, but a million strings the
     // host would copy out and hold.
-    let mut host = Host::new(vec![hostile("hollow", "empty-strings", r#"tasks = ["read", "write"]"#)]);
+    let mut host = Host::new(vec![patient_hostile(
+        "hollow",
+        "empty-strings",
+        r#"tasks = ["read", "write"]"#,
+    )]);
     let report = host.attack();
     let detail = trapped(Host::outcome_of(&report, "hollow"), AbuseKind::LargeValue);
     assert!(detail.contains("its `max-value` is 1048576 bytes"), "{detail}");
@@ -1213,13 +1236,12 @@ fn many_tags_are_merged_in_linear_time() {
     // tag was 10^9 string comparisons inside two host calls.
     // Building the tags inside the plugin takes a while in itself: a
     // longer deadline, so that only the host's share is measured.
-    let text = hostile_manifest(
+    let text = patient(hostile_manifest(
         "tagger",
         "many-tags",
         r#"tasks = ["read", "write"]"#,
         "count = \"25000\"",
-    )
-    .replace("deadline = \"100ms\"", "deadline = \"10s\"");
+    ));
     let plugin = load(&text, artifacts::HOSTILE, Grants::everything_requested()).unwrap();
     let mut host = Host::alone(vec![plugin]);
     warm(&host);
