@@ -74,6 +74,9 @@ pub enum Compiled {
     /// Compiled now because the cache entry was unusable; the entry was
     /// deleted and written again.
     Replaced(CacheDefect),
+    /// Already in memory: another loaded plugin uses the same component,
+    /// and the two share its compiled code.
+    Shared,
 }
 
 /// Why the cache could not store an entry. Loading goes on without it.
@@ -107,7 +110,7 @@ pub enum CodeCacheError {
 
 /// The identity of one compiled component: which code, compiled by which
 /// wasmtime, for which engine configuration.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CacheKey([u8; 32]);
 
 impl CacheKey {

@@ -55,6 +55,7 @@ pub mod network;
 pub mod output;
 pub mod policy;
 pub mod runtime;
+mod shared_code;
 pub mod transaction;
 mod wasi;
 mod weight;

@@ -23,6 +23,7 @@ use crate::grants::Grants;
 use crate::limits::CallLimits;
 use crate::policy::Policy;
 use crate::runtime::Runtime;
+use crate::shared_code::SharedCode;
 use crate::world::{self, DetectedWorld, WorldError, WorldVersion};
 
 /// Why a plugin could not be loaded. Every message names the plugin and the
@@ -177,9 +178,13 @@ pub struct PluginCode {
     pub component_path: PathBuf,
     /// The world it speaks.
     pub world: DetectedWorld,
-    /// Whether it was compiled now or taken from the code cache.
+    /// Whether it was compiled now, taken from the code cache, or shared
+    /// with another loaded plugin of the same component.
     pub compiled: Compiled,
     pub(crate) pre: PluginPre,
+    /// Keeps the shared compiled code in the runtime's table while this
+    /// plugin is loaded.
+    _shared: Arc<SharedCode>,
 }
 
 impl LoadedPlugin {
@@ -302,12 +307,8 @@ impl Runtime {
     ) -> Result<LoadedPlugin, LoadError> {
         let plugin = manifest.plugin.id.as_str().to_string();
         let path = path.to_path_buf();
-        let (component, compiled) = self.compile_cached(&plugin, &path, bytes)?;
-        let world = world::detect(self.engine(), &component).map_err(|source| LoadError::World {
-            plugin: plugin.clone(),
-            path: path.clone(),
-            source: Box::new(source),
-        })?;
+        let (shared, compiled) = self.shared_or_compiled(&plugin, &path, bytes)?;
+        let world = shared.world.clone();
         let declared = manifest.plugin.api;
         if declared.major != world.built_against.major {
             return Err(LoadError::ApiMismatch {
@@ -318,7 +319,7 @@ impl Runtime {
             });
         }
         let policy = Policy::new(&manifest, &options.grants);
-        let ty = component.component_type();
+        let ty = shared.component.component_type();
         let imports: Vec<String> = ty.imports(self.engine()).map(|(name, _)| name.to_string()).collect();
         crate::imports::check(imports.iter().map(String::as_str), &policy).map_err(|source| {
             LoadError::ForbiddenImport {
@@ -327,24 +328,25 @@ impl Runtime {
                 source,
             }
         })?;
-        let link_error = |e: wasmtime::Error| LoadError::Link {
-            plugin: plugin.clone(),
-            path: path.clone(),
-            message: format!("{e:#}"),
-        };
-        let instance_pre = self
-            .linker(!policy.network.is_empty())
-            .instantiate_pre(&component)
-            .map_err(link_error)?;
-        let pre = match world.version {
-            WorldVersion::V1 => PluginPre::V1(v1::PluginPre::new(instance_pre).map_err(link_error)?),
-            WorldVersion::V2 => PluginPre::V2(v2::PluginPre::new(instance_pre).map_err(link_error)?),
-        };
+        let networked = !policy.network.is_empty();
+        let pre = shared.pre(networked, |component| -> Result<PluginPre, LoadError> {
+            let link_error = |e: wasmtime::Error| LoadError::Link {
+                plugin: plugin.clone(),
+                path: path.clone(),
+                message: format!("{e:#}"),
+            };
+            let instance_pre = self.linker(networked).instantiate_pre(component).map_err(link_error)?;
+            Ok(match world.version {
+                WorldVersion::V1 => PluginPre::V1(v1::PluginPre::new(instance_pre).map_err(link_error)?),
+                WorldVersion::V2 => PluginPre::V2(v2::PluginPre::new(instance_pre).map_err(link_error)?),
+            })
+        })?;
         let code = PluginCode {
             component_path: path,
             world,
             compiled,
             pre,
+            _shared: shared,
         };
         Ok(assemble(manifest, dir, options, policy, Some(code)))
     }
@@ -366,21 +368,49 @@ impl Runtime {
         results
     }
 
-    /// Checks the bytes are a component, then takes its code from the code
-    /// cache or compiles it (and caches it).
-    fn compile_cached(&self, plugin: &str, path: &Path, bytes: &[u8]) -> Result<(Component, Compiled), LoadError> {
+    /// The compiled code of `bytes`: the one in memory when another loaded
+    /// plugin uses the same component, else from the code cache or compiled
+    /// now (and cached), its world detected once.
+    fn shared_or_compiled(
+        &self,
+        plugin: &str,
+        path: &Path,
+        bytes: &[u8],
+    ) -> Result<(Arc<SharedCode>, Compiled), LoadError> {
+        check_is_component(plugin, path, bytes)?;
+        let key = CacheKey::new(self.engine(), bytes);
+        if let Some(shared) = self.shared_code().get(&key) {
+            return Ok((shared, Compiled::Shared));
+        }
+        let (component, compiled) = self.compile_cached(plugin, path, bytes, &key)?;
+        let world = world::detect(self.engine(), &component).map_err(|source| LoadError::World {
+            plugin: plugin.to_string(),
+            path: path.to_path_buf(),
+            source: Box::new(source),
+        })?;
+        let shared = self.shared_code().insert(key, SharedCode::new(component, world));
+        Ok((shared, compiled))
+    }
+
+    /// Takes the code of a component from the code cache or compiles it
+    /// (and caches it).
+    fn compile_cached(
+        &self,
+        plugin: &str,
+        path: &Path,
+        bytes: &[u8],
+        key: &CacheKey,
+    ) -> Result<(Component, Compiled), LoadError> {
         let Some(cache) = self.code_cache() else {
             return Ok((self.compile(plugin, path, bytes)?, Compiled::Fresh));
         };
-        check_is_component(plugin, path, bytes)?;
-        let key = CacheKey::new(self.engine(), bytes);
-        let compiled = match cache.lookup(self.engine(), &key) {
+        let compiled = match cache.lookup(self.engine(), key) {
             Lookup::Hit(component) => return Ok((component, Compiled::FromCache)),
             Lookup::Miss => Compiled::Fresh,
             Lookup::Defect(defect) => Compiled::Replaced(defect),
         };
         let component = self.compile(plugin, path, bytes)?;
-        if let Err(e) = cache.store(&key, &component) {
+        if let Err(e) = cache.store(key, &component) {
             // The plugin still loads; it is only compiled again next time.
             tracing::warn!(plugin, "{e}");
         }

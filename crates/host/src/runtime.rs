@@ -16,6 +16,7 @@ use crate::compile_bounds::CompileBounds;
 use crate::context::PluginContext;
 use crate::executor::Executor;
 use crate::limits::{EPOCH_TICK, MAX_MEMORY, MAX_TABLE_ELEMENTS, WASM_STACK};
+use crate::shared_code::SharedCodes;
 use crate::wasi;
 
 /// Why the runtime could not be set up.
@@ -221,6 +222,8 @@ struct RuntimeInner {
     code_cache: Option<CodeCache>,
     executor: Executor,
     compile_slots: Arc<CompileSlots>,
+    /// The compiled components loaded plugins use, one per distinct file.
+    shared_code: SharedCodes,
     _ticker: EpochTicker,
 }
 
@@ -263,6 +266,7 @@ impl Runtime {
                 options,
                 executor,
                 compile_slots: Arc::default(),
+                shared_code: SharedCodes::default(),
                 _ticker: ticker,
             }),
         })
@@ -281,6 +285,16 @@ impl Runtime {
         } else {
             &self.inner.sandboxed
         }
+    }
+
+    pub(crate) fn shared_code(&self) -> &SharedCodes {
+        &self.inner.shared_code
+    }
+
+    /// How many distinct compiled components the loaded plugins hold in
+    /// memory: plugins loaded from the same component share one.
+    pub fn components_in_memory(&self) -> usize {
+        self.inner.shared_code.live()
     }
 
     pub(crate) fn compile_slots(&self) -> &Arc<CompileSlots> {

@@ -73,9 +73,29 @@ fn the_second_load_takes_the_code_from_the_cache_and_it_runs() {
 }
 
 #[test]
+fn plugins_of_one_component_share_its_compiled_code_while_any_is_loaded() {
+    let runtime = Runtime::new().expect("the runtime starts");
+    let first = load_auto_tag(&runtime);
+    assert_eq!(first.compiled(), Some(&Compiled::Fresh));
+    let second = load_auto_tag(&runtime);
+    let third = load_auto_tag(&runtime);
+    assert_eq!(second.compiled(), Some(&Compiled::Shared));
+    assert_eq!(third.compiled(), Some(&Compiled::Shared));
+    assert_eq!(runtime.components_in_memory(), 1, "one compiled copy for the three");
+    // Shared code, separate instances: each plugin still handles its own
+    // events in its own instance and its own store.
+    assert_tags_urgent_tasks(&runtime, second);
+    assert_tags_urgent_tasks(&runtime, third);
+    drop(first);
+    assert_eq!(runtime.components_in_memory(), 0, "the code goes with the last plugin");
+    assert_eq!(load_auto_tag(&runtime).compiled(), Some(&Compiled::Fresh));
+}
+
+#[test]
 fn without_a_cache_every_load_compiles() {
     let runtime = Runtime::new().expect("the runtime starts");
     assert!(runtime.code_cache().is_none());
+    // Each plugin is dropped at once, so nothing is left to share.
     assert_eq!(load_auto_tag(&runtime).compiled(), Some(&Compiled::Fresh));
     assert_eq!(load_auto_tag(&runtime).compiled(), Some(&Compiled::Fresh));
 }
@@ -240,7 +260,7 @@ fn compile_many_reports_progress_after_each_plugin() {
     );
     assert_eq!(
         compiled[2],
-        Ok(Some(Compiled::FromCache)),
-        "the same code, compiled once"
+        Ok(Some(Compiled::Shared)),
+        "the same code, compiled once and shared with the first"
     );
 }
