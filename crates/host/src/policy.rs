@@ -143,6 +143,11 @@ impl Policy {
         self.subscriptions.contains(subscription)
     }
 
+    /// Whether the plugin receives custom events of some topic.
+    pub fn receives_any_custom(&self) -> bool {
+        self.subscriptions.iter().any(|s| matches!(s, Subscription::Custom(_)))
+    }
+
     /// Whether the plugin receives custom events of this topic.
     pub fn receives_custom(&self, topic: &str) -> bool {
         self.subscriptions.iter().any(|s| match s {

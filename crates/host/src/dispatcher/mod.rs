@@ -93,7 +93,7 @@ pub(crate) struct Shared {
     /// The plugins in the order they receive events; replaced whole when
     /// one is added or removed, so a dispatch works on a snapshot without
     /// holding the lock.
-    plugins: RwLock<Arc<[Arc<Slot>]>>,
+    plugins: RwLock<Arc<Roster>>,
     options: RwLock<DispatcherOptions>,
     judge: Mutex<Judge>,
     /// Told of every quarantine, after the judge's lock is released so
@@ -110,6 +110,42 @@ pub(crate) struct Shared {
     /// instances is skipped rather than walking every plugin on every
     /// dispatch.
     idle_due: AtomicU64,
+}
+
+/// The loaded plugins in the order they receive events, and for each kind
+/// of event the ones that may be offered it, in the same order: an event
+/// visits only the plugins subscribed to its kind, however many are
+/// installed. Built again whenever a plugin is added or removed.
+struct Roster {
+    all: Vec<Arc<Slot>>,
+    by_kind: [Vec<Arc<Slot>>; slot::EVENT_KINDS],
+}
+
+impl Roster {
+    fn new(all: Vec<Arc<Slot>>) -> Roster {
+        let mut by_kind: [Vec<Arc<Slot>>; slot::EVENT_KINDS] = Default::default();
+        for slot in &all {
+            for (kind, wants) in slot.kinds().into_iter().enumerate() {
+                if wants {
+                    by_kind[kind].push(slot.clone());
+                }
+            }
+        }
+        Roster { all, by_kind }
+    }
+
+    /// The plugins that may be offered `event`; [`Slot::wants`] decides.
+    fn subscribed(&self, event: &Event) -> &[Arc<Slot>] {
+        &self.by_kind[slot::kind_of(event)]
+    }
+}
+
+impl std::ops::Deref for Roster {
+    type Target = [Arc<Slot>];
+
+    fn deref(&self) -> &[Arc<Slot>] {
+        &self.all
+    }
 }
 
 /// One dispatch in progress: its budget, its report so far, and the
@@ -143,7 +179,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    fn snapshot(&self) -> Arc<[Arc<Slot>]> {
+    fn snapshot(&self) -> Arc<Roster> {
         self.plugins.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
@@ -160,7 +196,7 @@ impl Shared {
         let mut guard = self.plugins.write().unwrap_or_else(|e| e.into_inner());
         let mut list: Vec<Arc<Slot>> = guard.iter().cloned().collect();
         let result = edit(&mut list);
-        *guard = list.into();
+        *guard = Arc::new(Roster::new(list));
         result
     }
 
@@ -363,7 +399,8 @@ impl Shared {
         depth: u32,
         emitter: Option<&Arc<Slot>>,
     ) {
-        let plugins = self.snapshot();
+        let roster = self.snapshot();
+        let plugins = roster.subscribed(event);
         let count = plugins.iter().filter(|s| s.wants(event)).count();
         if count == 0 {
             return;
@@ -643,7 +680,7 @@ impl Dispatcher {
                 logs_on: AtomicBool::new(false),
                 listeners: Mutex::new(Vec::new()),
                 services,
-                plugins: RwLock::new(Arc::from(Vec::new())),
+                plugins: RwLock::new(Arc::new(Roster::new(Vec::new()))),
                 options: RwLock::new(DispatcherOptions::default()),
                 pool_slots,
                 started: Instant::now(),

@@ -16,6 +16,21 @@ use crate::context::PluginContext;
 use crate::loader::LoadedPlugin;
 use crate::world::WorldVersion;
 
+/// How many kinds of event there are, as [`kind_of`] numbers them.
+pub(crate) const EVENT_KINDS: usize = 6;
+
+/// The number of `event`'s kind, an index into [`Slot::kinds`].
+pub(crate) fn kind_of(event: &Event) -> usize {
+    match event {
+        Event::TaskCreated(_) => 0,
+        Event::TaskModified(_) => 1,
+        Event::TaskDeleted(_) => 2,
+        Event::SyncCompleted(_) => 3,
+        Event::Timer(_) => 4,
+        Event::Custom(_) => 5,
+    }
+}
+
 /// The handler exports of an instance, per world version.
 pub(crate) enum Handler {
     V1(v1::Plugin),
@@ -81,6 +96,23 @@ impl Slot {
             Some(_) => true,
             None => false,
         }
+    }
+
+    /// Which kinds of event it may be offered at all (by [`kind_of`]): the
+    /// dispatcher's index, so that an event visits only these plugins.
+    pub(crate) fn kinds(&self) -> [bool; EVENT_KINDS] {
+        if self.plugin.is_data_only() {
+            return [false; EVENT_KINDS];
+        }
+        let policy = &self.plugin.policy;
+        [
+            policy.receives(&Subscription::TaskCreated),
+            policy.receives(&Subscription::TaskModified),
+            policy.receives(&Subscription::TaskDeleted),
+            policy.receives(&Subscription::SyncCompleted),
+            policy.receives(&Subscription::Timer) && !self.plugin.manifest.events.timers.is_empty(),
+            policy.receives_any_custom(),
+        ]
     }
 
     fn subscribed(&self, event: &Event) -> bool {
