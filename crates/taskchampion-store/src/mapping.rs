@@ -361,7 +361,7 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert_eq!(written, ["description"]);
+        assert_eq!(written, ["description", "modified"]);
     }
 
     #[test]
