@@ -9,14 +9,16 @@ use plugboard_contract::task_store::Timestamp;
 pub fn parse(text: &str) -> Result<Timestamp, String> {
     let bad = || format!("due date {text:?}: expected a date like \"2025-07-01\"");
     // chrono accepts unpadded fields; scripts must write the full form.
-    let shape = text.len() == 10 && text.bytes().enumerate().all(|(i, b)| match i {
-        4 | 7 => b == b'-',
-        _ => b.is_ascii_digit(),
-    });
+    let shape = text.len() == 10
+        && text.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
     if !shape {
         return Err(bad());
     }
-    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| format!("due date {text:?}: there is no such day"))?;
+    let date =
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| format!("due date {text:?}: there is no such day"))?;
     Ok(date.and_time(NaiveTime::MIN).and_utc().timestamp_millis())
 }
 

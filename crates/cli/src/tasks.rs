@@ -158,7 +158,12 @@ pub fn tasks(args: &TasksArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &
             new.project = fields.project.clone().filter(|p| !p.is_empty());
             new.tags = fields.tags.clone();
             new.priority = fields.priority.unwrap_or_default();
-            new.due = fields.due.as_deref().map(date::parse).transpose().map_err(anyhow::Error::msg)?;
+            new.due = fields
+                .due
+                .as_deref()
+                .map(date::parse)
+                .transpose()
+                .map_err(anyhow::Error::msg)?;
             new.description = fields.description.clone().unwrap_or_default();
             let task = store.create(new, now)?;
             println!("added {} {:?}", short(&task.id), task.title);
@@ -202,7 +207,11 @@ pub fn tasks(args: &TasksArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &
             for change in undone {
                 let event = match (change.before, change.after) {
                     (Some(before), Some(after)) => {
-                        println!("undone: {} {}", short(&after.id), describe::modification(&before, &after));
+                        println!(
+                            "undone: {} {}",
+                            short(&after.id),
+                            describe::modification(&before, &after)
+                        );
                         Event::TaskModified(TaskModification { before, after })
                     }
                     (Some(gone), None) => {
@@ -237,10 +246,7 @@ pub fn tasks(args: &TasksArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &
 
 fn fields_patch(fields: &Fields) -> anyhow::Result<TaskPatch> {
     let mut patch = empty_patch();
-    patch.project = fields
-        .project
-        .as_ref()
-        .map(|p| (!p.is_empty()).then(|| p.clone()));
+    patch.project = fields.project.as_ref().map(|p| (!p.is_empty()).then(|| p.clone()));
     patch.add_tags = fields.tags.clone();
     patch.priority = fields.priority;
     patch.due = match fields.due.as_deref() {
@@ -382,7 +388,11 @@ impl Session {
     fn modify(&mut self, reference: &str, patch: &TaskPatch, now: i64, verb: &str) -> anyhow::Result<()> {
         let task = self.store.find(reference)?;
         let (before, after) = self.store.update(&task.id, patch, now)?;
-        println!("{verb} {} {}", short(&after.id), describe::modification(&before, &after));
+        println!(
+            "{verb} {} {}",
+            short(&after.id),
+            describe::modification(&before, &after)
+        );
         self.fire(Event::TaskModified(TaskModification {
             before,
             after: after.clone(),
@@ -396,7 +406,11 @@ impl Session {
         if let Some(now) = self.store.get(&task.id)?
             && now != *task
         {
-            println!("task {} after the plugins: {}", short(&now.id), describe::modification(task, &now));
+            println!(
+                "task {} after the plugins: {}",
+                short(&now.id),
+                describe::modification(task, &now)
+            );
         }
         Ok(())
     }

@@ -11,7 +11,16 @@ use plugboard_contract::{Priority, Status, Task};
 use plugboard_test_artifacts::{AUTO_TAG, CONFORMANCE_V2, LEGACY_COUNTER};
 
 fn export(root: &Path, data: &str) -> Vec<Task> {
-    let args = ["tasks", "export", "--data-dir", data, "--config-dir", "config", "--plugins-dir", "installed"];
+    let args = [
+        "tasks",
+        "export",
+        "--data-dir",
+        data,
+        "--config-dir",
+        "config",
+        "--plugins-dir",
+        "installed",
+    ];
     let output = common::plugboard_in(root, &args);
     assert!(output.status.success(), "{}", stderr(&output));
     let out = stdout(&output);
@@ -51,7 +60,10 @@ fn install_examples(root: &Path) {
 fn the_installed_plugins_act_on_tasks_added_and_changed_in_the_replica() {
     let root = tempfile::tempdir().unwrap();
     install_examples(root.path());
-    let out = plugboard_ok(root.path(), &["tasks", "add", "urgent: file taxes", "--due", "2026-04-15"]);
+    let out = plugboard_ok(
+        root.path(),
+        &["tasks", "add", "urgent: file taxes", "--due", "2026-04-15"],
+    );
     assert!(out.contains("=> task-created"), "{out}");
     assert!(out.contains("auto-tag [task-events@2]: handled"), "{out}");
     assert!(out.contains("legacy-counter [task-events@1]: handled"), "{out}");
@@ -65,10 +77,16 @@ fn the_installed_plugins_act_on_tasks_added_and_changed_in_the_replica() {
     assert!(root.path().join("data/tasks/taskchampion.sqlite3").is_file());
 
     let id = &task.id[..8];
-    let out = plugboard_ok(root.path(), &["tasks", "annotate", id, "receipts", "in", "the", "drawer"]);
+    let out = plugboard_ok(
+        root.path(),
+        &["tasks", "annotate", id, "receipts", "in", "the", "drawer"],
+    );
     assert!(out.contains("=> task-modified"), "{out}");
     let out = plugboard_ok(root.path(), &["tasks", "done", id]);
-    assert!(out.contains("is done: urgent: file taxes"), "legacy-counter saw it:\n{out}");
+    assert!(
+        out.contains("is done: urgent: file taxes"),
+        "legacy-counter saw it:\n{out}"
+    );
     let task = &export(root.path(), "data")[0];
     assert_eq!(task.status, Status::Completed);
     assert_eq!(task.annotations[0].text, "receipts in the drawer");
@@ -98,7 +116,12 @@ fn sync_between_two_data_folders_fires_sync_completed_with_the_counts() {
         all.extend_from_slice(&dev);
         all.extend_from_slice(&["--data-dir", data]);
         let output = common::plugboard_in(root.path(), &[all.as_slice(), &["--config-dir", "config"]].concat());
-        assert!(output.status.success(), "{args:?}:\n{}\n{}", stdout(&output), stderr(&output));
+        assert!(
+            output.status.success(),
+            "{args:?}:\n{}\n{}",
+            stdout(&output),
+            stderr(&output)
+        );
         stdout(&output)
     };
     run("laptop", &["add", "first"]);

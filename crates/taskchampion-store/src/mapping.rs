@@ -242,7 +242,10 @@ fn write_status(
     now: i64,
     set: &mut impl FnMut(&str, Option<String>, &mut TaskData),
 ) {
-    let waits = data.get(WAIT).and_then(|w| w.parse::<i64>().ok()).is_some_and(|w| w > now);
+    let waits = data
+        .get(WAIT)
+        .and_then(|w| w.parse::<i64>().ok())
+        .is_some_and(|w| w > now);
     let ended = matches!(before, Some(Status::Completed | Status::Deleted));
     let (status, end) = match after {
         Status::Pending | Status::Waiting => ("pending", None),
@@ -389,14 +392,21 @@ mod tests {
         let mut data = TaskData::create(Uuid::new_v4(), &mut ops);
         data.update("description", Some("x".into()), &mut ops);
         let task = task_from_data(&data, 0);
-        for (tag, attribute) in [("9lives", "ok"), ("fine", "status"), ("fine", "tag_x"), ("two words", "ok")] {
+        for (tag, attribute) in [
+            ("9lives", "ok"),
+            ("fine", "status"),
+            ("fine", "tag_x"),
+            ("two words", "ok"),
+        ] {
             let mut bad = task.clone();
             bad.tags = vec![tag.into()];
             bad.attributes = vec![Attribute {
                 key: attribute.into(),
                 value: "v".into(),
             }];
-            let error = write_change(&mut data, None, &bad, 0, &mut ops).unwrap_err().to_string();
+            let error = write_change(&mut data, None, &bad, 0, &mut ops)
+                .unwrap_err()
+                .to_string();
             assert!(error.contains(&task.id), "{error}");
             assert!(error.contains(tag) || error.contains(attribute), "{error}");
         }

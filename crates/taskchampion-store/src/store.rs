@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 use plugboard_contract::task_store::{apply_patch, build_task, filter_matches, new_task_id};
-use plugboard_contract::{Filter, NewTask, Status, SyncSummary, Task, TaskChange, TaskPatch, TaskStore, TaskStoreError, Timestamp};
+use plugboard_contract::{
+    Filter, NewTask, Status, SyncSummary, Task, TaskChange, TaskPatch, TaskStore, TaskStoreError, Timestamp,
+};
 use taskchampion::storage::{AccessMode, Storage};
 use taskchampion::{Operation, Operations, ServerConfig, SqliteStorage, TaskData, Uuid};
 use tokio::runtime::Runtime;
@@ -105,7 +107,12 @@ fn read_all(tasks: &mut Tasks, runtime: &Runtime) -> Result<Vec<Task>, TaskStore
 
 /// Turns a batch into one operation set, checking every change against the
 /// replica as the batch has left it so far; nothing is written.
-fn stage(tasks: &mut Tasks, runtime: &Runtime, changes: &[TaskChange], ops: &mut Operations) -> Result<(), TaskStoreError> {
+fn stage(
+    tasks: &mut Tasks,
+    runtime: &Runtime,
+    changes: &[TaskChange],
+    ops: &mut Operations,
+) -> Result<(), TaskStoreError> {
     if changes.len() > MAX_BATCH_CHANGES {
         return Err(TaskStoreError::Invalid(format!(
             "a batch of {} task changes, more than the {MAX_BATCH_CHANGES} allowed",
@@ -216,11 +223,7 @@ impl TaskChampionStore {
     /// with it, that task.
     pub fn find(&self, reference: &str) -> Result<Task, TaskStoreError> {
         let wanted = reference.to_ascii_lowercase();
-        let matching: Vec<Task> = self
-            .all()?
-            .into_iter()
-            .filter(|t| t.id.starts_with(&wanted))
-            .collect();
+        let matching: Vec<Task> = self.all()?.into_iter().filter(|t| t.id.starts_with(&wanted)).collect();
         match matching.len() {
             1 => Ok(matching.into_iter().next().unwrap_or_else(|| unreachable!("one task"))),
             0 => Err(TaskStoreError::NotFound(reference.to_string())),
@@ -328,12 +331,18 @@ async fn sync(tasks: &mut Tasks, dir: &Path, server_dir: &Path) -> Result<SyncSu
     .await
     .map_err(|e| server_error(e.to_string()))?;
     let pushed = tasks_with_unsynced_changes(dir).await?;
-    let before = tasks.all_task_data().await.map_err(|e| storage_error("reading the tasks", e))?;
+    let before = tasks
+        .all_task_data()
+        .await
+        .map_err(|e| storage_error("reading the tasks", e))?;
     tasks.sync(&mut server, false).await.map_err(|e| SyncError::Sync {
         dir: server_dir.to_path_buf(),
         reason: format!("{e:#}"),
     })?;
-    let after = tasks.all_task_data().await.map_err(|e| storage_error("reading the tasks", e))?;
+    let after = tasks
+        .all_task_data()
+        .await
+        .map_err(|e| storage_error("reading the tasks", e))?;
     let pulled: HashSet<Uuid> = before
         .keys()
         .chain(after.keys())
@@ -356,7 +365,9 @@ async fn sync(tasks: &mut Tasks, dir: &Path, server_dir: &Path) -> Result<SyncSu
 /// replica's database beside the open replica (SQLite allows the reader).
 async fn tasks_with_unsynced_changes(dir: &Path) -> Result<HashSet<Uuid>, TaskStoreError> {
     let failed = |e: taskchampion::Error| storage_error("reading the changes not yet synced", e);
-    let mut storage = SqliteStorage::new(dir, AccessMode::ReadOnly, false).await.map_err(failed)?;
+    let mut storage = SqliteStorage::new(dir, AccessMode::ReadOnly, false)
+        .await
+        .map_err(failed)?;
     let mut txn = storage.txn().await.map_err(failed)?;
     let ops = txn.unsynced_operations().await.map_err(failed)?;
     Ok(ops.iter().filter_map(Operation::get_uuid).collect())
@@ -373,7 +384,9 @@ impl TaskStore for TaskChampionStore {
     }
 
     fn query(&self, filter: &Filter) -> Result<Vec<Task>, TaskStoreError> {
-        let limit = filter.limit.map_or(MAX_QUERY_TASKS, |l| (l as usize).min(MAX_QUERY_TASKS));
+        let limit = filter
+            .limit
+            .map_or(MAX_QUERY_TASKS, |l| (l as usize).min(MAX_QUERY_TASKS));
         let filter = filter.clone();
         self.worker.call(move |tasks, runtime| {
             Ok(read_all(tasks, runtime)?

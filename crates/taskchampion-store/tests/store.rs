@@ -6,7 +6,9 @@
 use std::sync::Arc;
 
 use plugboard_contract::task_store::{build_task, empty_patch, new_task};
-use plugboard_contract::{Annotation, Attribute, Priority, Status, SyncSummary, Task, TaskChange, TaskStore, TaskStoreError};
+use plugboard_contract::{
+    Annotation, Attribute, Priority, Status, SyncSummary, Task, TaskChange, TaskStore, TaskStoreError,
+};
 use plugboard_taskchampion::{MAX_BATCH_CHANGES, TaskChampionStore, Undone};
 
 const NOW: i64 = 1_764_590_400_000; // 2025-12-01 12:00:00 UTC
@@ -205,7 +207,10 @@ fn bad_batches_are_refused_with_the_task_named() {
     let mut not_uuid = full_task();
     not_uuid.id = "task-1".into();
     let error = store.commit(&[TaskChange::Created(not_uuid)]).unwrap_err();
-    assert!(matches!(&error, TaskStoreError::Invalid(m) if m.contains("task-1")), "{error}");
+    assert!(
+        matches!(&error, TaskStoreError::Invalid(m) if m.contains("task-1")),
+        "{error}"
+    );
 
     let mut reserved = full_task();
     reserved.attributes = vec![Attribute {
@@ -222,7 +227,10 @@ fn bad_batches_are_refused_with_the_task_named() {
         .map(|_| TaskChange::Created(build_task(uuid(), new_task("x"), NOW).unwrap()))
         .collect();
     let error = store.commit(&many).unwrap_err();
-    assert!(matches!(&error, TaskStoreError::Invalid(m) if m.contains("batch")), "{error}");
+    assert!(
+        matches!(&error, TaskStoreError::Invalid(m) if m.contains("batch")),
+        "{error}"
+    );
     assert!(store.all().unwrap().is_empty());
     assert_eq!(store.get("not-a-uuid").unwrap(), None);
 }
@@ -254,7 +262,7 @@ fn undo_takes_back_an_action_with_what_the_plugins_did_after_it() {
             after: None
         }]
     );
-    assert_eq!(store.all().unwrap(), [kept.clone()]);
+    assert_eq!(store.all().unwrap(), std::slice::from_ref(&kept));
     let mut patch = empty_patch();
     patch.status = Some(Status::Completed);
     store.update(&kept.id, &patch, NOW + 2000).unwrap();
