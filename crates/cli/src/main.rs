@@ -38,6 +38,7 @@ mod plugins_folder;
 mod remove;
 mod run;
 mod script;
+mod tasks;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -131,6 +132,10 @@ enum Command {
     },
     /// Run the ABI conformance suite and print its matrix; exits 0 iff it passed.
     Conformance,
+    /// Add, list, change, undo, export and sync your tasks (a TaskChampion
+    /// replica in the data folder), with the installed plugins acting on
+    /// every change.
+    Tasks(tasks::TasksArgs),
 }
 
 /// Lets a closed pipe end the program quietly, as it does any Unix tool
@@ -174,6 +179,7 @@ fn main() -> ExitCode {
         Command::Enable { id } => enable::enable(id, &data_dir()?),
         Command::Inspect { path } => inspect::inspect(path),
         Command::Conformance => conformance::conformance(),
+        Command::Tasks(args) => tasks::tasks(args, &plugin_dirs()?, &config_dir()?, &data_dir()?),
     })();
     match result {
         Ok(code) => code,

@@ -13,8 +13,8 @@
 //! plugin under development never writes into the state of an installed
 //! plugin of the same id, and every run starts alike.
 
-mod opened;
-mod roster;
+pub(crate) mod opened;
+pub(crate) mod roster;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use anyhow::Context;
 use plugboard::{Host, HostConfig, InMemoryTaskStore, OpenError, Outcome, QuarantineRecord, Reload, ReloadFailure};
+use plugboard_contract::TaskStore;
 use plugboard_host::dispatcher::event_kind;
 use plugboard_registry::PluginDirs;
 
@@ -108,9 +109,9 @@ fn host_config(args: &RunArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &
 
 /// The lock every printer takes, so that what the background thread
 /// prints (reloads) never lands in the middle of an event's report.
-type Output = Arc<Mutex<()>>;
+pub(crate) type Output = Arc<Mutex<()>>;
 
-fn hold(output: &Output) -> MutexGuard<'_, ()> {
+pub(crate) fn hold(output: &Output) -> MutexGuard<'_, ()> {
     output.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -128,15 +129,15 @@ fn print_reload(reload: &Reload) {
 
 /// Quarantine records the host announces, for the calls whose report
 /// does not carry them (starting plugins, running commands).
-type Heard = Arc<Mutex<Vec<QuarantineRecord>>>;
+pub(crate) type Heard = Arc<Mutex<Vec<QuarantineRecord>>>;
 
-fn take_heard(heard: &Heard) -> Vec<QuarantineRecord> {
+pub(crate) fn take_heard(heard: &Heard) -> Vec<QuarantineRecord> {
     std::mem::take(&mut *heard.lock().unwrap_or_else(|e| e.into_inner()))
 }
 
 /// Opens the host, showing a progress bar on a terminal while several
 /// plugins compile.
-fn open_host(config: HostConfig, tasks: Arc<InMemoryTaskStore>, output: &Output) -> anyhow::Result<Host> {
+pub(crate) fn open_host(config: HostConfig, tasks: Arc<dyn TaskStore>, output: &Output) -> anyhow::Result<Host> {
     let bar: Mutex<Option<indicatif::ProgressBar>> = Mutex::new(None);
     let printer = output.clone();
     let opened = Host::builder(config)
