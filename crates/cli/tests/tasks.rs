@@ -49,6 +49,7 @@ fn install_examples(root: &Path) {
         &[
             "grant",
             "legacy-counter",
+            "tasks.read",
             "subscribe:task-created",
             "subscribe:task-modified",
             "subscribe:task-deleted",
