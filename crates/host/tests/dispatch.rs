@@ -112,3 +112,52 @@ fn an_event_with_no_v1_form_is_not_delivered_to_v1_plugins() {
         "the plugin was instantiated for an event it cannot receive"
     );
 }
+
+/// Auto-tag under `id`, also listening to a timer named `tick`.
+fn ticking_auto_tag(id: &str) -> LoadedPlugin {
+    let dir = artifacts::repo_root().join("examples/auto-tag");
+    let text = std::fs::read_to_string(dir.join("plugin.toml")).unwrap();
+    let text = text.replace("id = \"auto-tag\"", &format!("id = \"{id}\"")).replace(
+        "subscribe = [\"task-created\", \"task-modified\"]",
+        "subscribe = [\"task-created\", \"task-modified\", \"timer\"]\ntimers = [{ name = \"tick\", interval = \"1h\" }]",
+    );
+    let manifest = plugboard_manifest::Manifest::parse(&text, &dir.join("plugin.toml")).unwrap();
+    runtime()
+        .load_bytes(
+            manifest,
+            &dir,
+            std::path::Path::new(artifacts::AUTO_TAG.path),
+            artifacts::AUTO_TAG.bytes,
+            &LoadOptions::trusting_manifest(),
+        )
+        .unwrap()
+}
+
+#[test]
+fn a_timer_fires_for_the_plugin_that_declared_it_only() {
+    let (services, _) = HostServices::in_memory();
+    let dispatcher = Dispatcher::new(runtime(), services);
+    for id in ["first", "second"] {
+        dispatcher.add(ticking_auto_tag(id)).unwrap();
+    }
+    let delivered = |report: &plugboard_host::DispatchReport| -> Vec<String> {
+        report.deliveries.iter().map(|d| d.plugin.to_string()).collect()
+    };
+    let report = dispatcher.fire_timer_blocking("second", "tick");
+    assert_eq!(delivered(&report), ["second"]);
+    assert_eq!(report.deliveries[0].outcome, Outcome::Handled);
+    assert!(!dispatcher.is_live("first"), "the other plugin was not even started");
+
+    // A timer the plugin does not declare, or a plugin that is not there,
+    // reaches nobody.
+    assert!(dispatcher.fire_timer_blocking("second", "hourly").deliveries.is_empty());
+    assert!(dispatcher.fire_timer_blocking("third", "tick").deliveries.is_empty());
+
+    // The async form, awaited from another runtime, does the same.
+    let caller = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let report = caller.block_on(dispatcher.fire_timer("first", "tick"));
+    assert_eq!(delivered(&report), ["first"]);
+}

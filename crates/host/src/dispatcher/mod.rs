@@ -369,6 +369,13 @@ impl Shared {
     /// emitted, breadth first, within [`MAX_EMIT_DEPTH`] and the dispatch's
     /// budget.
     async fn dispatch(self: &Arc<Self>, event: &Event) -> DispatchReport {
+        self.dispatch_to(event, None).await
+    }
+
+    /// [`Shared::dispatch`], the application's event offered only to the
+    /// plugin `only` when it is given (the events it emits go to their
+    /// subscribers as usual).
+    async fn dispatch_to(self: &Arc<Self>, event: &Event, only: Option<&str>) -> DispatchReport {
         let options = self.options();
         let now = Instant::now();
         let mut round = Round {
@@ -379,9 +386,9 @@ impl Shared {
             queue: VecDeque::new(),
             now: Some(now),
         };
-        self.deliver(&mut round, event, None, 0, None).await;
+        self.deliver(&mut round, event, None, 0, None, only).await;
         while let Some((event, depth, emitter)) = round.queue.pop_front() {
-            self.deliver(&mut round, &event, Some(&event), depth, Some(&emitter))
+            self.deliver(&mut round, &event, Some(&event), depth, Some(&emitter), None)
                 .await;
         }
         let now = round.now.unwrap_or_else(Instant::now);
@@ -398,9 +405,17 @@ impl Shared {
         shared_event: Option<&Arc<Event>>,
         depth: u32,
         emitter: Option<&Arc<Slot>>,
+        only: Option<&str>,
     ) {
         let roster = self.snapshot();
-        let plugins = roster.subscribed(event);
+        let chosen;
+        let plugins = match only {
+            None => roster.subscribed(event),
+            Some(id) => {
+                chosen = roster.subscribed(event).iter().find(|s| &*s.id == id).cloned();
+                chosen.as_slice()
+            }
+        };
         let count = plugins.iter().filter(|s| s.wants(event)).count();
         if count == 0 {
             return;
@@ -753,6 +768,37 @@ impl Dispatcher {
     /// from any thread, inside an async runtime or not.
     pub fn dispatch_blocking(&self, event: &Event) -> DispatchReport {
         self.shared.runtime.executor().block_on(self.shared.dispatch(event))
+    }
+
+    /// Fires the timer `name` of `plugin`: a `timer` event offered to that
+    /// plugin alone, and only when its manifest declares a timer of that
+    /// name and it was granted `subscribe:timer` (another plugin declaring
+    /// a timer of the same name is not told). What it emits goes to the
+    /// subscribers as for any event, within the same budget.
+    pub async fn fire_timer(&self, plugin: &str, name: &str) -> DispatchReport {
+        let shared = self.shared.clone();
+        let (plugin, event) = (plugin.to_string(), Event::Timer(name.to_string()));
+        let task = self
+            .shared
+            .runtime
+            .executor()
+            .spawn(async move { shared.dispatch_to(&event, Some(&plugin)).await });
+        match task.await {
+            Ok(report) => report,
+            Err(e) => {
+                tracing::error!("a timer failed inside the host: {e}");
+                DispatchReport::default()
+            }
+        }
+    }
+
+    /// [`Dispatcher::fire_timer`] for callers that are not async.
+    pub fn fire_timer_blocking(&self, plugin: &str, name: &str) -> DispatchReport {
+        let event = Event::Timer(name.to_string());
+        self.shared
+            .runtime
+            .executor()
+            .block_on(self.shared.dispatch_to(&event, Some(plugin)))
     }
 
     /// Runs a command a v2 plugin offers; its task changes are committed
