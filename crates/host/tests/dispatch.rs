@@ -161,3 +161,77 @@ fn a_timer_fires_for_the_plugin_that_declared_it_only() {
     let report = caller.block_on(dispatcher.fire_timer("first", "tick"));
     assert_eq!(delivered(&report), ["first"]);
 }
+
+/// A log store that takes each append only when the test lets it, and
+/// keeps what it was given.
+struct GatedLogs {
+    gate: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
+    written: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl plugboard_host::PluginLogSink for GatedLogs {
+    fn append(
+        &self,
+        plugin: &str,
+        _at: i64,
+        entries: &[plugboard_host::plugin_log::LogEntry<'_>],
+    ) -> Result<(), plugboard_host::plugin_log::PluginLogError> {
+        // A closed gate (the test ended) lets everything through.
+        let _ = self.gate.lock().unwrap().recv();
+        let mut written = self.written.lock().unwrap();
+        for entry in entries {
+            let text = match entry {
+                plugboard_host::plugin_log::LogEntry::Plugin(line) => line.message.clone(),
+                plugboard_host::plugin_log::LogEntry::Audit(text) => text.clone(),
+            };
+            written.push(format!("{plugin}: {text}"));
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn log_lines_are_written_off_the_dispatch_and_all_of_them_by_a_flush() {
+    let (open, gate) = std::sync::mpsc::channel();
+    let written = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (services, tasks) = HostServices::in_memory();
+    let dispatcher = Dispatcher::new(runtime(), services).with_logs(GatedLogs {
+        gate: std::sync::Mutex::new(gate),
+        written: written.clone(),
+    });
+    dispatcher
+        .add(example("legacy-counter", artifacts::LEGACY_COUNTER))
+        .unwrap();
+    // The log store takes nothing yet: if a dispatch waited for it, this
+    // would never return.
+    for n in 1..=3 {
+        let task = tasks.create(new_task(format!("task {n}")), n).unwrap();
+        let report = dispatcher.dispatch_blocking(&Event::TaskCreated(task));
+        assert_eq!(
+            messages(&report, "legacy-counter"),
+            [format!("created tasks so far: {n}")]
+        );
+    }
+    assert!(written.lock().unwrap().is_empty(), "nothing could be written yet");
+    for _ in 0..3 {
+        open.send(()).unwrap();
+    }
+    dispatcher.flush_logs();
+    assert_eq!(
+        *written.lock().unwrap(),
+        (1..=3)
+            .map(|n| format!("legacy-counter: created tasks so far: {n}"))
+            .collect::<Vec<_>>(),
+        "every line, in order, once the store took them"
+    );
+
+    // Dropping the dispatcher writes what is still queued.
+    let task = tasks.create(new_task("task 4"), 4).unwrap();
+    dispatcher.dispatch_blocking(&Event::TaskCreated(task));
+    drop(open);
+    drop(dispatcher);
+    assert_eq!(
+        written.lock().unwrap().last().map(String::as_str),
+        Some("legacy-counter: created tasks so far: 4")
+    );
+}

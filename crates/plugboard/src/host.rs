@@ -149,6 +149,14 @@ impl Host {
         self.shared.dispatcher.persist_errors()
     }
 
+    /// Waits until every plugin log line so far is in the plugin log store:
+    /// dispatches hand their lines to a writer thread and go on, so an
+    /// application that reads the logs right after a dispatch calls this
+    /// first. Dropping the host writes them all too.
+    pub fn flush_logs(&self) {
+        self.shared.dispatcher.flush_logs()
+    }
+
     /// Loads every plugin folder again now, whether or not the host
     /// watches them: each plugin that loads is swapped in (it starts afresh
     /// on its next event; its state is kept), new ones are added, those

@@ -244,6 +244,7 @@ fn an_application_s_own_grant_quarantine_and_log_stores_replace_the_files() {
     assert_eq!(report.grants_file, None, "no grants file is in force");
     let task = create(&host, &tasks, "Fix urgent bug");
     assert!(task.tags.is_empty(), "auto-tag may only read: {task:?}");
+    host.flush_logs();
     let audit = logs.tail("auto-tag", 100);
     assert!(
         audit

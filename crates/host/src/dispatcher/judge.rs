@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use plugboard_contract::Clock;
 
+use super::log_writer::{Entry, LogWriter};
 use crate::abuse::{Abuse, StrikePolicy, Strikes};
 use crate::context::CallEffects;
-use crate::plugin_log::{LogEntry, PluginLogSink};
 use crate::quarantine::{InMemoryQuarantine, QuarantineRecord, QuarantineStore};
 
 /// A callback the embedding app registers to hear of quarantines.
@@ -23,7 +23,8 @@ pub(crate) struct Judge {
     pub(crate) quarantine: Box<dyn QuarantineStore>,
     /// Quarantine records and log lines that could not be written.
     pub(crate) persist_errors: Vec<String>,
-    pub(crate) logs: Option<Arc<dyn PluginLogSink>>,
+    /// Where log and audit lines go, off the dispatch path.
+    pub(crate) logs: Option<LogWriter>,
     pub(crate) strikes: HashMap<Arc<str>, Strikes>,
     clock: Clock,
 }
@@ -51,23 +52,29 @@ impl Judge {
         let Some(logs) = &self.logs else {
             return;
         };
-        let mut entries: Vec<LogEntry<'_>> = Vec::new();
+        let mut entries: Vec<Entry> = Vec::new();
         if let Some(effects) = effects {
-            entries.extend(effects.logs.iter().map(LogEntry::Plugin));
+            entries.extend(effects.logs.iter().cloned().map(Entry::Plugin));
             entries.extend(
                 effects
                     .denied
                     .iter()
-                    .map(|p| LogEntry::Audit(format!("denied: not granted `{p}`"))),
+                    .map(|p| Entry::Audit(format!("denied: not granted `{p}`"))),
             );
         }
-        entries.extend(audit.iter().cloned().map(LogEntry::Audit));
+        entries.extend(audit.iter().cloned().map(Entry::Audit));
         if entries.is_empty() {
             return;
         }
-        if let Err(e) = logs.append(plugin, (self.clock)(), &entries) {
-            self.persist_errors.push(format!("log of plugin `{plugin}`: {e}"));
+        logs.append(plugin, (self.clock)(), entries);
+    }
+
+    /// The log writes and quarantine records that failed, oldest first.
+    pub(crate) fn persist_errors(&mut self) -> Vec<String> {
+        if let Some(logs) = &self.logs {
+            self.persist_errors.extend(logs.take_errors());
         }
+        self.persist_errors.clone()
     }
 
     /// Counts `n` strikes of `abuse` against a plugin and persists them;
@@ -100,6 +107,11 @@ impl Judge {
             record.strikes, record.kind, record.reason
         );
         self.write_log(&record.plugin, None, &[message]);
+        // The quarantine is reported once this returns: its log is complete
+        // by then.
+        if let Some(logs) = &self.logs {
+            logs.flush();
+        }
         if let Err(e) = self.quarantine.add(record.clone()) {
             self.persist_errors.push(e.to_string());
         }

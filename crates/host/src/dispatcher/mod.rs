@@ -21,6 +21,7 @@ mod event_forms;
 mod fan_out;
 mod invoke;
 mod judge;
+mod log_writer;
 mod report;
 mod slot;
 
@@ -49,6 +50,7 @@ use crate::world::WorldVersion;
 use budget::Spent;
 use event_forms::EventForms;
 use judge::Judge;
+use log_writer::LogWriter;
 use slot::Slot;
 
 /// When the dispatcher drops plugin instances, and the budget of each
@@ -722,10 +724,25 @@ impl Dispatcher {
     /// to `logs` (usually `plugboard-state`'s `PluginLogFiles` in the host's
     /// data folder); without it nothing is logged. Pass an `Arc` to keep a
     /// handle that reads what was written.
+    ///
+    /// The lines are written by a thread of the dispatcher's own, not by
+    /// the dispatch that produced them: a dispatch hands them over and goes
+    /// on. They are all written before a quarantine is reported, when the
+    /// dispatcher is dropped, and when [`Dispatcher::flush_logs`] returns.
     pub fn with_logs(self, logs: impl PluginLogSink + 'static) -> Dispatcher {
-        self.shared.judge().logs = Some(Arc::new(logs));
+        self.shared.judge().logs = Some(LogWriter::start(Arc::new(logs)));
         self.shared.logs_on.store(true, Ordering::Relaxed);
         self
+    }
+
+    /// Waits until every log line handed over so far is written to the
+    /// sink given to [`Dispatcher::with_logs`].
+    pub fn flush_logs(&self) {
+        // Taken out of the judge's lock, so that dispatches go on meanwhile.
+        let writer = self.shared.judge().logs.as_ref().map(LogWriter::flusher);
+        if let Some(flush) = writer {
+            flush.wait();
+        }
     }
 
     /// Keeps quarantine records and strikes in `quarantine` (usually
@@ -1028,6 +1045,6 @@ impl Dispatcher {
     /// Quarantine records and log lines that were applied but could not be
     /// saved.
     pub fn persist_errors(&self) -> Vec<String> {
-        self.shared.judge().persist_errors.clone()
+        self.shared.judge().persist_errors()
     }
 }
