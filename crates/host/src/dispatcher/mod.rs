@@ -418,7 +418,13 @@ impl Shared {
                 chosen.as_slice()
             }
         };
-        let count = plugins.iter().filter(|s| s.wants(event)).count();
+        // A lone candidate is asked whether it wants the event when it gets
+        // it; more are counted first, for the budget and the fan-out.
+        let count = match plugins {
+            [] => return,
+            [_] if emitter.is_none() => 1,
+            _ => plugins.iter().filter(|s| s.wants(event)).count(),
+        };
         if count == 0 {
             return;
         }
@@ -440,7 +446,8 @@ impl Shared {
             // One after the other on this thread, each result taken as it
             // comes: no work list, no copies of the event.
             let forms = EventForms::default();
-            for slot in plugins.iter().filter(|s| s.wants(event)) {
+            // `fan_out::deliver` skips those that do not want it.
+            for slot in plugins {
                 let result = fan_out::deliver(self, slot, event, &forms, round.spent.ends, round.now.take()).await;
                 self.take_result(round, event, depth, slot, result);
             }
