@@ -99,7 +99,7 @@ pub use types::{
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit/task-events@2.1.0",
+        path: "wit/task-events@2.1.0",
         world: "plugboard:task-events/plugin@2.1.0",
         // The export macro is used from the plugin's crate, so it must be
         // public and it, not this crate, must carry the world's exports.

@@ -42,7 +42,7 @@ pub use bindings::plugboard::task_events::types::{Level, Task};
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit/task-events@1.0.0",
+        path: "wit/task-events@1.0.0",
         inline: "
             package plugboard:rust-sdk;
 
