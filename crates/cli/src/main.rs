@@ -172,7 +172,7 @@ fn main() -> ExitCode {
         Command::Revoke(args) => grant::revoke(args, &config_dir()?),
         Command::List(args) => list::list(args, &plugin_dirs()?, &config_dir()?, &data_dir()?),
         Command::Enable { id } => enable::enable(id, &data_dir()?),
-        Command::Inspect { path } => inspect::inspect(path),
+        Command::Inspect { path } => inspect::inspect(path, &data_dir()?),
         Command::Conformance => conformance::conformance(),
     })();
     match result {

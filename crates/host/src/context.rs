@@ -172,8 +172,8 @@ pub struct PluginContext {
 
 impl PluginContext {
     /// A context with an empty WASI environment: no preopened directories, no
-    /// environment variables, no arguments, no network; stdout and stderr go
-    /// to the plugin's log.
+    /// environment variables, no arguments, every socket refused; stdout and
+    /// stderr go to the plugin's log.
     pub(crate) fn new(
         plugin_id: Arc<str>,
         policy: Arc<Policy>,
@@ -184,10 +184,20 @@ impl PluginContext {
     ) -> PluginContext {
         let stdout = CapturedOutput::new(OUTPUT_BYTES_PER_CALL);
         let stderr = CapturedOutput::new(OUTPUT_BYTES_PER_CALL);
+        // Spelled out, not left to the builder's defaults: the file system
+        // and sockets are linked (a toolchain's default build imports them)
+        // and must stay inert. No folder is preopened, so no file can be
+        // opened; TCP, UDP and name lookup are off, so creating a socket
+        // fails with `access-denied` before any OS socket exists, and no
+        // address passes the check.
         let wasi = WasiCtx::builder()
             .stdout(stdout.clone())
             .stderr(stderr.clone())
             .max_random_size(MAX_RANDOM_BYTES)
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .socket_addr_check(|_, _| Box::pin(async { false }))
             .build();
         let mut table = ResourceTable::new();
         table.set_max_capacity(MAX_WASI_RESOURCES);
