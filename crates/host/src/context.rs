@@ -344,8 +344,11 @@ impl PluginContext {
     /// Takes what the call did, leaving the buffers empty for the next; the
     /// plugin's stdout and stderr become log lines.
     pub(crate) fn take_effects(&mut self) -> CallEffects {
-        // Only a plugin granted network hosts has HTTP linked at all.
-        if !self.policy.network.is_empty() {
+        if self
+            .network
+            .any_refused
+            .swap(false, std::sync::atomic::Ordering::Acquire)
+        {
             let refused = std::mem::take(&mut *self.network.refused.lock().unwrap_or_else(|e| e.into_inner()));
             for host in refused {
                 tracing::warn!(plugin = %self.plugin_id, permission = %host, "request to a host not granted");

@@ -23,7 +23,7 @@
 //! | `wasi:cli/terminal-*` | no terminal | nothing |
 //! | `wasi:filesystem/{types,preopens}` | no preopened folder | nothing: the preopens list is empty, so there is no descriptor to open anything from |
 //! | `wasi:sockets/*` | every use refused | nothing: creating a TCP or UDP socket fails with `access-denied` before any OS socket exists, every bind and connect address is refused, name lookup fails |
-//! | `wasi:http/{types,outgoing-handler}` | only with a `network` grant | the granted hosts only ([`crate::network`]) |
+//! | `wasi:http/{types,outgoing-handler}` | every request checked against the `network` grant | the granted hosts only ([`crate::network`]); without a grant, nothing: every request fails with `HTTP-request-denied` |
 //!
 //! Everything else is refused: other `wasi:` interfaces (`wasi:http/incoming-handler`,
 //! …) or WASI versions other than 0.2, any other package, and
@@ -86,7 +86,8 @@ const WASI_LINKED: &[(&str, &str)] = &[
     ),
 ];
 
-/// Outgoing HTTP, linked only for plugins granted network hosts.
+/// Outgoing HTTP: linked for every plugin that imports it, each request
+/// checked against the granted hosts (none granted: every request refused).
 const WASI_HTTP: &[&str] = &["wasi:http/types", "wasi:http/outgoing-handler"];
 
 /// The host interfaces of each world major, as `wit/` defines them
@@ -183,9 +184,7 @@ pub fn verdict(import: &str, policy: &Policy) -> ImportVerdict {
             return ImportVerdict::Refused(wasi_version_reason(version));
         }
         if policy.network.is_empty() {
-            return ImportVerdict::Refused(
-                "outgoing HTTP needs a `network` grant naming the hosts, and this plugin has none".to_string(),
-            );
+            return ImportVerdict::Linked("no host granted: every request refused");
         }
         return ImportVerdict::Linked("outgoing HTTP to the granted hosts only");
     }
@@ -324,7 +323,6 @@ mod tests {
             Ok(())
         );
         let refused = [
-            ("wasi:http/outgoing-handler@0.2.6", "needs a `network` grant"),
             ("wasi:http/incoming-handler@0.2.6", "does not link this WASI interface"),
             ("wasi:filesystem/types@0.3.0", "links WASI 0.2"),
             ("wasi:io/streams", "links WASI 0.2"),
@@ -338,13 +336,17 @@ mod tests {
         ];
         let err = check(refused.iter().map(|(i, _)| *i), &policy).unwrap_err();
         assert_eq!(err.0.len(), refused.len(), "every refused import is named: {err}");
+        assert_eq!(
+            verdict("wasi:http/outgoing-handler@0.2.6", &policy),
+            ImportVerdict::Linked("no host granted: every request refused")
+        );
         for (found, (import, says)) in err.0.iter().zip(refused) {
             assert_eq!(found.import, import);
             assert!(found.reason.contains(says), "{found}");
         }
         let message = err.to_string();
         assert!(
-            message.starts_with("it imports 8 interfaces the host refuses:"),
+            message.starts_with("it imports 7 interfaces the host refuses:"),
             "{message}"
         );
     }

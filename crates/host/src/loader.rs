@@ -331,7 +331,7 @@ impl Runtime {
         let path = path.to_path_buf();
         let policy = Policy::new(&manifest, &options.grants);
         check_is_component(&plugin, &path, bytes)?;
-        self.check_imports(&plugin, &path, bytes, &policy)?;
+        let imports_http = self.check_imports(&plugin, &path, bytes, &policy)?;
         let (component, compiled, uncached) = self.compile_cached(&plugin, &path, bytes)?;
         let world = world::detect(self.engine(), &component).map_err(|source| LoadError::World {
             plugin: plugin.clone(),
@@ -353,7 +353,7 @@ impl Runtime {
             message: format!("{e:#}"),
         };
         let instance_pre = self
-            .linker(!policy.network.is_empty())
+            .linker(imports_http)
             .instantiate_pre(&component)
             .map_err(link_error)?;
         let pre = match world.version {
@@ -390,8 +390,10 @@ impl Runtime {
     }
 
     /// Refuses a component any of whose imports the host refuses, naming
-    /// them all; reads the names from the bytes, compiling nothing.
-    fn check_imports(&self, plugin: &str, path: &Path, bytes: &[u8], policy: &Policy) -> Result<(), LoadError> {
+    /// them all; reads the names from the bytes, compiling nothing. Says
+    /// whether it imports outgoing HTTP, which only the networked linker
+    /// has (its requests are checked against the granted hosts).
+    fn check_imports(&self, plugin: &str, path: &Path, bytes: &[u8], policy: &Policy) -> Result<bool, LoadError> {
         let names = crate::imports::read(bytes).map_err(|e| LoadError::Compile {
             plugin: plugin.to_string(),
             path: path.to_path_buf(),
@@ -403,7 +405,8 @@ impl Runtime {
                 path: path.to_path_buf(),
                 source,
             }
-        })
+        })?;
+        Ok(names.imports.iter().any(|import| import.starts_with("wasi:http/")))
     }
 
     /// Takes the component's code from the code cache or compiles it. A

@@ -913,21 +913,32 @@ fn outgoing_http_reaches_granted_hosts_only() {
 }
 
 #[test]
-fn outgoing_http_without_a_network_grant_is_refused_at_load() {
+fn outgoing_http_without_a_network_grant_loads_and_every_request_is_refused() {
+    let (port, server) = serve_hello(1);
     let grants = Grants {
         subscribe: Some(vec!["task-created".into()]),
         ..Grants::none()
     };
-    let err = net_fetch("offline", "127.0.0.1:9", grants).unwrap_err();
-    let message = err.to_string();
-    assert!(matches!(err, LoadError::ForbiddenImport { .. }), "{message}");
-    assert!(
-        message.contains("imports 2 interfaces the host refuses")
-            && message.contains("`wasi:http/types@")
-            && message.contains("`wasi:http/outgoing-handler@")
-            && message.contains("needs a `network` grant"),
-        "{message}"
+    let plugin = net_fetch("offline", &format!("127.0.0.1:{port}"), grants)
+        .unwrap_or_else(|e| panic!("a component importing wasi:http loads without a grant: {e}"));
+    let mut host = Host::new(vec![plugin]);
+    let report = host.attack();
+    let offline = report.deliveries.iter().find(|d| &*d.plugin == "offline").unwrap();
+    let lines: Vec<&str> = offline.effects.logs.iter().map(|l| l.message.as_str()).collect();
+    assert_eq!(lines, ["error ErrorCode::HttpRequestDenied"]);
+    assert_eq!(offline.effects.denied, ["network:127.0.0.1"]);
+    assert_eq!(
+        offline.effects.denied_unrequested, 0,
+        "the manifest requests the host: not struck"
     );
+    // Nothing reached the server: connect once ourselves to let it end.
+    let mut probe = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    std::io::Write::write_all(&mut probe, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    let _ = std::io::Read::read_to_string(&mut probe, &mut answer);
+    assert!(answer.contains("hello"), "the server's one answer was ours: {answer}");
+    server.join().unwrap();
+    host.assert_bystander_works();
 }
 
 #[test]
