@@ -283,15 +283,18 @@ fn a_refused_component_is_never_written_to_the_cache() {
         Vec::<String>::new(),
         "the refused code is not cached"
     );
-    // Refused for its imports (HTTP without a network grant): not compiled.
-    let text = "[plugin]\nid = \"offline\"\nname = \"o\"\nversion = \"0.1.0\"\napi = \"task-events@2\"\ncomponent = \"net_fetch.wasm\"\n";
+    // Refused for its imports: not even compiled.
+    let text = "[plugin]\nid = \"greedy\"\nname = \"g\"\nversion = \"0.1.0\"\napi = \"task-events@2\"\ncomponent = \"greedy.wasm\"\n";
     let manifest = Manifest::parse(text, Path::new("plugin.toml")).expect("valid");
+    let mut component = wasm_encoder::ComponentBuilder::default();
+    let ty = component.type_instance(None, &wasm_encoder::InstanceType::new());
+    component.import("wasi:keyvalue/store@0.2.0", wasm_encoder::ComponentTypeRef::Instance(ty));
     let err = runtime
         .load_bytes(
             manifest,
             &dir,
-            Path::new(artifacts::NET_FETCH.path),
-            artifacts::NET_FETCH.bytes,
+            Path::new("greedy.wasm"),
+            &component.finish(),
             &LoadOptions::trusting_manifest(),
         )
         .unwrap_err();
