@@ -21,6 +21,7 @@
 
 mod app;
 mod archive;
+mod componentize;
 mod conformance;
 mod date;
 mod describe;
@@ -131,6 +132,9 @@ enum Command {
     },
     /// Run the ABI conformance suite and print its matrix; exits 0 iff it passed.
     Conformance,
+    /// Make a core module built with wasi-libc (wasm32-wasip1, reactor) a
+    /// plugin component of a plugboard world, with the preview1 adapter.
+    Componentize(componentize::ComponentizeArgs),
 }
 
 /// Lets a closed pipe end the program quietly, as it does any Unix tool
@@ -174,6 +178,7 @@ fn main() -> ExitCode {
         Command::Enable { id } => enable::enable(id, &data_dir()?),
         Command::Inspect { path } => inspect::inspect(path, &data_dir()?),
         Command::Conformance => conformance::conformance(),
+        Command::Componentize(args) => componentize::componentize(args).map(|()| ExitCode::SUCCESS),
     })();
     match result {
         Ok(code) => code,

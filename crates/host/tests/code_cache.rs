@@ -288,7 +288,10 @@ fn a_refused_component_is_never_written_to_the_cache() {
     let manifest = Manifest::parse(text, Path::new("plugin.toml")).expect("valid");
     let mut component = wasm_encoder::ComponentBuilder::default();
     let ty = component.type_instance(None, &wasm_encoder::InstanceType::new());
-    component.import("wasi:keyvalue/store@0.2.0", wasm_encoder::ComponentTypeRef::Instance(ty));
+    component.import(
+        "wasi:keyvalue/store@0.2.0",
+        wasm_encoder::ComponentTypeRef::Instance(ty),
+    );
     let err = runtime
         .load_bytes(
             manifest,
