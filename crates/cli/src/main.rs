@@ -21,6 +21,7 @@
 
 mod app;
 mod archive;
+mod check;
 mod componentize;
 mod conformance;
 mod date;
@@ -132,6 +133,13 @@ enum Command {
     },
     /// Run the ABI conformance suite and print its matrix; exits 0 iff it passed.
     Conformance,
+    /// Check a plugin folder: its manifest, its imports, its world version and
+    /// a smoke event through it in an in-memory host; one line per check,
+    /// non-zero exit when any fails.
+    Check {
+        /// The plugin folder (plugin.toml + component).
+        path: PathBuf,
+    },
     /// Make a core module built with wasi-libc (wasm32-wasip1, reactor) a
     /// plugin component of a plugboard world, with the preview1 adapter.
     Componentize(componentize::ComponentizeArgs),
@@ -178,6 +186,7 @@ fn main() -> ExitCode {
         Command::Enable { id } => enable::enable(id, &data_dir()?),
         Command::Inspect { path } => inspect::inspect(path, &data_dir()?),
         Command::Conformance => conformance::conformance(),
+        Command::Check { path } => check::check(path, &data_dir()?),
         Command::Componentize(args) => componentize::componentize(args).map(|()| ExitCode::SUCCESS),
     })();
     match result {
