@@ -217,7 +217,8 @@ fn smoke(runtime: &plugboard_host::Runtime, manifest: Manifest, dir: &Path) -> V
 /// offending text underlined; `None` when it points at no place.
 fn annotated(error: &ManifestError, text: &str) -> Option<String> {
     let at = error.location();
-    let span = at.span.filter(|span| span.end <= text.len())?;
+    let line_column = at.line_column?;
+    let span = token_span(text, line_column.line, line_column.column)?;
     let file = at.file.display().to_string();
     let title = error.to_string();
     let label = match error {
@@ -239,4 +240,46 @@ fn annotated(error: &ManifestError, text: &str) -> Option<String> {
             .annotation(Level::Error.span(span).label(&label)),
     );
     Some(Renderer::plain().render(message).to_string())
+}
+
+/// The byte range of the TOML token starting at `line`:`column` (1-based,
+/// the column in characters): a quoted string through its closing quote, a
+/// `[table]` header through its `]`, anything else up to the next space,
+/// comma, bracket, `=` or comment. At least one character.
+fn token_span(text: &str, line: usize, column: usize) -> Option<std::ops::Range<usize>> {
+    let line_start = text
+        .split_inclusive('\n')
+        .take(line.checked_sub(1)?)
+        .map(str::len)
+        .sum::<usize>();
+    let line_text = text[line_start..].lines().next()?;
+    let offset = line_text.char_indices().nth(column.checked_sub(1)?).map(|(i, _)| i)?;
+    let rest = &line_text[offset..];
+    let length = match rest.chars().next()? {
+        quote @ ('"' | '\'') => rest[1..].find(quote).map_or(rest.len(), |end| end + 2),
+        '[' => rest.find(']').map_or(rest.len(), |end| end + 1),
+        _ => rest
+            .find(|c: char| c.is_whitespace() || matches!(c, ',' | ']' | '}' | '=' | '#'))
+            .unwrap_or(rest.len())
+            .max(rest.chars().next().map_or(1, char::len_utf8)),
+    };
+    let start = line_start + offset;
+    Some(start..start + length)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_is_a_key_a_string_or_a_header() {
+        let text = "[plugin]\nid = \"x\"\nsubscribes = [\"a\", \"b\"]\nversion = \"zero\" # no\n";
+        let at = |line, column| token_span(text, line, column).map(|span| &text[span]);
+        assert_eq!(at(1, 1), Some("[plugin]"));
+        assert_eq!(at(3, 1), Some("subscribes"));
+        assert_eq!(at(3, 15), Some("\"a\""));
+        assert_eq!(at(4, 11), Some("\"zero\""));
+        assert_eq!(at(9, 1), None);
+        assert_eq!(at(2, 99), None);
+    }
 }

@@ -2,6 +2,7 @@
 //! a non-zero exit when any fails, a manifest error shown under the line of
 //! plugin.toml it is about.
 
+#[allow(dead_code, reason = "each test file uses its own part of the helpers")]
 mod common;
 
 use std::path::Path;

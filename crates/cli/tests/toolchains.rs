@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use plugboard_contract::Event;
 use plugboard_contract::task_store::new_task;
-use plugboard_contract::{Event, TaskStore as _};
 use plugboard_host::{Dispatcher, HostServices, LoadOptions, LoadedPlugin, Outcome, Runtime};
 use plugboard_manifest::Manifest;
 use sha2::{Digest, Sha256};

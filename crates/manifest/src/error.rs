@@ -16,9 +16,6 @@ pub struct Location {
     pub file: PathBuf,
     /// The line and column of the offending text, when the problem has one.
     pub line_column: Option<LineColumn>,
-    /// The byte range of the offending text (the key, value or table), when
-    /// known, for showing it underlined.
-    pub span: Option<std::ops::Range<usize>>,
 }
 
 impl fmt::Display for Location {
@@ -108,7 +105,6 @@ impl ManifestError {
             Self::Read { path, .. } | Self::TooLarge { path, .. } => Location {
                 file: path.clone(),
                 line_column: None,
-                span: None,
             },
             Self::Syntax { at, .. }
             | Self::UnknownField { at, .. }
@@ -121,10 +117,9 @@ impl ManifestError {
     /// variant, with a line, column and field path a user can find.
     pub(crate) fn from_toml(error: &toml::de::Error, text: &str, origin: &Path) -> Self {
         let span = error.span();
-        let located = |span: Option<std::ops::Range<usize>>| Location {
+        let located = |line_column: Option<LineColumn>| Location {
             file: origin.to_owned(),
-            line_column: span.as_ref().map(|span| LineColumn::of_offset(text, span.start)),
-            span,
+            line_column,
         };
 
         // `toml::from_str` reports syntax and data errors alike; parsing alone tells
@@ -132,8 +127,9 @@ impl ManifestError {
         let document = match DeTable::parse(text) {
             Ok(document) => document,
             Err(syntax) => {
+                let line_column = syntax.span().map(|span| LineColumn::of_offset(text, span.start));
                 return Self::Syntax {
-                    at: located(syntax.span()),
+                    at: located(line_column),
                     message: syntax.message().to_owned(),
                 };
             }
@@ -142,7 +138,7 @@ impl ManifestError {
         // An empty span stands for "the whole document" (e.g. a missing [plugin]),
         // which has no useful line.
         let span = span.filter(|span| !span.is_empty());
-        let at = located(span.clone());
+        let at = located(span.clone().map(|span| LineColumn::of_offset(text, span.start)));
         let path = span
             .map(|span| FieldPath::at_offset(document.get_ref(), span.start))
             .unwrap_or_default();
@@ -179,19 +175,14 @@ impl ManifestError {
         let found = DeTable::parse(text)
             .ok()
             .and_then(|document| FieldPath::of_key(document.get_ref(), keys));
-        let (field, line_column, span) = match found {
-            Some((path, span)) => (
-                path.to_string(),
-                Some(LineColumn::of_offset(text, span.start)),
-                Some(span),
-            ),
-            None => (String::new(), None, None),
+        let (field, line_column) = match found {
+            Some((path, span)) => (path.to_string(), Some(LineColumn::of_offset(text, span.start))),
+            None => (String::new(), None),
         };
         Self::Invalid {
             at: Location {
                 file: origin.to_owned(),
                 line_column,
-                span,
             },
             field,
             message,
