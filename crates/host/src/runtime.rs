@@ -218,9 +218,10 @@ pub struct Runtime {
 
 struct RuntimeInner {
     engine: Engine,
-    /// For plugins without network hosts: no `wasi:http` at all.
+    /// For plugins whose component does not import `wasi:http`: none linked.
     sandboxed: Linker<PluginContext>,
-    /// The same plus outgoing HTTP, for plugins granted network hosts.
+    /// The same plus outgoing HTTP, for plugins whose component imports it
+    /// (each request checked against the hosts granted).
     networked: Linker<PluginContext>,
     options: RuntimeOptions,
     code_cache: Option<CodeCache>,
@@ -278,8 +279,8 @@ impl Runtime {
         &self.inner.engine
     }
 
-    /// The linker for a plugin: with outgoing HTTP only when it was granted
-    /// network hosts.
+    /// The linker for a plugin: with outgoing HTTP only when its component
+    /// imports it.
     pub(crate) fn linker(&self, networked: bool) -> &Linker<PluginContext> {
         if networked {
             &self.inner.networked

@@ -9,8 +9,10 @@
 //! descriptor to open anything from; sockets are linked with TCP, UDP and
 //! name lookup switched off and every address refused (wasmtime's default
 //! socket context), so creating a socket fails with `access-denied` before
-//! any OS socket exists. Outgoing HTTP is in a second linker used only for
-//! plugins granted network hosts. Everything else is absent, so a component
+//! any OS socket exists. Outgoing HTTP is in a second linker, used for the
+//! plugins whose component imports it; each request is checked against the
+//! hosts granted (none granted: every request refused). Everything else is
+//! absent, so a component
 //! importing it fails to link whatever the name check says.
 
 use wasmtime::component::{HasData, Linker, ResourceTable};
@@ -80,7 +82,7 @@ pub(crate) fn add_sandboxed(linker: &mut Linker<PluginContext>) -> wasmtime::Res
 }
 
 /// Links outgoing HTTP (`wasi:http/types` and `wasi:http/outgoing-handler`),
-/// for the linker of plugins granted network hosts; each request is still
+/// for the linker of plugins whose component imports it; each request is
 /// checked against the granted hosts (see [`crate::network`]).
 pub(crate) fn add_outgoing_http(linker: &mut Linker<PluginContext>) -> wasmtime::Result<()> {
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)
