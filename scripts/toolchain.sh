@@ -23,3 +23,52 @@ ensure_toolchain() {
         fi
     done
 }
+
+# The language toolchains the tests build plugins with, each installed only
+# when missing; any that cannot be installed stops the run, never skipped:
+# - Debian's clang-19, lld-19, libclang-rt-19-dev-wasm32 and wasi-libc (apt-get,
+#   as root), for the C plugin built with wasi-libc;
+# - componentize-py (pip), for the Python plugin;
+# - componentize-js (npm, into target/toolchains/js), for the JavaScript plugin.
+COMPONENTIZE_PY_VERSION=0.25.1
+COMPONENTIZE_JS_VERSION=0.23.0
+
+ensure_guest_toolchains() {
+    local missing=()
+    command -v clang-19 >/dev/null 2>&1 || missing+=(clang-19)
+    command -v wasm-ld-19 >/dev/null 2>&1 || missing+=(lld-19)
+    [ -f /usr/lib/llvm-19/lib/clang/19/lib/wasi/libclang_rt.builtins-wasm32.a ] || missing+=(libclang-rt-19-dev-wasm32)
+    [ -f /usr/lib/wasm32-wasi/libc.a ] || missing+=(wasi-libc)
+    if [ "${#missing[@]}" -gt 0 ]; then
+        echo "==> installing ${missing[*]} (the C plugin is built with clang-19 and wasi-libc)"
+        if [ "$(id -u)" -ne 0 ]; then
+            echo "error: ${missing[*]} missing and not root: run 'sudo apt-get install ${missing[*]}'" >&2
+            exit 1
+        fi
+        apt-get update -qq && apt-get install -y -qq "${missing[@]}" || {
+            echo "error: apt-get could not install ${missing[*]}" >&2
+            exit 1
+        }
+    fi
+    if ! command -v componentize-py >/dev/null 2>&1; then
+        echo "==> installing componentize-py ${COMPONENTIZE_PY_VERSION} (the Python plugin is built with it)"
+        python3 -m pip install --quiet "componentize-py==${COMPONENTIZE_PY_VERSION}" || {
+            echo "error: pip could not install componentize-py" >&2
+            exit 1
+        }
+    fi
+    local js=target/toolchains/js
+    if [ ! -f "$js/node_modules/@bytecodealliance/componentize-js/package.json" ]; then
+        echo "==> installing componentize-js ${COMPONENTIZE_JS_VERSION} into $js (the JavaScript plugin is built with it)"
+        command -v npm >/dev/null 2>&1 || {
+            echo "error: npm is needed to install componentize-js (apt-get install npm)" >&2
+            exit 1
+        }
+        mkdir -p "$js"
+        npm install --silent --no-audit --no-fund --prefix "$js" \
+            "@bytecodealliance/componentize-js@${COMPONENTIZE_JS_VERSION}" || {
+            echo "error: npm could not install componentize-js" >&2
+            exit 1
+        }
+    fi
+}

@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::bail;
-use plugboard_host::{ComponentInfo, Runtime};
+use plugboard_host::imports::ImportVerdict;
+use plugboard_host::{Compiled, ComponentInfo, Grants, Policy, Runtime, RuntimeOptions};
 use plugboard_manifest::{GIB, KIB, MIB, Manifest};
 
 /// The width the label column of the summary takes.
@@ -17,14 +18,17 @@ const LABEL_WIDTH: usize = 12;
 const TEXT_WIDTH: usize = 88;
 
 /// Inspects a plugin folder or a component file; exits non-zero when the
-/// component would not load as a plugin.
-pub fn inspect(path: &Path) -> anyhow::Result<ExitCode> {
+/// component would not load as a plugin. Compiles through the code cache in
+/// `data_dir`, as `run` does, so a second `inspect` or `run` compiles
+/// nothing. A folder's imports are judged as if the user granted everything
+/// its manifest requests; a lone `.wasm`'s as if nothing was granted.
+pub fn inspect(path: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> {
     if !path.exists() {
         bail!("{}: no such file or folder", path.display());
     }
-    let runtime = Runtime::new()?;
+    let runtime = code_cached_runtime(data_dir)?;
     if !path.is_dir() {
-        let info = runtime.inspect(path)?;
+        let info = runtime.inspect(path, &Policy::deny_all())?;
         println!("Component {}", path.display());
         print!("{}", component_section(&info));
         return Ok(verdict(&info, None));
@@ -35,21 +39,39 @@ pub fn inspect(path: &Path) -> anyhow::Result<ExitCode> {
         println!("\nComponent: none; the manifest names no `component`, so there is no code to run");
         return Ok(ExitCode::FAILURE);
     };
-    let info = runtime.inspect(&component)?;
+    let policy = Policy::new(&manifest, &Grants::everything_requested());
+    let info = runtime.inspect(&component, &policy)?;
     println!("\nComponent {}", component.display());
     print!("{}", component_section(&info));
     Ok(verdict(&info, Some(&manifest)))
 }
 
-/// Success when the world is known and agrees with the manifest; otherwise
-/// says why on stderr.
+/// A runtime compiling through the code cache of the data folder, the one
+/// `run` and the host use.
+pub fn code_cached_runtime(data_dir: &Path) -> anyhow::Result<Runtime> {
+    Ok(Runtime::with_options(RuntimeOptions {
+        code_cache: Some(data_dir.join(plugboard::CODE_CACHE_FOLDER)),
+        ..RuntimeOptions::default()
+    })?)
+}
+
+/// Success when every import is linked, and the world is known and agrees
+/// with the manifest; otherwise says why on stderr.
 fn verdict(info: &ComponentInfo, manifest: Option<&Manifest>) -> ExitCode {
+    let refused = info.refused_imports();
+    if !refused.is_empty() {
+        eprintln!(
+            "error: the host refuses {} of this component's imports (see `imports` above), so it would not load",
+            refused.len()
+        );
+        return ExitCode::FAILURE;
+    }
     match (&info.world, manifest) {
-        (Err(_), _) => {
+        (None | Some(Err(_)), _) => {
             eprintln!("error: this component is not a plugin the host can load (see `world` above)");
             ExitCode::FAILURE
         }
-        (Ok(world), Some(manifest)) if manifest.plugin.api.major != world.built_against.major => {
+        (Some(Ok(world)), Some(manifest)) if manifest.plugin.api.major != world.built_against.major => {
             eprintln!(
                 "error: plugin.toml says `api = \"{}\"` but the component is built for task-events@{}; \
                  fix the manifest or rebuild the component",
@@ -231,26 +253,51 @@ fn manifest_summary(manifest: &Manifest) -> String {
     out
 }
 
-/// The world, then the imports and exports, each sorted, one per line.
-fn component_section(info: &ComponentInfo) -> String {
+/// The world, then the imports (each with what the host links it to or
+/// why it refuses it) and exports, each sorted, one per line.
+pub fn component_section(info: &ComponentInfo) -> String {
     let mut out = String::new();
     match &info.world {
-        Ok(world) => row(
+        Some(Ok(world)) => row(
             &mut out,
             "world",
             format!("{}, built against {}", world.version, world.built_against),
         ),
-        Err(error) => rows(&mut out, "world", &wrap(&format!("none: {error}"))),
+        Some(Err(error)) => rows(&mut out, "world", &wrap(&format!("none: {error}"))),
+        None => row(&mut out, "world", "not compiled: the host refuses some of its imports"),
     }
-    for (label, names) in [("imports", &info.imports), ("exports", &info.exports)] {
-        let mut names = names.clone();
-        names.sort();
-        let _ = writeln!(out, "  {label} ({}):", names.len());
-        for name in names {
-            let _ = writeln!(out, "    {name}");
-        }
+    if let Some(compiled) = &info.compiled {
+        let how = match compiled {
+            Compiled::Fresh => "compiled now".to_string(),
+            Compiled::FromCache => "taken from the code cache".to_string(),
+            Compiled::Replaced(defect) => format!("compiled again: {defect}"),
+            Compiled::Shared => "shared with another loaded plugin of the same component".to_string(),
+        };
+        row(&mut out, "code", how);
+    }
+    let mut imports: Vec<(&String, &ImportVerdict)> = info.imports.iter().zip(&info.verdicts).collect();
+    imports.sort_by_key(|(name, _)| *name);
+    let refused = info.refused_imports().len();
+    let _ = writeln!(out, "  imports ({}, {refused} refused):", imports.len());
+    let width = imports.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+    for (name, verdict) in imports {
+        let said = match verdict {
+            ImportVerdict::Linked(reach) => (*reach).to_string(),
+            ImportVerdict::Refused(why) => format!("REFUSED: {why}"),
+        };
+        let _ = writeln!(out, "    {:<width$}  {}", escaped(name), escaped(&said));
+    }
+    let mut exports = info.exports.clone();
+    exports.sort();
+    let _ = writeln!(out, "  exports ({}):", exports.len());
+    for name in exports {
+        let _ = writeln!(out, "    {}", escaped(&name));
     }
     out
+}
+
+fn escaped(text: &str) -> String {
+    plugboard::display::escaped(text).to_string()
 }
 
 #[cfg(test)]

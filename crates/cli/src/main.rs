@@ -21,6 +21,8 @@
 
 mod app;
 mod archive;
+mod check;
+mod componentize;
 mod conformance;
 mod date;
 mod describe;
@@ -136,6 +138,16 @@ enum Command {
     /// replica in the data folder), with the installed plugins acting on
     /// every change.
     Tasks(tasks::TasksArgs),
+    /// Check a plugin folder: its manifest, its imports, its world version and
+    /// a smoke event through it in an in-memory host; one line per check,
+    /// non-zero exit when any fails.
+    Check {
+        /// The plugin folder (plugin.toml + component).
+        path: PathBuf,
+    },
+    /// Make a core module built with wasi-libc (wasm32-wasip1, reactor) a
+    /// plugin component of a plugboard world, with the preview1 adapter.
+    Componentize(componentize::ComponentizeArgs),
 }
 
 /// Lets a closed pipe end the program quietly, as it does any Unix tool
@@ -177,9 +189,11 @@ fn main() -> ExitCode {
         Command::Revoke(args) => grant::revoke(args, &config_dir()?),
         Command::List(args) => list::list(args, &plugin_dirs()?, &config_dir()?, &data_dir()?),
         Command::Enable { id } => enable::enable(id, &data_dir()?),
-        Command::Inspect { path } => inspect::inspect(path),
+        Command::Inspect { path } => inspect::inspect(path, &data_dir()?),
         Command::Conformance => conformance::conformance(),
         Command::Tasks(args) => tasks::tasks(args, &plugin_dirs()?, &config_dir()?, &data_dir()?),
+        Command::Check { path } => check::check(path, &data_dir()?),
+        Command::Componentize(args) => componentize::componentize(args).map(|()| ExitCode::SUCCESS),
     })();
     match result {
         Ok(code) => code,

@@ -10,7 +10,7 @@ use std::process::Command;
 use common::{example_manifest, plugboard, plugboard_in, plugboard_ok, plugin_folder, stderr, stdout};
 use plugboard_host::{AbuseKind, QuarantineRecord, QuarantineStore as _};
 use plugboard_state::QuarantineFile;
-use plugboard_test_artifacts::{AUTO_TAG, HOSTILE, LEGACY_COUNTER};
+use plugboard_test_artifacts::{AUTO_TAG, HOSTILE, HOSTILE_SOCKETS, LEGACY_COUNTER};
 use tempfile::TempDir;
 
 /// A temp dir holding `plugins/auto-tag` and `plugins/legacy-counter`.
@@ -872,4 +872,34 @@ fn plugin_text_never_reaches_the_terminal_raw() {
         !logs.contains('\u{1b}') && logs.lines().all(|l| !l.starts_with("  auto-tag")),
         "{logs}"
     );
+}
+
+#[test]
+fn inspect_shows_what_each_import_reaches_and_compiles_through_the_code_cache() {
+    let root = TempDir::new().unwrap();
+    std::fs::write(root.path().join("sockets.wasm"), HOSTILE_SOCKETS.bytes).unwrap();
+    let first = plugboard(root.path(), &["inspect", "sockets.wasm"]);
+    let out = stdout(&first);
+    assert!(first.status.success(), "{out}{}", stderr(&first));
+    let reach = |interface: &str| {
+        out.lines()
+            .find(|l| l.trim_start().starts_with(interface))
+            .unwrap_or_else(|| panic!("{interface} is listed:\n{out}"))
+            .to_string()
+    };
+    assert!(reach("wasi:sockets/tcp@").ends_with("every address refused"), "{out}");
+    assert!(
+        reach("wasi:sockets/ip-name-lookup@").ends_with("no name is looked up"),
+        "{out}"
+    );
+    assert!(
+        reach("wasi:cli/stdout@").ends_with("the plugin's log, 64 KiB a call"),
+        "{out}"
+    );
+    assert!(out.contains("0 refused"), "{out}");
+    assert!(out.contains("code         compiled now"), "{out}");
+    let cached = std::fs::read_dir(root.path().join("data/code-cache")).unwrap().count();
+    assert_eq!(cached, 1, "the compiled code is in the data folder's code cache");
+    let second = stdout(&plugboard(root.path(), &["inspect", "sockets.wasm"]));
+    assert!(second.contains("code         taken from the code cache"), "{second}");
 }

@@ -2,10 +2,18 @@
 //! kept in one folder the host owns, so that loading a plugin the second
 //! time skips Cranelift.
 //!
-//! An entry is `<key>.cwasm`, where the key is the hex sha256 of (the sha256
-//! of the component's bytes, the wasmtime version, the engine's
-//! precompile-compatibility hash): a new component, a new wasmtime or another
-//! engine configuration (fuel, pooling, ...) each look up another entry. The
+//! An entry is `wasmtime-<version>-<key>.cwasm`, where the key is the hex
+//! sha256 of (the sha256 of the component's bytes, the wasmtime version, the
+//! engine's precompile-compatibility hash): a new component, a new wasmtime
+//! or another engine configuration (fuel, pooling, ...) each look up another
+//! entry.
+//!
+//! The folder is bounded: after each write, entries of other wasmtime
+//! versions (and of older entry formats) are deleted, as are temporary files
+//! left by a write that died, and then, while the entries take more than the
+//! cache's cap ([`DEFAULT_CAP`] unless set), the least recently used are
+//! deleted (a hit marks an entry used by setting its modification time).
+//! The entry just written is never evicted by its own write. The
 //! file starts with a header holding that key and the sha256 of the compiled
 //! code after it; an entry whose header, length or checksum does not match,
 //! or that wasmtime refuses, is deleted and the component compiled and
@@ -31,6 +39,19 @@ use wasmtime::component::Component;
 const MAGIC: &[u8; 16] = b"plugboard-cwasm1";
 /// Magic, key, checksum of the code, length of the code.
 const HEADER_LEN: usize = MAGIC.len() + 32 + 32 + 8;
+
+/// The most bytes of entries the cache keeps by default: about fifteen
+/// compiled componentize-py plugins (some 60 MiB each), hundreds of Rust ones.
+pub const DEFAULT_CAP: u64 = 1 << 30;
+
+/// A temporary file older than this is left by a write that died, not one
+/// in progress (a write takes well under a second).
+const STALE_TEMP: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// The name prefix of this wasmtime's entries.
+fn version_prefix() -> String {
+    format!("wasmtime-{}-", wasmtime_environ::VERSION)
+}
 
 /// Why a cache entry could not be used. The entry was deleted and the
 /// component compiled and cached again.
@@ -169,13 +190,25 @@ pub(crate) enum Lookup {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodeCache {
     dir: PathBuf,
+    cap: u64,
 }
 
 impl CodeCache {
-    /// A cache in `dir`, created on the first write. The folder must be as
-    /// protected as the host's own executable: code in it is run.
+    /// A cache in `dir`, created on the first write, keeping at most
+    /// [`DEFAULT_CAP`] bytes of entries. The folder must be as protected as
+    /// the host's own executable: code in it is run.
     pub fn new(dir: impl Into<PathBuf>) -> CodeCache {
-        CodeCache { dir: dir.into() }
+        CodeCache::with_cap(dir, DEFAULT_CAP)
+    }
+
+    /// A cache in `dir` keeping at most `cap` bytes of entries.
+    pub fn with_cap(dir: impl Into<PathBuf>, cap: u64) -> CodeCache {
+        CodeCache { dir: dir.into(), cap }
+    }
+
+    /// The most bytes of entries it keeps.
+    pub fn cap(&self) -> u64 {
+        self.cap
     }
 
     /// The cache folder.
@@ -185,7 +218,7 @@ impl CodeCache {
 
     /// Where the entry for `key` lives.
     pub fn entry_path(&self, key: &CacheKey) -> PathBuf {
-        self.dir.join(format!("{}.cwasm", key.hex()))
+        self.dir.join(format!("{}{}.cwasm", version_prefix(), key.hex()))
     }
 
     /// Looks up `key`; an unusable entry is deleted and reported.
@@ -217,7 +250,10 @@ impl CodeCache {
                 // folder can run code as the host, which is why the folder
                 // must be protected like the host's executable.
                 match unsafe { Component::deserialize(engine, code) } {
-                    Ok(component) => return Lookup::Hit(component),
+                    Ok(component) => {
+                        mark_used(&path);
+                        return Lookup::Hit(component);
+                    }
                     Err(e) => CacheDefect::Refused(format!("{e:#}")),
                 }
             }
@@ -250,7 +286,75 @@ impl CodeCache {
             let _ = std::fs::remove_file(&temp);
             return Err(CodeCacheError::Write { path, source });
         }
+        self.prune(&path);
         Ok(())
+    }
+
+    /// Deletes what the cache no longer needs: entries of other wasmtime
+    /// versions or formats, dead temporary files, then the least recently
+    /// used entries while they take more than the cap, never `keep`. A file
+    /// that cannot be deleted is only logged.
+    pub(crate) fn prune(&self, keep: &Path) {
+        let Ok(listing) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        let ours = version_prefix();
+        let now = std::time::SystemTime::now();
+        let mut entries = Vec::new();
+        for item in listing.flatten() {
+            let path = item.path();
+            let name = item.file_name().to_string_lossy().into_owned();
+            let Ok(meta) = item.metadata() else { continue };
+            if !meta.is_file() {
+                continue;
+            }
+            let modified = meta.modified().unwrap_or(now);
+            let obsolete = if name.starts_with('.') && name.ends_with(".tmp") {
+                now.duration_since(modified).is_ok_and(|age| age > STALE_TEMP)
+            } else if name.ends_with(".cwasm") {
+                !name.starts_with(&ours)
+            } else {
+                // Not the cache's: left alone.
+                continue;
+            };
+            if obsolete {
+                remove(&path, "an obsolete compiled-code cache file");
+            } else if name.ends_with(".cwasm") && path != keep {
+                entries.push((modified, meta.len(), path));
+            } else if path == keep {
+                entries.push((now + std::time::Duration::from_secs(1), meta.len(), path));
+            }
+        }
+        let mut total: u64 = entries.iter().map(|(_, len, _)| len).sum();
+        // Oldest use first; the entry just written sorts last.
+        entries.sort();
+        for (_, len, path) in entries {
+            if total <= self.cap || path == keep {
+                break;
+            }
+            remove(&path, "a compiled-code cache entry past the cache's cap");
+            total -= len;
+        }
+    }
+}
+
+/// Marks an entry used now, for the least-recently-used eviction; a failure
+/// only makes it look older.
+fn mark_used(path: &Path) {
+    let touched = std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .and_then(|file| file.set_modified(std::time::SystemTime::now()));
+    if let Err(e) = touched {
+        tracing::debug!(path = %path.display(), "cannot mark a compiled-code cache entry used: {e}");
+    }
+}
+
+fn remove(path: &Path, what: &str) {
+    match std::fs::remove_file(path) {
+        Ok(()) => tracing::debug!(path = %path.display(), "deleted {what}"),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => tracing::warn!(path = %path.display(), "cannot delete {what}: {e}"),
     }
 }
 
@@ -365,7 +469,89 @@ mod tests {
             .expect("listed")
             .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(names, [format!("{}.cwasm", key.hex())], "no temporary file is left");
+        assert_eq!(
+            names,
+            [format!("wasmtime-{}-{}.cwasm", wasmtime_environ::VERSION, key.hex())],
+            "no temporary file is left"
+        );
+    }
+
+    /// Writes a fake entry of `len` bytes named `name`, last used `age_secs` ago.
+    fn fake(dir: &Path, name: &str, len: usize, age_secs: u64) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, vec![0u8; len]).expect("written");
+        let when = std::time::SystemTime::now() - std::time::Duration::from_secs(age_secs);
+        std::fs::File::options()
+            .append(true)
+            .open(&path)
+            .and_then(|f| f.set_modified(when))
+            .expect("dated");
+        path
+    }
+
+    #[test]
+    fn past_the_cap_the_least_recently_used_entries_go_first() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ours = version_prefix();
+        let oldest = fake(dir.path(), &format!("{ours}{}.cwasm", "a".repeat(64)), 400, 300);
+        let older = fake(dir.path(), &format!("{ours}{}.cwasm", "b".repeat(64)), 400, 200);
+        let recent = fake(dir.path(), &format!("{ours}{}.cwasm", "c".repeat(64)), 400, 100);
+        let written = fake(dir.path(), &format!("{ours}{}.cwasm", "d".repeat(64)), 400, 0);
+        let not_ours = fake(dir.path(), "README", 10_000, 1000);
+        CodeCache::with_cap(dir.path(), 1000).prune(&written);
+        assert!(
+            !oldest.exists() && !older.exists(),
+            "the two least recently used are evicted"
+        );
+        assert!(recent.exists() && written.exists());
+        assert!(not_ours.exists(), "files that are not entries are left alone");
+    }
+
+    #[test]
+    fn the_entry_just_written_stays_even_alone_over_the_cap() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ours = version_prefix();
+        let other = fake(dir.path(), &format!("{ours}{}.cwasm", "a".repeat(64)), 10, 0);
+        let written = fake(dir.path(), &format!("{ours}{}.cwasm", "d".repeat(64)), 5000, 100);
+        CodeCache::with_cap(dir.path(), 1000).prune(&written);
+        assert!(written.exists());
+        assert!(!other.exists());
+    }
+
+    #[test]
+    fn entries_of_other_wasmtime_versions_and_dead_temporary_files_are_pruned() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ours = version_prefix();
+        let old_version = fake(dir.path(), &format!("wasmtime-1.0.0-{}.cwasm", "a".repeat(64)), 10, 0);
+        let old_format = fake(dir.path(), &format!("{}.cwasm", "b".repeat(64)), 10, 0);
+        let dead_temp = fake(dir.path(), ".x.1-2-3.tmp", 10, 7200);
+        let live_temp = fake(dir.path(), ".y.1-2-3.tmp", 10, 1);
+        let kept = fake(dir.path(), &format!("{ours}{}.cwasm", "c".repeat(64)), 10, 50);
+        let written = fake(dir.path(), &format!("{ours}{}.cwasm", "d".repeat(64)), 10, 0);
+        CodeCache::new(dir.path()).prune(&written);
+        assert!(!old_version.exists() && !old_format.exists() && !dead_temp.exists());
+        assert!(live_temp.exists(), "a write in progress is not disturbed");
+        assert!(kept.exists() && written.exists());
+    }
+
+    #[test]
+    fn a_hit_marks_the_entry_used() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let cache = CodeCache::new(dir.path());
+        let engine = engine(false);
+        let key = CacheKey::new(&engine, EMPTY_COMPONENT);
+        let component = Component::new(&engine, EMPTY_COMPONENT).expect("compiles");
+        cache.store(&key, &component).expect("stored");
+        let path = cache.entry_path(&key);
+        let long_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(86_400);
+        std::fs::File::options()
+            .append(true)
+            .open(&path)
+            .and_then(|f| f.set_modified(long_ago))
+            .expect("dated");
+        assert!(matches!(cache.lookup(&engine, &key), Lookup::Hit(_)));
+        let used = std::fs::metadata(&path).and_then(|m| m.modified()).expect("dated");
+        assert!(used > long_ago + std::time::Duration::from_secs(3600));
     }
 
     #[test]

@@ -172,8 +172,8 @@ pub struct PluginContext {
 
 impl PluginContext {
     /// A context with an empty WASI environment: no preopened directories, no
-    /// environment variables, no arguments, no network; stdout and stderr go
-    /// to the plugin's log.
+    /// environment variables, no arguments, every socket refused; stdout and
+    /// stderr go to the plugin's log.
     pub(crate) fn new(
         plugin_id: Arc<str>,
         policy: Arc<Policy>,
@@ -184,10 +184,20 @@ impl PluginContext {
     ) -> PluginContext {
         let stdout = CapturedOutput::new(OUTPUT_BYTES_PER_CALL);
         let stderr = CapturedOutput::new(OUTPUT_BYTES_PER_CALL);
+        // Spelled out, not left to the builder's defaults: the file system
+        // and sockets are linked (a toolchain's default build imports them)
+        // and must stay inert. No folder is preopened, so no file can be
+        // opened; TCP, UDP and name lookup are off, so creating a socket
+        // fails with `access-denied` before any OS socket exists, and no
+        // address passes the check.
         let wasi = WasiCtx::builder()
             .stdout(stdout.clone())
             .stderr(stderr.clone())
             .max_random_size(MAX_RANDOM_BYTES)
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .socket_addr_check(|_, _| Box::pin(async { false }))
             .build();
         let mut table = ResourceTable::new();
         table.set_max_capacity(MAX_WASI_RESOURCES);
@@ -334,8 +344,11 @@ impl PluginContext {
     /// Takes what the call did, leaving the buffers empty for the next; the
     /// plugin's stdout and stderr become log lines.
     pub(crate) fn take_effects(&mut self) -> CallEffects {
-        // Only a plugin granted network hosts has HTTP linked at all.
-        if !self.policy.network.is_empty() {
+        if self
+            .network
+            .any_refused
+            .swap(false, std::sync::atomic::Ordering::Acquire)
+        {
             let refused = std::mem::take(&mut *self.network.refused.lock().unwrap_or_else(|e| e.into_inner()));
             for host in refused {
                 tracing::warn!(plugin = %self.plugin_id, permission = %host, "request to a host not granted");

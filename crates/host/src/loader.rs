@@ -1,7 +1,9 @@
 //! From a plugin folder to a plugin ready to instantiate: read the manifest,
-//! check the file is a component, check it against the compile bounds,
-//! compile it (on a compile thread, within the compile timeout), decide its
-//! world, check the manifest agrees, and link it once.
+//! check the file is a component, check its imports (every refused one
+//! named at once, before anything is compiled), check it against the
+//! compile bounds, compile it (on a compile thread, within the compile
+//! timeout), decide its world, check the manifest agrees, and link it once.
+//! Only a component that passed every check is written to the code cache.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -20,6 +22,7 @@ use crate::code_cache::{CacheKey, Compiled, Lookup};
 use crate::compile_bounds::{self, Bound, BoundsError};
 use crate::context::PluginContext;
 use crate::grants::Grants;
+use crate::imports::{ForbiddenImport, ImportVerdict};
 use crate::limits::CallLimits;
 use crate::policy::Policy;
 use crate::runtime::Runtime;
@@ -121,15 +124,16 @@ pub enum LoadError {
         /// What the component exports.
         found: Box<Version>,
     },
-    /// It imports something outside its world and the allowed WASI subset.
+    /// It imports something outside its world and the WASI subset the host
+    /// links; found before compiling, every such import named.
     #[error("plugin `{plugin}`: {} is refused: {source}", path.display())]
     ForbiddenImport {
         /// The plugin id.
         plugin: String,
         /// The component file.
         path: PathBuf,
-        /// The import and why.
-        source: crate::imports::ForbiddenImport,
+        /// Every refused import and why.
+        source: crate::imports::ForbiddenImports,
     },
     /// An import cannot be satisfied or an export has the wrong shape.
     #[error("plugin `{plugin}`: {} cannot be linked: {message}", path.display())]
@@ -237,12 +241,35 @@ impl fmt::Debug for PluginCode {
 /// What `inspect` shows about a component file.
 #[derive(Debug)]
 pub struct ComponentInfo {
-    /// The world it speaks, or why that could not be decided.
-    pub world: Result<DetectedWorld, WorldError>,
-    /// Its import names.
+    /// The world it speaks, or why that could not be decided; `None` when
+    /// it was not compiled because the host refuses some of its imports.
+    pub world: Option<Result<DetectedWorld, WorldError>>,
+    /// Its import names, in the component's order.
     pub imports: Vec<String>,
+    /// What the host does with each import, in the same order.
+    pub verdicts: Vec<ImportVerdict>,
     /// Its export names.
     pub exports: Vec<String>,
+    /// Whether its code was compiled now or taken from the code cache;
+    /// `None` when it was not compiled.
+    pub compiled: Option<Compiled>,
+}
+
+impl ComponentInfo {
+    /// The imports the host refuses, with why; empty when it links them all.
+    pub fn refused_imports(&self) -> Vec<ForbiddenImport> {
+        self.imports
+            .iter()
+            .zip(&self.verdicts)
+            .filter_map(|(import, verdict)| match verdict {
+                ImportVerdict::Refused(reason) => Some(ForbiddenImport {
+                    import: import.clone(),
+                    reason: reason.clone(),
+                }),
+                ImportVerdict::Linked(_) => None,
+            })
+            .collect()
+    }
 }
 
 /// Options the embedder sets per plugin at load time.
@@ -307,7 +334,10 @@ impl Runtime {
     ) -> Result<LoadedPlugin, LoadError> {
         let plugin = manifest.plugin.id.as_str().to_string();
         let path = path.to_path_buf();
-        let (shared, compiled) = self.shared_or_compiled(&plugin, &path, bytes)?;
+        let policy = Policy::new(&manifest, &options.grants);
+        check_is_component(&plugin, &path, bytes)?;
+        let imports_http = self.check_imports(&plugin, &path, bytes, &policy)?;
+        let (shared, compiled, uncached) = self.shared_or_compiled(&plugin, &path, bytes)?;
         let world = shared.world.clone();
         let declared = manifest.plugin.api;
         if declared.major != world.built_against.major {
@@ -318,29 +348,24 @@ impl Runtime {
                 found: Box::new(world.built_against),
             });
         }
-        let policy = Policy::new(&manifest, &options.grants);
-        let ty = shared.component.component_type();
-        let imports: Vec<String> = ty.imports(self.engine()).map(|(name, _)| name.to_string()).collect();
-        crate::imports::check(imports.iter().map(String::as_str), &policy).map_err(|source| {
-            LoadError::ForbiddenImport {
-                plugin: plugin.clone(),
-                path: path.clone(),
-                source,
-            }
-        })?;
-        let networked = !policy.network.is_empty();
-        let pre = shared.pre(networked, |component| -> Result<PluginPre, LoadError> {
+        let pre = shared.pre(imports_http, |component| -> Result<PluginPre, LoadError> {
             let link_error = |e: wasmtime::Error| LoadError::Link {
                 plugin: plugin.clone(),
                 path: path.clone(),
                 message: format!("{e:#}"),
             };
-            let instance_pre = self.linker(networked).instantiate_pre(component).map_err(link_error)?;
+            let instance_pre = self
+                .linker(imports_http)
+                .instantiate_pre(component)
+                .map_err(link_error)?;
             Ok(match world.version {
                 WorldVersion::V1 => PluginPre::V1(v1::PluginPre::new(instance_pre).map_err(link_error)?),
                 WorldVersion::V2 => PluginPre::V2(v2::PluginPre::new(instance_pre).map_err(link_error)?),
             })
         })?;
+        if let Some(key) = uncached {
+            self.cache_store(&plugin, &key, &shared.component);
+        }
         let code = PluginCode {
             component_path: path,
             world,
@@ -368,53 +393,81 @@ impl Runtime {
         results
     }
 
+    /// Refuses a component any of whose imports the host refuses, naming
+    /// them all; reads the names from the bytes, compiling nothing. Says
+    /// whether it imports outgoing HTTP, which only the networked linker
+    /// has (its requests are checked against the granted hosts).
+    fn check_imports(&self, plugin: &str, path: &Path, bytes: &[u8], policy: &Policy) -> Result<bool, LoadError> {
+        let names = crate::imports::read(bytes).map_err(|e| LoadError::Compile {
+            plugin: plugin.to_string(),
+            path: path.to_path_buf(),
+            message: format!("{e}"),
+        })?;
+        crate::imports::check(names.imports.iter().map(String::as_str), policy).map_err(|source| {
+            LoadError::ForbiddenImport {
+                plugin: plugin.to_string(),
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
+        Ok(names.imports.iter().any(|import| import.starts_with("wasi:http/")))
+    }
+
     /// The compiled code of `bytes`: the one in memory when another loaded
     /// plugin uses the same component, else from the code cache or compiled
-    /// now (and cached), its world detected once.
+    /// now, its world detected once. A freshly compiled component comes
+    /// with its cache key: the caller writes it to the cache
+    /// ([`Runtime::cache_store`]) only once the component is accepted, so a
+    /// refused one is never cached.
     fn shared_or_compiled(
         &self,
         plugin: &str,
         path: &Path,
         bytes: &[u8],
-    ) -> Result<(Arc<SharedCode>, Compiled), LoadError> {
-        check_is_component(plugin, path, bytes)?;
+    ) -> Result<(Arc<SharedCode>, Compiled, Option<CacheKey>), LoadError> {
         let key = CacheKey::new(self.engine(), bytes);
         if let Some(shared) = self.shared_code().get(&key) {
-            return Ok((shared, Compiled::Shared));
+            return Ok((shared, Compiled::Shared, None));
         }
-        let (component, compiled) = self.compile_cached(plugin, path, bytes, &key)?;
+        let (component, compiled, uncached) = self.compile_cached(plugin, path, bytes, &key)?;
         let world = world::detect(self.engine(), &component).map_err(|source| LoadError::World {
             plugin: plugin.to_string(),
             path: path.to_path_buf(),
             source: Box::new(source),
         })?;
         let shared = self.shared_code().insert(key, SharedCode::new(component, world));
-        Ok((shared, compiled))
+        Ok((shared, compiled, uncached))
     }
 
-    /// Takes the code of a component from the code cache or compiles it
-    /// (and caches it).
+    /// Takes the component's code from the code cache or compiles it; a
+    /// component compiled now comes with the key to cache it under.
     fn compile_cached(
         &self,
         plugin: &str,
         path: &Path,
         bytes: &[u8],
         key: &CacheKey,
-    ) -> Result<(Component, Compiled), LoadError> {
+    ) -> Result<(Component, Compiled, Option<CacheKey>), LoadError> {
         let Some(cache) = self.code_cache() else {
-            return Ok((self.compile(plugin, path, bytes)?, Compiled::Fresh));
+            return Ok((self.compile(plugin, path, bytes)?, Compiled::Fresh, None));
         };
         let compiled = match cache.lookup(self.engine(), key) {
-            Lookup::Hit(component) => return Ok((component, Compiled::FromCache)),
+            Lookup::Hit(component) => return Ok((component, Compiled::FromCache, None)),
             Lookup::Miss => Compiled::Fresh,
             Lookup::Defect(defect) => Compiled::Replaced(defect),
         };
         let component = self.compile(plugin, path, bytes)?;
-        if let Err(e) = cache.store(key, &component) {
-            // The plugin still loads; it is only compiled again next time.
+        Ok((component, compiled, Some(*key)))
+    }
+
+    /// Writes an accepted component to the code cache; a failure only means
+    /// it is compiled again next time.
+    fn cache_store(&self, plugin: &str, key: &CacheKey, component: &Component) {
+        if let Some(cache) = self.code_cache()
+            && let Err(e) = cache.store(key, component)
+        {
             tracing::warn!(plugin, "{e}");
         }
-        Ok((component, compiled))
     }
 
     /// Reads a component file, never more than the compile bounds'
@@ -502,19 +555,46 @@ impl Runtime {
         }
     }
 
-    /// Compiles a component file and reports its world, imports and exports.
-    pub fn inspect(&self, path: &Path) -> Result<ComponentInfo, LoadError> {
+    /// Reports a component file's imports (with what the host does with
+    /// each under `policy`), exports and world. Its imports are read before
+    /// anything is compiled; when the host refuses any, it is not compiled
+    /// at all. Otherwise it is compiled through the code cache, as a load
+    /// does, and written to it only when its world is one the host speaks.
+    pub fn inspect(&self, path: &Path, policy: &Policy) -> Result<ComponentInfo, LoadError> {
         let label = path
             .file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
         let bytes = self.read_component(&label, path)?;
-        let component = self.compile(&label, path, &bytes)?;
-        let ty = component.component_type();
-        Ok(ComponentInfo {
-            world: world::detect(self.engine(), &component),
-            imports: ty.imports(self.engine()).map(|(n, _)| n.to_string()).collect(),
-            exports: ty.exports(self.engine()).map(|(n, _)| n.to_string()).collect(),
-        })
+        check_is_component(&label, path, &bytes)?;
+        let names = crate::imports::read(&bytes).map_err(|e| LoadError::Compile {
+            plugin: label.clone(),
+            path: path.to_path_buf(),
+            message: format!("{e}"),
+        })?;
+        let verdicts: Vec<ImportVerdict> = names
+            .imports
+            .iter()
+            .map(|import| crate::imports::verdict(import, policy))
+            .collect();
+        let mut info = ComponentInfo {
+            world: None,
+            imports: names.imports,
+            verdicts,
+            exports: names.exports,
+            compiled: None,
+        };
+        if !info.refused_imports().is_empty() {
+            return Ok(info);
+        }
+        let key = CacheKey::new(self.engine(), &bytes);
+        let (component, compiled, uncached) = self.compile_cached(&label, path, &bytes, &key)?;
+        let world = world::detect(self.engine(), &component);
+        if let (Ok(_), Some(key)) = (&world, uncached) {
+            self.cache_store(&label, &key, &component);
+        }
+        info.world = Some(world);
+        info.compiled = Some(compiled);
+        Ok(info)
     }
 }
 

@@ -1,5 +1,7 @@
 //! Outgoing HTTP, the only network access a plugin can have: `wasi:http`
-//! requests to the hosts its `network` grant names, nothing else.
+//! requests to the hosts its `network` grant names, nothing else. A plugin
+//! granted no host may still import `wasi:http` (componentize-js's default
+//! build does): every request it makes is refused.
 //!
 //! A request to any other host fails with the `HTTP-request-denied` error
 //! and is recorded as a denied call. A call waiting on a request is stopped
@@ -9,6 +11,7 @@
 //! connection open for long either.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -38,6 +41,9 @@ pub(crate) struct NetworkHooks {
     timeout_cap: Duration,
     /// Hosts refused since the last call began, for the call's report.
     pub(crate) refused: Arc<Mutex<Vec<String>>>,
+    /// Whether `refused` has anything, so that a call that made no refused
+    /// request takes no lock.
+    pub(crate) any_refused: Arc<AtomicBool>,
 }
 
 impl NetworkHooks {
@@ -46,6 +52,7 @@ impl NetworkHooks {
             allowed,
             timeout_cap: deadline.saturating_mul(2),
             refused: Arc::default(),
+            any_refused: Arc::default(),
         }
     }
 }
@@ -74,6 +81,7 @@ impl WasiHttpHooks for NetworkHooks {
             if refused.len() < MAX_REFUSALS_KEPT {
                 refused.push(format!("network:{host}"));
             }
+            self.any_refused.store(true, Ordering::Release);
             return Box::new(async { Err(Error::HttpRequestDenied) });
         }
         let most = self.timeout_cap;

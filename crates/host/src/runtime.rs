@@ -81,6 +81,10 @@ pub struct RuntimeOptions {
     /// them from it instead of compiling again. The folder must belong to
     /// the host and be as protected as its executable; never a plugin's.
     pub code_cache: Option<PathBuf>,
+    /// The most bytes of compiled code the code cache keeps; past it the
+    /// least recently used entries are deleted ([`crate::code_cache::DEFAULT_CAP`]
+    /// by default).
+    pub code_cache_cap: u64,
     /// Allocate instances from pools reserved up front instead of on demand
     /// (see [`PoolingLimits`]). Off by default: the pools reserve address
     /// space for every slot at start-up.
@@ -100,6 +104,7 @@ impl Default for RuntimeOptions {
         RuntimeOptions {
             fuel: false,
             code_cache: None,
+            code_cache_cap: crate::code_cache::DEFAULT_CAP,
             pooling: None,
             compile_bounds: CompileBounds::DEFAULT,
             compile_timeout: COMPILE_TIMEOUT,
@@ -214,9 +219,10 @@ pub struct Runtime {
 
 struct RuntimeInner {
     engine: Engine,
-    /// For plugins without network hosts: no `wasi:http` at all.
+    /// For plugins whose component does not import `wasi:http`: none linked.
     sandboxed: Linker<PluginContext>,
-    /// The same plus outgoing HTTP, for plugins granted network hosts.
+    /// The same plus outgoing HTTP, for plugins whose component imports it
+    /// (each request checked against the hosts granted).
     networked: Linker<PluginContext>,
     options: RuntimeOptions,
     code_cache: Option<CodeCache>,
@@ -256,7 +262,7 @@ impl Runtime {
         wasi::add_outgoing_http(&mut networked).map_err(link)?;
         let executor = Executor::start().map_err(|e| RuntimeError(format!("starting the worker threads: {e}")))?;
         let ticker = EpochTicker::start(engine.clone());
-        let code_cache = options.code_cache.clone().map(CodeCache::new);
+        let code_cache = (options.code_cache.clone()).map(|dir| CodeCache::with_cap(dir, options.code_cache_cap));
         Ok(Runtime {
             inner: Arc::new(RuntimeInner {
                 engine,
@@ -277,8 +283,8 @@ impl Runtime {
         &self.inner.engine
     }
 
-    /// The linker for a plugin: with outgoing HTTP only when it was granted
-    /// network hosts.
+    /// The linker for a plugin: with outgoing HTTP only when its component
+    /// imports it.
     pub(crate) fn linker(&self, networked: bool) -> &Linker<PluginContext> {
         if networked {
             &self.inner.networked

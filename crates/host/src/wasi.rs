@@ -3,16 +3,25 @@
 //! clock pollable, a stream, an HTTP response) is a future the call's
 //! deadline can cancel.
 //!
-//! Only what a plugin may use is linked: the file system and sockets are
-//! not in the linker at all, so a component importing them fails to link
-//! because the import is not there, whatever the name check says. Outgoing
-//! HTTP is in a second linker used only for plugins granted network hosts.
+//! What is linked follows the rule in [`crate::imports`]: what can reach
+//! something outside the plugin is either linked inert or not linked at
+//! all. The file system is linked with no preopened folder, so there is no
+//! descriptor to open anything from; sockets are linked with TCP, UDP and
+//! name lookup switched off and every address refused (wasmtime's default
+//! socket context), so creating a socket fails with `access-denied` before
+//! any OS socket exists. Outgoing HTTP is in a second linker, used for the
+//! plugins whose component imports it; each request is checked against the
+//! hosts granted (none granted: every request refused). Everything else is
+//! absent, so a component
+//! importing it fails to link whatever the name check says.
 
 use wasmtime::component::{HasData, Linker, ResourceTable};
 use wasmtime_wasi::cli::{WasiCli, WasiCliView};
 use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView};
-use wasmtime_wasi::p2::bindings::{cli, clocks, random};
+use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView};
+use wasmtime_wasi::p2::bindings::{cli, clocks, filesystem, random, sockets};
 use wasmtime_wasi::random::WasiRandom;
+use wasmtime_wasi::sockets::{WasiSockets, WasiSocketsView};
 use wasmtime_wasi::{WasiView, random::WasiRandomView};
 
 use crate::context::PluginContext;
@@ -29,9 +38,12 @@ fn table(context: &mut PluginContext) -> &mut ResourceTable {
 }
 
 /// Links the WASI interfaces every plugin may import: `wasi:io`, clocks,
-/// randomness, and the `wasi:cli` interfaces of an empty environment (no
+/// randomness, the `wasi:cli` interfaces of an empty environment (no
 /// arguments, no variables, stdin closed, stdout and stderr into the
-/// plugin's log, no terminal).
+/// plugin's log, no terminal), and, inert, `wasi:filesystem` (no preopened
+/// folder) and `wasi:sockets` (every use refused). The asynchronous
+/// implementations are linked, so a wait inside any of them is a future the
+/// call's deadline drops.
 pub(crate) fn add_sandboxed(linker: &mut Linker<PluginContext>) -> wasmtime::Result<()> {
     use wasmtime_wasi_io::bindings::wasi::io;
     let l = linker;
@@ -53,11 +65,24 @@ pub(crate) fn add_sandboxed(linker: &mut Linker<PluginContext>) -> wasmtime::Res
     cli::terminal_stdin::add_to_linker::<PluginContext, WasiCli>(l, PluginContext::cli)?;
     cli::terminal_stdout::add_to_linker::<PluginContext, WasiCli>(l, PluginContext::cli)?;
     cli::terminal_stderr::add_to_linker::<PluginContext, WasiCli>(l, PluginContext::cli)?;
+    // Inert: the context has no preopened folder (see `PluginContext::new`).
+    filesystem::types::add_to_linker::<PluginContext, WasiFilesystem>(l, PluginContext::filesystem)?;
+    filesystem::preopens::add_to_linker::<PluginContext, WasiFilesystem>(l, PluginContext::filesystem)?;
+    // Inert: TCP, UDP and name lookup are off and no address passes the
+    // context's address check (see `PluginContext::new`).
+    let options = sockets::network::LinkOptions::default();
+    sockets::network::add_to_linker::<PluginContext, WasiSockets>(l, &options, PluginContext::sockets)?;
+    sockets::instance_network::add_to_linker::<PluginContext, WasiSockets>(l, PluginContext::sockets)?;
+    sockets::tcp::add_to_linker::<PluginContext, WasiSockets>(l, PluginContext::sockets)?;
+    sockets::tcp_create_socket::add_to_linker::<PluginContext, WasiSockets>(l, PluginContext::sockets)?;
+    sockets::udp::add_to_linker::<PluginContext, WasiSockets>(l, PluginContext::sockets)?;
+    sockets::udp_create_socket::add_to_linker::<PluginContext, WasiSockets>(l, PluginContext::sockets)?;
+    sockets::ip_name_lookup::add_to_linker::<PluginContext, WasiSockets>(l, PluginContext::sockets)?;
     Ok(())
 }
 
 /// Links outgoing HTTP (`wasi:http/types` and `wasi:http/outgoing-handler`),
-/// for the linker of plugins granted network hosts; each request is still
+/// for the linker of plugins whose component imports it; each request is
 /// checked against the granted hosts (see [`crate::network`]).
 pub(crate) fn add_outgoing_http(linker: &mut Linker<PluginContext>) -> wasmtime::Result<()> {
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)
@@ -80,14 +105,14 @@ mod tests {
     }
 
     #[test]
-    fn what_a_plugin_may_not_import_is_not_in_the_linker() {
-        // Linking alone, without the import check of the loader: the
-        // interfaces are simply absent.
+    fn file_system_and_sockets_link_http_only_when_networked() {
+        // Linking alone, without the import check of the loader: the inert
+        // file system and sockets are in both linkers, HTTP only in one.
         let runtime = Runtime::new().expect("the runtime starts");
-        let files = link(&runtime, true, artifacts::HOSTILE_FILESYSTEM).unwrap_err();
-        assert!(files.contains("wasi:filesystem/"), "{files}");
-        let sockets = link(&runtime, true, artifacts::HOSTILE_SOCKETS).unwrap_err();
-        assert!(sockets.contains("wasi:sockets/"), "{sockets}");
+        for networked in [false, true] {
+            assert_eq!(link(&runtime, networked, artifacts::HOSTILE_FILESYSTEM), Ok(()));
+            assert_eq!(link(&runtime, networked, artifacts::HOSTILE_SOCKETS), Ok(()));
+        }
         let offline = link(&runtime, false, artifacts::NET_FETCH).unwrap_err();
         assert!(offline.contains("wasi:http/"), "{offline}");
         assert_eq!(link(&runtime, true, artifacts::NET_FETCH), Ok(()));

@@ -264,3 +264,106 @@ fn compile_many_reports_progress_after_each_plugin() {
         "the same code, compiled once and shared with the first"
     );
 }
+
+/// The `.cwasm` entries in a cache folder.
+fn entries(cache: &Path) -> Vec<String> {
+    std::fs::read_dir(cache)
+        .map(|listing| {
+            listing
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".cwasm"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_refused_component_is_never_written_to_the_cache() {
+    let cache = tempfile::tempdir().expect("temp dir");
+    let runtime = cached_runtime(cache.path(), false);
+    let dir = auto_tag_dir();
+    // Compiled, then refused: the manifest says another world.
+    let text = std::fs::read_to_string(dir.join("plugin.toml"))
+        .expect("read")
+        .replace("api = \"task-events@2\"", "api = \"task-events@1\"");
+    let manifest = Manifest::parse(&text, Path::new("plugin.toml")).expect("valid");
+    let err = runtime
+        .load_bytes(
+            manifest,
+            &dir,
+            Path::new(artifacts::AUTO_TAG.path),
+            artifacts::AUTO_TAG.bytes,
+            &LoadOptions::trusting_manifest(),
+        )
+        .unwrap_err();
+    assert!(matches!(err, LoadError::ApiMismatch { .. }), "{err}");
+    assert_eq!(
+        entries(cache.path()),
+        Vec::<String>::new(),
+        "the refused code is not cached"
+    );
+    // Refused for its imports: not even compiled.
+    let text = "[plugin]\nid = \"greedy\"\nname = \"g\"\nversion = \"0.1.0\"\napi = \"task-events@2\"\ncomponent = \"greedy.wasm\"\n";
+    let manifest = Manifest::parse(text, Path::new("plugin.toml")).expect("valid");
+    let mut component = wasm_encoder::ComponentBuilder::default();
+    let ty = component.type_instance(None, &wasm_encoder::InstanceType::new());
+    component.import(
+        "wasi:keyvalue/store@0.2.0",
+        wasm_encoder::ComponentTypeRef::Instance(ty),
+    );
+    let err = runtime
+        .load_bytes(
+            manifest,
+            &dir,
+            Path::new("greedy.wasm"),
+            &component.finish(),
+            &LoadOptions::trusting_manifest(),
+        )
+        .unwrap_err();
+    assert!(matches!(err, LoadError::ForbiddenImport { .. }), "{err}");
+    assert_eq!(entries(cache.path()), Vec::<String>::new());
+    // The same code, accepted, is cached.
+    load_auto_tag(&runtime);
+    assert_eq!(entries(cache.path()).len(), 1);
+}
+
+#[test]
+fn inspect_compiles_through_the_cache_as_a_load_does() {
+    let cache = tempfile::tempdir().expect("temp dir");
+    let runtime = cached_runtime(cache.path(), false);
+    let path = Path::new(artifacts::AUTO_TAG.path);
+    let policy = plugboard_host::Policy::deny_all();
+    let first = runtime.inspect(path, &policy).expect("inspected");
+    assert_eq!(first.compiled, Some(Compiled::Fresh));
+    assert!(entry(&runtime).is_file());
+    let second = cached_runtime(cache.path(), false)
+        .inspect(path, &policy)
+        .expect("inspected");
+    assert_eq!(second.compiled, Some(Compiled::FromCache));
+    assert_eq!(load_auto_tag(&runtime).compiled(), Some(&Compiled::FromCache));
+}
+
+#[test]
+fn the_cache_stays_under_its_cap() {
+    let cache = tempfile::tempdir().expect("temp dir");
+    let runtime = cached_runtime(cache.path(), false);
+    load_auto_tag(&runtime);
+    let size = std::fs::metadata(entry(&runtime)).expect("cached").len();
+    // Room for one entry: the next component compiled evicts auto-tag's.
+    let small = Runtime::with_options(RuntimeOptions {
+        code_cache: Some(cache.path().to_path_buf()),
+        code_cache_cap: size + size / 2,
+        ..RuntimeOptions::default()
+    })
+    .expect("the runtime starts");
+    small
+        .inspect(
+            Path::new(artifacts::LEGACY_COUNTER.path),
+            &plugboard_host::Policy::deny_all(),
+        )
+        .expect("inspected");
+    let left = entries(cache.path());
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(!entry(&runtime).exists(), "the least recently used entry was evicted");
+}

@@ -130,8 +130,14 @@ fn the_examples_load_with_their_world_versions() {
 
 #[test]
 fn inspect_lists_world_imports_and_exports() {
-    let info = runtime().inspect(Path::new(artifacts::LEGACY_COUNTER.path)).unwrap();
-    assert_eq!(info.world.unwrap().version, WorldVersion::V1);
+    let info = runtime()
+        .inspect(
+            Path::new(artifacts::LEGACY_COUNTER.path),
+            &plugboard_host::Policy::deny_all(),
+        )
+        .unwrap();
+    assert_eq!(info.world.clone().unwrap().unwrap().version, WorldVersion::V1);
+    assert!(info.refused_imports().is_empty());
     assert!(
         info.exports.iter().any(|e| e == "plugboard:task-events/handler@1.0.0"),
         "{:?}",

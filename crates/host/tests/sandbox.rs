@@ -510,22 +510,165 @@ fn state_keys_are_keys_not_paths() {
     assert_eq!(keys, ["../../etc/passwd", "/etc/shadow"]);
 }
 
+/// A manifest for the file-system or sockets fixture: subscribed to
+/// created tasks, requesting nothing, with one setting.
+fn wasi_manifest(id: &str, component: artifacts::Component, setting: &str) -> String {
+    format!(
+        r#"
+[plugin]
+id = "{id}"
+name = "{id}"
+version = "0.1.0"
+api = "task-events@2"
+component = "{}.wasm"
+
+[events]
+subscribe = ["task-created"]
+
+[limits]
+deadline = "10s"
+
+[config]
+{setting}
+"#,
+        component.name
+    )
+}
+
 #[test]
-fn sockets_and_file_system_imports_are_refused_at_load() {
-    for (component, import) in [
-        (artifacts::HOSTILE_SOCKETS, "wasi:sockets/"),
-        (artifacts::HOSTILE_FILESYSTEM, "wasi:filesystem/"),
+fn a_plugin_importing_the_file_system_loads_and_reaches_no_file() {
+    let folder = tempfile::tempdir().unwrap();
+    let secret = folder.path().join("secret.txt");
+    std::fs::write(&secret, "the user's secret").unwrap();
+    let text = wasi_manifest(
+        "files",
+        artifacts::HOSTILE_FILESYSTEM,
+        &format!("path = {:?}", secret.display().to_string()),
+    );
+    let plugin = load(&text, artifacts::HOSTILE_FILESYSTEM, Grants::everything_requested())
+        .unwrap_or_else(|e| panic!("a component importing wasi:filesystem loads: {e}"));
+    let mut host = Host::new(vec![plugin]);
+    let report = host.attack();
+    let delivery = report.deliveries.iter().find(|d| &*d.plugin == "files").unwrap();
+    assert_eq!(delivery.outcome, Outcome::Handled, "{delivery:#?}");
+    let logs = logs_of(&report, "files");
+    for attempt in [
+        "read",
+        "write",
+        "create",
+        "create relative",
+        "remove",
+        "list /",
+        "list .",
+        "mkdir",
+        "metadata",
     ] {
-        let text =
-            hostile_manifest("sneaky", "none", "", "").replace("hostile.wasm", &format!("{}.wasm", component.name));
-        let err = load(&text, component, Grants::everything_requested()).unwrap_err();
-        assert!(matches!(err, LoadError::ForbiddenImport { .. }), "{err}");
-        let message = err.to_string();
         assert!(
-            message.contains("plugin `sneaky`") && message.contains(&format!("imports `{import}")),
-            "{message}"
+            logs.iter().any(|l| l.starts_with(&format!("{attempt}: failed"))),
+            "{attempt} did not fail: {logs:?}"
         );
     }
+    assert!(!logs.iter().any(|l| l.contains(": OK")), "{logs:?}");
+    assert_eq!(std::fs::read_to_string(&secret).unwrap(), "the user's secret");
+    let left: Vec<_> = std::fs::read_dir(folder.path()).unwrap().collect();
+    assert_eq!(left.len(), 1, "nothing was created beside the file");
+    assert!(!std::path::Path::new("plugin-was-here").exists());
+    assert!(!std::path::Path::new("/plugin-dir").exists());
+    host.assert_bystander_works();
+}
+
+#[test]
+fn a_plugin_importing_sockets_loads_and_connects_nowhere() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    udp.set_nonblocking(true).unwrap();
+    let tcp_target = listener.local_addr().unwrap();
+    let udp_target = udp.local_addr().unwrap();
+    let mut plugins = Vec::new();
+    for (id, target) in [("tcp", tcp_target), ("udp", udp_target)] {
+        let text = wasi_manifest(id, artifacts::HOSTILE_SOCKETS, &format!("target = \"{target}\""));
+        plugins.push(
+            load(&text, artifacts::HOSTILE_SOCKETS, Grants::everything_requested())
+                .unwrap_or_else(|e| panic!("a component importing wasi:sockets loads: {e}")),
+        );
+    }
+    let mut host = Host::new(plugins);
+    let report = host.attack();
+    for id in ["tcp", "udp"] {
+        let delivery = report.deliveries.iter().find(|d| &*d.plugin == id).unwrap();
+        assert_eq!(delivery.outcome, Outcome::Handled, "{delivery:#?}");
+        let logs = logs_of(&report, id);
+        for attempt in ["tcp connect", "tcp listen", "udp send", "name lookup"] {
+            assert!(
+                logs.iter().any(|l| l.starts_with(&format!("{attempt}: failed"))),
+                "{attempt} did not fail: {logs:?}"
+            );
+        }
+        assert!(!logs.iter().any(|l| l.contains(": OK")), "{logs:?}");
+    }
+    assert!(
+        listener
+            .accept()
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::WouldBlock),
+        "nothing connected"
+    );
+    let mut datagram = [0u8; 16];
+    assert!(
+        udp.recv_from(&mut datagram)
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::WouldBlock),
+        "no datagram arrived"
+    );
+    host.assert_bystander_works();
+}
+
+#[test]
+fn every_refused_import_is_named_at_once_before_compiling() {
+    // A component importing two interfaces the host refuses, and nothing
+    // to compile: the refusal names both and comes before any compile.
+    let bytes = components_importing(&[
+        "wasi:http/incoming-handler@0.2.6",
+        "wasi:keyvalue/store@0.2.0",
+        "wasi:cli/stdout@0.2.6",
+    ]);
+    let manifest = Manifest::parse(
+        &hostile_manifest("greedy", "none", "", ""),
+        std::path::Path::new("plugin.toml"),
+    )
+    .unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let runtime = Runtime::with_options(plugboard_host::RuntimeOptions {
+        code_cache: Some(cache.path().join("code")),
+        ..Default::default()
+    })
+    .unwrap();
+    let err = runtime
+        .load_bytes(
+            manifest,
+            cache.path(),
+            std::path::Path::new("greedy.wasm"),
+            &bytes,
+            &LoadOptions::trusting_manifest(),
+        )
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, LoadError::ForbiddenImport { .. }), "{message}");
+    assert!(message.contains("imports 2 interfaces the host refuses"), "{message}");
+    assert!(message.contains("`wasi:http/incoming-handler@0.2.6`"), "{message}");
+    assert!(message.contains("`wasi:keyvalue/store@0.2.0`"), "{message}");
+    assert!(!message.contains("wasi:cli/stdout"), "{message}");
+    assert!(!cache.path().join("code").exists(), "nothing was compiled or cached");
+}
+
+/// A component that imports each of `names` as an empty instance.
+fn components_importing(names: &[&str]) -> Vec<u8> {
+    use wasm_encoder::{ComponentBuilder, ComponentTypeRef, InstanceType};
+    let mut component = ComponentBuilder::default();
+    for name in names {
+        let ty = component.type_instance(None, &InstanceType::new());
+        component.import(*name, ComponentTypeRef::Instance(ty));
+    }
+    component.finish()
 }
 
 #[test]
@@ -770,18 +913,32 @@ fn outgoing_http_reaches_granted_hosts_only() {
 }
 
 #[test]
-fn outgoing_http_without_a_network_grant_is_refused_at_load() {
+fn outgoing_http_without_a_network_grant_loads_and_every_request_is_refused() {
+    let (port, server) = serve_hello(1);
     let grants = Grants {
         subscribe: Some(vec!["task-created".into()]),
         ..Grants::none()
     };
-    let err = net_fetch("offline", "127.0.0.1:9", grants).unwrap_err();
-    let message = err.to_string();
-    assert!(matches!(err, LoadError::ForbiddenImport { .. }), "{message}");
-    assert!(
-        message.contains("imports `wasi:http/") && message.contains("needs a `network` grant"),
-        "{message}"
+    let plugin = net_fetch("offline", &format!("127.0.0.1:{port}"), grants)
+        .unwrap_or_else(|e| panic!("a component importing wasi:http loads without a grant: {e}"));
+    let mut host = Host::new(vec![plugin]);
+    let report = host.attack();
+    let offline = report.deliveries.iter().find(|d| &*d.plugin == "offline").unwrap();
+    let lines: Vec<&str> = offline.effects.logs.iter().map(|l| l.message.as_str()).collect();
+    assert_eq!(lines, ["error ErrorCode::HttpRequestDenied"]);
+    assert_eq!(offline.effects.denied, ["network:127.0.0.1"]);
+    assert_eq!(
+        offline.effects.denied_unrequested, 0,
+        "the manifest requests the host: not struck"
     );
+    // Nothing reached the server: connect once ourselves to let it end.
+    let mut probe = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    std::io::Write::write_all(&mut probe, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    let _ = std::io::Read::read_to_string(&mut probe, &mut answer);
+    assert!(answer.contains("hello"), "the server's one answer was ours: {answer}");
+    server.join().unwrap();
+    host.assert_bystander_works();
 }
 
 #[test]

@@ -1,0 +1,285 @@
+//! `plugboard check PATH`: what an author runs before shipping a plugin
+//! folder. One line per check, in order: the manifest, the component's
+//! imports (every refused one listed, before anything is compiled), its
+//! world version against the manifest's `api`, and a smoke event through
+//! the plugin in an in-memory host (granted what it requests, on made-up
+//! tasks). Exits non-zero when any check fails; a check that cannot run
+//! because an earlier one failed says so.
+//!
+//! A manifest error is shown under the lines of `plugin.toml` it is about,
+//! the offending key or value underlined.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use annotate_snippets::{Level, Renderer, Snippet};
+use plugboard_contract::Event;
+use plugboard_contract::task_store::new_task;
+use plugboard_host::{Dispatcher, Grants, HostServices, LoadOptions, Outcome, Policy};
+use plugboard_manifest::{Manifest, ManifestError};
+
+use crate::inspect::code_cached_runtime;
+
+/// How one check went.
+enum Verdict {
+    Ok(String),
+    Failed(String),
+    NotRun(&'static str),
+}
+
+fn line(name: &str, verdict: &Verdict) {
+    let (mark, text) = match verdict {
+        Verdict::Ok(text) => ("ok", text.as_str()),
+        Verdict::Failed(text) => ("FAILED", text.as_str()),
+        Verdict::NotRun(why) => ("-", *why),
+    };
+    println!("{mark:<7} {name:<9} {}", plugboard::display::escaped(text));
+}
+
+/// Checks the plugin folder at `path`.
+pub fn check(path: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> {
+    let mut failed = false;
+    let mut report = |name: &str, verdict: Verdict| {
+        failed |= matches!(verdict, Verdict::Failed(_));
+        line(name, &verdict);
+    };
+    let manifest_file = path.join(plugboard_manifest::MANIFEST_FILE_NAME);
+    let manifest = match Manifest::from_dir(path) {
+        Ok(manifest) => manifest,
+        Err(error) => {
+            report("manifest", Verdict::Failed(error.to_string()));
+            let text = std::fs::read_to_string(&manifest_file).unwrap_or_default();
+            if let Some(shown) = annotated(&error, &text) {
+                println!("{shown}");
+            }
+            for name in ["imports", "world", "smoke"] {
+                report(name, Verdict::NotRun("not run: the manifest does not parse"));
+            }
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let Some(component) = manifest.component_path(path) else {
+        report(
+            "manifest",
+            Verdict::Ok(format!(
+                "{} {}, data only: no component to check",
+                manifest.plugin.id, manifest.plugin.version
+            )),
+        );
+        return Ok(ExitCode::SUCCESS);
+    };
+    report(
+        "manifest",
+        Verdict::Ok(format!(
+            "{} {}, {}",
+            manifest.plugin.id, manifest.plugin.version, manifest.plugin.api
+        )),
+    );
+
+    let runtime = code_cached_runtime(data_dir)?;
+    let policy = Policy::new(&manifest, &Grants::everything_requested());
+    let info = match runtime.inspect(&component, &policy) {
+        Ok(info) => info,
+        Err(error) => {
+            report("imports", Verdict::Failed(error.to_string()));
+            report("world", Verdict::NotRun("not run: the component cannot be read"));
+            report("smoke", Verdict::NotRun("not run: the component cannot be read"));
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let refused = info.refused_imports();
+    if refused.is_empty() {
+        report(
+            "imports",
+            Verdict::Ok(format!("{} linked, none refused", info.imports.len())),
+        );
+    } else {
+        report(
+            "imports",
+            Verdict::Failed(format!(
+                "{} of {} refused (with what it asks, the plugin would not load)",
+                refused.len(),
+                info.imports.len()
+            )),
+        );
+        for import in &refused {
+            println!(
+                "          {}: {}",
+                plugboard::display::escaped(&import.import),
+                plugboard::display::escaped(&import.reason)
+            );
+        }
+    }
+    let world_ok = match &info.world {
+        None => {
+            report(
+                "world",
+                Verdict::NotRun("not run: not compiled, as its imports are refused"),
+            );
+            false
+        }
+        Some(Err(error)) => {
+            report("world", Verdict::Failed(error.to_string()));
+            false
+        }
+        Some(Ok(world)) if world.built_against.major != manifest.plugin.api.major => {
+            report(
+                "world",
+                Verdict::Failed(format!(
+                    "plugin.toml says `api = \"{}\"` but the component is built for task-events@{}",
+                    manifest.plugin.api, world.built_against
+                )),
+            );
+            false
+        }
+        Some(Ok(world)) => {
+            report(
+                "world",
+                Verdict::Ok(format!("{}, built against {}", world.version, world.built_against)),
+            );
+            true
+        }
+    };
+    if !world_ok || !refused.is_empty() {
+        report("smoke", Verdict::NotRun("not run: the plugin does not load"));
+        return Ok(ExitCode::FAILURE);
+    }
+    report("smoke", smoke(&runtime, manifest, path));
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// Loads the plugin into an in-memory host, granted what it requests,
+/// starts it and sends it the first task event it subscribes to.
+fn smoke(runtime: &plugboard_host::Runtime, manifest: Manifest, dir: &Path) -> Verdict {
+    use plugboard_manifest::Subscription;
+    let kinds = [
+        Subscription::TaskCreated,
+        Subscription::TaskModified,
+        Subscription::TaskDeleted,
+    ];
+    let kind = kinds.into_iter().find(|kind| manifest.events.subscribes(kind));
+    let plugin = match runtime.load(manifest, dir, &LoadOptions::trusting_manifest()) {
+        Ok(plugin) => plugin,
+        Err(error) => return Verdict::Failed(format!("it does not load: {error}")),
+    };
+    let (services, tasks) = HostServices::in_memory();
+    let dispatcher = Dispatcher::new(runtime, services);
+    if let Err(error) = dispatcher.add(plugin) {
+        return Verdict::Failed(format!("it cannot be added to a host: {error}"));
+    }
+    for (_, started) in dispatcher.start_all_blocking() {
+        if let Err(outcome) = started {
+            return Verdict::Failed(format!("init: {outcome}"));
+        }
+    }
+    let Some(kind) = kind else {
+        return Verdict::Ok("init ran; it subscribes to no task event, so none was sent".to_string());
+    };
+    let task = match tasks.create(new_task("plugboard check: a smoke task"), 1) {
+        Ok(task) => task,
+        Err(error) => return Verdict::Failed(format!("the in-memory store refused a task: {error}")),
+    };
+    let event = match kind {
+        Subscription::TaskCreated => Event::TaskCreated(task),
+        Subscription::TaskDeleted => Event::TaskDeleted(task),
+        _ => Event::TaskModified(plugboard_contract::TaskModification {
+            before: task.clone(),
+            after: task,
+        }),
+    };
+    let report = dispatcher.dispatch_blocking(&event);
+    let Some(delivery) = report.deliveries.first() else {
+        return Verdict::Failed(format!("the {kind} event was not delivered"));
+    };
+    let logs = delivery.effects.logs.len();
+    match &delivery.outcome {
+        Outcome::Handled => Verdict::Ok(format!(
+            "{kind} handled in {} ms, {logs} log line{}",
+            delivery.elapsed.as_millis(),
+            if logs == 1 { "" } else { "s" }
+        )),
+        outcome => {
+            let last = delivery
+                .effects
+                .logs
+                .iter()
+                .rev()
+                .take(5)
+                .rev()
+                .map(|l| format!("\n          {}", plugboard::display::escaped(&l.message)))
+                .collect::<String>();
+            Verdict::Failed(format!("{kind}: {outcome}{last}"))
+        }
+    }
+}
+
+/// The manifest error rendered under the lines of `text` it is about, the
+/// offending text underlined; `None` when it points at no place.
+fn annotated(error: &ManifestError, text: &str) -> Option<String> {
+    let at = error.location();
+    let line_column = at.line_column?;
+    let span = token_span(text, line_column.line, line_column.column)?;
+    let file = at.file.display().to_string();
+    let title = error.to_string();
+    let label = match error {
+        ManifestError::UnknownField { field, .. } => format!("unknown field `{field}`"),
+        ManifestError::MissingField { field, .. } => format!("this table has no `{field}`"),
+        ManifestError::Invalid { .. } => "this value".to_string(),
+        _ => "here".to_string(),
+    };
+    let span = if span.is_empty() {
+        span.start..(span.start + 1).min(text.len())
+    } else {
+        span
+    };
+    let message = Level::Error.title(&title).snippet(
+        Snippet::source(text)
+            .line_start(1)
+            .origin(&file)
+            .fold(true)
+            .annotation(Level::Error.span(span).label(&label)),
+    );
+    Some(Renderer::plain().render(message).to_string())
+}
+
+/// The byte range of the TOML token starting at `line`:`column` (1-based,
+/// the column in characters): a quoted string through its closing quote, a
+/// `[table]` header through its `]`, anything else up to the next space,
+/// comma, bracket, `=` or comment. At least one character.
+fn token_span(text: &str, line: usize, column: usize) -> Option<std::ops::Range<usize>> {
+    let line_start = text
+        .split_inclusive('\n')
+        .take(line.checked_sub(1)?)
+        .map(str::len)
+        .sum::<usize>();
+    let line_text = text[line_start..].lines().next()?;
+    let offset = line_text.char_indices().nth(column.checked_sub(1)?).map(|(i, _)| i)?;
+    let rest = &line_text[offset..];
+    let length = match rest.chars().next()? {
+        quote @ ('"' | '\'') => rest[1..].find(quote).map_or(rest.len(), |end| end + 2),
+        '[' => rest.find(']').map_or(rest.len(), |end| end + 1),
+        _ => rest
+            .find(|c: char| c.is_whitespace() || matches!(c, ',' | ']' | '}' | '=' | '#'))
+            .unwrap_or(rest.len())
+            .max(rest.chars().next().map_or(1, char::len_utf8)),
+    };
+    let start = line_start + offset;
+    Some(start..start + length)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_is_a_key_a_string_or_a_header() {
+        let text = "[plugin]\nid = \"x\"\nsubscribes = [\"a\", \"b\"]\nversion = \"zero\" # no\n";
+        let at = |line, column| token_span(text, line, column).map(|span| &text[span]);
+        assert_eq!(at(1, 1), Some("[plugin]"));
+        assert_eq!(at(3, 1), Some("subscribes"));
+        assert_eq!(at(3, 15), Some("\"a\""));
+        assert_eq!(at(4, 11), Some("\"zero\""));
+        assert_eq!(at(9, 1), None);
+        assert_eq!(at(2, 99), None);
+    }
+}
