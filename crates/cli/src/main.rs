@@ -38,6 +38,7 @@ mod plugins_folder;
 mod remove;
 mod run;
 mod script;
+mod serve;
 mod tasks;
 
 use std::io::IsTerminal;
@@ -136,6 +137,9 @@ enum Command {
     /// replica in the data folder), with the installed plugins acting on
     /// every change.
     Tasks(tasks::TasksArgs),
+    /// Keep the plugins loaded on your tasks until Ctrl-C or SIGTERM: fire
+    /// their timers, reload changed plugins, unload idle ones.
+    Serve(serve::ServeArgs),
 }
 
 /// Lets a closed pipe end the program quietly, as it does any Unix tool
@@ -180,6 +184,7 @@ fn main() -> ExitCode {
         Command::Inspect { path } => inspect::inspect(path),
         Command::Conformance => conformance::conformance(),
         Command::Tasks(args) => tasks::tasks(args, &plugin_dirs()?, &config_dir()?, &data_dir()?),
+        Command::Serve(args) => serve::serve(args, &plugin_dirs()?, &config_dir()?, &data_dir()?),
     })();
     match result {
         Ok(code) => code,
