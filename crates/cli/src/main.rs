@@ -40,6 +40,7 @@ mod run;
 mod script;
 mod serve;
 mod tasks;
+mod taskwarrior;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -140,6 +141,9 @@ enum Command {
     /// Keep the plugins loaded on your tasks until Ctrl-C or SIGTERM: fire
     /// their timers, reload changed plugins, unload idle ones.
     Serve(serve::ServeArgs),
+    /// Run your plugins on your Taskwarrior tasks: install or remove the
+    /// Taskwarrior hooks.
+    Taskwarrior(taskwarrior::TaskwarriorArgs),
 }
 
 /// Lets a closed pipe end the program quietly, as it does any Unix tool
@@ -184,6 +188,7 @@ fn main() -> ExitCode {
         Command::Inspect { path } => inspect::inspect(path),
         Command::Conformance => conformance::conformance(),
         Command::Tasks(args) => tasks::tasks(args, &plugin_dirs()?, &config_dir()?, &data_dir()?),
+        Command::Taskwarrior(args) => taskwarrior::taskwarrior(args, &plugin_dirs()?, &config_dir()?, &data_dir()?),
         Command::Serve(args) => serve::serve(args, &plugin_dirs()?, &config_dir()?, &data_dir()?),
     })();
     match result {
