@@ -9,7 +9,7 @@ use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use plugboard_test_artifacts::{CONFORMANCE_V2, Component};
+use plugboard_test_artifacts::{CONFORMANCE_V2, Component, HOSTILE};
 
 /// A plugin folder on the conformance-v2 component (it logs `timer NAME`
 /// for each timer event) declaring one timer.
@@ -196,5 +196,51 @@ fn serve_without_grants_fires_no_timer_and_says_why() {
     assert_eq!(
         lines.last().unwrap(),
         "stopped: 0 timer firing(s); every change the plugins committed is in the replica"
+    );
+}
+
+#[test]
+fn sigterm_waits_for_a_timer_firing_still_running_and_keeps_what_it_commits() {
+    let root = tempfile::tempdir().unwrap();
+    // Its timer fires after 100 ms, sleeps 1.5 s, then creates a task.
+    let manifest = "[plugin]\nid = \"sleepy\"\nname = \"sleepy\"\nversion = \"0.1.0\"\napi = \"task-events@2\"\n\
+                    component = \"hostile.wasm\"\n\n[events]\nsubscribe = [\"timer\"]\n\
+                    timers = [{ name = \"tick\", interval = \"100ms\" }]\n\n[permissions]\ntasks = [\"write\"]\n\n\
+                    [limits]\ndeadline = \"5s\"\n\n[config]\nattack = \"slow-timer\"\nsleep-ms = \"1500\"\n";
+    common::plugin_folder(root.path(), "sleepy", manifest, HOSTILE);
+    let mut server = Server::start(root.path(), &["--plugins", "plugins", "--trust-manifests"]);
+    server.read_until("the serving line", Duration::from_secs(120), |seen| {
+        seen.iter().any(|l| l.starts_with("serving 1 plugin(s)"))
+    });
+    // The first firing has started and is asleep.
+    std::thread::sleep(Duration::from_millis(700));
+    server.signal(libc::SIGTERM);
+    let (code, lines, stderr) = server.finish();
+    let out = lines.join("\n");
+    assert_eq!(code, Some(0), "{out}\n{stderr}");
+    let stopping = lines.iter().position(|l| l.starts_with("SIGTERM: stopping")).unwrap();
+    assert!(
+        lines[stopping..].iter().any(|l| l == "timer sleepy/tick =>"),
+        "the firing running at the signal finished and was reported:\n{out}"
+    );
+    assert!(out.contains("    created task \"made by timer tick\""), "{out}");
+
+    let export = common::plugboard_in(
+        root.path(),
+        &[
+            "tasks",
+            "export",
+            "--data-dir",
+            "data",
+            "--config-dir",
+            "config",
+            "--plugins-dir",
+            "installed",
+        ],
+    );
+    let tasks: Vec<plugboard_contract::Task> = serde_json::from_slice(&export.stdout).unwrap();
+    assert!(
+        tasks.iter().any(|t| t.title == "made by timer tick"),
+        "its committed task is in the replica: {tasks:?}"
     );
 }

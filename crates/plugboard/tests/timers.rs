@@ -32,7 +32,7 @@ fn slow_timer_plugin(folders: &Folders, id: &str, timers: &str, sleep_ms: u32) {
     let manifest = format!(
         "[plugin]\nid = \"{id}\"\nname = \"{id}\"\nversion = \"0.1.0\"\napi = \"task-events@2\"\n\
          component = \"hostile.wasm\"\n\n[events]\nsubscribe = [\"timer\"]\ntimers = [{timers}]\n\n\
-         [config]\nattack = \"slow-timer\"\nsleep-ms = \"{sleep_ms}\"\n"
+         [permissions]\ntasks = [\"write\"]\n\n[config]\nattack = \"slow-timer\"\nsleep-ms = \"{sleep_ms}\"\n"
     );
     folders.plugin(id, &manifest, Some(("hostile.wasm", artifacts::HOSTILE.bytes)));
 }
