@@ -11,7 +11,10 @@
 //! change what the user allows a plugin (nothing by default), `list` shows
 //! plugins with their grants and status. `inspect` shows what a plugin
 //! folder or component file declares and speaks. `conformance` runs the ABI
-//! conformance suite.
+//! conformance suite. `tasks` works on the user's tasks in a TaskChampion
+//! replica, `serve` keeps the plugins loaded on it with their timers firing
+//! until Ctrl-C or SIGTERM, and `taskwarrior install-hooks` makes the
+//! plugins act on real Taskwarrior tasks through Taskwarrior's hooks.
 //!
 //! `run` is a thin user of the `plugboard` library's `Host`, as any embedding
 //! application is; the other commands drive `plugboard-host`,
