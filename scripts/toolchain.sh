@@ -72,3 +72,23 @@ ensure_guest_toolchains() {
         }
     fi
 }
+
+# The Taskwarrior bridge's tests run the real `task` binary (Debian's
+# `taskwarrior` package, 2.6). Installs it when missing and this runs as
+# root; otherwise stops with what to do, so that those tests never pass by
+# being skipped.
+ensure_taskwarrior() {
+    if command -v task >/dev/null 2>&1; then
+        return
+    fi
+    if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+        echo "==> installing taskwarrior (the Taskwarrior bridge's tests run the real task binary)"
+        if ! { apt-get install -y taskwarrior || { apt-get update && apt-get install -y taskwarrior; }; }; then
+            echo "error: installing the Debian package taskwarrior failed" >&2
+            exit 1
+        fi
+        return
+    fi
+    echo "error: the Taskwarrior bridge's tests need Taskwarrior's \`task\`: run \`sudo apt-get install -y taskwarrior\` (or install Taskwarrior 2.6 otherwise) and try again" >&2
+    exit 1
+}

@@ -11,7 +11,10 @@
 //! change what the user allows a plugin (nothing by default), `list` shows
 //! plugins with their grants and status. `inspect` shows what a plugin
 //! folder or component file declares and speaks. `conformance` runs the ABI
-//! conformance suite.
+//! conformance suite. `tasks` works on the user's tasks in a TaskChampion
+//! replica, `serve` keeps the plugins loaded on it with their timers firing
+//! until Ctrl-C or SIGTERM, and `taskwarrior install-hooks` makes the
+//! plugins act on real Taskwarrior tasks through Taskwarrior's hooks.
 //!
 //! `run` is a thin user of the `plugboard` library's `Host`, as any embedding
 //! application is; the other commands drive `plugboard-host`,
@@ -40,7 +43,9 @@ mod plugins_folder;
 mod remove;
 mod run;
 mod script;
+mod serve;
 mod tasks;
+mod taskwarrior;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -148,6 +153,12 @@ enum Command {
     /// Make a core module built with wasi-libc (wasm32-wasip1, reactor) a
     /// plugin component of a plugboard world, with the preview1 adapter.
     Componentize(componentize::ComponentizeArgs),
+    /// Keep the plugins loaded on your tasks until Ctrl-C or SIGTERM: fire
+    /// their timers, reload changed plugins, unload idle ones.
+    Serve(serve::ServeArgs),
+    /// Run your plugins on your Taskwarrior tasks: install or remove the
+    /// Taskwarrior hooks.
+    Taskwarrior(taskwarrior::TaskwarriorArgs),
 }
 
 /// Lets a closed pipe end the program quietly, as it does any Unix tool
@@ -194,6 +205,8 @@ fn main() -> ExitCode {
         Command::Tasks(args) => tasks::tasks(args, &plugin_dirs()?, &config_dir()?, &data_dir()?),
         Command::Check { path } => check::check(path, &data_dir()?),
         Command::Componentize(args) => componentize::componentize(args).map(|()| ExitCode::SUCCESS),
+        Command::Taskwarrior(args) => taskwarrior::taskwarrior(args, &plugin_dirs()?, &config_dir()?, &data_dir()?),
+        Command::Serve(args) => serve::serve(args, &plugin_dirs()?, &config_dir()?, &data_dir()?),
     })();
     match result {
         Ok(code) => code,

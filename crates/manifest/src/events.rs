@@ -133,9 +133,14 @@ pub struct Timer {
 }
 
 impl Timer {
-    /// The shortest and longest interval: under a second a timer is a busy loop by
+    /// The shortest and longest interval: under 100 ms a timer is a busy loop by
     /// another name; over 30 days it outlives any reasonable app session.
-    pub const INTERVAL: std::ops::RangeInclusive<Duration> = Duration::from_secs(1)..=Duration::from_secs(30 * 86_400);
+    pub const INTERVAL: std::ops::RangeInclusive<Duration> =
+        Duration::from_millis(100)..=Duration::from_secs(30 * 86_400);
+
+    /// The most timers one plugin may declare: the host keeps a schedule
+    /// for each, and fires at most a few per second per plugin anyway.
+    pub const MAX_PER_PLUGIN: usize = 16;
 }
 
 /// A topic name; only a reader for `emits` and timer names.
@@ -177,6 +182,13 @@ fn timer_interval<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration
 
 fn timers<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Timer>, D::Error> {
     let timers = Vec::<Timer>::deserialize(deserializer)?;
+    if timers.len() > Timer::MAX_PER_PLUGIN {
+        return Err(serde::de::Error::custom(format!(
+            "{} timers; a plugin may declare at most {}",
+            timers.len(),
+            Timer::MAX_PER_PLUGIN
+        )));
+    }
     refuse_duplicates(&timers, |timer| timer.name.clone())
         .map_err(|message| serde::de::Error::custom(format!("timer name {message}")))?;
     Ok(timers)

@@ -219,6 +219,23 @@ fn arrays_of_tables_work_for_timers() {
 }
 
 #[test]
+fn timers_go_down_to_100ms_and_a_plugin_declares_at_most_16() {
+    let manifest = parse(&format!(
+        "{MINIMAL}[events]\ntimers = [{{ name = \"tick\", interval = \"100ms\" }}]\n"
+    ))
+    .expect("100 ms is the minimum");
+    assert_eq!(manifest.events.timers[0].interval, Duration::from_millis(100));
+    let timers: Vec<String> = (0..17)
+        .map(|n| format!("{{ name = \"t{n}\", interval = \"1s\" }}"))
+        .collect();
+    let error = error_after_minimal(&format!("[events]\ntimers = [{}]\n", timers.join(", ")));
+    assert!(
+        error.contains("[events].timers: 17 timers; a plugin may declare at most 16"),
+        "{error}"
+    );
+}
+
+#[test]
 fn each_missing_required_field_is_named_with_its_table() {
     for (field, line) in [("id", 2), ("name", 3), ("version", 4), ("api", 5)] {
         let text: String = MINIMAL
@@ -412,8 +429,8 @@ fn bad_durations_name_the_field_and_the_form() {
         )
     );
     assert_eq!(
-        error_after_minimal("[events]\ntimers = [{ name = \"fast\", interval = \"500ms\" }]\n"),
-        format!("{ORIGIN}:7:39: [events].timers[0].interval: duration \"500ms\" is shorter than the minimum of 1s")
+        error_after_minimal("[events]\ntimers = [{ name = \"fast\", interval = \"50ms\" }]\n"),
+        format!("{ORIGIN}:7:39: [events].timers[0].interval: duration \"50ms\" is shorter than the minimum of 100ms")
     );
     assert_eq!(
         error_after_minimal("[events]\ntimers = [{ name = \"slow\", interval = \"31d\" }]\n"),

@@ -62,6 +62,12 @@ pub struct HostConfig {
     pub watch: bool,
     /// How long a changed folder must stay quiet before it is reloaded.
     pub watch_debounce: Duration,
+    /// Fire the timers the plugins' manifests declare while the host runs,
+    /// each for the plugin that declared it (see [`crate::TimerFiring`] and
+    /// [`crate::HostBuilder::on_timer`]): at most
+    /// [`crate::MAX_FIRINGS_PER_SECOND`] firings per plugin per second, and
+    /// a timer whose previous firing still runs is skipped.
+    pub fire_timers: bool,
     /// Drop a plugin's instance after it has been idle this long, whether
     /// or not events come; its next event starts it again.
     pub idle_timeout: Option<Duration>,
@@ -89,8 +95,8 @@ impl HostConfig {
     /// The installed plugins in `plugins_dir`, the user's grants in
     /// `config_dir`, everything else in `data_dir`; no builtin plugins, no
     /// watching, no idle unload, the default dispatch budget and strike
-    /// thresholds, and
-    /// compiled code cached in the data folder.
+    /// thresholds, no timers fired, and compiled code cached in the data
+    /// folder.
     pub fn new(plugins_dir: impl Into<PathBuf>, config_dir: impl Into<PathBuf>, data_dir: impl Into<PathBuf>) -> Self {
         let data_dir = data_dir.into();
         HostConfig {
@@ -107,6 +113,7 @@ impl HostConfig {
             settings: Settings::new(),
             watch: false,
             watch_debounce: DEFAULT_WATCH_DEBOUNCE,
+            fire_timers: false,
             idle_timeout: None,
             max_live_instances: None,
             budget: DispatchBudget::default(),

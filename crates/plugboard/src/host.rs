@@ -180,9 +180,10 @@ impl Host {
         self.shared.loading.as_ref().map_or(0, |l| l.pending())
     }
 
-    /// Stops watching the plugin folders and unloading idle plugins, and
-    /// waits for the background thread to end (unless called from a reload
-    /// listener, on that thread), and stops loading plugins in the
+    /// Stops watching the plugin folders, unloading idle plugins and firing
+    /// timers, and waits for the background thread to end, after the timer
+    /// firings still running have finished and been reported (unless called
+    /// from a reload or timer listener, on that thread), and stops loading plugins in the
     /// background (those not loaded by then stay unloaded). The plugins
     /// loaded stay loaded: dispatching still works. Dropping the last
     /// handle does the same.

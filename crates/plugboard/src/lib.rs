@@ -8,8 +8,8 @@
 //! strikes, the user's grants, the compiled-code cache, loading and
 //! dispatch. It hands back a [`Host`], a cheap shareable handle that any
 //! thread or async task dispatches through; while it lives, a background
-//! thread swaps in plugins whose folder changed (hot reload) and drops
-//! idle plugin instances. What opening did with every plugin is in
+//! thread swaps in plugins whose folder changed (hot reload), drops
+//! idle plugin instances and, when asked, fires the timers plugins declare. What opening did with every plugin is in
 //! [`Host::report`]; every reload is told to [`HostBuilder::on_reload`].
 //!
 //! ```
@@ -68,6 +68,7 @@ mod open;
 mod reload;
 mod report;
 mod settings;
+mod timers;
 
 pub use config::{CODE_CACHE_FOLDER, DEFAULT_WATCH_DEBOUNCE, HostConfig, STATE_FILE, Settings, describe_dirs};
 pub use disabled::{DISABLED_FILE, DisabledError, DisabledPlugins};
@@ -77,6 +78,7 @@ pub use host::Host;
 pub use open::HostBuilder;
 pub use reload::{Reload, ReloadFailure, ReloadListener};
 pub use report::{OpenReport, PluginReport, PluginStatus, Severity, UnknownSetting};
+pub use timers::{MAX_FIRINGS_PER_SECOND, TimerFiring, TimerListener};
 
 /// A source of the current time, and the system's.
 pub use plugboard_contract::{Clock, system_clock};

@@ -16,7 +16,7 @@ use plugboard_host::{
 use plugboard_registry::{Loadable, Watcher};
 use plugboard_state::{GrantsFileStore, PluginLogFiles, QuarantineFile, SqliteStateStore};
 
-use crate::background::Background;
+use crate::background::{Background, Duties};
 use crate::compiling::{self, BackgroundLoading, CompileHook, Job, Note, Settler};
 use crate::config::HostConfig;
 use crate::disabled::DisabledPlugins;
@@ -27,6 +27,7 @@ use crate::host::{Host, Shared};
 use crate::reload::{Reload, ReloadListener, Reloader};
 use crate::report::{OpenReport, PluginReport, PluginStatus};
 use crate::settings;
+use crate::timers::{TimerFiring, TimerListener};
 use plugboard_host::Dispatcher;
 
 /// A callback told of each plugin about to be compiled: how many were
@@ -43,6 +44,7 @@ pub struct HostBuilder<'a> {
     logs: Option<Arc<dyn PluginLogSink>>,
     clock: Option<Clock>,
     on_reload: Option<ReloadListener>,
+    on_timer: Option<TimerListener>,
     progress: Option<Progress<'a>>,
     before_compile: Option<CompileHook>,
 }
@@ -58,6 +60,7 @@ impl<'a> HostBuilder<'a> {
             logs: None,
             clock: None,
             on_reload: None,
+            on_timer: None,
             progress: None,
             before_compile: None,
         }
@@ -111,6 +114,15 @@ impl<'a> HostBuilder<'a> {
     /// that would keep the host running until [`Host::shutdown`].
     pub fn on_reload(mut self, listener: impl Fn(&Reload) + Send + Sync + 'static) -> Self {
         self.on_reload = Some(Arc::new(listener));
+        self
+    }
+
+    /// Calls `listener` with every timer firing once it has run, on the
+    /// host's background thread, when the config asks to fire timers
+    /// ([`HostConfig::fire_timers`]). It must not keep a [`Host`] handle of
+    /// its own.
+    pub fn on_timer(mut self, listener: impl FnMut(&TimerFiring) + Send + 'static) -> Self {
+        self.on_timer = Some(Box::new(listener));
         self
     }
 
@@ -221,8 +233,12 @@ impl<'a> HostBuilder<'a> {
             grants,
             listener: self.on_reload.take(),
         });
-        let background =
-            Background::start(reloader.clone(), watcher, self.config.idle_timeout).map_err(OpenError::Thread)?;
+        let duties = Duties {
+            watcher,
+            idle_timeout: self.config.idle_timeout,
+            timers: self.config.fire_timers.then(|| self.on_timer.take()),
+        };
+        let background = Background::start(reloader.clone(), duties).map_err(OpenError::Thread)?;
         Ok(Host {
             shared: Arc::new(Shared {
                 dispatcher,
