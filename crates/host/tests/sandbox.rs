@@ -1789,3 +1789,26 @@ attack = "panic-in-init"
     let record = host.quarantined("init-crasher");
     assert_eq!((record.kind, record.strikes), (AbuseKind::Crash, 3));
 }
+
+#[test]
+fn what_a_plugin_wrote_before_its_init_failed_reaches_the_report() {
+    // A Rust panic (like a Python traceback) is written to stderr just
+    // before the trap: the failed start reports it with the trap.
+    let mut host = Host::new(vec![hostile("init-panicker", "panic-in-init", "")]);
+    let report = host.attack();
+    let delivery = report
+        .deliveries
+        .iter()
+        .find(|d| &*d.plugin == "init-panicker")
+        .expect("the event was offered to it");
+    trapped(delivery.outcome.clone(), AbuseKind::Crash);
+    assert!(
+        delivery
+            .effects
+            .logs
+            .iter()
+            .any(|line| line.message.contains("the hostile plugin panics in init")),
+        "{:#?}",
+        delivery.effects.logs
+    );
+}

@@ -115,8 +115,9 @@ impl CallClock {
 pub(crate) enum Start {
     /// `init` returned an error, or the host had no room for the instance.
     Refused(String),
-    /// Instantiation or `init` failed; the outcome says how.
-    Failed(Outcome),
+    /// Instantiation or `init` failed; the outcome says how, and the
+    /// effects hold what it logged before it failed.
+    Failed(Outcome, CallEffects),
 }
 
 /// Why a handler call did not return Ok.
@@ -193,7 +194,10 @@ async fn start_instance(
                 "the host has no room for another live plugin instance ({e}); it is tried again on the next event"
             )));
         }
-        Err(e) => return Err(Start::Failed(failure_outcome(&clock, store.data(), &e))),
+        Err(e) => {
+            let outcome = failure_outcome(&clock, store.data(), &e);
+            return Err(Start::Failed(outcome, discarded(store.data_mut())));
+        }
     };
     let mut effects = None;
     if let Handler::V2(handler) = &handler {
@@ -210,7 +214,10 @@ async fn start_instance(
                 let _ = slot.unavailable.set(why.clone());
                 return Err(Start::Refused(why));
             }
-            Err(trap) => return Err(Start::Failed(failure_outcome(&clock, store.data(), &trap))),
+            Err(trap) => {
+                let outcome = failure_outcome(&clock, store.data(), &trap);
+                return Err(Start::Failed(outcome, discarded(store.data_mut())));
+            }
         }
         // Task changes and state writes in `init` are committed like a
         // handler's.
@@ -311,11 +318,23 @@ fn failure_outcome(clock: &CallClock, context: &PluginContext, error: &wasmtime:
     clock.outcome(context.classify(error))
 }
 
-/// Turns a failed start into the delivery's outcome.
-fn start_outcome(start: Start) -> Outcome {
+/// What a failed call leaves to report: its logs (a panic message or a
+/// traceback the plugin wrote to stderr before it trapped) and how many
+/// changes were dropped; its staged changes and events are discarded.
+fn discarded(context: &mut PluginContext) -> CallEffects {
+    let dropped = context.tx.discard();
+    let mut effects = context.take_effects();
+    effects.discarded_changes = dropped;
+    effects.emitted.clear();
+    effects
+}
+
+/// Turns a failed start into the delivery's outcome, with what the failed
+/// instantiation or `init` logged.
+fn start_outcome(start: Start) -> (Outcome, CallEffects) {
     match start {
-        Start::Refused(why) => Outcome::Unavailable(why),
-        Start::Failed(outcome) => outcome,
+        Start::Refused(why) => (Outcome::Unavailable(why), CallEffects::default()),
+        Start::Failed(outcome, effects) => (outcome, effects),
     }
 }
 
@@ -346,7 +365,7 @@ pub(crate) async fn handle_event(
     };
     let init = match ensure_live(shared, slot, state, ends).await {
         Ok(init) => init,
-        Err(start) => return (start_outcome(start), CallEffects::default()),
+        Err(start) => return start_outcome(start),
     };
     let limits = &slot.plugin.limits;
     // A live instance's call starts when the delivery did; one just
@@ -406,7 +425,10 @@ pub(crate) async fn run_command(
 ) -> (Result<String, Outcome>, CallEffects) {
     let init = match ensure_live(shared, slot, state, ends).await {
         Ok(init) => init,
-        Err(start) => return (Err(start_outcome(start)), CallEffects::default()),
+        Err(start) => {
+            let (outcome, effects) = start_outcome(start);
+            return (Err(outcome), effects);
+        }
     };
     let limits = &slot.plugin.limits;
     let clock = CallClock::new(limits, ends);
@@ -453,7 +475,7 @@ pub(crate) async fn start(
     slot: &Slot,
     state: &mut SlotState,
     ends: Instant,
-) -> Result<CallEffects, Outcome> {
+) -> Result<CallEffects, (Outcome, CallEffects)> {
     match ensure_live(shared, slot, state, ends).await {
         Ok(effects) => Ok(effects.unwrap_or_default()),
         Err(start) => Err(start_outcome(start)),

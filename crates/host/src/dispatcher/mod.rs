@@ -644,16 +644,22 @@ impl Shared {
                 if state.live.is_none() {
                     self.make_room_for(slot);
                 }
-                let result = invoke::start(self, slot, &mut state, spent.ends).await;
+                let started = invoke::start(self, slot, &mut state, spent.ends).await;
                 drop(state);
                 slot.touch(self.started);
-                match &result {
+                let result = match started {
                     Ok(effects) => {
-                        self.log(&slot.id, Some(effects), &[]);
-                        self.judge_call(slot, &Outcome::Handled, effects, &mut report);
+                        self.log(&slot.id, Some(&effects), &[]);
+                        self.judge_call(slot, &Outcome::Handled, &effects, &mut report);
+                        Ok(effects)
                     }
-                    Err(outcome) => self.log(&slot.id, None, &[format!("could not start: {outcome}")]),
-                }
+                    Err((outcome, effects)) => {
+                        // What it wrote before failing (a panic message, a
+                        // traceback) goes to its log with the failure.
+                        self.log(&slot.id, Some(&effects), &[format!("could not start: {outcome}")]);
+                        Err(outcome)
+                    }
+                };
                 let Err(Outcome::Trapped(abuse)) = &result else {
                     break result;
                 };
