@@ -82,10 +82,17 @@ fn parse_setting(text: &str) -> Result<Setting, String> {
     })
 }
 
-/// What the host is opened on: the installed folders, or the development
-/// folder given with `--plugins`.
-fn host_config(args: &RunArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &Path) -> HostConfig {
-    let mut config = match &args.plugins {
+/// The host opened on the installed folders (the user's and the builtin
+/// ones), or on the development folder given with `--plugins`; as `run`,
+/// `serve` and `tasks` all open it.
+pub(crate) fn folders_config(
+    plugins: Option<&Path>,
+    dirs: &PluginDirs,
+    config_dir: &Path,
+    data_dir: &Path,
+    trust_manifests: bool,
+) -> HostConfig {
+    let mut config = match plugins {
         Some(dir) => HostConfig {
             development: true,
             ..HostConfig::new(dir, config_dir, data_dir)
@@ -95,7 +102,20 @@ fn host_config(args: &RunArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &
             ..HostConfig::new(&dirs.user, config_dir, data_dir)
         },
     };
-    config.trust_manifests = args.trust_manifests;
+    config.trust_manifests = trust_manifests;
+    config
+}
+
+/// What the host is opened on: the installed folders, or the development
+/// folder given with `--plugins`.
+fn host_config(args: &RunArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &Path) -> HostConfig {
+    let mut config = folders_config(
+        args.plugins.as_deref(),
+        dirs,
+        config_dir,
+        data_dir,
+        args.trust_manifests,
+    );
     config.watch = args.watch;
     for setting in &args.settings {
         config

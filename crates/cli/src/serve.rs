@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use plugboard::display::escaped;
-use plugboard::{Host, HostConfig, OpenError, Reload, ReloadFailure, TimerFiring};
+use plugboard::{Host, OpenError, Reload, ReloadFailure, TimerFiring};
 use plugboard_manifest::{Subscription, format_duration};
 use plugboard_registry::PluginDirs;
 
@@ -94,17 +94,13 @@ impl StopSignals {
 pub fn serve(args: &ServeArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> {
     let signals = StopSignals::block()?;
     let store = open_store(data_dir)?;
-    let mut config = match &args.plugins {
-        Some(dir) => HostConfig {
-            development: true,
-            ..HostConfig::new(dir, config_dir, data_dir)
-        },
-        None => HostConfig {
-            builtin_dir: dirs.builtin.clone(),
-            ..HostConfig::new(&dirs.user, config_dir, data_dir)
-        },
-    };
-    config.trust_manifests = args.trust_manifests;
+    let mut config = crate::run::folders_config(
+        args.plugins.as_deref(),
+        dirs,
+        config_dir,
+        data_dir,
+        args.trust_manifests,
+    );
     config.watch = true;
     config.fire_timers = true;
     config.idle_timeout = Some(args.idle_unload);

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use plugboard::{Host, HostConfig};
+use plugboard::Host;
 use plugboard_contract::task_store::{empty_patch, new_task};
 use plugboard_contract::{Event, Filter, Priority, Status, Task, TaskModification, TaskPatch};
 use plugboard_registry::PluginDirs;
@@ -326,17 +326,13 @@ impl Session {
         data_dir: &Path,
         store: Arc<TaskChampionStore>,
     ) -> anyhow::Result<Session> {
-        let mut config = match &args.plugins {
-            Some(dir) => HostConfig {
-                development: true,
-                ..HostConfig::new(dir, config_dir, data_dir)
-            },
-            None => HostConfig {
-                builtin_dir: dirs.builtin.clone(),
-                ..HostConfig::new(&dirs.user, config_dir, data_dir)
-            },
-        };
-        config.trust_manifests = args.trust_manifests;
+        let config = crate::run::folders_config(
+            args.plugins.as_deref(),
+            dirs,
+            config_dir,
+            data_dir,
+            args.trust_manifests,
+        );
         let strike_policy = config.strike_policy.clone();
         let output = Output::default();
         let host = open_host(config, store.clone(), &output)?;
