@@ -27,7 +27,8 @@ ensure_toolchain() {
 # The language toolchains the tests build plugins with, each installed only
 # when missing; any that cannot be installed stops the run, never skipped:
 # - Debian's clang-19, lld-19, libclang-rt-19-dev-wasm32 and wasi-libc (apt-get,
-#   as root), for the C plugin built with wasi-libc;
+#   as root), for the C plugins built with wasi-libc, and libc++-19-dev-wasm32
+#   and libc++abi-19-dev-wasm32 for the C++ ones;
 # - componentize-py (pip), for the Python plugin;
 # - componentize-js (npm, into target/toolchains/js), for the JavaScript plugin.
 COMPONENTIZE_PY_VERSION=0.25.1
@@ -38,9 +39,12 @@ ensure_guest_toolchains() {
     command -v clang-19 >/dev/null 2>&1 || missing+=(clang-19)
     command -v wasm-ld-19 >/dev/null 2>&1 || missing+=(lld-19)
     [ -f /usr/lib/llvm-19/lib/clang/19/lib/wasi/libclang_rt.builtins-wasm32.a ] || missing+=(libclang-rt-19-dev-wasm32)
+    command -v make >/dev/null 2>&1 || missing+=(make)
     [ -f /usr/lib/wasm32-wasi/libc.a ] || missing+=(wasi-libc)
+    [ -f /usr/lib/wasm32-wasi/libc++.a ] || missing+=(libc++-19-dev-wasm32)
+    [ -f /usr/lib/wasm32-wasi/libc++abi.a ] || missing+=(libc++abi-19-dev-wasm32)
     if [ "${#missing[@]}" -gt 0 ]; then
-        echo "==> installing ${missing[*]} (the C plugin is built with clang-19 and wasi-libc)"
+        echo "==> installing ${missing[*]} (the C and C++ plugins are built with clang-19, wasi-libc and libc++)"
         if [ "$(id -u)" -ne 0 ]; then
             echo "error: ${missing[*]} missing and not root: run 'sudo apt-get install ${missing[*]}'" >&2
             exit 1

@@ -2,7 +2,8 @@
 //! an event and have their output in the plugin's log: Python
 //! (componentize-py, no `--stub-wasi`), JavaScript (componentize-js, no
 //! features disabled) and C (clang-19 for wasm32-wasip1 with wasi-libc, made a
-//! component by `plugboard componentize`).
+//! component by `plugboard componentize`, through sdk-c's `plugboard.mk`),
+//! and C++ (clang++-19 with libc++ and the generated C++ bindings).
 //!
 //! The toolchains are installed by `scripts/test` (`ensure_guest_toolchains`
 //! in `scripts/toolchain.sh`); a missing one fails these tests, naming it.
@@ -134,60 +135,67 @@ fn js_component() -> PathBuf {
     })
 }
 
-/// Debian's wasi-libc is laid out for `wasm32-wasi`; clang-19 looks for
-/// `wasm32-wasip1`. A sysroot and resource folder of links in target/ give
-/// clang what it looks for.
-fn wasip1_sysroot() -> (PathBuf, PathBuf) {
-    let base = repo().join("target/toolchains/c");
-    let link = |target: &str, at: PathBuf| {
-        assert!(
-            Path::new(target).exists(),
-            "{target} is missing; scripts/test installs clang-19, lld-19, libclang-rt-19-dev-wasm32 and wasi-libc"
-        );
-        std::fs::create_dir_all(at.parent().expect("a parent")).expect("the folder");
-        let _ = std::fs::remove_file(&at);
-        std::os::unix::fs::symlink(target, &at).expect("the link");
-    };
-    let sysroot = base.join("sysroot");
-    link("/usr/include/wasm32-wasi", sysroot.join("include/wasm32-wasip1"));
-    link("/usr/lib/wasm32-wasi", sysroot.join("lib/wasm32-wasip1"));
-    let resources = base.join("resources");
-    link("/usr/lib/llvm-19/lib/clang/19/include", resources.join("include"));
-    link(
-        "/usr/lib/llvm-19/lib/clang/19/lib/wasi/libclang_rt.builtins-wasm32.a",
-        resources.join("lib/wasm32-unknown-wasip1/libclang_rt.builtins.a"),
-    );
-    (sysroot, resources)
+/// Every file of the C SDK a plugin built with `plugboard.mk` depends on,
+/// in a fixed order, for the cache key.
+fn sdk_c_inputs() -> Vec<u8> {
+    let mut files = Vec::new();
+    let mut pending = vec![repo().join("sdk-c")];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let path = entry.expect("a folder entry").path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let mut bytes = Vec::new();
+    for file in files {
+        bytes.extend_from_slice(file.to_string_lossy().as_bytes());
+        bytes.extend_from_slice(&read(&file));
+    }
+    bytes
 }
 
-fn c_component() -> PathBuf {
-    let source = fixture("c-printf").join("plugin.c");
-    let version = run("clang-19 --version", Command::new("clang-19").arg("--version"));
+/// A C or C++ toolchain fixture built with its Makefile (sdk-c's
+/// `plugboard.mk`: clang-19 / clang++-19 for wasm32-wasip1 with wasi-libc,
+/// the bindings generated from wit/, then `plugboard componentize`), the
+/// build folder in target/.
+fn make_component(name: &str) -> PathBuf {
+    let dir = fixture(name);
+    let mut sources = Vec::new();
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("the fixture folder")
+        .map(|e| e.expect("a folder entry").path())
+        .collect();
+    names.sort();
+    for path in names {
+        sources.extend_from_slice(path.to_string_lossy().as_bytes());
+        sources.extend_from_slice(&read(&path));
+    }
+    let clang = run("clang-19 --version", Command::new("clang-19").arg("--version"));
     let plugboard = read(Path::new(env!("CARGO_BIN_EXE_plugboard")));
-    cached("c-printf", &[&read(&source), version.as_bytes(), &plugboard], |out| {
-        let (sysroot, resources) = wasip1_sysroot();
-        let core = out.with_extension("core.wasm");
-        run(
-            "clang-19",
-            Command::new("clang-19")
-                .args(["--target=wasm32-wasip1", "-mexec-model=reactor", "-O2"])
-                .arg(format!("--sysroot={}", sysroot.display()))
-                .arg("-resource-dir")
-                .arg(&resources)
-                .arg("-o")
-                .arg(&core)
-                .arg(&source),
-        );
-        run(
-            "plugboard componentize",
-            Command::new(env!("CARGO_BIN_EXE_plugboard"))
-                .arg("componentize")
-                .arg(&core)
-                .args(["--world", "task-events@2", "-o"])
-                .arg(out),
-        );
-        let _ = std::fs::remove_file(&core);
-    })
+    cached(
+        name,
+        &[&sources, &sdk_c_inputs(), clang.as_bytes(), &plugboard],
+        |out| {
+            let build = out.with_extension("build");
+            run(
+                &format!("make in {}", dir.display()),
+                Command::new("make")
+                    .arg("-s")
+                    .arg("-C")
+                    .arg(&dir)
+                    .arg(format!("PLUGBOARD_SDK_C={}", repo().join("sdk-c").display()))
+                    .arg(format!("PLUGBOARD={}", env!("CARGO_BIN_EXE_plugboard")))
+                    .arg(format!("BUILD_DIR={}", build.display()))
+                    .arg(format!("PLUGIN={}", out.display())),
+            );
+            let _ = std::fs::remove_dir_all(&build);
+        },
+    )
 }
 
 fn runtime() -> &'static Runtime {
@@ -268,8 +276,68 @@ fn a_js_plugin_built_with_componentize_js_defaults_logs_with_console_log() {
 
 #[test]
 fn a_c_plugin_using_printf_through_wasi_libc_prints_into_its_log() {
-    let plugin = load("c-printf", &c_component());
+    let plugin = load("c-printf", &make_component("c-printf"));
     let (outcome, logs) = created(&plugin, "file the taxes");
     assert_eq!(outcome, Outcome::Handled, "{logs:?}");
     assert!(logs.iter().any(|l| l == "c-printf: handled event kind 0"), "{logs:?}");
+    assert!(
+        logs.iter().any(|l| l == "c-printf: task created: file the taxes"),
+        "the generated bindings hand the plugin the task: {logs:?}"
+    );
+}
+
+#[test]
+fn a_cpp_plugin_built_with_clang_and_the_generated_bindings_logs_its_event() {
+    let plugin = load("cpp-hello", &make_component("cpp-hello"));
+    let (outcome, logs) = created(&plugin, "book the flights");
+    assert_eq!(outcome, Outcome::Handled, "{logs:?}");
+    assert!(
+        logs.iter().any(|l| l == "cpp-hello: task created: book the flights"),
+        "{logs:?}"
+    );
+    assert!(logs.iter().any(|l| l == "cpp-hello: printf sees 0 tag(s)"), "{logs:?}");
+}
+
+/// Runs every conformance case against a C or C++ build of the scenario
+/// plugin (tests/toolchain-fixtures/conformance-*, each the same scenario as
+/// tests/fixtures/conformance-v*) and asserts that every case that applies
+/// to the world passes.
+fn conformance(name: &str, world: plugboard_host::WorldVersion) {
+    let component = make_component(name);
+    let report = plugboard_conformance::run_guest(runtime(), world, &component)
+        .unwrap_or_else(|e| panic!("{name} loads with the scenario's manifest: {e}"));
+    let matrix = report.render();
+    println!("{name}:\n{matrix}");
+    assert!(report.passed(), "{name}:\n{matrix}");
+    assert_eq!(report.results.len(), plugboard_conformance::CASES.len(), "{matrix}");
+    let passed = report
+        .results
+        .iter()
+        .filter(|r| r.verdict == plugboard_conformance::Verdict::Pass)
+        .count();
+    if world == plugboard_host::WorldVersion::V2 {
+        assert_eq!(passed, plugboard_conformance::CASES.len(), "every case applies to @2:\n{matrix}");
+    } else {
+        assert!(passed > 0, "{matrix}");
+    }
+}
+
+#[test]
+fn the_c_conformance_guest_passes_every_case_on_task_events_2() {
+    conformance("conformance-c-v2", plugboard_host::WorldVersion::V2);
+}
+
+#[test]
+fn the_c_conformance_guest_passes_every_case_on_task_events_1() {
+    conformance("conformance-c-v1", plugboard_host::WorldVersion::V1);
+}
+
+#[test]
+fn the_cpp_conformance_guest_passes_every_case_on_task_events_2() {
+    conformance("conformance-cpp-v2", plugboard_host::WorldVersion::V2);
+}
+
+#[test]
+fn the_cpp_conformance_guest_passes_every_case_on_task_events_1() {
+    conformance("conformance-cpp-v1", plugboard_host::WorldVersion::V1);
 }

@@ -8,11 +8,12 @@
 //! change here. For each it writes:
 //! - `plugin.wit`: the world's WIT, as in `wit/`, so the SDK carries what its
 //!   bindings come from;
-//! - `plugin.h`, `plugin.c`: the C bindings (no component-type object: a
-//!   plugin is made a component by `plugboard componentize`, which embeds the
-//!   world's WIT);
-//! - `plugin_cpp.h`, `plugin.cpp`, `wit.h` (and whatever else the C++
-//!   generator writes): the C++ bindings.
+//! - `plugin.h`, `plugin.c`: the C bindings;
+//! - `plugin_cpp.h`, `plugin.cpp`, `wit.h`: the C++ bindings;
+//! - `plugin_component_type.o`: the world's type information as a wasm
+//!   object file, which both bindings link in, so the core module carries
+//!   the exact world it was built against and `plugboard componentize` needs
+//!   no other WIT.
 //!
 //! It never writes outside `sdk-c/generated/`, and it deletes there only the
 //! files it would not write itself.
@@ -110,17 +111,17 @@ fn world_files(folder: &Path) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
     }
     out.push(("plugin.wit".to_string(), std::fs::read(&sources[0])?));
 
-    let mut c = wit_bindgen_c::Opts {
-        no_object_file: true,
-        ..Default::default()
-    }
-    .build();
+    let mut c = wit_bindgen_c::Opts::default().build();
     out.extend(generate(folder, c.as_mut()).context("the C generator failed")?);
     let mut cpp = wit_bindgen_cpp::Opts::default().build(None);
-    let cpp_files = generate(folder, cpp.as_mut()).context("the C++ generator failed")?;
-    // The C++ generator always adds a component-type object; like the C
-    // one's, it is left out (`plugboard componentize` embeds the WIT).
-    out.extend(cpp_files.into_iter().filter(|(name, _)| !name.ends_with(".o")));
+    for (name, bytes) in generate(folder, cpp.as_mut()).context("the C++ generator failed")? {
+        // Both generators write the same component-type object.
+        match out.iter().find(|(existing, _)| *existing == name) {
+            Some((_, existing)) if *existing == bytes => {}
+            Some(_) => bail!("the C and C++ generators both write {name}, differently"),
+            None => out.push((name, bytes)),
+        }
+    }
     Ok(out)
 }
 

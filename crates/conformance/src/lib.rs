@@ -10,8 +10,9 @@
 
 mod cases;
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use plugboard_host::{LoadError, LoadOptions, LoadedPlugin, Runtime, RuntimeError, WorldVersion};
 use plugboard_manifest::{Manifest, ManifestError};
@@ -31,6 +32,14 @@ pub enum Error {
     /// A fixture did not load.
     #[error(transparent)]
     Load(#[from] LoadError),
+    /// A guest's component could not be read.
+    #[error("cannot read the conformance guest {}: {source}", path.display())]
+    Read {
+        /// The component asked for.
+        path: PathBuf,
+        /// Why it could not be read.
+        source: std::io::Error,
+    },
 }
 
 /// The verdict of one case for one world.
@@ -118,7 +127,7 @@ pub(crate) struct Fixture {
     pub(crate) world: WorldVersion,
     pub(crate) plugin: LoadedPlugin,
     pub(crate) manifest_text: &'static str,
-    pub(crate) bytes: &'static [u8],
+    pub(crate) bytes: Cow<'static, [u8]>,
 }
 
 fn load_fixture(
@@ -127,22 +136,61 @@ fn load_fixture(
     manifest_text: &'static str,
     component: artifacts::Component,
 ) -> Result<Fixture, Error> {
-    let origin = Path::new(component.path);
+    load_component(
+        runtime,
+        world,
+        manifest_text,
+        Path::new(component.path),
+        Cow::Borrowed(component.bytes),
+    )
+}
+
+fn load_component(
+    runtime: &Runtime,
+    world: WorldVersion,
+    manifest_text: &'static str,
+    origin: &Path,
+    bytes: Cow<'static, [u8]>,
+) -> Result<Fixture, Error> {
     let dir = origin.parent().unwrap_or(Path::new("."));
     let manifest = Manifest::parse(manifest_text, &dir.join("plugin.toml"))?;
-    let plugin = runtime.load_bytes(
-        manifest,
-        dir,
-        origin,
-        component.bytes,
-        &LoadOptions::trusting_manifest(),
-    )?;
+    let plugin = runtime.load_bytes(manifest, dir, origin, &bytes, &LoadOptions::trusting_manifest())?;
     Ok(Fixture {
         world,
         plugin,
         manifest_text,
-        bytes: component.bytes,
+        bytes,
     })
+}
+
+/// The manifest of the scenario plugin of `world` (the Rust fixture's, in
+/// `tests/fixtures/conformance-v*/plugin.toml`): a guest of the scenario
+/// written in another language is loaded with it.
+pub fn scenario_manifest(world: WorldVersion) -> &'static str {
+    match world {
+        WorldVersion::V1 => include_str!("../../../tests/fixtures/conformance-v1/plugin.toml"),
+        WorldVersion::V2 => include_str!("../../../tests/fixtures/conformance-v2/plugin.toml"),
+    }
+}
+
+/// Runs every case against one guest built elsewhere (another language's
+/// build of the scenario plugin for `world`), loaded from `component` with
+/// the scenario's manifest. The report holds that world's column only.
+pub fn run_guest(runtime: &Runtime, world: WorldVersion, component: &Path) -> Result<Report, Error> {
+    let bytes = std::fs::read(component).map_err(|source| Error::Read {
+        path: component.to_path_buf(),
+        source,
+    })?;
+    let fixture = load_component(runtime, world, scenario_manifest(world), component, Cow::Owned(bytes))?;
+    let mut report = Report::default();
+    for case in CASES {
+        report.results.push(CaseResult {
+            case: case.name,
+            world,
+            verdict: (case.run)(runtime, &fixture),
+        });
+    }
+    Ok(report)
 }
 
 /// Runs every case on every world the host speaks, on one host.
@@ -157,13 +205,13 @@ pub fn run_on(runtime: &Runtime) -> Result<Report, Error> {
         load_fixture(
             runtime,
             WorldVersion::V1,
-            include_str!("../../../tests/fixtures/conformance-v1/plugin.toml"),
+            scenario_manifest(WorldVersion::V1),
             artifacts::CONFORMANCE_V1,
         )?,
         load_fixture(
             runtime,
             WorldVersion::V2,
-            include_str!("../../../tests/fixtures/conformance-v2/plugin.toml"),
+            scenario_manifest(WorldVersion::V2),
             artifacts::CONFORMANCE_V2,
         )?,
     ];

@@ -1,0 +1,33 @@
+// The handlers a C++ plugin does not write: each does nothing (its
+// arguments free themselves). They are weak, so the plugin's own definition
+// of a handler replaces its default here. plugboard.mk links this file into
+// every C++ plugin.
+#include "plugboard.hpp"
+
+namespace handler = exports::plugboard::task_events::handler;
+
+#if PLUGBOARD_WORLD_MAJOR == 2
+
+__attribute__((weak)) std::expected<void, pb::types::Error> handler::Init(
+    wit::vector<std::tuple<wit::string, wit::string>>) {
+    return {};
+}
+
+__attribute__((weak)) std::expected<void, pb::types::Error> handler::OnEvent(pb::types::Event) { return {}; }
+
+__attribute__((weak)) std::expected<wit::string, pb::types::Error> handler::RunCommand(wit::string name,
+                                                                                        wit::vector<wit::string>) {
+    return pb::invalid("unknown command " + std::string(name.get_view()));
+}
+
+#else
+
+__attribute__((weak)) std::expected<void, wit::string> handler::OnTaskCreated(pb::types::Task) { return {}; }
+
+__attribute__((weak)) std::expected<void, wit::string> handler::OnTaskModified(pb::types::Task, pb::types::Task) {
+    return {};
+}
+
+__attribute__((weak)) std::expected<void, wit::string> handler::OnTaskDeleted(pb::types::Task) { return {}; }
+
+#endif
