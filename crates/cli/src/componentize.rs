@@ -1,8 +1,10 @@
 //! `plugboard componentize CORE.wasm --world task-events@2 -o plugin.wasm`:
 //! makes a core WebAssembly module built against wasi-libc (preview1, e.g.
 //! `clang-19 --target=wasm32-wasip1 -mexec-model=reactor`) a component of a
-//! plugboard world. The world's type information is embedded (unless the
-//! module carries its own, as wit-bindgen's output does) and the WASI
+//! plugboard world. The world's type information is embedded, unless the
+//! module carries its own, as a module linked with sdk-c's generated
+//! bindings does (wit-bindgen's component-type section); that world must then
+//! be the one `--world` names, or the module is refused naming both. The WASI
 //! preview1 imports are adapted to WASI 0.2 with the reactor adapter of the
 //! wasmtime release this host is built on.
 //!
@@ -55,7 +57,9 @@ pub fn encode(core: &[u8], world: &str) -> anyhow::Result<Vec<u8>> {
     }
     let (version, wit) = world_wit(world)?;
     let mut module = core.to_vec();
-    if !has_component_type(core)? {
+    if has_component_type(core)? {
+        check_carried_world(core, world, version)?;
+    } else {
         let mut resolve = wit_parser::Resolve::default();
         let package = resolve
             .push_str(format!("task-events@{version}/plugin.wit"), wit)
@@ -107,6 +111,52 @@ fn has_component_type(core: &[u8]) -> anyhow::Result<bool> {
     Ok(false)
 }
 
+/// A module built with wit-bindgen's bindings (sdk-c's) carries the world
+/// it was built against: it must be the plugboard world `asked` names
+/// (`version`, or any release of that major when only the major is asked).
+fn check_carried_world(core: &[u8], asked: &str, version: &str) -> anyhow::Result<()> {
+    let (_, bindgen) = wit_component::metadata::decode(core)
+        .context("its component-type section (the world it was built against) does not decode")?;
+    // The section's world is a synthetic one; the plugboard release is the
+    // package of the handler interface it exports.
+    let resolve = &bindgen.resolve;
+    let exported = resolve.worlds[bindgen.world]
+        .exports
+        .keys()
+        .filter_map(|key| match key {
+            wit_parser::WorldKey::Interface(id) => resolve.interfaces[*id].package,
+            wit_parser::WorldKey::Name(_) => None,
+        });
+    let package = exported
+        .map(|id| &resolve.packages[id].name)
+        .find(|name| name.namespace == "plugboard" && name.name == "task-events");
+    let Some(package) = package else {
+        bail!(
+            "the module's component-type section exports no plugboard:task-events interface: it was built against \
+             another world than {asked}"
+        );
+    };
+    let carried = match &package.version {
+        Some(v) => format!("plugboard:task-events@{v}"),
+        None => "plugboard:task-events (no version)".to_string(),
+    };
+    let exact = asked.strip_prefix("task-events@").is_some_and(|a| a.contains('.'));
+    let fits = package.version.as_ref().is_some_and(|v| {
+        if exact {
+            v.to_string() == version
+        } else {
+            version.split('.').next() == Some(&v.major.to_string())
+        }
+    });
+    if !fits {
+        bail!(
+            "the module was built against the world {carried} (its bindings' component-type section), not {asked}: \
+             pass the --world it was built for, or build it against {asked}'s bindings"
+        );
+    }
+    Ok(())
+}
+
 fn write(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
@@ -129,6 +179,51 @@ mod tests {
             "{err}"
         );
         assert!(world_wit("wasi:cli").is_err());
+    }
+
+    /// An empty core module carrying the component-type section of `release`.
+    fn module_built_against(release: &str) -> Vec<u8> {
+        let (_, wit) = world_wit(&format!("task-events@{release}")).unwrap();
+        let mut resolve = wit_parser::Resolve::default();
+        let package = resolve.push_str("plugin.wit", wit).unwrap();
+        let world = resolve.select_world(&[package], Some("plugin")).unwrap();
+        let mut module = b"\0asm\x01\0\0\0".to_vec();
+        wit_component::embed_component_metadata(&mut module, &resolve, world, StringEncoding::UTF8).unwrap();
+        module
+    }
+
+    #[test]
+    fn a_module_built_against_another_world_than_asked_is_refused_naming_both() {
+        let err = format!(
+            "{:#}",
+            encode(&module_built_against("1.0.0"), "task-events@2").unwrap_err()
+        );
+        assert!(
+            err.contains("built against the world plugboard:task-events@1.0.0") && err.contains("not task-events@2"),
+            "{err}"
+        );
+        let err = format!(
+            "{:#}",
+            encode(&module_built_against("2.0.0"), "task-events@2.1.0").unwrap_err()
+        );
+        assert!(
+            err.contains("plugboard:task-events@2.0.0") && err.contains("not task-events@2.1.0"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_module_carrying_its_world_is_taken_with_the_world_it_names() {
+        // The empty module exports no handler, so the encoder refuses it
+        // afterwards; the carried world itself is accepted.
+        for (release, asked) in [
+            ("2.0.0", "task-events@2"),
+            ("2.1.0", "task-events@2.1.0"),
+            ("1.0.0", "task-events@1"),
+        ] {
+            let err = format!("{:#}", encode(&module_built_against(release), asked).unwrap_err());
+            assert!(!err.contains("built against the world"), "{release} as {asked}: {err}");
+        }
     }
 
     #[test]

@@ -57,7 +57,10 @@ fn build_and_check(lang: &str, id: &str, name: &str) -> String {
         .output()
         .expect("make runs; scripts/test installs it with the C toolchain");
     assert!(make.status.success(), "make failed:\n{}", text(&make));
-    assert!(project.join("plugin.wasm").is_file(), "make writes plugin.wasm beside plugin.toml");
+    assert!(
+        project.join("plugin.wasm").is_file(),
+        "make writes plugin.wasm beside plugin.toml"
+    );
 
     let check = Command::new(env!("CARGO_BIN_EXE_plugboard"))
         .arg("check")
@@ -97,5 +100,28 @@ fn make_names_the_missing_sdk_when_plugboard_sdk_c_is_wrong() {
         .expect("make runs");
     let out = text(&make);
     assert!(!make.status.success(), "{out}");
-    assert!(out.contains("PLUGBOARD_SDK_C=/nonexistent/sdk-c holds no plugboard.mk"), "{out}");
+    assert!(
+        out.contains("PLUGBOARD_SDK_C=/nonexistent/sdk-c holds no plugboard.mk"),
+        "{out}"
+    );
+}
+
+#[test]
+fn make_names_the_worlds_there_are_when_world_is_unknown() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    instantiate("c", dir.path(), "future", "Future");
+    let make = Command::new("make")
+        .arg("-C")
+        .arg(dir.path())
+        .arg(format!("PLUGBOARD_SDK_C={}", repo().join("sdk-c").display()))
+        .arg("WORLD=task-events@9.0.0")
+        .output()
+        .expect("make runs");
+    let out = text(&make);
+    assert!(!make.status.success(), "{out}");
+    assert!(out.contains("no bindings for WORLD=task-events@9.0.0"), "{out}");
+    assert!(
+        out.contains("task-events@2.1.0"),
+        "the worlds there are are named: {out}"
+    );
 }

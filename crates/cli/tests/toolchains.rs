@@ -316,7 +316,11 @@ fn conformance(name: &str, world: plugboard_host::WorldVersion) {
         .filter(|r| r.verdict == plugboard_conformance::Verdict::Pass)
         .count();
     if world == plugboard_host::WorldVersion::V2 {
-        assert_eq!(passed, plugboard_conformance::CASES.len(), "every case applies to @2:\n{matrix}");
+        assert_eq!(
+            passed,
+            plugboard_conformance::CASES.len(),
+            "every case applies to @2:\n{matrix}"
+        );
     } else {
         assert!(passed > 0, "{matrix}");
     }

@@ -9,7 +9,9 @@
 //! - `plugin.wit`: the world's WIT, as in `wit/`, so the SDK carries what its
 //!   bindings come from;
 //! - `plugin.h`, `plugin.c`: the C bindings;
-//! - `plugin_cpp.h`, `plugin.cpp`, `wit.h`: the C++ bindings;
+//! - `plugin_cpp.h`, `plugin.cpp`, `wit.h`: the C++ bindings (with one
+//!   repair of the generator's output, see
+//!   `keep_nested_option_strings_alive`);
 //! - `plugin_component_type.o`: the world's type information as a wasm
 //!   object file, which both bindings link in, so the core module carries
 //!   the exact world it was built against and `plugboard componentize` needs
@@ -107,7 +109,10 @@ fn world_files(folder: &Path) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
     sources.retain(|p| p.extension().is_some_and(|e| e == "wit"));
     sources.sort();
     if sources.len() != 1 {
-        bail!("a world folder holds exactly one .wit file (it holds {})", sources.len());
+        bail!(
+            "a world folder holds exactly one .wit file (it holds {})",
+            sources.len()
+        );
     }
     out.push(("plugin.wit".to_string(), std::fs::read(&sources[0])?));
 
@@ -115,6 +120,11 @@ fn world_files(folder: &Path) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
     out.extend(generate(folder, c.as_mut()).context("the C generator failed")?);
     let mut cpp = wit_bindgen_cpp::Opts::default().build(None);
     for (name, bytes) in generate(folder, cpp.as_mut()).context("the C++ generator failed")? {
+        let bytes = if name.ends_with(".cpp") {
+            keep_nested_option_strings_alive(&bytes)
+        } else {
+            bytes
+        };
         // Both generators write the same component-type object.
         match out.iter().find(|(existing, _)| *existing == name) {
             Some((_, existing)) if *existing == bytes => {}
@@ -135,6 +145,36 @@ fn generate(folder: &Path, generator: &mut dyn WorldGenerator) -> anyhow::Result
         .iter()
         .map(|(name, bytes)| (name.to_string(), bytes.to_vec()))
         .collect())
+}
+
+/// The one repair made to the C++ generator's output. wit-bindgen-cpp (0.60
+/// and 0.61) lowers an `option<option<string>>` argument of a host call
+/// (`task-patch.project`) by moving the inner option into a local that is
+/// destroyed, freeing the string, before the host reads it; the host then
+/// reads freed memory (an `invalid utf-8` trap, or another text). Binding
+/// the local by reference keeps the string in the caller's argument until
+/// the call returns. Lines of any other shape are left as they are.
+fn keep_nested_option_strings_alive(source: &[u8]) -> Vec<u8> {
+    let Ok(text) = std::str::from_utf8(source) else {
+        return source.to_vec();
+    };
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let indent = &line[..line.len() - trimmed.len()];
+        let repaired = trimmed
+            .strip_prefix("std::optional<wit::string> payload")
+            .and_then(|rest| rest.split_once(" = (std::move("))
+            .and_then(|(number, rest)| {
+                let value = rest.strip_suffix(")).value();\n")?;
+                number
+                    .bytes()
+                    .all(|b| b.is_ascii_digit())
+                    .then(|| format!("{indent}std::optional<wit::string> &payload{number} = ({value}).value();\n"))
+            });
+        out.push_str(repaired.as_deref().unwrap_or(line));
+    }
+    out.into_bytes()
 }
 
 /// Every file now in `sdk-c/generated/`, by its path relative to it.
@@ -231,4 +271,28 @@ fn check(root: &Path) -> anyhow::Result<ExitCode> {
     }
     eprintln!("run `cargo run -p plugboard-codegen` to regenerate the C and C++ bindings from wit/");
     Ok(ExitCode::FAILURE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::keep_nested_option_strings_alive;
+
+    #[test]
+    fn the_inner_option_of_a_nested_option_argument_is_borrowed_not_moved_out() {
+        let generated = "  if (((patch).project).has_value()) {\n    std::optional<wit::string> payload11 = (std::move((patch).project)).value();\n    if ((payload11).has_value()) {\n";
+        let repaired = String::from_utf8(keep_nested_option_strings_alive(generated.as_bytes())).unwrap();
+        assert_eq!(
+            repaired,
+            "  if (((patch).project).has_value()) {\n    std::optional<wit::string> &payload11 = ((patch).project).value();\n    if ((payload11).has_value()) {\n"
+        );
+    }
+
+    #[test]
+    fn other_lines_are_left_as_they_are() {
+        let generated = "    std::string_view payload3 = (std::move((patch).title)).value().get_view();\n    types::Status payload9 = (std::move((patch).status)).value();\n";
+        assert_eq!(
+            keep_nested_option_strings_alive(generated.as_bytes()),
+            generated.as_bytes()
+        );
+    }
 }

@@ -92,11 +92,7 @@ fn a_function_added_to_a_wit_file_makes_the_check_fail() {
     let dir = copy();
     let wit = dir.path().join("wit/task-events@1.0.0/plugin.wit");
     let text = std::fs::read_to_string(&wit).expect("the WIT");
-    let changed = text.replacen(
-        "interface host {",
-        "interface host {\n    ping: func() -> u32;",
-        1,
-    );
+    let changed = text.replacen("interface host {", "interface host {\n    ping: func() -> u32;", 1);
     assert_ne!(text, changed);
     std::fs::write(&wit, changed).expect("the WIT is changed");
     let output = codegen(dir.path(), &["--check"]);
@@ -147,4 +143,17 @@ fn a_wit_file_that_does_not_parse_is_named() {
     let message = stderr(&output);
     assert!(!output.status.success(), "{message}");
     assert!(message.contains("task-events@2.0.0"), "{message}");
+}
+
+#[test]
+fn a_world_folder_with_two_wit_files_is_named() {
+    let dir = copy();
+    std::fs::write(dir.path().join("wit/task-events@1.0.0/extra.wit"), "").expect("a second WIT file");
+    let output = codegen(dir.path(), &["--check"]);
+    let message = stderr(&output);
+    assert!(!output.status.success(), "{message}");
+    assert!(
+        message.contains("task-events@1.0.0") && message.contains("exactly one .wit file"),
+        "{message}"
+    );
 }

@@ -524,7 +524,7 @@ std::expected<plugboard::task_events::types::Task, plugboard::task_events::types
     *((int8_t*)(ptr0 + (8*sizeof(void*)))) = (int32_t(0));
   }
   if (((patch).project).has_value()) {
-    std::optional<wit::string> payload11 = (std::move((patch).project)).value();
+    std::optional<wit::string> &payload11 = ((patch).project).value();
     *((int8_t*)(ptr0 + (9*sizeof(void*)))) = (int32_t(1));
     if ((payload11).has_value()) {
       std::string_view payload13 = (std::move(payload11)).value().get_view();
