@@ -117,7 +117,7 @@ pub use compile_bounds::{Bound, BoundsError, CodeStats, CompileBounds};
 pub use context::{CallEffects, EmittedEvent, LogLevel, LogLine};
 pub use dispatcher::{
     AddError, CommandError, CommandOutput, Delivery, DispatchBudget, DispatchReport, Dispatcher, DispatcherOptions,
-    Outcome, QuarantineListener, ReloadError, ReloadOutcome,
+    InstanceDrop, InstanceEvent, Outcome, QuarantineListener, ReloadError, ReloadOutcome,
 };
 pub use grants::{Grant, GrantStore, GrantTable, Grants, InMemoryGrants};
 pub use limits::CallLimits;
