@@ -121,7 +121,7 @@ pub use dispatcher::{
 };
 pub use grants::{Grant, GrantStore, GrantTable, Grants, InMemoryGrants};
 pub use limits::CallLimits;
-pub use loader::{ComponentInfo, LoadError, LoadOptions, LoadedPlugin, PluginCode, PluginSource};
+pub use loader::{ComponentInfo, LoadError, LoadOptions, LoadedPlugin, PluginCode, PluginSource, is_text_component};
 pub use plugboard_contract::{
     Clock, HostServices, InMemoryStateStore, InMemoryTaskStore, StateStore, StateStoreError, TaskChange, TaskStore,
     TaskStoreError,
