@@ -20,9 +20,6 @@ const MIB: u64 = 1024 * 1024;
 
 /// The largest `index.json` read: 4 MiB, some ten thousand entries.
 pub const MAX_INDEX_BYTES: u64 = 4 * MIB;
-/// The largest archive downloaded unless `--max-size` says otherwise: 256
-/// MiB, the largest file an archive may unpack.
-pub const DEFAULT_MAX_ARCHIVE_BYTES: u64 = 256 * MIB;
 /// How long connecting to the server may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the whole download of an index may take, redirects included.

@@ -40,7 +40,8 @@ pub struct InstallArgs {
     /// the requirement.
     #[arg(long, value_name = "DIR|URL")]
     from: Option<String>,
-    /// With --from URL: the largest archive downloaded, e.g. `64MiB`.
+    /// With --from URL: the largest archive downloaded, e.g. `64MiB`; the
+    /// default is the largest file an archive may unpack.
     #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size)]
     max_size: u64,
     /// Grant everything the plugin requests (that you have not granted

@@ -181,10 +181,9 @@ fn plugboard(root: &Path, args: &[&str]) -> Output {
 /// Runs `install auto-tag --from URL --yes` (and `extra`), insisting that it
 /// fails and installs nothing; returns stderr.
 fn install_fails(root: &Path, from: &str, extra: &[&str]) -> String {
-    let output = plugboard(
-        root,
-        &[&["install", "auto-tag", "--from", from, "--yes"], extra].concat(),
-    );
+    let mut args = vec!["install", "auto-tag", "--from", from, "--yes"];
+    args.extend_from_slice(extra);
+    let output = plugboard(root, &args);
     let err = stderr(&output);
     assert!(
         !output.status.success(),

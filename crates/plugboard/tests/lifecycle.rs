@@ -57,7 +57,7 @@ fn a_subscriber_hears_found_loaded_refused_started_reloaded_and_unloaded() {
     folders.plugin(
         "broken",
         "[plugin]\nid = \"broken\"\nname = \"b\"\nversion = \"1.0.0\"\napi = \"task-events@2\"\ncomponent = \"b.wasm\"\n",
-        Some(("b.wasm", b"not a component")),
+        Some(("b.wasm", &b"not a component"[..])),
     );
     let mut config = folders.config();
     config.trust_manifests = true;
