@@ -374,7 +374,7 @@ fn with_signature_flipped(path: &Path) -> Vec<u8> {
         let mut file = zip.by_index(index).unwrap();
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).unwrap();
-        entries.push((file.name().to_string(), bytes));
+        entries.push((file.name().expect("name").into_owned(), bytes));
     }
     let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     for (name, mut bytes) in entries {
@@ -382,7 +382,7 @@ fn with_signature_flipped(path: &Path) -> Vec<u8> {
             let last = bytes.iter().rposition(u8::is_ascii_hexdigit).expect("a hex signature");
             bytes[last] = if bytes[last] == b'0' { b'1' } else { b'0' };
         }
-        out.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+        out.start_file(name.as_str(), zip::write::SimpleFileOptions::default()).unwrap();
         out.write_all(&bytes).unwrap();
     }
     out.finish().unwrap().into_inner()

@@ -33,7 +33,7 @@ fn hostile(folders: &Folders, id: &str, attack: &str) {
     let manifest = format!(
         "[plugin]\nid = \"{id}\"\nname = \"{id}\"\nversion = \"0.3.0\"\napi = \"task-events@2\"\n\
          component = \"{}.wasm\"\n\n[events]\nsubscribe = [\"task-created\"]\n\n\
-         [permissions]\ntasks = [\"read\"]\n\n[config]\nattack = \"{attack}\"\n",
+         [permissions]\ntasks = [\"read\", \"write\"]\n\n[config]\nattack = \"{attack}\"\n",
         artifacts::HOSTILE.name
     );
     folders.plugin(
