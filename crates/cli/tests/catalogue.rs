@@ -382,7 +382,8 @@ fn with_signature_flipped(path: &Path) -> Vec<u8> {
             let last = bytes.iter().rposition(u8::is_ascii_hexdigit).expect("a hex signature");
             bytes[last] = if bytes[last] == b'0' { b'1' } else { b'0' };
         }
-        out.start_file(name.as_str(), zip::write::SimpleFileOptions::default()).unwrap();
+        out.start_file(name.as_str(), zip::write::SimpleFileOptions::default())
+            .unwrap();
         out.write_all(&bytes).unwrap();
     }
     out.finish().unwrap().into_inner()
