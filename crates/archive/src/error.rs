@@ -87,6 +87,14 @@ pub enum ArchiveError {
         path: PathBuf,
     },
 
+    /// The manifest names a WebAssembly text component (`.wat`): fine in a
+    /// plugin folder under development, never in an archive.
+    #[error("{}: the manifest's component is WebAssembly text (.wat), which loads in a plugin folder for development but is never put in a plugin archive (archives carry binaries); build the binary (`wasm-tools parse {} -o NAME.wasm`), name it in plugin.toml's `component`, and pack again", path.display(), path.display())]
+    TextComponentInPlugin {
+        /// The `.wat` file.
+        path: PathBuf,
+    },
+
     /// A file that would be packed lies in the `plugboard/` folder the format reserves.
     #[error("{}: the folder plugboard/ is reserved for the archive's digests and signature; move the file elsewhere", path.display())]
     ReservedFileInPlugin {
@@ -314,6 +322,15 @@ pub enum ArchiveError {
     /// The component named by `plugin.toml` is not in the archive.
     #[error("{}: plugin.toml names the component {component:?}, which the archive does not hold; {REPACK} after building the component", archive.display())]
     MissingComponent {
+        /// The archive.
+        archive: PathBuf,
+        /// The component's path.
+        component: String,
+    },
+
+    /// The component named by `plugin.toml` is WebAssembly text.
+    #[error("{}: plugin.toml names the component {component:?}, which is WebAssembly text (.wat); archives carry binary components only; {UNTRUSTED}", archive.display())]
+    TextComponent {
         /// The archive.
         archive: PathBuf,
         /// The component's path.

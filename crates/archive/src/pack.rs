@@ -142,6 +142,11 @@ fn packed_files(plugin_dir: &Path, manifest: &Manifest) -> Result<BTreeMap<Strin
     let mut files = BTreeMap::new();
     files.insert(MANIFEST_FILE_NAME.to_owned(), plugin_dir.join(MANIFEST_FILE_NAME));
     if let Some(component) = &manifest.plugin.component {
+        if is_text(component) {
+            return Err(ArchiveError::TextComponentInPlugin {
+                path: plugin_dir.join(component),
+            });
+        }
         let (name, path) = component_file(plugin_dir, component)?;
         files.insert(name, path);
     }
@@ -174,6 +179,11 @@ fn packed_files(plugin_dir: &Path, manifest: &Manifest) -> Result<BTreeMap<Strin
         }
     })?;
     Ok(files)
+}
+
+/// Whether a component path names WebAssembly text (`.wat`).
+pub(crate) fn is_text(component: &Path) -> bool {
+    component.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("wat"))
 }
 
 /// The component's entry name and file, refusing a symlink anywhere on its way.

@@ -227,6 +227,12 @@ impl CheckedArchive {
         })?;
         let manifest = Manifest::parse(&text, manifest_origin).map_err(invalid_manifest)?;
         if let Some(component) = &manifest.plugin.component {
+            if crate::pack::is_text(component) {
+                return Err(ArchiveError::TextComponent {
+                    archive,
+                    component: entry_path(component),
+                });
+            }
             let component = entry_path(component);
             if !self.content.contains_key(&component) {
                 return Err(ArchiveError::MissingComponent { archive, component });

@@ -16,11 +16,11 @@ use plugboard_archive::{UnpackLimits, Verified};
 use plugboard_host::grants::{Binding, UNSIGNED};
 use plugboard_host::{CallLimits, Grant, Grants, Policy, QuarantineStore as _};
 use plugboard_manifest::{Manifest, format_byte_size};
-use plugboard_registry::{BUNDLED_DEPS_FOLDER, INDEX_FILE_NAME, Index, IndexEntry, Origin, PluginDirs};
+use plugboard_registry::{BUNDLED_DEPS_FOLDER, Origin, PluginDirs};
 use plugboard_state::{GrantsFile, QuarantineFile};
-use semver::VersionReq;
 
 use crate::archive::{self, TrustedKeysArg};
+use crate::catalogue::{self, Catalogue};
 use crate::grant;
 use crate::plugin_dirs::{self, Installed};
 use plugboard::DisabledPlugins;
@@ -34,10 +34,16 @@ pub struct InstallArgs {
     /// `auto-tag` for its newest version).
     #[arg(value_name = "ARCHIVE|ID@REQ")]
     target: String,
-    /// A catalogue folder indexed by `plugboard index`: install the highest
-    /// version its index.json lists that matches the requirement.
-    #[arg(long, value_name = "DIR")]
-    from: Option<PathBuf>,
+    /// A catalogue: a folder indexed by `plugboard index`, or the
+    /// `http(s)://` address of its index.json (or of the folder serving
+    /// it). Installs the highest version its index.json lists that matches
+    /// the requirement.
+    #[arg(long, value_name = "DIR|URL")]
+    from: Option<String>,
+    /// With --from URL: the largest archive downloaded, e.g. `64MiB`; the
+    /// default is the largest file an archive may unpack.
+    #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size)]
+    max_size: u64,
     /// Grant everything the plugin requests (that you have not granted
     /// already) without asking.
     #[arg(long, short)]
@@ -51,6 +57,10 @@ pub struct InstallArgs {
     /// Reinstall the same version, or install an older one over a newer.
     #[arg(long)]
     force: bool,
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    plugboard_manifest::parse_byte_size(text).map_err(|e| e.to_string())
 }
 
 /// The folders `install` reads and writes.
@@ -68,17 +78,17 @@ pub struct Folders<'a> {
 pub fn install(args: &InstallArgs, folders: &Folders<'_>) -> anyhow::Result<ExitCode> {
     let trusted = args.trusted.load(folders.config)?;
     let limits = UnpackLimits::default();
+    // A downloaded archive lives here until the install is done.
+    let downloads = tempfile::tempdir().context("cannot create a temporary folder for the download")?;
     let (archive, listed) = match &args.from {
-        Some(catalogue) => {
-            let entry = catalogue_entry(catalogue, &args.target)?;
-            println!(
-                "From {}: {} {} ({})",
-                catalogue.display(),
-                entry.id,
-                entry.version,
-                entry.file
-            );
-            (entry.archive_in(catalogue)?, Some((catalogue, entry)))
+        Some(from) => {
+            let catalogue = Catalogue::new(from);
+            let entry = catalogue::entry(&catalogue, &catalogue.index()?, &args.target)?;
+            println!("From {catalogue}: {} {} ({})", entry.id, entry.version, entry.file);
+            (
+                catalogue.archive(&entry, args.max_size, downloads.path())?,
+                Some((catalogue, entry)),
+            )
         }
         None => (PathBuf::from(&args.target), None),
     };
@@ -87,12 +97,12 @@ pub fn install(args: &InstallArgs, folders: &Folders<'_>) -> anyhow::Result<Exit
         && (*verified.id() != entry.id || *verified.version() != entry.version)
     {
         bail!(
-            "{} holds {} {}, not what {} lists; index the folder again with `plugboard index {}`",
+            "{} holds {} {}, not what {} lists; {}",
             archive.display(),
             verified.id(),
             verified.version(),
-            catalogue.join(INDEX_FILE_NAME).display(),
-            catalogue.display()
+            catalogue.index_name(),
+            catalogue.reindex_hint()
         );
     }
     let manifest = &verified.manifest;
@@ -342,39 +352,6 @@ fn describe_binding(binding: Option<&Binding>) -> String {
         Some(binding) if binding.signer != UNSIGNED => format!("a copy signed by trusted key {}", binding.signer),
         _ => "an unsigned copy".to_string(),
     }
-}
-
-/// The entry of the catalogue's index.json that `wanted` (`ID` or
-/// `ID@REQUIREMENT`) names: the highest version matching.
-fn catalogue_entry(catalogue: &Path, wanted: &str) -> anyhow::Result<IndexEntry> {
-    let (id, requirement) = match wanted.split_once('@') {
-        Some((id, requirement)) => (
-            id,
-            VersionReq::parse(requirement)
-                .with_context(|| format!("`{requirement}` is not a version requirement (e.g. ^1.2, >=0.3, =1.0.0)"))?,
-        ),
-        None => (wanted, VersionReq::STAR),
-    };
-    grant::check_id(id)?;
-    let index = Index::read(catalogue)?;
-    if let Some(entry) = index.resolve(id, &requirement) {
-        return Ok(entry.clone());
-    }
-    let file = catalogue.join(INDEX_FILE_NAME);
-    let versions: Vec<String> = index
-        .plugins
-        .iter()
-        .filter(|entry| entry.id.as_str() == id)
-        .map(|entry| entry.version.to_string())
-        .collect();
-    if versions.is_empty() {
-        bail!("{} lists no plugin `{id}`", file.display());
-    }
-    bail!(
-        "{} lists no version of {id} matching {requirement} (it has {})",
-        file.display(),
-        versions.join(", ")
-    )
 }
 
 /// Refuses the same version or an older one than installed, unless forced.

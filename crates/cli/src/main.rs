@@ -24,12 +24,14 @@
 
 mod app;
 mod archive;
+mod catalogue;
 mod check;
 mod componentize;
 mod conformance;
 mod date;
 mod describe;
 mod disabled;
+mod download;
 mod enable;
 mod folders;
 mod grant;
@@ -117,6 +119,9 @@ enum Command {
         /// The folder of `.plugin` archives.
         dir: PathBuf,
     },
+    /// List the plugins of a catalogue (a folder, or an index.json served
+    /// over HTTP(S)) whose id contains the text.
+    Search(catalogue::SearchArgs),
     /// Grant a plugin permissions (a plugin gets nothing you did not grant).
     #[command(after_help = grant::PERMISSIONS_HELP)]
     Grant(grant::GrantArgs),
@@ -196,6 +201,7 @@ fn main() -> ExitCode {
         Command::Sign(args) => archive::sign(args),
         Command::Verify(args) => archive::verify(args, &config_dir()?),
         Command::Index { dir } => index::index(dir),
+        Command::Search(args) => catalogue::search(args),
         Command::Grant(args) => grant::grant(args, &config_dir()?, plugin_dirs),
         Command::Revoke(args) => grant::revoke(args, &config_dir()?),
         Command::List(args) => list::list(args, &plugin_dirs()?, &config_dir()?, &data_dir()?),

@@ -129,6 +129,7 @@ pub fn serve(args: &ServeArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &
         }
         Err(error) => return Err(error.into()),
     };
+    let lifecycle = print_lifecycle(&host, output.clone())?;
     let failures = {
         let _printing = output.lock().unwrap_or_else(|e| e.into_inner());
         let report = host.report();
@@ -157,6 +158,8 @@ pub fn serve(args: &ServeArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &
         eprintln!("warning: a quarantine could not be saved: {error}");
     }
     drop(host);
+    // Its receiver ends with the host, once it printed every event.
+    let _ = lifecycle.join();
     // The replica's own thread ends once every change sent to it is written.
     drop(store);
     let fired = *fired.lock().unwrap_or_else(|e| e.into_inner());
@@ -166,6 +169,27 @@ pub fn serve(args: &ServeArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints each lifecycle event (`event: auto-tag 0.1.0 loaded`) as it
+/// comes, on a thread of its own, until the host is gone.
+fn print_lifecycle(host: &Host, output: Output) -> anyhow::Result<std::thread::JoinHandle<()>> {
+    let events = host.subscribe();
+    let thread = std::thread::Builder::new()
+        .name("serve-lifecycle".to_string())
+        .spawn(move || {
+            while let Some(event) = events.recv() {
+                let _printing = output.lock().unwrap_or_else(|e| e.into_inner());
+                println!("event: {}", escaped(&event.to_string()));
+            }
+            if events.dropped() > 0 {
+                println!(
+                    "event: {} event(s) not shown (they came faster than they were printed)",
+                    events.dropped()
+                );
+            }
+        })?;
+    Ok(thread)
 }
 
 /// The timers the host fires, plugin by plugin.

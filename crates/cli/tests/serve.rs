@@ -244,3 +244,37 @@ fn sigterm_waits_for_a_timer_firing_still_running_and_keeps_what_it_commits() {
         "its committed task is in the replica: {tasks:?}"
     );
 }
+
+#[test]
+fn serve_prints_lifecycle_events_a_plugin_loaded_started_and_one_quarantined() {
+    let root = tempfile::tempdir().unwrap();
+    timer_plugin(root.path(), "fast", "tick", "100ms", CONFORMANCE_V2);
+    // Its init loops: its first timer firing starts it, past its deadline.
+    let manifest = "[plugin]\nid = \"looper\"\nname = \"looper\"\nversion = \"0.2.0\"\napi = \"task-events@2\"\n\
+                    component = \"hostile.wasm\"\n\n[events]\nsubscribe = [\"timer\"]\n\
+                    timers = [{ name = \"tick\", interval = \"100ms\" }]\n\n[config]\nattack = \"loop-in-init\"\n";
+    common::plugin_folder(root.path(), "looper", manifest, HOSTILE);
+    let mut server = Server::start(root.path(), &["--plugins", "plugins", "--trust-manifests"]);
+    server.read_until("the quarantine event", Duration::from_secs(120), |seen| {
+        seen.iter()
+            .any(|l| l.starts_with("event: looper 0.2.0 quarantined for deadline: "))
+    });
+    server.read_until("fast's start", Duration::from_secs(30), |seen| {
+        seen.iter().any(|l| l == "event: fast 0.1.0 started")
+    });
+    server.signal(libc::SIGTERM);
+    let (code, lines, stderr) = server.finish();
+    let out = lines.join("\n");
+    assert_eq!(code, Some(0), "{out}\n{stderr}");
+    for line in ["event: fast 0.1.0 loaded", "event: looper 0.2.0 loaded"] {
+        assert!(lines.iter().any(|l| l == line), "{line:?} missing:\n{out}");
+    }
+    assert!(
+        lines.iter().any(|l| l.starts_with("event: fast 0.1.0 found in ")),
+        "{out}"
+    );
+    assert!(
+        !lines.iter().any(|l| l == "event: looper 0.2.0 started"),
+        "a plugin whose init never returns never started:\n{out}"
+    );
+}

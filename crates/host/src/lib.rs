@@ -117,11 +117,11 @@ pub use compile_bounds::{Bound, BoundsError, CodeStats, CompileBounds};
 pub use context::{CallEffects, EmittedEvent, LogLevel, LogLine};
 pub use dispatcher::{
     AddError, CommandError, CommandOutput, Delivery, DispatchBudget, DispatchReport, Dispatcher, DispatcherOptions,
-    Outcome, QuarantineListener, ReloadError, ReloadOutcome,
+    InstanceDrop, InstanceEvent, Outcome, QuarantineListener, ReloadError, ReloadOutcome,
 };
 pub use grants::{Grant, GrantStore, GrantTable, Grants, InMemoryGrants};
 pub use limits::CallLimits;
-pub use loader::{ComponentInfo, LoadError, LoadOptions, LoadedPlugin, PluginCode, PluginSource};
+pub use loader::{ComponentInfo, LoadError, LoadOptions, LoadedPlugin, PluginCode, PluginSource, is_text_component};
 pub use plugboard_contract::{
     Clock, HostServices, InMemoryStateStore, InMemoryTaskStore, StateStore, StateStoreError, TaskChange, TaskStore,
     TaskStoreError,

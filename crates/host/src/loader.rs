@@ -46,6 +46,17 @@ pub enum LoadError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// A `.wat` component file is not valid WebAssembly text; the message
+    /// names the file, the line and the column.
+    #[error("plugin `{plugin}`: {message}")]
+    Text {
+        /// The plugin id.
+        plugin: String,
+        /// The `.wat` file.
+        path: PathBuf,
+        /// What the text parser said, starting with `FILE:LINE:COLUMN`.
+        message: String,
+    },
     /// The file is not WebAssembly.
     #[error("plugin `{plugin}`: {} is not a WebAssembly file (it does not start with the `\\0asm` header)", path.display())]
     NotWasm {
@@ -471,8 +482,42 @@ impl Runtime {
     }
 
     /// Reads a component file, never more than the compile bounds'
-    /// `file_bytes` (plus one, to tell a file over the bound).
+    /// `file_bytes` (plus one, to tell a file over the bound). A `.wat`
+    /// file (a plugin under development) is WebAssembly text, component or
+    /// core: it is made binary here, in one pass linear in its size, and
+    /// the binary is bounded again, so what follows only ever sees binary.
     fn read_component(&self, plugin: &str, path: &Path) -> Result<Vec<u8>, LoadError> {
+        let bytes = self.read_bounded(plugin, path)?;
+        if !is_text_component(path) {
+            return Ok(bytes);
+        }
+        let binary = wat::Parser::new()
+            .parse_bytes(Some(path), &bytes)
+            .map_err(|error| LoadError::Text {
+                plugin: plugin.to_string(),
+                path: path.to_path_buf(),
+                message: error.to_string(),
+            })?
+            .into_owned();
+        let limit = self.options().compile_bounds.file_bytes;
+        if binary.len() as u64 > limit {
+            return Err(LoadError::TooComplex {
+                plugin: plugin.to_string(),
+                path: path.to_path_buf(),
+                source: BoundsError::Over {
+                    bound: Bound::FileBytes,
+                    value: binary.len() as u64,
+                    limit,
+                    place: None,
+                },
+            });
+        }
+        Ok(binary)
+    }
+
+    /// Reads a file, never more than the compile bounds' `file_bytes` (plus
+    /// one, to tell a file over the bound).
+    fn read_bounded(&self, plugin: &str, path: &Path) -> Result<Vec<u8>, LoadError> {
         let read_error = |source| LoadError::Read {
             plugin: plugin.to_string(),
             path: path.to_path_buf(),
@@ -601,6 +646,12 @@ impl Runtime {
 /// Refuses anything but a WebAssembly component: a core module, and any
 /// other file, precompiled `.cwasm` code included, which is never run from a
 /// plugin.
+/// Whether a component file is WebAssembly text (`.wat`), as a plugin
+/// folder under development may name; archives carry binaries only.
+pub fn is_text_component(path: &Path) -> bool {
+    path.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("wat"))
+}
+
 fn check_is_component(plugin: &str, path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
     if wasmparser::Parser::is_core_wasm(bytes) {
         return Err(LoadError::CoreModule {

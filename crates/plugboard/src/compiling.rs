@@ -26,6 +26,7 @@ use plugboard_host::runtime::MAX_CONCURRENT_COMPILES;
 use plugboard_host::{AddError, Dispatcher, LoadError, LoadOptions, LoadedPlugin, Runtime};
 use plugboard_manifest::Manifest;
 
+use crate::lifecycle::LifecycleBus;
 use crate::reload::{Reload, ReloadFailure, ReloadListener};
 use crate::report::{PluginReport, PluginStatus};
 
@@ -247,6 +248,7 @@ pub(crate) fn settle_in_background(
     mut pending: Vec<PluginReport>,
     loading: Arc<BackgroundLoading>,
     listener: Option<ReloadListener>,
+    lifecycle: Arc<LifecycleBus>,
 ) -> std::io::Result<()> {
     loading.state.lock().unwrap_or_else(|e| e.into_inner()).pending = pending.len();
     std::thread::Builder::new()
@@ -286,6 +288,7 @@ pub(crate) fn settle_in_background(
                         optional_missing: std::mem::take(&mut entry.optional_missing),
                         status,
                     };
+                    lifecycle.settled(&report);
                     loading.settled(report);
                 }
             }

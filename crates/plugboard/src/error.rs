@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use plugboard_contract::QuarantineStoreError;
 use plugboard_contract::grants::GrantStoreError;
 use plugboard_host::RuntimeError;
 use plugboard_registry::WatchError;
@@ -66,4 +67,16 @@ pub enum OpenError {
     /// The thread that reloads and unloads plugins cannot be started.
     #[error("cannot start the host's background thread: {0}")]
     Thread(#[source] std::io::Error),
+}
+
+/// Why [`crate::Host::enable`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EnableError {
+    /// The disabled list cannot be read or written.
+    #[error(transparent)]
+    Disabled(#[from] DisabledError),
+    /// The release holds while this host runs, but the quarantine store
+    /// could not keep it.
+    #[error("the plugin was released for this run, but {0}")]
+    Quarantine(#[from] QuarantineStoreError),
 }

@@ -13,7 +13,9 @@ use plugboard_host::{
 use crate::background::Background;
 use crate::compiling::BackgroundLoading;
 use crate::config::HostConfig;
-use crate::error::OpenError;
+use crate::disabled::DisabledPlugins;
+use crate::error::{EnableError, OpenError};
+use crate::lifecycle::{LIFECYCLE_QUEUE, LifecycleBus, LifecycleEvent, LifecycleEvents};
 use crate::open::HostBuilder;
 use crate::reload::{Reload, Reloader};
 use crate::report::{OpenReport, PluginReport};
@@ -38,6 +40,8 @@ pub(crate) struct Shared {
     /// The plugins being loaded in the background, when the config asks
     /// for that and there were any.
     pub loading: Option<Arc<BackgroundLoading>>,
+    /// Where lifecycle events are published.
+    pub lifecycle: Arc<LifecycleBus>,
 }
 
 impl Drop for Shared {
@@ -45,6 +49,7 @@ impl Drop for Shared {
         if let Some(loading) = &self.loading {
             loading.stop();
         }
+        self.lifecycle.close();
     }
 }
 
@@ -142,6 +147,54 @@ impl Host {
     /// Calls `listener` whenever a plugin is quarantined.
     pub fn on_quarantine(&self, listener: impl FnMut(&QuarantineRecord) + Send + 'static) {
         self.shared.dispatcher.on_quarantine(listener)
+    }
+
+    /// Subscribes to the host's [`LifecycleEvent`]s: first what opening did
+    /// (each plugin found, then loaded or refused), then each plugin
+    /// loaded, refused, started, reloaded, unloaded, quarantined or
+    /// re-enabled from now on. The receiver holds at most
+    /// [`LIFECYCLE_QUEUE`] events; past that the oldest is dropped and
+    /// counted, so a subscriber that does not keep up never grows the
+    /// host's memory nor slows it down.
+    pub fn subscribe(&self) -> LifecycleEvents {
+        self.subscribe_with_capacity(LIFECYCLE_QUEUE)
+    }
+
+    /// [`Host::subscribe`] with a queue of `capacity` events (at least 1).
+    pub fn subscribe_with_capacity(&self, capacity: usize) -> LifecycleEvents {
+        self.shared.lifecycle.subscribe(capacity)
+    }
+
+    /// Lets a quarantined or disabled plugin load again, as `plugboard
+    /// enable` does, and loads it now: releases it from the quarantine
+    /// (forgiving its strikes), takes it off the disabled list, tells the
+    /// subscribers [`LifecycleEvent::ReEnabled`], then loads its folder as
+    /// a reload does (the reload listener and the subscribers hear what
+    /// became of it). Returns that reload, or `None` when the plugin was
+    /// neither quarantined nor disabled, or is in no plugin folder.
+    pub fn enable(&self, id: &str) -> Result<Option<Reload>, EnableError> {
+        let config = &self.shared.reloader.config;
+        let mut disabled = DisabledPlugins::open(&config.data_dir)?;
+        let was_disabled = disabled.remove(id);
+        if was_disabled {
+            disabled.save()?;
+        }
+        let released = self.shared.dispatcher.release(id)?;
+        if !was_disabled && released.is_none() {
+            return Ok(None);
+        }
+        self.shared
+            .lifecycle
+            .publish(LifecycleEvent::ReEnabled { id: id.to_string() });
+        let found = plugboard_registry::discover(&config.plugin_dirs())
+            .plugins
+            .into_iter()
+            .find(|plugin| plugin.id().as_str() == id);
+        Ok(found.map(|plugin| {
+            self.shared
+                .reloader
+                .apply(plugboard_registry::ReloadEvent::Changed(plugin.dir))
+        }))
     }
 
     /// Quarantine records and log lines that could not be saved.

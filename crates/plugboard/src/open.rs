@@ -24,6 +24,7 @@ use crate::discovery::{self, Candidates};
 use crate::error::OpenError;
 use crate::granting::{self, Granting};
 use crate::host::{Host, Shared};
+use crate::lifecycle::LifecycleBus;
 use crate::reload::{Reload, ReloadListener, Reloader};
 use crate::report::{OpenReport, PluginReport, PluginStatus};
 use crate::settings;
@@ -187,6 +188,11 @@ impl<'a> HostBuilder<'a> {
             .with_quarantine(quarantine)
             .with_logs(logs)
             .with_strike_policy(config.strike_policy.clone());
+        let lifecycle = Arc::new(LifecycleBus::default());
+        let bus = lifecycle.clone();
+        dispatcher.on_quarantine(move |record| bus.quarantined(record));
+        let bus = lifecycle.clone();
+        dispatcher.on_instance(move |event| bus.instance(event));
         let mut report = OpenReport {
             folders,
             grants_file: grants_file.filter(|_| !config.trust_manifests),
@@ -206,6 +212,7 @@ impl<'a> HostBuilder<'a> {
             self.progress.as_mut(),
             self.before_compile.take(),
         )?;
+        lifecycle.opened(&report.plugins);
         let background_loading = match in_background {
             Some(work) => {
                 let loading = Arc::new(BackgroundLoading::new(work.stop.clone()));
@@ -215,6 +222,7 @@ impl<'a> HostBuilder<'a> {
                     work.reports,
                     loading.clone(),
                     self.on_reload.clone(),
+                    lifecycle.clone(),
                 )
                 .map_err(OpenError::Thread)?;
                 Some(loading)
@@ -232,6 +240,7 @@ impl<'a> HostBuilder<'a> {
             config: self.config.clone(),
             grants,
             listener: self.on_reload.take(),
+            lifecycle: lifecycle.clone(),
         });
         let duties = Duties {
             watcher,
@@ -247,6 +256,7 @@ impl<'a> HostBuilder<'a> {
                 report,
                 background: Mutex::new(background),
                 loading: background_loading,
+                lifecycle,
             }),
         })
     }

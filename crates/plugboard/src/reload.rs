@@ -17,6 +17,7 @@ use plugboard_registry::{Discovered, DiscoveryError, Origin, ReloadEvent, Resolv
 use crate::config::HostConfig;
 use crate::disabled::{DisabledError, DisabledPlugins};
 use crate::granting::{self, Granting};
+use crate::lifecycle::LifecycleBus;
 use crate::report::Severity;
 use plugboard_host::Dispatcher;
 
@@ -135,6 +136,8 @@ pub(crate) struct Reloader {
     /// Read again for every plugin reloaded.
     pub grants: Arc<dyn GrantStore>,
     pub listener: Option<ReloadListener>,
+    /// Told of every reload as a lifecycle event.
+    pub lifecycle: Arc<LifecycleBus>,
 }
 
 impl Reloader {
@@ -214,6 +217,7 @@ impl Reloader {
 
     fn tell(&self, reload: &Reload) {
         tracing::info!(%reload, "hot reload");
+        self.lifecycle.reloaded(reload);
         if let Some(listener) = &self.listener {
             listener(reload);
         }

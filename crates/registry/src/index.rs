@@ -128,7 +128,15 @@ impl Index {
             file: file.clone(),
             source,
         })?;
-        let index: Index = serde_json::from_str(&text).map_err(|source| IndexError::Malformed {
+        Index::parse(&text, &file)
+    }
+
+    /// Parses the text of an `index.json` that came from `origin` (its file,
+    /// or the address it was downloaded from, which errors name), checking
+    /// every entry as [`Index::read`] does.
+    pub fn parse(text: &str, origin: &Path) -> Result<Self, IndexError> {
+        let file = origin.to_path_buf();
+        let index: Index = serde_json::from_str(text).map_err(|source| IndexError::Malformed {
             file: file.clone(),
             source,
         })?;

@@ -235,6 +235,10 @@ async fn start_instance(
         effects = Some(taken);
     }
     slot.set_live(state, Some(LiveInstance { store, handler }));
+    shared.instances.tell(super::InstanceEvent::Started {
+        plugin: &slot.id,
+        version: &plugin.manifest.plugin.version,
+    });
     Ok(effects)
 }
 

@@ -14,11 +14,13 @@
 //! - `event_forms`: that event in each world's form, converted once;
 //! - `budget`: the bounds on everything one application event causes;
 //! - `judge`: strikes, quarantine and plugin logs;
+//! - `instances`: the application's hook on instances started and dropped;
 //! - `report`: what a dispatch, a command or a reload reports.
 
 mod budget;
 mod event_forms;
 mod fan_out;
+mod instances;
 mod invoke;
 mod judge;
 mod log_writer;
@@ -32,6 +34,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 
 pub use budget::DispatchBudget;
+pub use instances::{InstanceDrop, InstanceEvent, InstanceListener};
 pub use judge::QuarantineListener;
 pub use report::{
     AddError, CommandError, CommandOutput, Delivery, DispatchReport, Outcome, ReloadError, ReloadOutcome, event_kind,
@@ -49,6 +52,7 @@ use crate::runtime::Runtime;
 use crate::world::WorldVersion;
 use budget::Spent;
 use event_forms::EventForms;
+use instances::InstanceHook;
 use judge::Judge;
 use log_writer::LogWriter;
 use slot::Slot;
@@ -101,6 +105,8 @@ pub(crate) struct Shared {
     /// Told of every quarantine, after the judge's lock is released so
     /// that a listener may use the dispatcher.
     listeners: Mutex<Vec<QuarantineListener>>,
+    /// Told of instances started and dropped for idleness or the cap.
+    pub(crate) instances: InstanceHook,
     /// Whether plugin logs are written, readable without the judge's lock.
     logs_on: AtomicBool,
     /// The pooling allocator's instance slots, when it is on.
@@ -257,6 +263,11 @@ impl Shared {
             let Some(slot) = dropped else {
                 return;
             };
+            self.instances.tell(InstanceEvent::Dropped {
+                plugin: &slot.id,
+                version: &slot.plugin.manifest.plugin.version,
+                why: InstanceDrop::LiveCap,
+            });
             tracing::debug!(plugin = %slot.id, "dropped the least recently used instance");
             live -= 1;
         }
@@ -300,6 +311,11 @@ impl Shared {
             if let Ok(mut state) = slot.state.try_lock() {
                 slot.set_live(&mut state, None);
                 tracing::debug!(plugin = %slot.id, "dropped an idle instance");
+                self.instances.tell(InstanceEvent::Dropped {
+                    plugin: &slot.id,
+                    version: &slot.plugin.manifest.plugin.version,
+                    why: InstanceDrop::Idle,
+                });
                 dropped.push(slot.id.clone());
             }
         }
@@ -709,6 +725,7 @@ impl Dispatcher {
                 judge: Mutex::new(Judge::new(services.clock.clone())),
                 logs_on: AtomicBool::new(false),
                 listeners: Mutex::new(Vec::new()),
+                instances: InstanceHook::default(),
                 services,
                 plugins: RwLock::new(Arc::new(Roster::new(Vec::new()))),
                 options: RwLock::new(DispatcherOptions::default()),
@@ -1034,6 +1051,16 @@ impl Dispatcher {
     /// use the dispatcher, except to add another listener.
     pub fn on_quarantine(&self, listener: impl FnMut(&QuarantineRecord) + Send + 'static) {
         lock(&self.shared.listeners).push(Box::new(listener));
+    }
+
+    /// Calls `listener` whenever an instance starts (made, and its `init`
+    /// returned Ok) or is dropped for idleness or the cap on live
+    /// instances, on the thread that did it; it must return quickly. One
+    /// listener at most: returns `false`, keeping the first, when one was
+    /// set already. Without one, starting or dropping an instance costs one
+    /// atomic load more.
+    pub fn on_instance(&self, listener: impl Fn(&InstanceEvent<'_>) + Send + Sync + 'static) -> bool {
+        self.shared.instances.set(Box::new(listener))
     }
 
     /// The quarantine record of a plugin, if it is quarantined.
