@@ -51,6 +51,7 @@ mod executor;
 pub mod imports;
 pub mod limits;
 pub mod loader;
+pub mod metrics;
 pub mod network;
 pub mod output;
 pub mod policy;
