@@ -76,8 +76,8 @@ fn parse(line: &str) -> Result<Option<Request>, String> {
     };
     Ok(Some(match word {
         "" => return Ok(None),
-        "plugins" => Request::Plugins,
-        "stats" => Request::Stats,
+        "plugins" => Request::Plugins {},
+        "stats" => Request::Stats {},
         "grants" => Request::Grants { plugin: one("ID")? },
         "reload" => Request::Reload { plugin: one("ID")? },
         "run" => {
@@ -184,6 +184,9 @@ fn log_text(log: &LogLine, colour: bool) -> String {
     }
 }
 
+/// Prints a line above the prompt.
+type Printer = Box<dyn FnMut(String) + Send>;
+
 /// Completes the first word from the commands, the second (of `run`,
 /// `grants`, `reload`) from the plugin ids.
 struct Completion {
@@ -250,7 +253,7 @@ pub fn console(args: &ConsoleArgs, dirs: &PluginDirs, config_dir: &Path, data_di
 
     // Log lines print above the prompt while the user types; without a
     // terminal they are written as they come.
-    let printer: Arc<Mutex<Box<dyn FnMut(String) + Send>>> = match editor.create_external_printer() {
+    let printer: Arc<Mutex<Printer>> = match editor.create_external_printer() {
         // A line ending: while the editor waits for a key it adds one
         // itself, but not while a request is being answered.
         Ok(mut external) => Arc::new(Mutex::new(Box::new(move |text: String| {
@@ -262,7 +265,7 @@ pub fn console(args: &ConsoleArgs, dirs: &PluginDirs, config_dir: &Path, data_di
         let printer = printer.clone();
         move |log: LogLine| {
             let mut print = printer.lock().unwrap_or_else(|e| e.into_inner());
-            (&mut *print)(log_text(&log, colour))
+            (*print)(log_text(&log, colour))
         }
     };
 
@@ -284,7 +287,7 @@ pub fn console(args: &ConsoleArgs, dirs: &PluginDirs, config_dir: &Path, data_di
             link
         }
     };
-    if let Ok(plugins) = link.ask(&Request::Plugins) {
+    if let Ok(plugins) = link.ask(&Request::Plugins {}) {
         *ids.lock().unwrap_or_else(|e| e.into_inner()) = ids_of(&plugins);
     }
 
@@ -313,7 +316,7 @@ pub fn console(args: &ConsoleArgs, dirs: &PluginDirs, config_dir: &Path, data_di
         };
         match link.ask(&request) {
             Ok(text) => {
-                if request == Request::Plugins {
+                if request == (Request::Plugins {}) {
                     *ids.lock().unwrap_or_else(|e| e.into_inner()) = ids_of(&text);
                 }
                 println!("{text}");
@@ -388,7 +391,7 @@ pub fn stats(data_dir: &Path) -> anyhow::Result<ExitCode> {
             control::socket_path(data_dir).display()
         );
     };
-    match link.ask(&Request::Stats) {
+    match link.ask(&Request::Stats {}) {
         Ok(table) => {
             println!("{table}");
             Ok(ExitCode::SUCCESS)
@@ -403,7 +406,7 @@ mod tests {
 
     #[test]
     fn typed_lines_become_requests_or_say_what_is_wrong() {
-        assert_eq!(parse("  plugins ").unwrap(), Some(Request::Plugins));
+        assert_eq!(parse("  plugins ").unwrap(), Some(Request::Plugins {}));
         assert_eq!(parse("").unwrap(), None);
         assert_eq!(
             parse("run my.plugin.echo a b").unwrap(),

@@ -68,7 +68,7 @@ pub fn socket_path(data_dir: &Path) -> PathBuf {
 #[serde(tag = "op", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Request {
     /// The plugins with their status, version, world, strikes, quarantine.
-    Plugins,
+    Plugins {},
     /// Runs a plugin's command.
     Run {
         plugin: String,
@@ -83,7 +83,7 @@ pub enum Request {
     /// Loads a plugin's folder again and swaps it in.
     Reload { plugin: String },
     /// The metrics table.
-    Stats,
+    Stats {},
 }
 
 /// One line from the server.
@@ -133,11 +133,14 @@ pub struct LogLine {
     pub text: String,
 }
 
+/// A subscriber of the live tail: its number and its queue.
+type Subscriber = (u64, SyncSender<ServerLine>);
+
 /// The subscribers of the live tail: each gets every log line the host
 /// writes, as long as it keeps up.
 #[derive(Clone, Default)]
 pub struct Tail {
-    subscribers: Arc<Mutex<Vec<(u64, SyncSender<ServerLine>)>>>,
+    subscribers: Arc<Mutex<Vec<Subscriber>>>,
     next: Arc<AtomicUsize>,
 }
 
@@ -226,7 +229,7 @@ impl Controller {
     /// The answer to `request`: text for the user, or why not.
     pub fn handle(&self, request: &Request) -> Result<String, String> {
         match request {
-            Request::Plugins => Ok(self.plugins()),
+            Request::Plugins {} => Ok(self.plugins()),
             Request::Run { plugin, command, args } => self
                 .host
                 .run_command_blocking(plugin, command, args)
@@ -244,7 +247,7 @@ impl Controller {
                 Some(reload) => Ok(format!("reload: {reload}")),
                 None => Err(format!("no plugin `{plugin}` is loaded")),
             },
-            Request::Stats => match &self.metrics {
+            Request::Stats {} => match &self.metrics {
                 Some(metrics) => Ok(stats::table(&stats::parse(&metrics.text())).trim_end().to_string()),
                 None => Err("this plugboard was built without the `prometheus` feature, so it keeps no metrics".into()),
             },

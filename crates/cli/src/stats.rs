@@ -94,7 +94,9 @@ impl Metrics {
     /// Without the `prometheus` feature there is no recorder to install.
     #[cfg(not(feature = "prometheus"))]
     pub fn install(addr: Option<SocketAddr>) -> anyhow::Result<Metrics> {
-        let _ = addr;
+        if let Some(addr) = addr {
+            check_addr(addr)?;
+        }
         anyhow::bail!("this plugboard was built without the `prometheus` feature, so it keeps no metrics")
     }
 

@@ -2,6 +2,8 @@
 //! after a scripted run, and the Prometheus text served on `--metrics-addr`
 //! while it runs, scraped over plain HTTP on 127.0.0.1.
 
+#![cfg(feature = "prometheus")]
+
 #[allow(dead_code, reason = "each test file uses its own part of the helpers")]
 mod common;
 
