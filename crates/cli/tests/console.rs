@@ -369,3 +369,26 @@ fn stats_without_a_running_serve_says_how_to_get_metrics() {
         "{error}"
     );
 }
+
+#[test]
+fn with_no_serve_running_the_console_hosts_the_plugins_itself() {
+    let root = tempfile::tempdir().unwrap();
+    fixture(root.path());
+    let mut console = Terminal::start(root.path(), &["console", "--plugins", "plugins", "--trust-manifests"]);
+    console.expect("no plugboard serve runs on data", Duration::from_secs(120));
+    console.expect("plugboard> ", Duration::from_secs(10));
+    console.type_line("run conformance-v2.echo on its own host");
+    console.expect("\non its own host\n", Duration::from_secs(60));
+    console.type_line(r#"emit local {"n": 1}"#);
+    console.expect(
+        r#"[conformance-v2] info custom topic=local source=console payload={"n": 1}"#,
+        Duration::from_secs(60),
+    );
+    console.type_line("stats");
+    let table = console.expect("\nconformance-v2 ", Duration::from_secs(30));
+    assert!(table.contains("PLUGIN"), "{table}");
+    assert!(
+        !root.path().join("data/control.sock").exists(),
+        "a console's own host serves no socket"
+    );
+}

@@ -14,8 +14,10 @@
 //! that plugin until it is added again (reloaded): install it before
 //! opening the host.
 //!
-//! The set of series is bounded: one per metric and loaded plugin, and one
-//! per abuse kind and plugin for traps.
+//! The set of series is bounded: one per metric and plugin added since the
+//! recorder was installed, and one per abuse kind and plugin for traps; a
+//! plugin reloaded under the same id registers the same series again, so
+//! its counters go on.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
