@@ -30,7 +30,7 @@
 //! contract's types everywhere else.
 //!
 //! Each plugin's counters and call times are recorded through the
-//! `metrics` facade ([`metrics`]), with handles registered once per plugin;
+//! `metrics` facade ([`crate::metrics`]), with handles registered once per plugin;
 //! without a recorder installed by the application they cost nothing.
 //!
 //! What the host keeps about plugins (the user's grants, strikes and the
