@@ -263,7 +263,10 @@ fn the_console_on_a_running_serve_lists_plugins_runs_a_command_and_tails_a_plugi
     console.expect("unknown command `frobnicate`", Duration::from_secs(10));
 
     console.type_line("reload conformance-v2");
-    console.expect("reload: conformance-v2 0.1.0 -> 0.1.0 swapped in", Duration::from_secs(120));
+    console.expect(
+        "reload: conformance-v2 0.1.0 -> 0.1.0 swapped in",
+        Duration::from_secs(120),
+    );
     console.type_line("reload nobody");
     console.expect("error: no plugin `nobody` is loaded", Duration::from_secs(10));
 
