@@ -28,6 +28,8 @@ mod catalogue;
 mod check;
 mod componentize;
 mod conformance;
+mod console;
+mod control;
 mod date;
 mod describe;
 mod disabled;
@@ -46,6 +48,7 @@ mod remove;
 mod run;
 mod script;
 mod serve;
+mod stats;
 mod tasks;
 mod taskwarrior;
 
@@ -161,6 +164,12 @@ enum Command {
     /// Keep the plugins loaded on your tasks until Ctrl-C or SIGTERM: fire
     /// their timers, reload changed plugins, unload idle ones.
     Serve(serve::ServeArgs),
+    /// An interactive console on the running `plugboard serve` (or on a host
+    /// of its own when none runs): live plugin logs, plugins, commands,
+    /// events, grants, reloads, metrics.
+    Console(console::ConsoleArgs),
+    /// Show each plugin's metrics from the running `plugboard serve`.
+    Stats,
     /// Run your plugins on your Taskwarrior tasks: install or remove the
     /// Taskwarrior hooks.
     Taskwarrior(taskwarrior::TaskwarriorArgs),
@@ -213,6 +222,8 @@ fn main() -> ExitCode {
         Command::Componentize(args) => componentize::componentize(args).map(|()| ExitCode::SUCCESS),
         Command::Taskwarrior(args) => taskwarrior::taskwarrior(args, &plugin_dirs()?, &config_dir()?, &data_dir()?),
         Command::Serve(args) => serve::serve(args, &plugin_dirs()?, &config_dir()?, &data_dir()?),
+        Command::Console(args) => console::console(args, &plugin_dirs()?, &config_dir()?, &data_dir()?),
+        Command::Stats => console::stats(&data_dir()?),
     })();
     match result {
         Ok(code) => code,

@@ -56,6 +56,15 @@ pub struct RunArgs {
     /// not load) and unload deleted ones.
     #[arg(long)]
     watch: bool,
+    /// Print each plugin's metrics as a table at the end of the run (events
+    /// handled, errors, traps by kind, denied calls, fuel, memory high-water
+    /// mark, instances, time in the plugin).
+    #[arg(long)]
+    stats: bool,
+    /// Serve the metrics in the Prometheus text format on this loopback
+    /// address while the run goes on, e.g. 127.0.0.1:9464.
+    #[arg(long, value_name = "ADDR")]
+    metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// One `--set ID.KEY=VALUE`.
@@ -197,6 +206,15 @@ pub fn run(args: &RunArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &Path
     };
     let config = host_config(args, dirs, config_dir, data_dir);
     let strike_policy = config.strike_policy.clone();
+    // Before the host opens: each plugin's metric handles are registered
+    // with the recorder installed when it is loaded.
+    let metrics = match args.stats || args.metrics_addr.is_some() {
+        true => Some(crate::stats::Metrics::install(args.metrics_addr)?),
+        false => None,
+    };
+    if let Some(addr) = args.metrics_addr {
+        println!("Metrics (Prometheus text) on http://{addr}/metrics while the run goes on");
+    }
     let tasks = Arc::new(InMemoryTaskStore::new());
     let output = Output::default();
     let host = open_host(config, tasks.clone(), &output)?;
@@ -286,6 +304,10 @@ pub fn run(args: &RunArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &Path
             "\nQuarantined during this run: {}. They stay unloaded until you run `plugboard enable ID`.",
             ids.join(", ")
         );
+    }
+    if let Some(metrics) = metrics.as_ref().filter(|_| args.stats) {
+        println!("\nMetrics:");
+        print!("{}", crate::stats::table(&crate::stats::parse(&metrics.text())));
     }
     for error in host.persist_errors() {
         eprintln!("warning: a quarantine could not be saved, so it lasts only for this run: {error}");

@@ -40,6 +40,11 @@ pub struct ServeArgs {
     /// event starts it again), e.g. `30s`, `5m`.
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
     idle_unload: Duration,
+    /// Serve each plugin's metrics in the Prometheus text format on this
+    /// loopback address, e.g. 127.0.0.1:9464 (`plugboard stats` and the
+    /// console's `stats` show them without it).
+    #[arg(long, value_name = "ADDR")]
+    metrics_addr: Option<std::net::SocketAddr>,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -93,6 +98,7 @@ impl StopSignals {
 /// Runs the subcommand until SIGINT or SIGTERM.
 pub fn serve(args: &ServeArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> {
     let signals = StopSignals::block()?;
+    crate::control::Server::check_none_runs(data_dir)?;
     let store = open_store(data_dir)?;
     let mut config = crate::run::folders_config(
         args.plugins.as_deref(),
@@ -105,6 +111,20 @@ pub fn serve(args: &ServeArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &
     config.fire_timers = true;
     config.idle_timeout = Some(args.idle_unload);
 
+    // Before the host opens, so that every plugin's metric handles land in
+    // the recorder; without the `prometheus` feature there is none, unless
+    // an endpoint was asked for, which is then an error.
+    let metrics = match cfg!(feature = "prometheus") || args.metrics_addr.is_some() {
+        true => Some(crate::stats::Metrics::install(args.metrics_addr)?),
+        false => None,
+    };
+    // Every plugin log line goes to its log file and to the consoles.
+    let tail = crate::control::Tail::default();
+    let logs = crate::control::TeeLogs {
+        inner: Arc::new(plugboard::PluginLogFiles::new(data_dir)),
+        tail: tail.clone(),
+    };
+
     let output = Output::default();
     let printer = output.clone();
     let reload_printer = output.clone();
@@ -112,6 +132,7 @@ pub fn serve(args: &ServeArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &
     let counter = fired.clone();
     let opened = Host::builder(config.clone())
         .task_store(store.clone())
+        .plugin_logs(Arc::new(logs))
         .on_reload(move |reload| {
             let _printing = printer.lock().unwrap_or_else(|e| e.into_inner());
             print_reload(reload);
@@ -130,6 +151,8 @@ pub fn serve(args: &ServeArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &
         Err(error) => return Err(error.into()),
     };
     let lifecycle = print_lifecycle(&host, output.clone())?;
+    let control =
+        crate::control::Server::start(data_dir, crate::control::Controller::new(host.clone(), metrics), tail)?;
     let failures = {
         let _printing = output.lock().unwrap_or_else(|e| e.into_inner());
         let report = host.report();
@@ -143,6 +166,13 @@ pub fn serve(args: &ServeArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &
             config.describe_folders(),
             format_duration(args.idle_unload)
         );
+        println!(
+            "control socket {} (mode 0600): `plugboard console` and `plugboard stats` attach to it",
+            control.path().display()
+        );
+        if let Some(addr) = args.metrics_addr {
+            println!("metrics (Prometheus text) on http://{addr}/metrics");
+        }
         report.failures()
     };
 
@@ -153,6 +183,8 @@ pub fn serve(args: &ServeArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &
     }
     // Stops the timers, the watcher and the sweeper, and waits for the
     // firings still running, each bounded by its plugin's deadline.
+    // No console can ask anything more of it.
+    drop(control);
     host.shutdown();
     for error in host.persist_errors() {
         eprintln!("warning: a quarantine could not be saved: {error}");

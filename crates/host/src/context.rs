@@ -81,6 +81,11 @@ impl MemoryLimiter {
         }
     }
 
+    /// Bytes of linear memory the store's memories have now.
+    pub(crate) fn memory_used(&self) -> usize {
+        self.memory_used
+    }
+
     /// The cap the current call ran into, if any.
     pub(crate) fn hit(&self) -> Option<Abuse> {
         self.hit.clone()

@@ -29,6 +29,10 @@
 //! bindings at the ABI edge (`abi::convert`, `abi::v1`) and works on the
 //! contract's types everywhere else.
 //!
+//! Each plugin's counters and call times are recorded through the
+//! `metrics` facade ([`crate::metrics`]), with handles registered once per plugin;
+//! without a recorder installed by the application they cost nothing.
+//!
 //! What the host keeps about plugins (the user's grants, strikes and the
 //! quarantine, each plugin's log) it keeps through the contract's traits
 //! ([`GrantStore`], [`QuarantineStore`], [`PluginLogSink`]), re-exported
@@ -51,6 +55,7 @@ mod executor;
 pub mod imports;
 pub mod limits;
 pub mod loader;
+pub mod metrics;
 pub mod network;
 pub mod output;
 pub mod policy;

@@ -219,6 +219,19 @@ impl Host {
         self.shared.reloader.reload_all()
     }
 
+    /// Loads one loaded plugin's folder again now, with the grants as they
+    /// are now, and swaps it in as a hot reload would (the old build keeps
+    /// running if the new one does not load); the reload listener hears it.
+    /// `None` when no plugin of that id is loaded.
+    pub fn reload_plugin(&self, id: &str) -> Option<Reload> {
+        let dir = self.plugins().into_iter().find(|p| p.id() == id)?.dir;
+        Some(
+            self.shared
+                .reloader
+                .apply(plugboard_registry::ReloadEvent::Changed(dir)),
+        )
+    }
+
     /// Waits until every plugin the host loads in the background
     /// ([`HostConfig::load_in_background`]) is loaded or refused, and
     /// returns what became of those settled since the last call, in the

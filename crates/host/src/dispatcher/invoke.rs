@@ -186,7 +186,10 @@ async fn start_instance(
         PluginPre::V2(pre) => clock.bound(pre.instantiate_async(&mut store)).await.map(Handler::V2),
     };
     let handler = match instantiated {
-        Ok(handler) => handler,
+        Ok(handler) => {
+            slot.metrics.instantiated();
+            handler
+        }
         // The host's pool is full: not the plugin's doing, so no strike, and
         // the next event tries again.
         Err(e) if e.downcast_ref::<PoolConcurrencyLimitError>().is_some() => {
@@ -207,6 +210,7 @@ async fn start_instance(
         let result = clock
             .bound(handler.plugboard_task_events_handler().call_init(&mut store, &settings))
             .await;
+        record_use(shared, slot, &store);
         match result {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
@@ -256,6 +260,7 @@ fn finish_call<T>(
             CallEffects::default(),
         );
     };
+    record_use(shared, slot, &live.store);
     let context = live.store.data_mut();
     match result {
         Ok(value) => {
@@ -310,6 +315,19 @@ fn finish_call<T>(
             (Err(outcome), effects)
         }
     }
+}
+
+/// Records the fuel a call consumed (its fuel was set to the plugin's
+/// limit before it) and the instance's memory after it.
+fn record_use(shared: &Shared, slot: &Slot, store: &Store<PluginContext>) {
+    let fuel = match shared.fuel {
+        true => store
+            .get_fuel()
+            .ok()
+            .map(|left| slot.plugin.limits.fuel.saturating_sub(left)),
+        false => None,
+    };
+    slot.metrics.used(fuel, store.data().limiter.memory_used());
 }
 
 /// What a trap or error that stopped a call means: a failure of the

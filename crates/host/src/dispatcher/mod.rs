@@ -534,6 +534,7 @@ impl Shared {
             Outcome::HostFailed(why) => vec![format!("host failure during {kind}: {why}")],
             _ => Vec::new(),
         };
+        slot.metrics.outcome(&outcome, false, effects.denied.len(), elapsed);
         // Writing logs and judging a failure may take time (files, the
         // listeners): after them the clock is read again.
         let quiet = !Judge::has_log_work(Some(&effects), &audit);
@@ -611,6 +612,7 @@ impl Shared {
         if state.live.is_none() {
             self.make_room_for(&slot);
         }
+        let started = Instant::now();
         let (result, effects) = invoke::run_command(self, &slot, &mut state, command, args, spent.ends).await;
         drop(state);
         slot.touch(self.started);
@@ -624,6 +626,8 @@ impl Shared {
             Ok(_) => Outcome::Handled,
             Err(outcome) => outcome.clone(),
         };
+        slot.metrics
+            .outcome(&outcome, true, effects.denied.len(), started.elapsed());
         self.judge_call(&slot, &outcome, &effects, &mut report);
         match result {
             Ok(text) => Ok(CommandOutput { text, effects }),
@@ -679,6 +683,7 @@ impl Shared {
                 let Err(Outcome::Trapped(abuse)) = &result else {
                     break result;
                 };
+                slot.metrics.trapped(abuse.kind);
                 attempts += 1;
                 let threshold = self.judge().policy.threshold(abuse.kind);
                 if self.strike(slot, abuse, 1, &mut report) || threshold == 0 || attempts >= threshold {

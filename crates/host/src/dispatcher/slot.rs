@@ -14,6 +14,7 @@ use super::event_forms::EventForms;
 use crate::bindings::{v1, v2};
 use crate::context::PluginContext;
 use crate::loader::LoadedPlugin;
+use crate::metrics::PluginMetrics;
 use crate::world::WorldVersion;
 
 /// How many kinds of event there are, as [`kind_of`] numbers them.
@@ -68,11 +69,14 @@ pub(crate) struct Slot {
     /// When it last started or handled a call, in microseconds since the
     /// dispatcher was made; 0 for never.
     last_used: AtomicU64,
+    /// Its metric handles, registered when it was added.
+    pub(crate) metrics: PluginMetrics,
 }
 
 impl Slot {
     pub(crate) fn new(plugin: LoadedPlugin) -> Slot {
         Slot {
+            metrics: PluginMetrics::register(plugin.id()),
             id: Arc::from(plugin.id()),
             plugin,
             state: tokio::sync::Mutex::new(SlotState::default()),
