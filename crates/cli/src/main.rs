@@ -25,6 +25,7 @@
 mod app;
 mod archive;
 mod check;
+mod command;
 mod componentize;
 mod conformance;
 mod date;
@@ -137,6 +138,9 @@ enum Command {
         /// A plugin folder (plugin.toml + component) or a .wasm file.
         path: PathBuf,
     },
+    /// Run one command of an installed plugin (PLUGIN-ID.COMMAND), its
+    /// arguments checked against the parameters it declares.
+    Command(command::CommandArgs),
     /// Run the ABI conformance suite and print its matrix; exits 0 iff it passed.
     Conformance,
     /// Add, list, change, undo, export and sync your tasks (a TaskChampion
@@ -201,6 +205,7 @@ fn main() -> ExitCode {
         Command::List(args) => list::list(args, &plugin_dirs()?, &config_dir()?, &data_dir()?),
         Command::Enable { id } => enable::enable(id, &data_dir()?),
         Command::Inspect { path } => inspect::inspect(path, &data_dir()?),
+        Command::Command(args) => command::command(args, &plugin_dirs()?, &config_dir()?, &data_dir()?),
         Command::Conformance => conformance::conformance(),
         Command::Tasks(args) => tasks::tasks(args, &plugin_dirs()?, &config_dir()?, &data_dir()?),
         Command::Check { path } => check::check(path, &data_dir()?),

@@ -107,7 +107,7 @@ fn a_world_other_than_the_manifests_fails() {
     assert!(!ok, "{out}");
     assert!(line(&out, "imports").starts_with("ok "), "{out}");
     assert!(line(&out, "world").starts_with("FAILED "), "{out}");
-    assert!(line(&out, "world").contains("task-events@2.1.0"), "{out}");
+    assert!(line(&out, "world").contains("task-events@2.2.0"), "{out}");
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! The ABI conformance suite.
 //!
-//! One host, one fixture plugin per world version (built from
-//! `tests/fixtures/conformance-v*`), every event kind and every host call.
+//! One host, one fixture plugin per world release (built from
+//! `tests/fixtures/conformance-v*`: @1, and the same 2.x body built against
+//! 2.0.0, 2.1.0 and 2.2.0), every event kind and every host call.
 //! A fixture logs what it receives and performs the host call that the title
 //! of the task it is told about names; each case checks the log, the
 //! outcome and the task store. The result is a matrix of case × world.
@@ -51,9 +52,20 @@ pub struct CaseResult {
     pub case: &'static str,
     /// The world it ran on.
     pub world: WorldVersion,
+    /// The release its fixture was built against: the matrix's column,
+    /// e.g. `task-events@2.1.0`.
+    pub release: &'static str,
     /// What happened.
     pub verdict: Verdict,
 }
+
+/// The matrix's columns: the release each fixture is built against.
+pub const RELEASES: [&str; 4] = [
+    "task-events@1.0.0",
+    "task-events@2.0.0",
+    "task-events@2.1.0",
+    "task-events@2.2.0",
+];
 
 /// Every case on every world.
 #[derive(Debug, Clone, Default)]
@@ -78,23 +90,23 @@ impl Report {
         let width = CASES.iter().map(|c| c.name.len()).max().unwrap_or(4).max(4);
         let mut out = String::new();
         let _ = write!(out, "{:width$}", "case");
-        for world in WorldVersion::ALL {
-            let _ = write!(out, "  {:15}", world.to_string());
+        for release in RELEASES {
+            let _ = write!(out, "  {release:17}");
         }
         out.push('\n');
         for case in CASES {
             let _ = write!(out, "{:width$}", case.name);
-            for world in WorldVersion::ALL {
+            for release in RELEASES {
                 let cell = self
                     .results
                     .iter()
-                    .find(|r| r.case == case.name && r.world == world)
+                    .find(|r| r.case == case.name && r.release == release)
                     .map_or("-", |r| match r.verdict {
                         Verdict::Pass => "pass",
                         Verdict::Fail(_) => "FAIL",
                         Verdict::NotApplicable => "n/a",
                     });
-                let _ = write!(out, "  {cell:15}");
+                let _ = write!(out, "  {cell:17}");
             }
             out.push('\n');
         }
@@ -105,7 +117,7 @@ impl Report {
         });
         for failure in self.failures() {
             if let Verdict::Fail(why) = &failure.verdict {
-                let _ = writeln!(out, "FAIL {} on {}: {why}", failure.case, failure.world);
+                let _ = writeln!(out, "FAIL {} on {}: {why}", failure.case, failure.release);
             }
         }
         let _ = writeln!(out, "conformance: {pass} passed, {fail} failed");
@@ -113,32 +125,49 @@ impl Report {
     }
 }
 
-/// A fixture plugin loaded for one world.
+/// A fixture plugin loaded for one world release.
 pub(crate) struct Fixture {
     pub(crate) world: WorldVersion,
+    /// The minor release it is built against (0 for @1).
+    pub(crate) minor: u64,
+    pub(crate) release: &'static str,
     pub(crate) plugin: LoadedPlugin,
     pub(crate) manifest_text: &'static str,
     pub(crate) bytes: &'static [u8],
 }
 
+/// The source folder of the fixtures (their `resources/` and `locales/`).
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures");
+
+/// The language the fixtures are loaded for, so that `locale.translate`
+/// has a user language to find and one (English) to fall back to.
+pub(crate) const USER_LANGUAGE: &str = "de";
+
+/// How the suite loads a fixture: granted what it requests, for a user
+/// reading German.
+pub(crate) fn fixture_options() -> LoadOptions {
+    LoadOptions {
+        language: USER_LANGUAGE.parse().ok(),
+        ..LoadOptions::trusting_manifest()
+    }
+}
+
 fn load_fixture(
     runtime: &Runtime,
-    world: WorldVersion,
+    release: &'static str,
+    folder: &str,
     manifest_text: &'static str,
     component: artifacts::Component,
 ) -> Result<Fixture, Error> {
     let origin = Path::new(component.path);
-    let dir = origin.parent().unwrap_or(Path::new("."));
+    let dir = Path::new(FIXTURES).join(folder);
     let manifest = Manifest::parse(manifest_text, &dir.join("plugin.toml"))?;
-    let plugin = runtime.load_bytes(
-        manifest,
-        dir,
-        origin,
-        component.bytes,
-        &LoadOptions::trusting_manifest(),
-    )?;
+    let plugin = runtime.load_bytes(manifest, &dir, origin, component.bytes, &fixture_options())?;
+    let built = plugin.world().map(|w| w.built_against.clone());
     Ok(Fixture {
-        world,
+        world: plugin.world().map_or(WorldVersion::V1, |w| w.version),
+        minor: built.map_or(0, |v| v.minor),
+        release,
         plugin,
         manifest_text,
         bytes: component.bytes,
@@ -156,13 +185,29 @@ pub fn run_on(runtime: &Runtime) -> Result<Report, Error> {
     let fixtures = [
         load_fixture(
             runtime,
-            WorldVersion::V1,
+            RELEASES[0],
+            "conformance-v1",
             include_str!("../../../tests/fixtures/conformance-v1/plugin.toml"),
             artifacts::CONFORMANCE_V1,
         )?,
         load_fixture(
             runtime,
-            WorldVersion::V2,
+            RELEASES[1],
+            "conformance-v2-0",
+            include_str!("../../../tests/fixtures/conformance-v2-0/plugin.toml"),
+            artifacts::CONFORMANCE_V2_0,
+        )?,
+        load_fixture(
+            runtime,
+            RELEASES[2],
+            "conformance-v2-1",
+            include_str!("../../../tests/fixtures/conformance-v2-1/plugin.toml"),
+            artifacts::CONFORMANCE_V2_1,
+        )?,
+        load_fixture(
+            runtime,
+            RELEASES[3],
+            "conformance-v2",
             include_str!("../../../tests/fixtures/conformance-v2/plugin.toml"),
             artifacts::CONFORMANCE_V2,
         )?,
@@ -174,6 +219,7 @@ pub fn run_on(runtime: &Runtime) -> Result<Report, Error> {
             report.results.push(CaseResult {
                 case: case.name,
                 world: fixture.world,
+                release: fixture.release,
                 verdict,
             });
         }

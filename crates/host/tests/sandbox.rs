@@ -420,13 +420,14 @@ fn an_event_storm_is_stopped_and_quarantined() {
 fn a_two_plugin_ping_pong_is_cut_at_the_depth_limit() {
     let ping = load(
         &hostile_manifest("pinger", "ping-pong", "", "starts = \"true\"\nsends = \"ping\"")
-            .replace("\"custom:*\"", "\"custom:pong\""),
+            .replace("\"custom:*\"", "\"custom:ponger/pong\""),
         artifacts::HOSTILE,
         Grants::everything_requested(),
     )
     .unwrap();
     let pong = load(
-        &hostile_manifest("ponger", "ping-pong", "", "sends = \"pong\"").replace("\"custom:*\"", "\"custom:ping\""),
+        &hostile_manifest("ponger", "ping-pong", "", "sends = \"pong\"")
+            .replace("\"custom:*\"", "\"custom:pinger/ping\""),
         artifacts::HOSTILE,
         Grants::everything_requested(),
     )
