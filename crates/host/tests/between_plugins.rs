@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use plugboard_contract::task_store::new_task;
-use plugboard_contract::{Event, StateStore, TaskStore};
+use plugboard_contract::{Event, StateStore};
 use plugboard_host::{
     CommandError, Dispatcher, Health, HostServices, InMemoryStateStore, InMemoryTaskStore, LoadOptions, LoadedPlugin,
     Outcome, Runtime,
@@ -133,7 +133,7 @@ fn an_invocation_without_the_grant_or_the_dependency_is_denied() {
     ]);
     let unknown = refusal(host.run_command_blocking("a", "relay", &args(&["b.secret"])));
     assert!(
-        unknown.contains("not-found: plugin `b` offers no command `secret`"),
+        unknown.contains("not found: plugin `b` offers no command `secret`"),
         "{unknown}"
     );
 }

@@ -1163,13 +1163,17 @@ fn amplifiers(extra: &str) -> Vec<LoadedPlugin> {
         patient(hostile_manifest(id, "amplify", "", &config)).replace("\"custom:*\"", &format!("\"custom:{listens}\""))
     };
     let starter = load(
-        &manifest("amp-a", format!("starts = \"true\"\nsends = \"ping\"\n{extra}"), "pong"),
+        &manifest(
+            "amp-a",
+            format!("starts = \"true\"\nsends = \"ping\"\n{extra}"),
+            "amp-b/pong",
+        ),
         artifacts::HOSTILE,
         Grants::everything_requested(),
     )
     .unwrap();
     let answerer = load(
-        &manifest("amp-b", format!("sends = \"pong\"\n{extra}"), "ping"),
+        &manifest("amp-b", format!("sends = \"pong\"\n{extra}"), "amp-a/ping"),
         artifacts::HOSTILE,
         Grants::everything_requested(),
     )
