@@ -140,7 +140,8 @@ enum Command {
     },
     /// Run one command of an installed plugin (PLUGIN-ID.COMMAND), its
     /// arguments checked against the parameters it declares.
-    Command(command::CommandArgs),
+    #[command(name = "command")]
+    Invoke(command::CommandArgs),
     /// Run the ABI conformance suite and print its matrix; exits 0 iff it passed.
     Conformance,
     /// Add, list, change, undo, export and sync your tasks (a TaskChampion
@@ -205,7 +206,7 @@ fn main() -> ExitCode {
         Command::List(args) => list::list(args, &plugin_dirs()?, &config_dir()?, &data_dir()?),
         Command::Enable { id } => enable::enable(id, &data_dir()?),
         Command::Inspect { path } => inspect::inspect(path, &data_dir()?),
-        Command::Command(args) => command::command(args, &plugin_dirs()?, &config_dir()?, &data_dir()?),
+        Command::Invoke(args) => command::command(args, &plugin_dirs()?, &config_dir()?, &data_dir()?),
         Command::Conformance => conformance::conformance(),
         Command::Tasks(args) => tasks::tasks(args, &plugin_dirs()?, &config_dir()?, &data_dir()?),
         Command::Check { path } => check::check(path, &data_dir()?),
