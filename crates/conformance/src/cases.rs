@@ -46,6 +46,11 @@ struct Bench {
 
 impl Bench {
     fn new(runtime: &Runtime, fixture: &Fixture) -> Bench {
+        Bench::with(runtime, fixture.plugin.clone())
+    }
+
+    /// A fresh host with `plugin` loaded.
+    fn with(runtime: &Runtime, plugin: plugboard_host::LoadedPlugin) -> Bench {
         let tasks = Arc::new(InMemoryTaskStore::new());
         let services = HostServices {
             tasks: tasks.clone(),
@@ -54,7 +59,7 @@ impl Bench {
         };
         let dispatcher = Dispatcher::new(runtime, services);
         // The fixture loaded before; adding it to a fresh dispatcher cannot clash.
-        let _ = dispatcher.add(fixture.plugin.clone());
+        let _ = dispatcher.add(plugin);
         Bench { dispatcher, tasks }
     }
 
@@ -129,20 +134,20 @@ fn since_2(minor: u64, fixture: &Fixture, check: impl FnOnce() -> Check) -> Verd
     verdict((fixture.world == WorldVersion::V2 && fixture.minor >= minor).then(check))
 }
 
-/// The fixture's manifest under another id, without its `[dependencies]`
-/// (which the 2.2 fixture keeps last): a peer to emit to or invoke.
+/// The fixture's manifest under another id: a peer to emit to or invoke.
 fn peer_of(runtime: &Runtime, fixture: &Fixture, id: &str) -> Result<plugboard_host::LoadedPlugin, String> {
     let own = format!("id = \"{}\"", fixture.plugin.id());
     let text = fixture.manifest_text.replace(&own, &format!("id = \"{id}\""));
-    let text = match text.find("[dependencies]") {
-        Some(at) => text[..at].to_string(),
-        None => text,
-    };
+    load_text(runtime, fixture, &text)
+}
+
+/// The fixture's component under the manifest `text`.
+fn load_text(runtime: &Runtime, fixture: &Fixture, text: &str) -> Result<plugboard_host::LoadedPlugin, String> {
     let origin = fixture
         .plugin
         .component_path()
         .ok_or("the conformance fixture has no component")?;
-    let manifest = Manifest::parse(&text, &fixture.plugin.dir.join("plugin.toml")).map_err(|e| e.to_string())?;
+    let manifest = Manifest::parse(text, &fixture.plugin.dir.join("plugin.toml")).map_err(|e| e.to_string())?;
     runtime
         .load_bytes(
             manifest,
@@ -452,7 +457,13 @@ fn translate(runtime: &Runtime, fixture: &Fixture) -> Verdict {
 fn commands_invoke(runtime: &Runtime, fixture: &Fixture) -> Verdict {
     since_2(2, fixture, || {
         let own = fixture.plugin.id().to_string();
-        let bench = Bench::new(runtime, fixture);
+        // The caller names the provider in its `[dependencies]`; a host
+        // that finds plugins in folders refuses to load it without one.
+        let caller = format!(
+            "{}\n[dependencies]\nconformance-peer = \"0.1\"\n",
+            fixture.manifest_text
+        );
+        let bench = Bench::with(runtime, load_text(runtime, fixture, &caller)?);
         bench
             .dispatcher
             .add(peer_of(runtime, fixture, "conformance-peer")?)
