@@ -5,7 +5,8 @@
 //! turns that component ABI (the WIT worlds in the repository's `wit/` folder)
 //! into a Rust trait, [`Plugin`], whose handlers all default to doing
 //! nothing, and into plain functions for everything the host offers:
-//! [`tasks`], [`state`], [`events`], [`config`], [`clock`] and [`log`].
+//! [`tasks`], [`state`], [`events`], [`config`], [`clock`], [`log`],
+//! [`commands`], [`resources`] and [`locale`].
 //!
 //! The SDK never reaches past the host interfaces: it does not touch files,
 //! the network or the environment, and it adds no exports of its own, so a
@@ -44,7 +45,7 @@
 //!
 //! # ABI versions
 //!
-//! The default feature `v2` targets `plugboard:task-events@2.1.0`, the
+//! The default feature `v2` targets `plugboard:task-events@2.2.0`, the
 //! current ABI, and is what new plugins should use. Feature `v1` adds the
 //! `v1` module for the frozen `plugboard:task-events@1.0.0` ABI, for plugins
 //! that must load on applications that speak only version 1. A plugin
@@ -65,13 +66,19 @@ mod instance;
 #[cfg(feature = "v2")]
 pub mod clock;
 #[cfg(feature = "v2")]
+pub mod commands;
+#[cfg(feature = "v2")]
 pub mod config;
 #[cfg(feature = "v2")]
 pub mod events;
 #[cfg(feature = "v2")]
+pub mod locale;
+#[cfg(feature = "v2")]
 pub mod log;
 #[cfg(feature = "v2")]
 mod plugin;
+#[cfg(feature = "v2")]
+pub mod resources;
 #[cfg(feature = "v2")]
 pub mod state;
 #[cfg(feature = "v2")]
@@ -91,7 +98,7 @@ pub use types::{
     TaskId, TaskPatch, Timestamp,
 };
 
-/// Code generated from `wit/task-events@2.1.0` by `wit-bindgen`.
+/// Code generated from `wit/task-events@2.2.0` by `wit-bindgen`.
 ///
 /// Public only so that [`export_plugin!`] can reach it from a plugin crate;
 /// use the typed wrappers instead.
@@ -99,8 +106,8 @@ pub use types::{
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "wit/task-events@2.1.0",
-        world: "plugboard:task-events/plugin@2.1.0",
+        path: "wit/task-events@2.2.0",
+        world: "plugboard:task-events/plugin@2.2.0",
         // The export macro is used from the plugin's crate, so it must be
         // public and it, not this crate, must carry the world's exports.
         pub_export_macro: true,
@@ -108,13 +115,13 @@ pub mod bindings {
         default_bindings_module: "plugboard_sdk::bindings",
         additional_derives: [PartialEq, Eq],
         additional_type_attributes: {
-            "plugboard:task-events/types@2.1.0/new-task": [#[derive(Default)]],
-            "plugboard:task-events/types@2.1.0/task-patch": [#[derive(Default)]],
-            "plugboard:task-events/types@2.1.0/filter": [#[derive(Default)]],
-            "plugboard:task-events/types@2.1.0/priority": [#[derive(Default)]],
+            "plugboard:task-events/types@2.2.0/new-task": [#[derive(Default)]],
+            "plugboard:task-events/types@2.2.0/task-patch": [#[derive(Default)]],
+            "plugboard:task-events/types@2.2.0/filter": [#[derive(Default)]],
+            "plugboard:task-events/types@2.2.0/priority": [#[derive(Default)]],
         },
         additional_member_attributes: {
-            "plugboard:task-events/types@2.1.0/priority.none": [#[default]],
+            "plugboard:task-events/types@2.2.0/priority.none": [#[default]],
         },
     });
 }
@@ -128,7 +135,7 @@ pub mod __private {
     pub use crate::v1::Adapter as AdapterV1;
 }
 
-/// Exports a [`Plugin`] as this component's `plugboard:task-events/handler@2.1.0`.
+/// Exports a [`Plugin`] as this component's `plugboard:task-events/handler@2.2.0`.
 ///
 /// Call it once, at the root of the plugin's crate, with the type that
 /// implements [`Plugin`]. The SDK makes one instance of that type with

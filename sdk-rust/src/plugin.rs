@@ -4,6 +4,7 @@
 use std::marker::PhantomData;
 
 use crate::bindings::exports::plugboard::task_events::handler::Guest;
+use crate::bindings::exports::plugboard::task_events::lifecycle::Guest as LifecycleGuest;
 use crate::instance;
 use crate::types::{CustomEvent, Error, Event, SyncSummary, Task, TaskChange};
 
@@ -73,6 +74,17 @@ pub trait Plugin: Default + 'static {
         let _ = args;
         Err(Error::Invalid(format!("unknown command {name}")))
     }
+
+    /// Called before the host unloads, reloads or stops the plugin, under
+    /// a short deadline: write what must last into [`state`](crate::state)
+    /// now. The state writes made here are committed like a handler's.
+    fn shutdown(&mut self) {}
+
+    /// A short line saying how the plugin is doing, shown by `plugboard
+    /// list`; an error says what is wrong. The default says `ok`.
+    fn health(&mut self) -> Result<String, Error> {
+        Ok("ok".to_string())
+    }
 }
 
 /// The plugin's settings: its manifest's `[config]` defaults, overridden by
@@ -133,5 +145,15 @@ impl<P: Plugin> Guest for Adapter<P> {
 
     fn run_command(name: String, args: Vec<String>) -> Result<String, Error> {
         instance::with(|plugin: &mut P| plugin.run_command(name, args))
+    }
+}
+
+impl<P: Plugin> LifecycleGuest for Adapter<P> {
+    fn shutdown() {
+        instance::with(|plugin: &mut P| plugin.shutdown())
+    }
+
+    fn health() -> Result<String, Error> {
+        instance::with(|plugin: &mut P| plugin.health())
     }
 }

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use annotate_snippets::{Level, Renderer, Snippet};
 use plugboard_contract::Event;
 use plugboard_contract::task_store::new_task;
-use plugboard_host::{Dispatcher, Grants, HostServices, LoadOptions, Outcome, Policy};
+use plugboard_host::{Dispatcher, Grants, Health, HostServices, LoadOptions, Outcome, Policy};
 use plugboard_manifest::{Manifest, ManifestError};
 
 use crate::inspect::code_cached_runtime;
@@ -144,13 +144,41 @@ pub fn check(path: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> {
         report("smoke", Verdict::NotRun("not run: the plugin does not load"));
         return Ok(ExitCode::FAILURE);
     }
-    report("smoke", smoke(&runtime, manifest, path));
+    let (smoked, health) = smoke(&runtime, manifest, path);
+    report("smoke", smoked);
+    report(
+        "health",
+        match health {
+            Some(Health::Healthy(text)) => Verdict::Ok(text),
+            Some(Health::Unhealthy(why)) => Verdict::Failed(why),
+            Some(Health::NotReported) => {
+                Verdict::NotRun("not reported: it exports no lifecycle (built before task-events 2.2)")
+            }
+            None => Verdict::NotRun("not run: the smoke check did not start it"),
+        },
+    );
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 /// Loads the plugin into an in-memory host, granted what it requests,
-/// starts it and sends it the first task event it subscribes to.
-fn smoke(runtime: &plugboard_host::Runtime, manifest: Manifest, dir: &Path) -> Verdict {
+/// starts it and sends it the first task event it subscribes to; then asks
+/// it how it is (`lifecycle.health`).
+fn smoke(runtime: &plugboard_host::Runtime, manifest: Manifest, dir: &Path) -> (Verdict, Option<Health>) {
+    let id = manifest.plugin.id.as_str().to_string();
+    let (services, tasks) = HostServices::in_memory();
+    let dispatcher = Dispatcher::new(runtime, services);
+    let verdict = smoke_event(runtime, manifest, dir, &dispatcher, &tasks);
+    let started = !matches!(verdict, Verdict::Failed(_));
+    (verdict, started.then(|| dispatcher.health_blocking(&id)).flatten())
+}
+
+fn smoke_event(
+    runtime: &plugboard_host::Runtime,
+    manifest: Manifest,
+    dir: &Path,
+    dispatcher: &Dispatcher,
+    tasks: &plugboard_host::InMemoryTaskStore,
+) -> Verdict {
     use plugboard_manifest::Subscription;
     let kinds = [
         Subscription::TaskCreated,
@@ -162,8 +190,6 @@ fn smoke(runtime: &plugboard_host::Runtime, manifest: Manifest, dir: &Path) -> V
         Ok(plugin) => plugin,
         Err(error) => return Verdict::Failed(format!("it does not load: {error}")),
     };
-    let (services, tasks) = HostServices::in_memory();
-    let dispatcher = Dispatcher::new(runtime, services);
     if let Err(error) = dispatcher.add(plugin) {
         return Verdict::Failed(format!("it cannot be added to a host: {error}"));
     }

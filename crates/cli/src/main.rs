@@ -26,6 +26,7 @@ mod app;
 mod archive;
 mod catalogue;
 mod check;
+mod command;
 mod componentize;
 mod conformance;
 mod console;
@@ -145,6 +146,10 @@ enum Command {
         /// A plugin folder (plugin.toml + component) or a .wasm file.
         path: PathBuf,
     },
+    /// Run one command of an installed plugin (PLUGIN-ID.COMMAND), its
+    /// arguments checked against the parameters it declares.
+    #[command(name = "command")]
+    Invoke(command::CommandArgs),
     /// Run the ABI conformance suite and print its matrix; exits 0 iff it passed.
     Conformance,
     /// Add, list, change, undo, export and sync your tasks (a TaskChampion
@@ -216,6 +221,7 @@ fn main() -> ExitCode {
         Command::List(args) => list::list(args, &plugin_dirs()?, &config_dir()?, &data_dir()?),
         Command::Enable { id } => enable::enable(id, &data_dir()?),
         Command::Inspect { path } => inspect::inspect(path, &data_dir()?),
+        Command::Invoke(args) => command::command(args, &plugin_dirs()?, &config_dir()?, &data_dir()?),
         Command::Conformance => conformance::conformance(),
         Command::Tasks(args) => tasks::tasks(args, &plugin_dirs()?, &config_dir()?, &data_dir()?),
         Command::Check { path } => check::check(path, &data_dir()?),

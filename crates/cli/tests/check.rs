@@ -30,10 +30,12 @@ fn a_good_plugin_passes_every_check() {
     plugin_folder(root.path(), "auto-tag", &example_manifest("auto-tag"), AUTO_TAG);
     let (ok, out) = check(root.path(), "auto-tag");
     assert!(ok, "{out}");
-    for name in ["manifest", "imports", "world", "smoke"] {
+    for name in ["manifest", "imports", "world", "smoke", "health"] {
         assert!(line(&out, name).starts_with("ok "), "{out}");
     }
     assert!(line(&out, "smoke").contains("task-created handled"), "{out}");
+    // Built with the SDK against 2.2: its lifecycle export answers the SDK's default.
+    assert!(line(&out, "health").ends_with(" ok"), "{out}");
 }
 
 #[test]
@@ -107,7 +109,7 @@ fn a_world_other_than_the_manifests_fails() {
     assert!(!ok, "{out}");
     assert!(line(&out, "imports").starts_with("ok "), "{out}");
     assert!(line(&out, "world").starts_with("FAILED "), "{out}");
-    assert!(line(&out, "world").contains("task-events@2.1.0"), "{out}");
+    assert!(line(&out, "world").contains("task-events@2.2.0"), "{out}");
 }
 
 #[test]

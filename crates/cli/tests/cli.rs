@@ -101,7 +101,7 @@ fn the_demo_with_the_demo_grants_shows_both_plugins_at_work() {
         "{out}"
     );
     assert!(
-        out.contains("auto-tag        0.1.0  task-events@2 (built against 2.1.0)"),
+        out.contains("auto-tag        0.1.0  task-events@2 (built against 2.2.0)"),
         "{out}"
     );
     assert!(
@@ -620,7 +620,7 @@ fn a_plugin_that_fails_to_load_is_reported_and_the_others_still_run() {
     let err = stderr(&output);
     assert!(
         err.contains("plugin `auto-tag`: plugin.toml says `api = \"task-events@1\"`")
-            && err.contains("auto_tag.wasm is built for plugboard:task-events@2.1.0"),
+            && err.contains("auto_tag.wasm is built for plugboard:task-events@2.2.0"),
         "{err}"
     );
     let out = stdout(&output);
@@ -667,9 +667,9 @@ fn inspect_shows_the_manifest_and_the_world_of_a_folder() {
         "  asks for     tasks: read, write",
         "  config       keywords = \"urgent,review,bug\"",
         "  commands     retag: Apply the keyword rule",
-        "  world        task-events@2, built against 2.1.0",
-        "    plugboard:task-events/handler@2.1.0",
-        "    plugboard:task-events/tasks@2.1.0",
+        "  world        task-events@2, built against 2.2.0",
+        "    plugboard:task-events/handler@2.2.0",
+        "    plugboard:task-events/tasks@2.2.0",
     ] {
         assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
     }
@@ -699,10 +699,10 @@ fn inspect_flags_a_manifest_that_disagrees_with_its_component() {
     plugin_folder(root.path(), "auto-tag", &lying, AUTO_TAG);
     let output = plugboard(root.path(), &["inspect", "plugins/auto-tag"]);
     assert!(!output.status.success());
-    assert!(stdout(&output).contains("task-events@2, built against 2.1.0"));
+    assert!(stdout(&output).contains("task-events@2, built against 2.2.0"));
     let err = stderr(&output);
     assert!(
-        err.contains("plugin.toml says `api = \"task-events@1\"` but the component is built for task-events@2.1.0"),
+        err.contains("plugin.toml says `api = \"task-events@1\"` but the component is built for task-events@2.2.0"),
         "{err}"
     );
 }

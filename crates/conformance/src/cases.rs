@@ -46,6 +46,11 @@ struct Bench {
 
 impl Bench {
     fn new(runtime: &Runtime, fixture: &Fixture) -> Bench {
+        Bench::with(runtime, fixture.plugin.clone())
+    }
+
+    /// A fresh host with `plugin` loaded.
+    fn with(runtime: &Runtime, plugin: plugboard_host::LoadedPlugin) -> Bench {
         let tasks = Arc::new(InMemoryTaskStore::new());
         let services = HostServices {
             tasks: tasks.clone(),
@@ -54,7 +59,7 @@ impl Bench {
         };
         let dispatcher = Dispatcher::new(runtime, services);
         // The fixture loaded before; adding it to a fresh dispatcher cannot clash.
-        let _ = dispatcher.add(fixture.plugin.clone());
+        let _ = dispatcher.add(plugin);
         Bench { dispatcher, tasks }
     }
 
@@ -122,6 +127,36 @@ fn all_worlds(check: impl FnOnce() -> Check) -> Verdict {
 /// A case only worlds since v2 have.
 fn v2_only(fixture: &Fixture, check: impl FnOnce() -> Check) -> Verdict {
     verdict((fixture.world == WorldVersion::V2).then(check))
+}
+
+/// A case only fixtures built against 2.`minor` or later have.
+fn since_2(minor: u64, fixture: &Fixture, check: impl FnOnce() -> Check) -> Verdict {
+    verdict((fixture.world == WorldVersion::V2 && fixture.minor >= minor).then(check))
+}
+
+/// The fixture's manifest under another id: a peer to emit to or invoke.
+fn peer_of(runtime: &Runtime, fixture: &Fixture, id: &str) -> Result<plugboard_host::LoadedPlugin, String> {
+    let own = format!("id = \"{}\"", fixture.plugin.id());
+    let text = fixture.manifest_text.replace(&own, &format!("id = \"{id}\""));
+    load_text(runtime, fixture, &text)
+}
+
+/// The fixture's component under the manifest `text`.
+fn load_text(runtime: &Runtime, fixture: &Fixture, text: &str) -> Result<plugboard_host::LoadedPlugin, String> {
+    let origin = fixture
+        .plugin
+        .component_path()
+        .ok_or("the conformance fixture has no component")?;
+    let manifest = Manifest::parse(text, &fixture.plugin.dir.join("plugin.toml")).map_err(|e| e.to_string())?;
+    runtime
+        .load_bytes(
+            manifest,
+            &fixture.plugin.dir,
+            origin,
+            &fixture.bytes,
+            &crate::fixture_options(),
+        )
+        .map_err(|e| e.to_string())
 }
 
 fn init(runtime: &Runtime, fixture: &Fixture) -> Verdict {
@@ -324,7 +359,7 @@ fn tasks_delete(runtime: &Runtime, fixture: &Fixture) -> Verdict {
 }
 
 fn tasks_count(runtime: &Runtime, fixture: &Fixture) -> Verdict {
-    v2_only(fixture, || {
+    since_2(1, fixture, || {
         let bench = Bench::new(runtime, fixture);
         bench.task("one", |_| {});
         bench.task("two", |_| {});
@@ -346,24 +381,10 @@ fn state(runtime: &Runtime, fixture: &Fixture) -> Verdict {
 fn events_emit(runtime: &Runtime, fixture: &Fixture) -> Verdict {
     v2_only(fixture, || {
         // A second copy of the fixture under another id receives what the
-        // first emits (a plugin never receives its own events).
-        let text = fixture
-            .manifest_text
-            .replace("id = \"conformance-v2\"", "id = \"conformance-peer\"");
-        let origin = fixture
-            .plugin
-            .component_path()
-            .ok_or("the conformance fixture has no component")?;
-        let manifest = Manifest::parse(&text, &fixture.plugin.dir.join("plugin.toml")).map_err(|e| e.to_string())?;
-        let peer = runtime
-            .load_bytes(
-                manifest,
-                &fixture.plugin.dir,
-                origin,
-                &fixture.bytes,
-                &LoadOptions::trusting_manifest(),
-            )
-            .map_err(|e| e.to_string())?;
+        // first emits (a plugin never receives its own events), namespaced
+        // by the emitter's id.
+        let own = fixture.plugin.id().to_string();
+        let peer = peer_of(runtime, fixture, "conformance-peer")?;
         let bench = Bench::new(runtime, fixture);
         bench.dispatcher.add(peer).map_err(|e| e.to_string())?;
         let (_, report) = bench.created("call:emit");
@@ -392,16 +413,87 @@ fn events_emit(runtime: &Runtime, fixture: &Fixture) -> Verdict {
         )?;
         expect_log(
             &report,
-            "custom topic=conformance.ping source=conformance-v2 payload=ping",
+            &format!("custom topic={own}/conformance.ping source={own} payload=ping"),
         )?;
         expect_log(
             &report,
-            "custom topic=conformance.ping source=conformance-peer payload=ping",
+            "custom topic=conformance-peer/conformance.ping source=conformance-peer payload=ping",
         )?;
         let custom_deliveries = report.deliveries.iter().filter(|d| d.event == "custom").count();
         ensure(custom_deliveries == 2, || {
             format!("expected 2 custom deliveries (none to the emitter itself), got {custom_deliveries}")
         })
+    })
+}
+
+fn resources(runtime: &Runtime, fixture: &Fixture) -> Verdict {
+    since_2(2, fixture, || {
+        let (_, report) = Bench::new(runtime, fixture).created("call:resources");
+        expect_handled(&report)?;
+        expect_log(&report, "resources greeting.txt,sub/note.txt")?;
+        expect_log(&report, "resource greeting.txt Hello from resources")?;
+        expect_log(
+            &report,
+            "resource ../plugin.toml invalid(resource path \"../plugin.toml\" has a '.' or '..' part)",
+        )?;
+        expect_log(
+            &report,
+            "resource /etc/passwd invalid(resource path \"/etc/passwd\" is absolute; give it relative to resources/)",
+        )
+    })
+}
+
+fn translate(runtime: &Runtime, fixture: &Fixture) -> Verdict {
+    since_2(2, fixture, || {
+        let (_, report) = Bench::new(runtime, fixture).created("call:translate");
+        expect_handled(&report)?;
+        expect_log(
+            &report,
+            &format!("translate {} | Hallo, Ada! | no.such.key", crate::USER_LANGUAGE),
+        )
+    })
+}
+
+fn commands_invoke(runtime: &Runtime, fixture: &Fixture) -> Verdict {
+    since_2(2, fixture, || {
+        let own = fixture.plugin.id().to_string();
+        // The caller names the provider in its `[dependencies]`; a host
+        // that finds plugins in folders refuses to load it without one.
+        let caller = format!(
+            "{}\n[dependencies]\nconformance-peer = \"0.1\"\n",
+            fixture.manifest_text
+        );
+        let bench = Bench::with(runtime, load_text(runtime, fixture, &caller)?);
+        bench
+            .dispatcher
+            .add(peer_of(runtime, fixture, "conformance-peer")?)
+            .map_err(|e| e.to_string())?;
+        let (_, report) = bench.created("call:invoke");
+        // The peer got the same event and tried to invoke its own command.
+        let outcome = |id: &str| {
+            report
+                .deliveries
+                .iter()
+                .find(|d| &*d.plugin == id)
+                .map(|d| d.outcome.clone())
+        };
+        ensure(outcome(&own) == Some(Outcome::Handled), || {
+            format!("expected the caller's delivery handled, got {:?}", outcomes(&report))
+        })?;
+        ensure(
+            matches!(outcome("conformance-peer"), Some(Outcome::Rejected(why)) if why.contains("may not invoke itself")),
+            || {
+                format!(
+                    "expected the peer's self-invocation refused, got {:?}",
+                    outcomes(&report)
+                )
+            },
+        )?;
+        expect_log(&report, "invoke from peer")?;
+        expect_log(
+            &report,
+            &format!("invoke-denied denied(plugin `{own}` was not granted `commands.invoke:conformance-peer.secret`)"),
+        )
     })
 }
 
@@ -454,7 +546,10 @@ fn errors(runtime: &Runtime, fixture: &Fixture) -> Verdict {
             WorldVersion::V2 => {
                 expect_log(
                     &report,
-                    "error denied(plugin `conformance-v2` was not granted `events.emit:not-declared`)",
+                    &format!(
+                        "error denied(plugin `{}` was not granted `events.emit:not-declared`)",
+                        fixture.plugin.id()
+                    ),
                 )?;
                 expect_log(&report, "error not-found(no-such-task)")?;
                 expect_log(&report, "error invalid(title: must not be empty)")?;
@@ -507,6 +602,14 @@ fn run_command(runtime: &Runtime, fixture: &Fixture) -> Verdict {
                 ensure(
                     matches!(&unknown, Err(CommandError::Rejected { error, .. }) if error == "invalid: unknown command nope"),
                     || format!("expected the plugin's refusal, got {unknown:?}"),
+                )?;
+                // `echo` declares two optional parameters: a third argument
+                // is refused before the plugin runs.
+                let three = ["a".to_string(), "b".to_string(), "c".to_string()];
+                let too_many = bench.dispatcher.run_command_blocking(&id, "echo", &three);
+                ensure(
+                    matches!(&too_many, Err(CommandError::BadArguments { why, .. }) if why.contains("at most 2 argument(s)")),
+                    || format!("expected the arguments refused, got {too_many:?}"),
                 )
             }
         }
@@ -655,6 +758,18 @@ pub const CASES: &[Case] = &[
     Case {
         name: "events.emit",
         run: events_emit,
+    },
+    Case {
+        name: "resources",
+        run: resources,
+    },
+    Case {
+        name: "locale.translate",
+        run: translate,
+    },
+    Case {
+        name: "commands.invoke",
+        run: commands_invoke,
     },
     Case {
         name: "log levels",

@@ -1,7 +1,8 @@
 //! The ABI conformance suite.
 //!
-//! One host, one fixture plugin per world version (built from
-//! `tests/fixtures/conformance-v*`), every event kind and every host call.
+//! One host, one fixture plugin per world release (built from
+//! `tests/fixtures/conformance-v*`: @1, and the same 2.x body built against
+//! 2.0.0, 2.1.0 and 2.2.0), every event kind and every host call.
 //! A fixture logs what it receives and performs the host call that the title
 //! of the task it is told about names; each case checks the log, the
 //! outcome and the task store. The result is a matrix of case × world.
@@ -33,11 +34,11 @@ pub enum Error {
     #[error(transparent)]
     Load(#[from] LoadError),
     /// A guest's component could not be read.
-    #[error("cannot read the conformance guest {}: {source}", path.display())]
+    #[error("reading {}: {source}", path.display())]
     Read {
-        /// The component asked for.
+        /// The file.
         path: PathBuf,
-        /// Why it could not be read.
+        /// Why.
         source: std::io::Error,
     },
 }
@@ -60,9 +61,20 @@ pub struct CaseResult {
     pub case: &'static str,
     /// The world it ran on.
     pub world: WorldVersion,
+    /// The release its fixture was built against: the matrix's column,
+    /// e.g. `task-events@2.1.0`.
+    pub release: &'static str,
     /// What happened.
     pub verdict: Verdict,
 }
+
+/// The matrix's columns: the release each fixture is built against.
+pub const RELEASES: [&str; 4] = [
+    "task-events@1.0.0",
+    "task-events@2.0.0",
+    "task-events@2.1.0",
+    "task-events@2.2.0",
+];
 
 /// Every case on every world.
 #[derive(Debug, Clone, Default)]
@@ -87,23 +99,23 @@ impl Report {
         let width = CASES.iter().map(|c| c.name.len()).max().unwrap_or(4).max(4);
         let mut out = String::new();
         let _ = write!(out, "{:width$}", "case");
-        for world in WorldVersion::ALL {
-            let _ = write!(out, "  {:15}", world.to_string());
+        for release in RELEASES {
+            let _ = write!(out, "  {release:17}");
         }
         out.push('\n');
         for case in CASES {
             let _ = write!(out, "{:width$}", case.name);
-            for world in WorldVersion::ALL {
+            for release in RELEASES {
                 let cell = self
                     .results
                     .iter()
-                    .find(|r| r.case == case.name && r.world == world)
+                    .find(|r| r.case == case.name && r.release == release)
                     .map_or("-", |r| match r.verdict {
                         Verdict::Pass => "pass",
                         Verdict::Fail(_) => "FAIL",
                         Verdict::NotApplicable => "n/a",
                     });
-                let _ = write!(out, "  {cell:15}");
+                let _ = write!(out, "  {cell:17}");
             }
             out.push('\n');
         }
@@ -114,7 +126,7 @@ impl Report {
         });
         for failure in self.failures() {
             if let Verdict::Fail(why) = &failure.verdict {
-                let _ = writeln!(out, "FAIL {} on {}: {why}", failure.case, failure.world);
+                let _ = writeln!(out, "FAIL {} on {}: {why}", failure.case, failure.release);
             }
         }
         let _ = writeln!(out, "conformance: {pass} passed, {fail} failed");
@@ -122,41 +134,77 @@ impl Report {
     }
 }
 
-/// A fixture plugin loaded for one world.
+/// A fixture plugin loaded for one world release.
 pub(crate) struct Fixture {
     pub(crate) world: WorldVersion,
+    /// The minor release it is built against (0 for @1).
+    pub(crate) minor: u64,
+    pub(crate) release: &'static str,
     pub(crate) plugin: LoadedPlugin,
     pub(crate) manifest_text: &'static str,
     pub(crate) bytes: Cow<'static, [u8]>,
 }
 
+/// The source folder of the fixtures (their `resources/` and `locales/`).
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures");
+
+/// The language the fixtures are loaded for, so that `locale.translate`
+/// has a user language to find and one (English) to fall back to.
+pub(crate) const USER_LANGUAGE: &str = "de";
+
+/// How the suite loads a fixture: granted what it requests, for a user
+/// reading German.
+pub(crate) fn fixture_options() -> LoadOptions {
+    LoadOptions {
+        language: USER_LANGUAGE.parse().ok(),
+        ..LoadOptions::trusting_manifest()
+    }
+}
+
 fn load_fixture(
     runtime: &Runtime,
-    world: WorldVersion,
+    release: &'static str,
+    folder: &str,
     manifest_text: &'static str,
     component: artifacts::Component,
 ) -> Result<Fixture, Error> {
     load_component(
         runtime,
-        world,
+        Some(release),
+        folder,
         manifest_text,
         Path::new(component.path),
         Cow::Borrowed(component.bytes),
     )
 }
 
+/// Loads a scenario component with the manifest and the folder (its
+/// `resources/` and `locales/`) of the Rust fixture `folder`; the column is
+/// `release`, or the release the component says it was built against.
 fn load_component(
     runtime: &Runtime,
-    world: WorldVersion,
+    release: Option<&'static str>,
+    folder: &str,
     manifest_text: &'static str,
     origin: &Path,
     bytes: Cow<'static, [u8]>,
 ) -> Result<Fixture, Error> {
-    let dir = origin.parent().unwrap_or(Path::new("."));
+    let dir = Path::new(FIXTURES).join(folder);
     let manifest = Manifest::parse(manifest_text, &dir.join("plugin.toml"))?;
-    let plugin = runtime.load_bytes(manifest, dir, origin, &bytes, &LoadOptions::trusting_manifest())?;
+    let plugin = runtime.load_bytes(manifest, &dir, origin, &bytes, &fixture_options())?;
+    let built = plugin.world().map(|w| w.built_against.clone());
+    let minor = built.as_ref().map_or(0, |v| v.minor);
+    let world = plugin.world().map_or(WorldVersion::V1, |w| w.version);
+    let release = release.unwrap_or(match (world, minor) {
+        (WorldVersion::V1, _) => RELEASES[0],
+        (WorldVersion::V2, 0) => RELEASES[1],
+        (WorldVersion::V2, 1) => RELEASES[2],
+        (WorldVersion::V2, _) => RELEASES[3],
+    });
     Ok(Fixture {
         world,
+        minor,
+        release,
         plugin,
         manifest_text,
         bytes,
@@ -173,20 +221,37 @@ pub fn scenario_manifest(world: WorldVersion) -> &'static str {
     }
 }
 
+/// The Rust fixture folder of `world`'s scenario.
+fn scenario_folder(world: WorldVersion) -> &'static str {
+    match world {
+        WorldVersion::V1 => "conformance-v1",
+        WorldVersion::V2 => "conformance-v2",
+    }
+}
+
 /// Runs every case against one guest built elsewhere (another language's
 /// build of the scenario plugin for `world`), loaded from `component` with
-/// the scenario's manifest. The report holds that world's column only.
+/// the scenario's manifest. The report holds the column of the release the
+/// guest was built against only.
 pub fn run_guest(runtime: &Runtime, world: WorldVersion, component: &Path) -> Result<Report, Error> {
     let bytes = std::fs::read(component).map_err(|source| Error::Read {
         path: component.to_path_buf(),
         source,
     })?;
-    let fixture = load_component(runtime, world, scenario_manifest(world), component, Cow::Owned(bytes))?;
+    let fixture = load_component(
+        runtime,
+        None,
+        scenario_folder(world),
+        scenario_manifest(world),
+        component,
+        Cow::Owned(bytes),
+    )?;
     let mut report = Report::default();
     for case in CASES {
         report.results.push(CaseResult {
             case: case.name,
-            world,
+            world: fixture.world,
+            release: fixture.release,
             verdict: (case.run)(runtime, &fixture),
         });
     }
@@ -204,14 +269,30 @@ pub fn run_on(runtime: &Runtime) -> Result<Report, Error> {
     let fixtures = [
         load_fixture(
             runtime,
-            WorldVersion::V1,
-            scenario_manifest(WorldVersion::V1),
+            RELEASES[0],
+            "conformance-v1",
+            include_str!("../../../tests/fixtures/conformance-v1/plugin.toml"),
             artifacts::CONFORMANCE_V1,
         )?,
         load_fixture(
             runtime,
-            WorldVersion::V2,
-            scenario_manifest(WorldVersion::V2),
+            RELEASES[1],
+            "conformance-v2-0",
+            include_str!("../../../tests/fixtures/conformance-v2-0/plugin.toml"),
+            artifacts::CONFORMANCE_V2_0,
+        )?,
+        load_fixture(
+            runtime,
+            RELEASES[2],
+            "conformance-v2-1",
+            include_str!("../../../tests/fixtures/conformance-v2-1/plugin.toml"),
+            artifacts::CONFORMANCE_V2_1,
+        )?,
+        load_fixture(
+            runtime,
+            RELEASES[3],
+            "conformance-v2",
+            include_str!("../../../tests/fixtures/conformance-v2/plugin.toml"),
             artifacts::CONFORMANCE_V2,
         )?,
     ];
@@ -222,6 +303,7 @@ pub fn run_on(runtime: &Runtime) -> Result<Report, Error> {
             report.results.push(CaseResult {
                 case: case.name,
                 world: fixture.world,
+                release: fixture.release,
                 verdict,
             });
         }

@@ -20,9 +20,14 @@ pub mod v1 {
 /// so that convert's tests can check that both serialize to the same JSON.
 pub mod v2 {
     wasmtime::component::bindgen!({
-        path: "../../wit/task-events@2.1.0",
-        world: "plugboard:task-events/plugin@2.1.0",
-        imports: { default: trappable },
+        path: "../../wit/task-events@2.2.0",
+        world: "plugboard:task-events/plugin@2.2.0",
+        imports: {
+            // Invoking another plugin's command waits for that plugin's
+            // instance and runs it, so the host side is async.
+            "plugboard:task-events/commands@2.2.0.invoke": async | trappable,
+            default: trappable,
+        },
         exports: { default: async },
         additional_derives: [serde::Serialize, serde::Deserialize, PartialEq, Eq],
     });

@@ -2,7 +2,8 @@
 //! `Store`), and what a single handler call did.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
+use std::time::Instant;
 
 /// A plugin's log lines are the contract's, since a [`plugboard_contract::PluginLogSink`] keeps them.
 pub use plugboard_contract::plugin_log::{LogLevel, LogLine};
@@ -17,11 +18,41 @@ use crate::limits::{
     CallLimits, LOG_BYTES_PER_CALL, LOG_LINES_PER_CALL, MAX_INSTANCES_PER_STORE, MAX_MEMORIES_PER_STORE,
     MAX_RANDOM_BYTES, MAX_TABLES_PER_STORE, MAX_WASI_RESOURCES, OUTPUT_BYTES_PER_CALL,
 };
+use crate::locale::Translations;
 use crate::network::NetworkHooks;
 use crate::network::host_allowed;
 use crate::output::CapturedOutput;
 use crate::policy::{Permission, Policy};
+use crate::resources::Resources;
 use crate::transaction::Transaction;
+
+/// One plugin's request to run another plugin's command
+/// (`commands.invoke`), as the dispatcher receives it.
+#[derive(Debug, Clone)]
+pub(crate) struct Invocation {
+    /// The plugins the request passed through, the caller last: a command
+    /// of any of them may not be invoked again down the chain.
+    pub(crate) chain: Vec<Arc<str>>,
+    /// The provider's id.
+    pub(crate) plugin: String,
+    /// Its command.
+    pub(crate) command: String,
+    /// The arguments.
+    pub(crate) args: Vec<String>,
+    /// When the caller's call ends: the command ends then too.
+    pub(crate) ends: Instant,
+}
+
+/// What a plugin's host calls may ask of the other plugins loaded beside
+/// it: the dispatcher, seen from one plugin's store.
+pub(crate) trait Neighbours: Send + Sync {
+    /// Runs another plugin's command; the error is what the caller sees.
+    fn invoke(self: Arc<Self>, request: Invocation)
+    -> futures::future::BoxFuture<'static, Result<String, PluginError>>;
+
+    /// The translations of the locale plugins that translate `plugin`.
+    fn translations_for(&self, plugin: &str) -> Vec<Arc<Translations>>;
+}
 
 /// An event a plugin emitted during a call, delivered once the call succeeds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,6 +197,20 @@ pub struct PluginContext {
     pub(crate) effects: CallEffects,
     pub(crate) tx: Transaction,
     pub(crate) limiter: MemoryLimiter,
+    /// The plugin's manifest (its `[dependencies]` and `[commands]`).
+    pub(crate) manifest: Option<Arc<plugboard_manifest::Manifest>>,
+    /// Its `resources/` folder.
+    pub(crate) resources: Arc<Resources>,
+    /// Its translations.
+    pub(crate) translations: Arc<Translations>,
+    /// The other plugins, for `commands.invoke` and locale plugins; `None`
+    /// outside a dispatcher.
+    pub(crate) neighbours: Option<Weak<dyn Neighbours>>,
+    /// The plugins whose invocations led to this call, when another plugin
+    /// invoked its command; empty otherwise.
+    pub(crate) chain: Vec<Arc<str>>,
+    /// When the current call's deadline ends.
+    pub(crate) call_ends: Option<Instant>,
     usage: Usage,
     stdout: CapturedOutput,
     stderr: CapturedOutput,
@@ -213,6 +258,12 @@ impl PluginContext {
             requested,
             given: Vec::new(),
             limiter: MemoryLimiter::new(&limits),
+            manifest: None,
+            resources: Arc::default(),
+            translations: Arc::default(),
+            neighbours: None,
+            chain: Vec::new(),
+            call_ends: None,
             limits,
             services,
             config,
@@ -226,6 +277,20 @@ impl PluginContext {
             network,
             table,
         }
+    }
+
+    /// The same context with the plugin's own files and manifest, and the
+    /// plugins beside it.
+    pub(crate) fn with_plugin(
+        mut self,
+        plugin: &crate::loader::LoadedPlugin,
+        neighbours: Option<Weak<dyn Neighbours>>,
+    ) -> PluginContext {
+        self.manifest = Some(plugin.manifest.clone());
+        self.resources = plugin.resources.clone();
+        self.translations = plugin.translations.clone();
+        self.neighbours = neighbours;
+        self
     }
 
     /// Says what a failed call of this plugin did wrong.
@@ -340,6 +405,7 @@ impl PluginContext {
     /// Resets the per-call state before a call.
     pub(crate) fn begin_call(&mut self) {
         self.usage = Usage::default();
+        self.chain.clear();
         self.given.clear();
         self.limiter.hit = None;
         self.tx.discard();

@@ -55,10 +55,12 @@ mod executor;
 pub mod imports;
 pub mod limits;
 pub mod loader;
+pub mod locale;
 pub mod metrics;
 pub mod network;
 pub mod output;
 pub mod policy;
+pub mod resources;
 pub mod runtime;
 mod shared_code;
 pub mod transaction;
@@ -122,7 +124,7 @@ pub use compile_bounds::{Bound, BoundsError, CodeStats, CompileBounds};
 pub use context::{CallEffects, EmittedEvent, LogLevel, LogLine};
 pub use dispatcher::{
     AddError, CommandError, CommandOutput, Delivery, DispatchBudget, DispatchReport, Dispatcher, DispatcherOptions,
-    InstanceDrop, InstanceEvent, Outcome, QuarantineListener, ReloadError, ReloadOutcome,
+    Health, InstanceDrop, InstanceEvent, Outcome, QuarantineListener, ReloadError, ReloadOutcome,
 };
 pub use grants::{Grant, GrantStore, GrantTable, Grants, InMemoryGrants};
 pub use limits::CallLimits;

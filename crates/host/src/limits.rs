@@ -102,6 +102,11 @@ pub const DEFAULT_FUEL: u64 = 10_000_000_000;
 /// B triggering A ends at this depth.
 pub const MAX_EMIT_DEPTH: u32 = 4;
 
+/// The most plugins one chain of `commands.invoke` calls passes through,
+/// the first caller included: A → B → C → D, and D may invoke no further.
+/// A plugin already in the chain may not be invoked again in it.
+pub const MAX_INVOKE_DEPTH: usize = 4;
+
 /// Wall-clock time for everything one application event causes: every
 /// delivery of it and of the events plugins emit because of it. Each call
 /// gets the shorter of its own deadline and what is left of this.

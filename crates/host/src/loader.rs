@@ -24,7 +24,9 @@ use crate::context::PluginContext;
 use crate::grants::Grants;
 use crate::imports::{ForbiddenImport, ImportVerdict};
 use crate::limits::CallLimits;
+use crate::locale::{LocaleError, Translations};
 use crate::policy::Policy;
+use crate::resources::Resources;
 use crate::runtime::Runtime;
 use crate::shared_code::SharedCode;
 use crate::world::{self, DetectedWorld, WorldError, WorldVersion};
@@ -146,6 +148,9 @@ pub enum LoadError {
         /// Every refused import and why.
         source: crate::imports::ForbiddenImports,
     },
+    /// Its `locales/*.json` cannot be read or are not flat objects of texts.
+    #[error(transparent)]
+    Locale(#[from] LocaleError),
     /// An import cannot be satisfied or an export has the wrong shape.
     #[error("plugin `{plugin}`: {} cannot be linked: {message}", path.display())]
     Link {
@@ -162,7 +167,19 @@ pub enum LoadError {
 #[derive(Clone)]
 pub(crate) enum PluginPre {
     V1(v1::PluginPre<PluginContext>),
-    V2(v2::PluginPre<PluginContext>),
+    V2(V2Pre),
+}
+
+/// A 2.x component linked once: its `handler` export, which every 2.x
+/// plugin has, and its `lifecycle` export, which only plugins built against
+/// 2.2.0 or later have (the host does without it otherwise). Looked up by
+/// interface rather than as the whole world, so that an older plugin
+/// without `lifecycle` links.
+#[derive(Clone)]
+pub(crate) struct V2Pre {
+    pub(crate) instance: wasmtime::component::InstancePre<PluginContext>,
+    pub(crate) handler: Arc<v2::exports::plugboard::task_events::handler::GuestIndices>,
+    pub(crate) lifecycle: Option<Arc<v2::exports::plugboard::task_events::lifecycle::GuestIndices>>,
 }
 
 /// A plugin ready to be added to a dispatcher: its code compiled, checked
@@ -184,6 +201,11 @@ pub struct LoadedPlugin {
     /// Its code; `None` for a data-only plugin (a keyword list, a locale
     /// pack, data for the application), whose manifest names no component.
     pub code: Option<PluginCode>,
+    /// Its `resources/` folder, for `resources.read` and `resources.list`.
+    pub resources: Arc<Resources>,
+    /// Its `locales/*.json`, read at load, for `locale.translate` (its own,
+    /// or, for a locale plugin, the plugin's it translates).
+    pub translations: Arc<Translations>,
 }
 
 /// The code of a plugin: its component, compiled and linked.
@@ -290,6 +312,9 @@ pub struct LoadOptions {
     pub config_overrides: BTreeMap<String, String>,
     /// What the user granted; the default grants nothing.
     pub grants: Grants,
+    /// The user's language for `locale.translate`; `None` takes it from
+    /// the environment ([`crate::locale::user_language`]).
+    pub language: Option<plugboard_manifest::Language>,
 }
 
 impl LoadOptions {
@@ -327,7 +352,7 @@ impl Runtime {
     pub fn load(&self, manifest: Manifest, dir: &Path, options: &LoadOptions) -> Result<LoadedPlugin, LoadError> {
         let plugin = manifest.plugin.id.as_str().to_string();
         let Some(path) = manifest.component_path(dir) else {
-            return Ok(data_only(manifest, dir, options));
+            return data_only(manifest, dir, options);
         };
         let bytes = self.read_component(&plugin, &path)?;
         self.load_bytes(manifest, dir, &path, &bytes, options)
@@ -371,7 +396,18 @@ impl Runtime {
                 .map_err(link_error)?;
             Ok(match world.version {
                 WorldVersion::V1 => PluginPre::V1(v1::PluginPre::new(instance_pre).map_err(link_error)?),
-                WorldVersion::V2 => PluginPre::V2(v2::PluginPre::new(instance_pre).map_err(link_error)?),
+                WorldVersion::V2 => {
+                    use v2::exports::plugboard::task_events::{handler, lifecycle};
+                    let handler = handler::GuestIndices::new(&instance_pre).map_err(link_error)?;
+                    // Only built against 2.2.0 or later; a plugin without it has no
+                    // shutdown or health to call.
+                    let lifecycle = lifecycle::GuestIndices::new(&instance_pre).ok().map(Arc::new);
+                    PluginPre::V2(V2Pre {
+                        instance: instance_pre,
+                        handler: Arc::new(handler),
+                        lifecycle,
+                    })
+                }
             })
         })?;
         if let Some(key) = uncached {
@@ -384,7 +420,7 @@ impl Runtime {
             pre,
             _shared: shared,
         };
-        Ok(assemble(manifest, dir, options, policy, Some(code)))
+        assemble(manifest, dir, options, policy, Some(code))
     }
 
     /// Loads several plugins, calling `progress(done, total, id)` after each
@@ -670,7 +706,7 @@ fn check_is_component(plugin: &str, path: &Path, bytes: &[u8]) -> Result<(), Loa
 
 /// A plugin whose manifest names no component: nothing to compile, link or
 /// sandbox, and nothing granted.
-fn data_only(manifest: Manifest, dir: &Path, options: &LoadOptions) -> LoadedPlugin {
+fn data_only(manifest: Manifest, dir: &Path, options: &LoadOptions) -> Result<LoadedPlugin, LoadError> {
     assemble(manifest, dir, options, Policy::deny_all(), None)
 }
 
@@ -680,16 +716,20 @@ fn assemble(
     options: &LoadOptions,
     policy: Policy,
     code: Option<PluginCode>,
-) -> LoadedPlugin {
+) -> Result<LoadedPlugin, LoadError> {
     let mut config = manifest.config.clone();
     config.extend(options.config_overrides.clone());
     let limits = CallLimits::granted(&manifest.limits, &options.grants);
-    LoadedPlugin {
+    let language = options.language.clone().unwrap_or_else(crate::locale::user_language);
+    let translations = Translations::load(&manifest, dir, &language)?;
+    Ok(LoadedPlugin {
         policy: Arc::new(policy),
         manifest: Arc::new(manifest),
+        resources: Arc::new(Resources::of_plugin(dir)),
+        translations: Arc::new(translations),
         dir: dir.to_path_buf(),
         config: Arc::new(config),
         limits: Arc::new(limits),
         code,
-    }
+    })
 }

@@ -29,7 +29,7 @@ impl WorldVersion {
     pub fn host_release(self) -> Version {
         match self {
             WorldVersion::V1 => Version::new(1, 0, 0),
-            WorldVersion::V2 => Version::new(2, 1, 0),
+            WorldVersion::V2 => Version::new(2, 2, 0),
         }
     }
 
@@ -46,7 +46,7 @@ impl WorldVersion {
         WorldVersion::ALL.into_iter().find(|v| v.major() == major)
     }
 
-    /// A human list of what the host speaks, e.g. `1.0.0, 2.1.0`.
+    /// A human list of what the host speaks, e.g. `1.0.0, 2.2.0`.
     pub fn spoken() -> String {
         WorldVersion::ALL
             .iter()
@@ -251,31 +251,31 @@ mod tests {
     fn refuses_none_several_unknown_newer_and_mixed() {
         let err = detect_from_names(&names(&["other:pkg/handler@2.0.0"]), &[]).unwrap_err();
         assert_eq!(err, WorldError::NoHandler);
-        assert!(err.to_string().contains("1.0.0, 2.1.0"), "{err}");
+        assert!(err.to_string().contains("1.0.0, 2.2.0"), "{err}");
 
         let err = detect_from_names(
             &names(&[
                 "plugboard:task-events/handler@1.0.0",
-                "plugboard:task-events/handler@2.1.0",
+                "plugboard:task-events/handler@2.2.0",
             ]),
             &[],
         )
         .unwrap_err();
         assert!(
-            err.to_string().contains("several world versions (1.0.0, 2.1.0)"),
+            err.to_string().contains("several world versions (1.0.0, 2.2.0)"),
             "{err}"
         );
 
         let err = detect_from_names(&names(&["plugboard:task-events/handler@3.0.0"]), &[]).unwrap_err();
         assert!(
             err.to_string()
-                .contains("@3.0.0, which this host does not speak (it speaks 1.0.0, 2.1.0)"),
+                .contains("@3.0.0, which this host does not speak (it speaks 1.0.0, 2.2.0)"),
             "{err}"
         );
 
-        let err = detect_from_names(&names(&["plugboard:task-events/handler@2.2.0"]), &[]).unwrap_err();
+        let err = detect_from_names(&names(&["plugboard:task-events/handler@2.3.0"]), &[]).unwrap_err();
         assert!(
-            err.to_string().contains("newer than the 2.1.0 this host speaks"),
+            err.to_string().contains("newer than the 2.2.0 this host speaks"),
             "{err}"
         );
 
@@ -295,7 +295,7 @@ mod tests {
 
     #[test]
     fn refuses_pre_releases_the_host_does_not_speak_exactly() {
-        for pre in ["2.9.0-rc", "2.1.0-rc.1", "2.0.0-alpha", "1.0.0-rc.2"] {
+        for pre in ["2.9.0-rc", "2.2.0-rc.1", "2.1.0-rc.1", "2.0.0-alpha", "1.0.0-rc.2"] {
             let handler = format!("plugboard:task-events/handler@{pre}");
             let err = detect_from_names(&names(&[&handler]), &[]).unwrap_err();
             assert!(matches!(err, WorldError::PreRelease { .. }), "{pre}: {err}");

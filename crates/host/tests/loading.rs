@@ -44,14 +44,14 @@ fn a_major_the_host_does_not_speak_is_refused_naming_the_spoken_versions() {
     let message = load_error("future", "task-events@3", artifacts::FUTURE_V3.bytes);
     assert!(message.contains("plugin `future`"), "{message}");
     assert!(message.contains("plugboard:task-events@3.0.0"), "{message}");
-    assert!(message.contains("it speaks 1.0.0, 2.1.0"), "{message}");
+    assert!(message.contains("it speaks 1.0.0, 2.2.0"), "{message}");
 }
 
 #[test]
 fn a_manifest_api_that_disagrees_with_the_component_is_refused() {
     let message = load_error("liar", "task-events@1", artifacts::CONFORMANCE_V2.bytes);
     assert!(
-        message.contains("plugin.toml says `api = \"task-events@1\"`") && message.contains("task-events@2.1.0"),
+        message.contains("plugin.toml says `api = \"task-events@1\"`") && message.contains("task-events@2.2.0"),
         "{message}"
     );
 }
@@ -160,7 +160,7 @@ fn a_plugin_built_against_an_older_minor_loads_and_handles_events() {
     let world = plugin.world().expect("it has code");
     assert_eq!(world.version, WorldVersion::V2);
     assert_eq!(world.built_against, semver::Version::new(2, 0, 0));
-    assert_eq!(WorldVersion::V2.host_release(), semver::Version::new(2, 1, 0));
+    assert_eq!(WorldVersion::V2.host_release(), semver::Version::new(2, 2, 0));
 
     let (services, tasks) = HostServices::in_memory();
     let dispatcher = Dispatcher::new(runtime(), services);
@@ -175,8 +175,40 @@ fn a_plugin_built_against_an_older_minor_loads_and_handles_events() {
     assert_eq!(stored.tags, vec!["seen-by-2.0".to_string()]);
 }
 
+#[test]
+fn a_plugin_built_against_2_1_without_a_lifecycle_export_loads_and_handles_events() {
+    let text = std::fs::read_to_string(fixture_dir("compat-v2-1").join("plugin.toml")).unwrap();
+    let dir = plugin_dir(&text, "compat_v2_1.wasm", artifacts::COMPAT_V2_1.bytes);
+    let plugin = runtime()
+        .load_dir(dir.path(), &LoadOptions::trusting_manifest())
+        .unwrap();
+    let world = plugin.world().expect("it has code");
+    assert_eq!(world.built_against, semver::Version::new(2, 1, 0));
+
+    let (services, tasks) = HostServices::in_memory();
+    let dispatcher = Dispatcher::new(runtime(), services);
+    dispatcher.add(plugin).unwrap();
+    let task = tasks
+        .create(plugboard_contract::task_store::new_task("Water plants"), 1)
+        .unwrap();
+    let report = dispatcher.dispatch_blocking(&Event::TaskCreated(task.clone()));
+    assert_eq!(report.deliveries[0].outcome, Outcome::Handled, "{report:?}");
+    let logs: Vec<&str> = report.deliveries[0]
+        .effects
+        .logs
+        .iter()
+        .map(|l| l.message.as_str())
+        .collect();
+    assert!(logs.contains(&"2.1.0 plugin counts 1 task(s)"), "{logs:?}");
+    let stored = plugboard_contract::TaskStore::get(&*tasks, &task.id).unwrap().unwrap();
+    assert_eq!(stored.tags, vec!["seen-by-2.1".to_string()]);
+    // Unloading it needs no `shutdown`, and it reports no health.
+    dispatcher.stop_instances_blocking();
+    assert!(!dispatcher.is_live("compat-v2-1"));
+}
+
 /// A copy of `bytes` whose component imports and exports of
-/// `plugboard:task-events@2.1.0` are renamed to `@{version}`: the same
+/// `plugboard:task-events@2.2.0` are renamed to `@{version}`: the same
 /// plugin, as if built against a WIT copy of that version.
 fn renamed_world(bytes: &[u8], version: &str) -> Vec<u8> {
     use wasm_encoder::reencode::{Reencode, ReencodeComponent, component_utils};
@@ -190,7 +222,7 @@ fn renamed_world(bytes: &[u8], version: &str) -> Vec<u8> {
             match name.strip_prefix("plugboard:task-events/") {
                 Some(rest) => format!(
                     "plugboard:task-events/{}",
-                    rest.replace("@2.1.0", &format!("@{}", self.0))
+                    rest.replace("@2.2.0", &format!("@{}", self.0))
                 ),
                 None => name.to_string(),
             }
@@ -243,13 +275,13 @@ fn renamed_world(bytes: &[u8], version: &str) -> Vec<u8> {
 fn a_component_built_against_a_pre_release_is_refused_naming_it_and_the_plugin() {
     // The renaming itself keeps a loadable plugin: the same fixture renamed
     // to the host's own release loads.
-    let same = renamed_world(artifacts::CONFORMANCE_V2.bytes, "2.1.0");
+    let same = renamed_world(artifacts::CONFORMANCE_V2.bytes, "2.2.0");
     let dir = plugin_dir(&manifest("same", "task-events@2", "plugin.wasm"), "plugin.wasm", &same);
     runtime()
         .load_dir(dir.path(), &LoadOptions::trusting_manifest())
         .expect("the re-encoded fixture loads");
 
-    for pre in ["2.9.0-rc", "2.1.0-rc.1"] {
+    for pre in ["2.9.0-rc", "2.2.0-rc.1"] {
         let bytes = renamed_world(artifacts::CONFORMANCE_V2.bytes, pre);
         let dir = plugin_dir(
             &manifest("early", "task-events@2", "plugin.wasm"),
@@ -266,6 +298,6 @@ fn a_component_built_against_a_pre_release_is_refused_naming_it_and_the_plugin()
             message.contains(&format!("pre-release plugboard:task-events@{pre}")),
             "{message}"
         );
-        assert!(message.contains("it speaks 1.0.0, 2.1.0"), "{message}");
+        assert!(message.contains("it speaks 1.0.0, 2.2.0"), "{message}");
     }
 }

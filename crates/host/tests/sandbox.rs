@@ -420,13 +420,14 @@ fn an_event_storm_is_stopped_and_quarantined() {
 fn a_two_plugin_ping_pong_is_cut_at_the_depth_limit() {
     let ping = load(
         &hostile_manifest("pinger", "ping-pong", "", "starts = \"true\"\nsends = \"ping\"")
-            .replace("\"custom:*\"", "\"custom:pong\""),
+            .replace("\"custom:*\"", "\"custom:ponger/pong\""),
         artifacts::HOSTILE,
         Grants::everything_requested(),
     )
     .unwrap();
     let pong = load(
-        &hostile_manifest("ponger", "ping-pong", "", "sends = \"pong\"").replace("\"custom:*\"", "\"custom:ping\""),
+        &hostile_manifest("ponger", "ping-pong", "", "sends = \"pong\"")
+            .replace("\"custom:*\"", "\"custom:pinger/ping\""),
         artifacts::HOSTILE,
         Grants::everything_requested(),
     )
@@ -1162,13 +1163,17 @@ fn amplifiers(extra: &str) -> Vec<LoadedPlugin> {
         patient(hostile_manifest(id, "amplify", "", &config)).replace("\"custom:*\"", &format!("\"custom:{listens}\""))
     };
     let starter = load(
-        &manifest("amp-a", format!("starts = \"true\"\nsends = \"ping\"\n{extra}"), "pong"),
+        &manifest(
+            "amp-a",
+            format!("starts = \"true\"\nsends = \"ping\"\n{extra}"),
+            "amp-b/pong",
+        ),
         artifacts::HOSTILE,
         Grants::everything_requested(),
     )
     .unwrap();
     let answerer = load(
-        &manifest("amp-b", format!("sends = \"pong\"\n{extra}"), "ping"),
+        &manifest("amp-b", format!("sends = \"pong\"\n{extra}"), "amp-a/ping"),
         artifacts::HOSTILE,
         Grants::everything_requested(),
     )

@@ -59,7 +59,10 @@ pub enum Subscription {
     SyncCompleted,
     /// `timer`: the plugin's own timers from `[events].timers`.
     Timer,
-    /// `custom:TOPIC`: events another plugin emits on a topic, or `custom:*` for all.
+    /// `custom:PLUGIN-ID/TOPIC`: the events another plugin emits on one of
+    /// the topics it declares (the host names them with the emitter's id in
+    /// front); `custom:TOPIC`: the application's own custom events;
+    /// `custom:*`: every custom event.
     Custom(String),
 }
 
@@ -70,7 +73,7 @@ impl Subscription {
 
 const CUSTOM_PREFIX: &str = "custom:";
 
-const KINDS: &str = "task-created, task-modified, task-deleted, sync-completed, timer, custom:TOPIC or custom:*";
+const KINDS: &str = "task-created, task-modified, task-deleted, sync-completed, timer, custom:PLUGIN-ID/TOPIC, custom:TOPIC or custom:*";
 
 impl fmt::Display for Subscription {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -101,8 +104,18 @@ impl FromStr for Subscription {
                         "unknown event \"{text}\"; expected one of {KINDS}"
                     )));
                 };
-                if topic != Self::ANY_TOPIC {
-                    check_topic("topic", topic)?;
+                match topic.split_once('/') {
+                    // Another plugin's topic, which the host names
+                    // `<plugin-id>/<topic>` when it delivers it.
+                    Some((plugin, own)) => {
+                        plugin
+                            .parse::<crate::plugin::PluginId>()
+                            .map_err(|error| InvalidValue::new(format!("in event \"{text}\": {}", error.message())))?;
+                        check_topic("topic", own)?;
+                    }
+                    None if topic == Self::ANY_TOPIC => {}
+                    // A topic the application itself dispatches.
+                    None => check_topic("topic", topic)?,
                 }
                 Self::Custom(topic.to_owned())
             }
@@ -207,6 +220,8 @@ mod tests {
             "sync-completed",
             "timer",
             "custom:tags-changed",
+            "custom:auto-tag/tags-changed",
+            "custom:org.example.tagger/done",
             "custom:*",
         ] {
             let subscription: Subscription = text.parse().expect(text);
@@ -223,7 +238,8 @@ mod tests {
         let message = "task-renamed".parse::<Subscription>().expect_err("unknown").to_string();
         assert_eq!(
             message,
-            "unknown event \"task-renamed\"; expected one of task-created, task-modified, task-deleted, sync-completed, timer, custom:TOPIC or custom:*"
+            "unknown event \"task-renamed\"; expected one of task-created, task-modified, task-deleted, sync-completed, \
+             timer, custom:PLUGIN-ID/TOPIC, custom:TOPIC or custom:*"
         );
         let message = "custom:".parse::<Subscription>().expect_err("empty topic").to_string();
         assert!(message.contains("topic is empty"), "{message}");
@@ -234,6 +250,22 @@ mod tests {
         assert!(message.contains("topic \"Tags\" contains 'T'"), "{message}");
         let message = "custom:a*".parse::<Subscription>().expect_err("star").to_string();
         assert!(message.contains("contains '*'"), "{message}");
+        // Another plugin's topic: a valid plugin id, one '/', a valid topic.
+        let message = "custom:Auto/x".parse::<Subscription>().expect_err("bad id").to_string();
+        assert!(
+            message.contains("in event \"custom:Auto/x\": plugin id \"Auto\" contains 'A'"),
+            "{message}"
+        );
+        let message = "custom:auto-tag/a/b"
+            .parse::<Subscription>()
+            .expect_err("two slashes")
+            .to_string();
+        assert!(message.contains("topic \"a/b\" contains '/'"), "{message}");
+        let message = "custom:auto-tag/"
+            .parse::<Subscription>()
+            .expect_err("no topic")
+            .to_string();
+        assert!(message.contains("topic is empty"), "{message}");
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::dependencies::Dependency;
 use crate::error::{InvalidValue, ManifestError};
 use crate::events::Events;
 use crate::limits::Limits;
+use crate::locales::Locales;
 use crate::names::check_topic;
 use crate::permissions::Permissions;
 use crate::plugin::{PluginId, PluginInfo};
@@ -49,6 +50,10 @@ pub struct Manifest {
     /// The `[dependencies]` table: other plugins this one needs, by id.
     #[serde(default)]
     pub dependencies: BTreeMap<PluginId, Dependency>,
+    /// The `[locales]` table: the default language, and whose texts a
+    /// locale plugin translates.
+    #[serde(default)]
+    pub locales: Locales,
 }
 
 impl Manifest {

@@ -170,7 +170,8 @@ retag = { description = "Re-tag every task" }
         BTreeMap::from([(
             "retag".to_owned(),
             CommandInfo {
-                description: "Re-tag every task".to_owned()
+                description: "Re-tag every task".to_owned(),
+                params: Vec::new(),
             }
         )])
     );

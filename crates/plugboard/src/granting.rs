@@ -57,6 +57,7 @@ impl Granting {
                 LoadOptions {
                     config_overrides,
                     grants,
+                    ..LoadOptions::default()
                 }
             }
             Granting::TrustManifests => LoadOptions {

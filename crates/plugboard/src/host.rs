@@ -119,6 +119,13 @@ impl Host {
         self.shared.dispatcher.start_all().await
     }
 
+    /// How a loaded plugin says it is: its `lifecycle.health` answer
+    /// (plugins built against task-events 2.2 or later; others report
+    /// nothing); `None` when no plugin of this id is loaded.
+    pub fn health_blocking(&self, plugin: &str) -> Option<plugboard_host::Health> {
+        self.shared.dispatcher.health_blocking(plugin)
+    }
+
     /// [`Host::start_all`] for synchronous applications.
     pub fn start_all_blocking(&self) -> Vec<(Arc<str>, Result<CallEffects, Outcome>)> {
         self.shared.dispatcher.start_all_blocking()
@@ -251,14 +258,19 @@ impl Host {
     /// firings still running have finished and been reported (unless called
     /// from a reload or timer listener, on that thread), and stops loading plugins in the
     /// background (those not loaded by then stay unloaded). The plugins
-    /// loaded stay loaded: dispatching still works. Dropping the last
-    /// handle does the same.
+    /// loaded stay loaded: dispatching still works. Then every live
+    /// instance is stopped: a plugin exporting `lifecycle` gets its
+    /// `shutdown` (at most `plugboard_host::SHUTDOWN_DEADLINE` each), and
+    /// what it writes to its state is committed; the next event starts it
+    /// again. Dropping the last handle stops the background work the same
+    /// way, but drops the instances without `shutdown`.
     pub fn shutdown(&self) {
         if let Some(loading) = &self.shared.loading {
             loading.stop();
         }
         let background = self.shared.background.lock().unwrap_or_else(|e| e.into_inner()).take();
         drop(background);
+        self.shared.dispatcher.stop_instances_blocking();
     }
 
     /// Whether the background thread is running.

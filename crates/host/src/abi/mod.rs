@@ -3,5 +3,6 @@
 //! between the newest world's bindings and the embedder's contract types.
 
 pub mod convert;
+mod since_2_2;
 pub mod v1;
 pub mod v2;

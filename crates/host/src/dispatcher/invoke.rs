@@ -19,14 +19,14 @@ use wasmtime::{PoolConcurrencyLimitError, Store};
 use super::Shared;
 use super::event_forms::EventForms;
 use super::report::Outcome;
-use super::slot::{Handler, LiveInstance, Slot, SlotState};
+use super::slot::{Handler, LiveInstance, Slot, SlotState, V2Exports};
 use crate::abi::v1::V1Call;
 use crate::abuse::{Abuse, AbuseKind, HostFailure, LimitExceeded};
 use crate::bindings::v2::plugboard::task_events::types as wit;
 use crate::context::{CallEffects, PluginContext};
 use crate::grants::Grants;
 use crate::limits::{CallLimits, ticks};
-use crate::loader::PluginPre;
+use crate::loader::{PluginPre, V2Pre};
 use crate::policy::Policy;
 use crate::transaction::CommitFailure;
 use crate::world::WorldVersion;
@@ -74,7 +74,7 @@ impl CallClock {
     /// Runs `call` to its end or to the deadline, whichever comes first.
     /// The timer is made only when the call has to wait: most calls finish
     /// in their first poll, and then cost no timer at all.
-    async fn bound<T>(&self, call: impl Future<Output = wasmtime::Result<T>>) -> wasmtime::Result<T> {
+    pub(crate) async fn bound<T>(&self, call: impl Future<Output = wasmtime::Result<T>>) -> wasmtime::Result<T> {
         let mut call = std::pin::pin!(call);
         let deadline = self.start.checked_add(self.limit).unwrap_or(self.start);
         let mut timer: Option<Pin<Box<tokio::time::Sleep>>> = None;
@@ -127,13 +127,30 @@ enum CallFailure {
 }
 
 /// Sets the per-call limits and clears the per-call state.
+pub(crate) fn prepare(store: &mut Store<PluginContext>, limits: &CallLimits, clock: &CallClock, fuel: bool) {
+    prepare_call(store, limits, clock, fuel);
+}
+
 fn prepare_call(store: &mut Store<PluginContext>, limits: &CallLimits, clock: &CallClock, fuel: bool) {
     store.data_mut().begin_call();
+    store.data_mut().call_ends = clock.start.checked_add(clock.limit);
     store.set_epoch_deadline(ticks(clock.limit));
     if fuel {
         // Setting fuel only fails when fuel is off, which `fuel` rules out.
         let _ = store.set_fuel(limits.fuel);
     }
+}
+
+/// Instantiates a 2.x plugin and looks up its exports: the handler, and
+/// the lifecycle interface when it has one.
+async fn instantiate_v2(pre: &V2Pre, store: &mut Store<PluginContext>) -> wasmtime::Result<V2Exports> {
+    let instance = pre.instance.instantiate_async(&mut *store).await?;
+    let handler = pre.handler.load(&mut *store, &instance)?;
+    let lifecycle = match &pre.lifecycle {
+        Some(indices) => Some(indices.load(&mut *store, &instance)?),
+        None => None,
+    };
+    Ok(V2Exports { handler, lifecycle })
 }
 
 /// Makes sure the slot has a live instance, creating it and running `init`
@@ -171,7 +188,8 @@ async fn start_instance(
         plugin.limits.clone(),
         shared.services.clone(),
         plugin.config.clone(),
-    );
+    )
+    .with_plugin(plugin, Some(shared.neighbours()));
     let mut store = Store::new(shared.runtime.engine(), context);
     store.limiter(|context| &mut context.limiter);
     // What wasmtime may allocate copying one host call's arguments (or an
@@ -183,7 +201,7 @@ async fn start_instance(
     prepare_call(&mut store, &plugin.limits, &clock, shared.fuel);
     let instantiated = match &code.pre {
         PluginPre::V1(pre) => clock.bound(pre.instantiate_async(&mut store)).await.map(Handler::V1),
-        PluginPre::V2(pre) => clock.bound(pre.instantiate_async(&mut store)).await.map(Handler::V2),
+        PluginPre::V2(pre) => clock.bound(instantiate_v2(pre, &mut store)).await.map(Handler::V2),
     };
     let handler = match instantiated {
         Ok(handler) => {
@@ -207,9 +225,7 @@ async fn start_instance(
         let settings: Vec<(String, String)> = plugin.config.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         let clock = CallClock::new(&plugin.limits, ends);
         prepare_call(&mut store, &plugin.limits, &clock, shared.fuel);
-        let result = clock
-            .bound(handler.plugboard_task_events_handler().call_init(&mut store, &settings))
-            .await;
+        let result = clock.bound(handler.handler.call_init(&mut store, &settings)).await;
         record_use(shared, slot, &store);
         match result {
             Ok(Ok(())) => {}
@@ -404,10 +420,7 @@ pub(crate) async fn handle_event(
     let store = &mut live.store;
     let result: wasmtime::Result<Result<(), String>> = match (&live.handler, v1_call) {
         (Handler::V2(h), _) => clock
-            .bound(
-                h.plugboard_task_events_handler()
-                    .call_on_event(&mut *store, forms.v2_for(event, read)),
-            )
+            .bound(h.handler.call_on_event(&mut *store, forms.v2_for(event, read)))
             .await
             .map(|r| r.map_err(rejection)),
         (Handler::V1(h), Some(call)) => {
@@ -444,6 +457,7 @@ pub(crate) async fn run_command(
     command: &str,
     args: &[String],
     ends: Instant,
+    chain: &[Arc<str>],
 ) -> (Result<String, Outcome>, CallEffects) {
     let init = match ensure_live(shared, slot, state, ends).await {
         Ok(init) => init,
@@ -467,12 +481,9 @@ pub(crate) async fn run_command(
         );
     };
     prepare_call(&mut live.store, limits, &clock, shared.fuel);
+    live.store.data_mut().chain = chain.to_vec();
     let called = clock
-        .bound(
-            handler
-                .plugboard_task_events_handler()
-                .call_run_command(&mut live.store, command, args),
-        )
+        .bound(handler.handler.call_run_command(&mut live.store, command, args))
         .await;
     let result = match called {
         Ok(Ok(text)) if text.len() as u64 > limits.max_value => Err(CallFailure::Trapped(LimitExceeded::trap(

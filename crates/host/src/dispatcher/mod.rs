@@ -18,11 +18,13 @@
 //! - `report`: what a dispatch, a command or a reload reports.
 
 mod budget;
+mod commands;
 mod event_forms;
 mod fan_out;
 mod instances;
 mod invoke;
 mod judge;
+mod lifecycle;
 mod log_writer;
 mod report;
 mod slot;
@@ -36,6 +38,7 @@ use std::time::{Duration, Instant};
 pub use budget::DispatchBudget;
 pub use instances::{InstanceDrop, InstanceEvent, InstanceListener};
 pub use judge::QuarantineListener;
+pub use lifecycle::{HEALTH_DEADLINE, Health, MAX_HEALTH_CHARS, SHUTDOWN_DEADLINE};
 pub use report::{
     AddError, CommandError, CommandOutput, Delivery, DispatchReport, Outcome, ReloadError, ReloadOutcome, event_kind,
 };
@@ -118,6 +121,9 @@ pub(crate) struct Shared {
     /// instances is skipped rather than walking every plugin on every
     /// dispatch.
     idle_due: AtomicU64,
+    /// Itself, for the plugin stores that call back into it
+    /// (`commands.invoke`, locale plugins) without keeping it alive.
+    me: std::sync::Weak<Shared>,
 }
 
 /// The loaded plugins in the order they receive events, and for each kind
@@ -127,6 +133,9 @@ pub(crate) struct Shared {
 struct Roster {
     all: Vec<Arc<Slot>>,
     by_kind: [Vec<Arc<Slot>>; slot::EVENT_KINDS],
+    /// The translations of the locale plugins, by the id of the plugin
+    /// they translate.
+    translators: std::collections::HashMap<String, Vec<Arc<crate::locale::Translations>>>,
 }
 
 impl Roster {
@@ -139,7 +148,21 @@ impl Roster {
                 }
             }
         }
-        Roster { all, by_kind }
+        let mut translators: std::collections::HashMap<String, Vec<Arc<crate::locale::Translations>>> =
+            Default::default();
+        for slot in &all {
+            if let Some(target) = &slot.plugin.translations.translates {
+                translators
+                    .entry(target.clone())
+                    .or_default()
+                    .push(slot.plugin.translations.clone());
+            }
+        }
+        Roster {
+            all,
+            by_kind,
+            translators,
+        }
     }
 
     /// The plugins that may be offered `event`; [`Slot::wants`] decides.
@@ -216,7 +239,7 @@ impl Shared {
             let slot = list.remove(index);
             slot.retire();
             if let Ok(mut state) = slot.state.try_lock() {
-                slot.set_live(&mut state, None);
+                self.unload_instance(&slot, &mut state);
             }
             Some(slot)
         })
@@ -257,7 +280,7 @@ impl Shared {
             candidates.sort_by_key(|s| s.last_used());
             let dropped = candidates.into_iter().find_map(|slot| {
                 let mut state = slot.state.try_lock().ok()?;
-                slot.set_live(&mut state, None);
+                self.unload_instance(slot, &mut state);
                 Some(slot)
             });
             let Some(slot) = dropped else {
@@ -309,7 +332,7 @@ impl Shared {
             // A plugin busy in a call is not idle; it is used again when
             // the call ends.
             if let Ok(mut state) = slot.state.try_lock() {
-                slot.set_live(&mut state, None);
+                self.unload_instance(slot, &mut state);
                 tracing::debug!(plugin = %slot.id, "dropped an idle instance");
                 self.instances.tell(InstanceEvent::Dropped {
                     plugin: &slot.id,
@@ -506,12 +529,14 @@ impl Shared {
         let kind = event.kind();
         if outcome == Outcome::Handled {
             for emitted in &effects.emitted {
+                // Namespaced by the emitter: a plugin can only speak for
+                // itself, and subscribers name whose topic they want.
                 let custom = Event::Custom(CustomEvent {
-                    topic: emitted.topic.clone(),
+                    topic: format!("{}/{}", slot.id, emitted.topic),
                     payload: emitted.payload.clone(),
                     source: slot.id.to_string(),
                 });
-                let bytes = (emitted.topic.len() + emitted.payload.len()) as u64;
+                let bytes = (slot.id.len() + 1 + emitted.topic.len() + emitted.payload.len()) as u64;
                 let refused = if depth + 1 > MAX_EMIT_DEPTH {
                     Err(format!(
                         "its event `{}` continued an emit chain past depth {MAX_EMIT_DEPTH} and was dropped",
@@ -574,11 +599,17 @@ impl Shared {
         self.strike(emitter, &abuse, 1, report);
     }
 
+    /// Runs a command for the application (`from` is `None`) or for the
+    /// plugin at the end of `from`'s chain: the arguments checked against
+    /// the parameters the command declares first, the call under the
+    /// provider's own limits (and, invoked by a plugin, within the caller's
+    /// deadline), its changes committed on their own.
     async fn run_command(
         self: &Arc<Self>,
         plugin: &str,
         command: &str,
         args: &[String],
+        from: Option<&crate::context::Invocation>,
     ) -> Result<CommandOutput, CommandError> {
         let slot = self
             .snapshot()
@@ -598,6 +629,7 @@ impl Shared {
             }
             Some(_) => {}
         }
+        commands::check_arguments(&slot, command, args, from.is_some())?;
         if let Some(why) = slot.unavailable.get() {
             return Err(failed(why.clone()));
         }
@@ -605,7 +637,14 @@ impl Shared {
             return Err(failed(UNGRANTED.to_string()));
         }
         let spent = Spent::start(self.options().budget);
-        let mut state = slot.state.lock().await;
+        let ends = match from {
+            Some(invocation) => spent.ends.min(invocation.ends),
+            None => spent.ends,
+        };
+        let mut state = match from {
+            None => slot.state.lock().await,
+            Some(_) => commands::lock_within(&slot, command, ends).await?,
+        };
         if slot.is_retired() {
             return Err(CommandError::UnknownPlugin(plugin.to_string()));
         }
@@ -613,7 +652,8 @@ impl Shared {
             self.make_room_for(&slot);
         }
         let started = Instant::now();
-        let (result, effects) = invoke::run_command(self, &slot, &mut state, command, args, spent.ends).await;
+        let chain = from.map_or(&[][..], |invocation| invocation.chain.as_slice());
+        let (result, effects) = invoke::run_command(self, &slot, &mut state, command, args, ends, chain).await;
         drop(state);
         slot.touch(self.started);
         let audit = match &result {
@@ -724,7 +764,8 @@ impl Dispatcher {
             .as_ref()
             .map(|pool| pool.total_component_instances as usize);
         Dispatcher {
-            shared: Arc::new(Shared {
+            shared: Arc::new_cyclic(|me| Shared {
+                me: me.clone(),
                 runtime: runtime.clone(),
                 fuel: runtime.options().fuel,
                 judge: Mutex::new(Judge::new(services.clock.clone())),
@@ -868,7 +909,7 @@ impl Dispatcher {
             .shared
             .runtime
             .executor()
-            .spawn(async move { shared.run_command(&owned_plugin, &owned_command, &args).await });
+            .spawn(async move { shared.run_command(&owned_plugin, &owned_command, &args, None).await });
         task.await.unwrap_or_else(|e| {
             Err(CommandError::Failed {
                 plugin: plugin.to_string(),
@@ -888,7 +929,7 @@ impl Dispatcher {
         self.shared
             .runtime
             .executor()
-            .block_on(self.shared.run_command(plugin, command, args))
+            .block_on(self.shared.run_command(plugin, command, args, None))
     }
 
     /// Instantiates every plugin that has code now and runs its `init`,
@@ -960,7 +1001,7 @@ impl Dispatcher {
         match old {
             Some(old) => {
                 if let Ok(mut state) = old.state.try_lock() {
-                    old.set_live(&mut state, None);
+                    self.shared.unload_instance(&old, &mut state);
                 }
                 Ok(Some(old.plugin.clone()))
             }
@@ -1030,6 +1071,41 @@ impl Dispatcher {
     /// How many plugins have a live instance now.
     pub fn live_count(&self) -> usize {
         self.shared.snapshot().iter().filter(|s| s.is_live()).count()
+    }
+
+    /// How a loaded plugin says it is (its `lifecycle.health`, under
+    /// [`HEALTH_DEADLINE`]; started first if it has no instance); `None`
+    /// when no plugin of this id is loaded.
+    pub fn health_blocking(&self, id: &str) -> Option<Health> {
+        let slot = self.shared.snapshot().iter().find(|s| &*s.id == id).cloned()?;
+        if ungranted(&slot) || slot.unavailable.get().is_some() {
+            return Some(Health::Unhealthy(
+                slot.unavailable.get().cloned().unwrap_or_else(|| UNGRANTED.to_string()),
+            ));
+        }
+        Some(self.shared.runtime.executor().block_on(self.shared.health(&slot)))
+    }
+
+    /// Stops every live instance: each plugin that exports `lifecycle` gets
+    /// its `shutdown` (under [`SHUTDOWN_DEADLINE`] each, what it stages
+    /// committed) once its current call ends; returns when all are done.
+    /// The plugins stay loaded: the next event starts them again.
+    pub fn stop_instances_blocking(&self) {
+        let shared = self.shared.clone();
+        self.shared.runtime.executor().block_on(async move {
+            for slot in shared.snapshot().iter() {
+                if !slot.is_live() {
+                    continue;
+                }
+                let mut state = slot.state.lock().await;
+                let Some(live) = state.live.take() else {
+                    continue;
+                };
+                slot.set_live(&mut state, None);
+                drop(state);
+                shared.shut_down(slot, live).await;
+            }
+        });
     }
 
     /// Whether a plugin currently has a live instance.

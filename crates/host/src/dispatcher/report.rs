@@ -114,6 +114,37 @@ pub enum CommandError {
     /// The plugin's world has no commands.
     #[error("plugin `{0}` speaks task-events@1, which has no commands (they exist since task-events@2)")]
     NotAvailable(String),
+    /// The plugin's manifest offers no such command (asked by another
+    /// plugin, which may only invoke declared commands).
+    #[error("plugin `{plugin}` offers no command `{command}` in its manifest's [commands]")]
+    UnknownCommand {
+        /// The plugin id.
+        plugin: String,
+        /// The command.
+        command: String,
+    },
+    /// The arguments do not match the parameters the command declares; it
+    /// did not run.
+    #[error("command `{plugin}.{command}`: {why}")]
+    BadArguments {
+        /// The plugin id.
+        plugin: String,
+        /// The command.
+        command: String,
+        /// Which argument and what is wrong.
+        why: String,
+    },
+    /// Another plugin invoked it while it stayed busy with other work
+    /// longer than the caller could wait; it did not run.
+    #[error("plugin `{plugin}` stayed busy for {waited_ms} ms, so `{command}` did not run")]
+    Busy {
+        /// The plugin id.
+        plugin: String,
+        /// The command.
+        command: String,
+        /// How long the caller waited.
+        waited_ms: u128,
+    },
     /// The plugin returned an error.
     #[error("plugin `{plugin}` refused command `{command}`: {error}")]
     Rejected {

@@ -35,7 +35,14 @@ pub(crate) fn kind_of(event: &Event) -> usize {
 /// The handler exports of an instance, per world version.
 pub(crate) enum Handler {
     V1(v1::Plugin),
-    V2(v2::Plugin),
+    V2(V2Exports),
+}
+
+/// What a 2.x instance exports: its handler, and its lifecycle interface
+/// when it was built against 2.2.0 or later.
+pub(crate) struct V2Exports {
+    pub(crate) handler: v2::exports::plugboard::task_events::handler::Guest,
+    pub(crate) lifecycle: Option<v2::exports::plugboard::task_events::lifecycle::Guest>,
 }
 
 /// An instantiated plugin: its store and its exports.
