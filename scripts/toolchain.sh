@@ -15,6 +15,10 @@ ensure_toolchain() {
         echo "==> installing the Rust target wasm32-wasip2 (plugins are built for it)"
         rustup target add wasm32-wasip2
     fi
+    if ! grep -qx wasm32-unknown-unknown <<<"$installed"; then
+        echo "==> installing the Rust target wasm32-unknown-unknown (the Extism plugin of the comparison benchmarks is built for it)"
+        rustup target add wasm32-unknown-unknown
+    fi
     local component
     for component in rustfmt clippy; do
         if ! rustup component list --installed | grep -q "^${component}"; then

@@ -40,6 +40,8 @@ struct Job {
     forms: EventForms,
     targets: Arc<[Arc<Slot>]>,
     next: AtomicUsize,
+    /// How many threads share the list (the caller and its helpers).
+    workers: usize,
     ends: Instant,
     /// Results by subscriber index, as they come.
     results: Mutex<Vec<(usize, Result)>>,
@@ -49,38 +51,50 @@ struct Job {
     all_finished: Notify,
 }
 
-/// One delivery someone took: its result is recorded when it is dropped,
-/// even by a panic, so that the caller never waits for a delivery that
-/// will not finish.
+/// A run of consecutive subscribers someone took: their results are
+/// recorded together when it is dropped, even by a panic, so that the
+/// caller never waits for a delivery that will not finish. Taking several
+/// at once keeps the job's shared counters and its result list (written by
+/// every thread of the fan-out) to one update per run instead of one per
+/// delivery.
 struct Claim<'a> {
     job: &'a Job,
-    index: usize,
-    result: Option<Result>,
+    /// The first subscriber's index.
+    first: usize,
+    /// How many subscribers, from `first`.
+    len: usize,
+    /// The results so far, in order from `first`.
+    results: Vec<Result>,
 }
 
 impl Drop for Claim<'_> {
     fn drop(&mut self) {
-        let result = self.result.take().unwrap_or_else(|| {
-            // Only a panic in a delivery gets here: a host bug, not the
-            // plugin's doing, reported rather than lost.
+        let done = self.results.len();
+        let mut list = self.job.results.lock().unwrap_or_else(|e| e.into_inner());
+        list.extend(self.results.drain(..).enumerate().map(|(i, r)| (self.first + i, r)));
+        // Only a panic in a delivery leaves some without a result: a host
+        // bug, not the plugin's doing, reported rather than lost.
+        list.extend((done..self.len).map(|i| {
             let why = "the host failed while delivering to it".to_string();
-            Some(Delivered {
+            let failed = Delivered {
                 outcome: Outcome::Unavailable(why),
                 effects: CallEffects::default(),
                 elapsed: Duration::ZERO,
                 finished: Instant::now(),
-            })
-        });
-        self.job
-            .results
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((self.index, result));
-        if self.job.finished.fetch_add(1, Ordering::AcqRel) + 1 == self.job.targets.len() {
+            };
+            (self.first + i, Some(failed))
+        }));
+        drop(list);
+        if self.job.finished.fetch_add(self.len, Ordering::AcqRel) + self.len == self.job.targets.len() {
             self.job.all_finished.notify_one();
         }
     }
 }
+
+/// The most subscribers one thread takes at once. Larger runs touch the
+/// shared counters less often; smaller ones leave less work queued behind
+/// a slow plugin while another thread is free.
+const MAX_RUN: usize = 8;
 
 /// A fan-out to this many subscribers or more starts its helpers at once.
 const EAGER_FAN_OUT: usize = 8;
@@ -96,24 +110,35 @@ impl Job {
     /// have taken [`HELPERS_AFTER`] and work is left.
     async fn work(self: Arc<Self>, mut helpers: Option<usize>) {
         let started = Instant::now();
+        let count = self.targets.len();
         loop {
-            let index = self.next.fetch_add(1, Ordering::Relaxed);
-            let Some(slot) = self.targets.get(index) else {
+            // Runs shrink as the list empties (a share of what is left per
+            // thread), so that the threads finish close together.
+            let left = count.saturating_sub(self.next.load(Ordering::Relaxed));
+            let run = (left / (2 * self.workers)).clamp(1, MAX_RUN);
+            let first = self.next.fetch_add(run, Ordering::Relaxed);
+            if first >= count {
                 return;
-            };
-            if let Some(count) = helpers
-                && index + 1 < self.targets.len()
-                && started.elapsed() >= HELPERS_AFTER
-            {
-                self.start_helpers(count);
-                helpers = None;
             }
+            let len = run.min(count - first);
             let mut claim = Claim {
                 job: &self,
-                index,
-                result: None,
+                first,
+                len,
+                results: Vec::with_capacity(len),
             };
-            claim.result = Some(deliver(&self.shared, slot, &self.event, &self.forms, self.ends, None).await);
+            for index in first..first + len {
+                if let Some(count) = helpers
+                    && index + 1 < self.targets.len()
+                    && started.elapsed() >= HELPERS_AFTER
+                {
+                    self.start_helpers(count);
+                    helpers = None;
+                }
+                let slot = &self.targets[index];
+                let result = deliver(&self.shared, slot, &self.event, &self.forms, self.ends, None).await;
+                claim.results.push(result);
+            }
         }
     }
 
@@ -148,6 +173,7 @@ pub(crate) async fn fan_out(
         forms: EventForms::default(),
         targets,
         next: AtomicUsize::new(0),
+        workers,
         ends,
         results: Mutex::new(Vec::with_capacity(count)),
         finished: AtomicUsize::new(0),

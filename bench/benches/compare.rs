@@ -1,0 +1,461 @@
+//! plugboard against bare wasmtime, native Rust and Extism, in one run, so
+//! that every ratio compares numbers measured together. Every host does the
+//! work of the auto-tag example for one `task-created` event (see the
+//! crate's docs for what each host is):
+//! - `warm, no change` / `warm, one change`: one live instance, a task
+//!   auto-tag leaves alone / one it tags and makes high priority (the
+//!   change committed to the in-memory store; for bare wasmtime, to a host
+//!   function that returns). plugboard writes plugin logs to files, as
+//!   `plugboard run` does;
+//! - `warm, task-events@1`: the legacy-counter example through plugboard's
+//!   adapter against the same component on bare wasmtime;
+//! - `fan-out N`: one event to N live auto-tag plugins (N = 10, 100,
+//!   1,000): plugboard in parallel, plugboard one plugin after the other,
+//!   bare wasmtime one instance after the other;
+//! - `cold event`: instantiate, `init`, handle;
+//! - `first event`: a packed archive unpacked, loaded and handling its
+//!   first event, compiled and from the code cache, against bare wasmtime
+//!   compiling / deserializing the component and handling the event.
+//!
+//! Before criterion runs, the bench prints the heap allocations per event of
+//! each host and plugboard's host memory per installed-but-unloaded plugin
+//! (1,000 installed) and per live instance (100 live).
+//!
+//! Run: `cargo bench --manifest-path bench/Cargo.toml` (all) or with a
+//! filter, e.g. `-- 'warm'`.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use plugboard_bench::plugins::{self, KEYWORDS, QUIET_TITLE, URGENT_TITLE};
+use plugboard_bench::{bare, extism_host, native};
+use plugboard_contract::task_store::{InMemoryTaskStore, new_task};
+use plugboard_host::{Compiled, DispatcherOptions, LoadOptions, Outcome, Runtime, RuntimeOptions};
+use wasmtime::component::Component;
+
+/// Counts heap allocations, for the allocations-per-event figures.
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: every call is forwarded to the system allocator unchanged; the
+// counter has no effect on the memory handed out.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller's contract is the system allocator's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller's contract is the system allocator's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller's contract is the system allocator's.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller's contract is the system allocator's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations per call of `f`, averaged over many calls after a warm-up.
+fn allocations_per_call(mut f: impl FnMut()) -> f64 {
+    const CALLS: u64 = 2_000;
+    for _ in 0..100 {
+        f();
+    }
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for _ in 0..CALLS {
+        f();
+    }
+    (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / CALLS as f64
+}
+
+fn runtime() -> Runtime {
+    Runtime::new().expect("the runtime starts")
+}
+
+/// The four hosts, each with a live auto-tag over a task titled `title`,
+/// ready to handle its `task-created` event.
+struct Warm {
+    scene: plugins::Scene,
+    bare: bare::LiveV2,
+    bare_event: bare::v2::plugboard::task_events::types::Event,
+    bare_task: bare::v2::plugboard::task_events::types::Task,
+    native: native::AutoTag,
+    native_tasks: Arc<InMemoryTaskStore>,
+    native_task: plugboard_contract::Task,
+    extism: extism::Plugin,
+    extism_task: plugboard_contract::Task,
+}
+
+impl Warm {
+    fn new(runtime: &Runtime, engine: &wasmtime::Engine, pre: &bare::v2::PluginPre<bare::Ctx>, title: &str) -> Warm {
+        let scene = plugins::scene(runtime, title, true, DispatcherOptions::default());
+        scene
+            .dispatcher
+            .add(plugins::load_auto_tag(runtime, "auto-tag"))
+            .expect("added");
+        let native_tasks = Arc::new(InMemoryTaskStore::new());
+        let native_task = native_tasks.create(new_task(title), 1).expect("a task");
+        let extism_tasks = Arc::new(InMemoryTaskStore::new());
+        let extism_task = extism_tasks.create(new_task(title), 1).expect("a task");
+        let bare_task = bare::task_v2(&scene.task);
+        let mut warm = Warm {
+            bare_event: bare::task_created_v2(&scene.task),
+            bare_task,
+            bare: bare::start_v2(engine, pre, KEYWORDS),
+            native: native::AutoTag::new(KEYWORDS),
+            native_tasks,
+            native_task,
+            extism: extism_host::auto_tag(&plugins::extism_auto_tag_bytes(), KEYWORDS, extism_tasks.clone()),
+            extism_task,
+            scene,
+        };
+        // Each host handles the event once, and does what auto-tag does.
+        let changes = title == URGENT_TITLE;
+        warm.plugboard();
+        assert_eq!(warm.scene.tasks.all()[0].tags.contains(&"urgent".to_string()), changes);
+        warm.bare();
+        assert_eq!(warm.native(), changes);
+        warm.extism();
+        assert_eq!(extism_tasks.all()[0].tags.contains(&"urgent".to_string()), changes);
+        warm
+    }
+
+    fn plugboard(&self) {
+        let report = self.scene.dispatcher.dispatch_blocking(&self.scene.event);
+        debug_assert_eq!(report.deliveries[0].outcome, Outcome::Handled);
+    }
+
+    fn bare(&mut self) {
+        self.bare.on_event(&self.bare_event, Some(&self.bare_task));
+    }
+
+    fn native(&self) -> bool {
+        self.native.on_task_created(&self.native_task, &self.native_tasks)
+    }
+
+    fn extism(&mut self) {
+        extism_host::on_task_created(&mut self.extism, &self.extism_task);
+    }
+}
+
+fn bench_warm(c: &mut Criterion) {
+    let runtime = runtime();
+    let engine = bare::engine();
+    let component = Component::new(&engine, plugins::auto_tag_bytes()).expect("auto-tag compiles");
+    let pre = bare::pre_v2(&engine, &component);
+    for (label, title) in [("warm, no change", QUIET_TITLE), ("warm, one change", URGENT_TITLE)] {
+        let mut warm = Warm::new(&runtime, &engine, &pre, title);
+        eprintln!(
+            "{label}: allocations per event: plugboard {:.1}, bare wasmtime {:.1}, native {:.1}, Extism {:.1}",
+            allocations_per_call(|| warm.plugboard()),
+            allocations_per_call(|| warm.bare()),
+            allocations_per_call(|| {
+                warm.native();
+            }),
+            allocations_per_call(|| warm.extism()),
+        );
+        let mut group = c.benchmark_group(label);
+        group.sample_size(50).measurement_time(Duration::from_secs(4));
+        group.bench_function("plugboard", |b| b.iter(|| warm.plugboard()));
+        group.bench_function("bare wasmtime", |b| b.iter(|| warm.bare()));
+        group.bench_function("native", |b| b.iter(|| warm.native()));
+        group.bench_function("Extism", |b| b.iter(|| warm.extism()));
+        group.finish();
+        warm.scene.dispatcher.flush_logs();
+    }
+}
+
+fn bench_v1(c: &mut Criterion) {
+    let runtime = runtime();
+    let scene = plugins::scene(&runtime, QUIET_TITLE, true, DispatcherOptions::default());
+    scene
+        .dispatcher
+        .add(plugins::load_legacy_counter(&runtime, "legacy-counter"))
+        .expect("added");
+    let engine = bare::engine();
+    let component = Component::new(&engine, plugins::legacy_counter_bytes()).expect("legacy-counter compiles");
+    let pre = bare::pre_v1(&engine, &component);
+    let mut store = bare::store(&engine, KEYWORDS);
+    let plugin = pre.instantiate(&mut store).expect("instantiates");
+    let task = bare::v1::plugboard::task_events::types::Task {
+        id: scene.task.id.clone(),
+        title: scene.task.title.clone(),
+        done: false,
+        tags: Vec::new(),
+    };
+    let mut plugboard = || {
+        let report = scene.dispatcher.dispatch_blocking(&scene.event);
+        debug_assert_eq!(report.deliveries[0].outcome, Outcome::Handled);
+    };
+    let mut bare = || {
+        plugin
+            .plugboard_task_events_handler()
+            .call_on_task_created(&mut store, &task)
+            .expect("no trap")
+            .expect("handled");
+    };
+    plugboard();
+    bare();
+    eprintln!(
+        "warm, task-events@1: allocations per event: plugboard {:.1}, bare wasmtime {:.1}",
+        allocations_per_call(&mut plugboard),
+        allocations_per_call(&mut bare),
+    );
+    let mut group = c.benchmark_group("warm, task-events@1");
+    group.sample_size(50).measurement_time(Duration::from_secs(4));
+    group.bench_function("plugboard (adapter)", |b| b.iter(&mut plugboard));
+    group.bench_function("bare wasmtime", |b| b.iter(&mut bare));
+    group.finish();
+    scene.dispatcher.flush_logs();
+}
+
+fn bench_fan_out(c: &mut Criterion) {
+    let runtime = runtime();
+    let engine = bare::engine();
+    let component = Component::new(&engine, plugins::auto_tag_bytes()).expect("auto-tag compiles");
+    let pre = bare::pre_v2(&engine, &component);
+    for n in [10usize, 100, 1_000] {
+        let mut group = c.benchmark_group(format!("fan-out {n}"));
+        group
+            .sample_size(if n >= 1_000 { 20 } else { 40 })
+            .measurement_time(Duration::from_secs(5))
+            .throughput(Throughput::Elements(n as u64));
+        for (label, parallel) in [("plugboard, in parallel", None), ("plugboard, one at a time", Some(1))] {
+            let scene = plugins::scene(
+                &runtime,
+                QUIET_TITLE,
+                false,
+                DispatcherOptions {
+                    parallel_plugins: parallel,
+                    max_live_instances: Some(n),
+                    ..DispatcherOptions::default()
+                },
+            );
+            for i in 0..n {
+                scene
+                    .dispatcher
+                    .add(plugins::load_auto_tag(&runtime, &format!("auto-tag-{i}")))
+                    .expect("added");
+            }
+            let report = scene.dispatcher.dispatch_blocking(&scene.event);
+            assert_eq!(report.deliveries.len(), n);
+            assert!(report.deliveries.iter().all(|d| d.outcome == Outcome::Handled));
+            assert_eq!(scene.dispatcher.live_count(), n);
+            group.bench_function(label, |b| b.iter(|| scene.dispatcher.dispatch_blocking(&scene.event)));
+        }
+        let task = new_task(QUIET_TITLE);
+        let task = plugboard_contract::task_store::build_task("t".into(), task, 1).expect("a task");
+        let event = bare::task_created_v2(&task);
+        let mut live: Vec<bare::LiveV2> = (0..n).map(|_| bare::start_v2(&engine, &pre, KEYWORDS)).collect();
+        group.bench_function("bare wasmtime, one at a time", |b| {
+            b.iter(|| {
+                for instance in &mut live {
+                    instance.on_event(&event, None);
+                }
+            })
+        });
+        group.finish();
+    }
+}
+
+fn bench_cold(c: &mut Criterion) {
+    let runtime = runtime();
+    let scene = plugins::scene(
+        &runtime,
+        QUIET_TITLE,
+        false,
+        DispatcherOptions {
+            idle_timeout: Some(Duration::ZERO),
+            ..DispatcherOptions::default()
+        },
+    );
+    scene
+        .dispatcher
+        .add(plugins::load_auto_tag(&runtime, "auto-tag"))
+        .expect("added");
+    let engine = bare::engine();
+    let component = Component::new(&engine, plugins::auto_tag_bytes()).expect("auto-tag compiles");
+    let pre = bare::pre_v2(&engine, &component);
+    let event = bare::task_created_v2(&scene.task);
+    let mut group = c.benchmark_group("cold event");
+    group.sample_size(30).measurement_time(Duration::from_secs(5));
+    group.bench_function("plugboard: instantiate, init, handle", |b| {
+        b.iter(|| {
+            // A zero idle timeout drops the instance at the end of every
+            // dispatch, so each one instantiates and runs `init` again.
+            let report = scene.dispatcher.dispatch_blocking(&scene.event);
+            debug_assert_eq!(report.deliveries[0].outcome, Outcome::Handled);
+        })
+    });
+    assert_eq!(scene.dispatcher.live_count(), 0);
+    group.bench_function("bare wasmtime: instantiate, init, handle", |b| {
+        b.iter(|| bare::start_v2(&engine, &pre, KEYWORDS).on_event(&event, None))
+    });
+    group.finish();
+}
+
+/// Unpacks `archive` into a fresh folder, loads it and handles one event.
+fn archive_to_first_event(runtime: &Runtime, archive: &Path, expected: &Compiled) {
+    let scratch = tempfile::tempdir().expect("a temporary install folder");
+    let unpacked = plugboard_archive::unpack(
+        archive,
+        &scratch.path().join("auto-tag"),
+        &plugboard_archive::TrustedKeys::none(),
+        &plugboard_archive::UnpackLimits::default(),
+    )
+    .expect("the archive unpacks");
+    let plugin = runtime
+        .load_dir(&unpacked.dir, &LoadOptions::trusting_manifest())
+        .expect("auto-tag loads from its unpacked archive");
+    assert_eq!(plugin.compiled(), Some(expected));
+    let scene = plugins::scene(runtime, QUIET_TITLE, false, DispatcherOptions::default());
+    scene.dispatcher.add(plugin).expect("added");
+    let report = scene.dispatcher.dispatch_blocking(&scene.event);
+    assert_eq!(report.deliveries[0].outcome, Outcome::Handled);
+}
+
+fn bench_first_event(c: &mut Criterion) {
+    let folder = tempfile::tempdir().expect("a temporary plugin folder");
+    std::fs::copy(
+        plugins::auto_tag_dir().join("plugin.toml"),
+        folder.path().join("plugin.toml"),
+    )
+    .expect("manifest copied");
+    std::fs::write(folder.path().join("auto_tag.wasm"), plugins::auto_tag_bytes()).expect("component written");
+    let out = tempfile::tempdir().expect("a temporary output folder");
+    let archive = plugboard_archive::pack(folder.path(), out.path()).expect("auto-tag packs");
+    let cache = tempfile::tempdir().expect("a temporary cache folder");
+    let uncached = runtime();
+    let cached = Runtime::with_options(RuntimeOptions {
+        code_cache: Some(cache.path().to_path_buf()),
+        ..RuntimeOptions::default()
+    })
+    .expect("the runtime starts");
+    archive_to_first_event(&cached, &archive, &Compiled::Fresh);
+
+    let engine = bare::engine();
+    let serialized = tempfile::NamedTempFile::new().expect("a temporary file");
+    let component = Component::new(&engine, plugins::auto_tag_bytes()).expect("auto-tag compiles");
+    std::fs::write(serialized.path(), component.serialize().expect("serializes")).expect("written");
+    drop(component);
+    let task = plugboard_contract::task_store::build_task("t".into(), new_task(QUIET_TITLE), 1).expect("a task");
+    let event = bare::task_created_v2(&task);
+
+    let mut group = c.benchmark_group("first event");
+    group.sample_size(10).measurement_time(Duration::from_secs(15));
+    group.bench_function("plugboard: archive to first event, compiled", |b| {
+        b.iter(|| archive_to_first_event(&uncached, &archive, &Compiled::Fresh))
+    });
+    group.bench_function("bare wasmtime: compile, link, first event", |b| {
+        b.iter(|| {
+            let component = Component::new(&engine, plugins::auto_tag_bytes()).expect("auto-tag compiles");
+            bare::start_v2(&engine, &bare::pre_v2(&engine, &component), KEYWORDS).on_event(&event, None);
+        })
+    });
+    group.bench_function("plugboard: archive to first event, from the code cache", |b| {
+        b.iter(|| archive_to_first_event(&cached, &archive, &Compiled::FromCache))
+    });
+    group.bench_function("bare wasmtime: deserialize file, link, first event", |b| {
+        b.iter(|| {
+            // SAFETY: the file was written by `Component::serialize` of this
+            // engine just above and nothing else writes it.
+            let component = unsafe { Component::deserialize_file(&engine, serialized.path()) }.expect("deserializes");
+            bare::start_v2(&engine, &bare::pre_v2(&engine, &component), KEYWORDS).on_event(&event, None);
+        })
+    });
+    group.finish();
+}
+
+/// The resident set size of this process, from `/proc/self/statm`.
+fn rss_bytes() -> i64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").expect("Linux /proc/self/statm");
+    let pages: i64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .expect("statm's second field is the resident page count");
+    pages * 4096
+}
+
+/// Host memory per installed-but-unloaded plugin (1,000 of one component
+/// loaded from the code cache) and per live instance (100 started).
+fn report_memory() {
+    const INSTALLED: usize = 1_000;
+    const LIVE: usize = 100;
+    let cache = tempfile::tempdir().expect("a temporary cache folder");
+    let runtime = Runtime::with_options(RuntimeOptions {
+        code_cache: Some(cache.path().to_path_buf()),
+        ..RuntimeOptions::default()
+    })
+    .expect("the runtime starts");
+    let install = |scene: &plugins::Scene| {
+        for i in 0..INSTALLED {
+            scene
+                .dispatcher
+                .add(plugins::load_auto_tag(&runtime, &format!("auto-tag-{i}")))
+                .expect("added");
+        }
+    };
+    // Fill the code cache and warm the allocator, so that neither counts
+    // as a plugin's memory.
+    let warm = plugins::scene(&runtime, QUIET_TITLE, false, DispatcherOptions::default());
+    install(&warm);
+    drop(warm);
+
+    let scene = plugins::scene(
+        &runtime,
+        QUIET_TITLE,
+        false,
+        DispatcherOptions {
+            max_live_instances: Some(LIVE),
+            ..DispatcherOptions::default()
+        },
+    );
+    let before = rss_bytes();
+    let started = Instant::now();
+    install(&scene);
+    let load_time = started.elapsed();
+    let installed = rss_bytes();
+    // The live cap keeps the last 100 of the 1,000 the event reaches.
+    let report = scene.dispatcher.dispatch_blocking(&scene.event);
+    assert_eq!(report.deliveries.len(), INSTALLED);
+    assert!(report.deliveries.iter().all(|d| d.outcome == Outcome::Handled));
+    assert_eq!(scene.dispatcher.live_count(), LIVE);
+    let live = rss_bytes();
+    eprintln!(
+        "memory: {:.1} KiB per installed-but-unloaded plugin ({INSTALLED} loaded from the code cache in {} ms); \
+         {:.1} KiB per live instance ({LIVE} live)",
+        (installed - before) as f64 / INSTALLED as f64 / 1024.0,
+        load_time.as_millis(),
+        (live - installed) as f64 / LIVE as f64 / 1024.0,
+    );
+}
+
+fn bench_memory(_: &mut Criterion) {
+    report_memory();
+}
+
+criterion_group!(
+    benches,
+    bench_memory,
+    bench_warm,
+    bench_v1,
+    bench_fan_out,
+    bench_cold,
+    bench_first_event
+);
+criterion_main!(benches);
