@@ -29,9 +29,13 @@ ensure_toolchain() {
 # - Debian's clang-19, lld-19, libclang-rt-19-dev-wasm32 and wasi-libc (apt-get,
 #   as root), for the C plugin built with wasi-libc;
 # - componentize-py (pip), for the Python plugin;
-# - componentize-js (npm, into target/toolchains/js), for the JavaScript plugin.
+# - componentize-js (npm, into target/toolchains/js), for the JavaScript plugin;
+# - cargo-component (cargo install, into target/toolchains/cargo-component), for
+#   the Rust template's `cargo component build`; a long compile, so it is kept
+#   in target/ and built only when missing.
 COMPONENTIZE_PY_VERSION=0.25.1
 COMPONENTIZE_JS_VERSION=0.23.0
+CARGO_COMPONENT_VERSION=0.21.1
 
 ensure_guest_toolchains() {
     local missing=()
@@ -68,6 +72,15 @@ ensure_guest_toolchains() {
         npm install --silent --no-audit --no-fund --prefix "$js" \
             "@bytecodealliance/componentize-js@${COMPONENTIZE_JS_VERSION}" || {
             echo "error: npm could not install componentize-js" >&2
+            exit 1
+        }
+    fi
+    local component=target/toolchains/cargo-component
+    if [ ! -x "$component/bin/cargo-component" ] \
+        || ! "$component/bin/cargo-component" --version | grep -q " ${CARGO_COMPONENT_VERSION}"; then
+        echo "==> installing cargo-component ${CARGO_COMPONENT_VERSION} into $component (the Rust template also builds with it; a few minutes, once)"
+        cargo install --quiet --locked "cargo-component@${CARGO_COMPONENT_VERSION}" --root "$component" || {
+            echo "error: cargo could not install cargo-component" >&2
             exit 1
         }
     fi

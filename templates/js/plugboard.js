@@ -30,7 +30,8 @@ export function newTask(title, fields = {}) {
 
 export function taskPatch(fields = {}) {
   const { project, due, ...rest } = fields;
-  const nested = (name) => (name in fields ? { value: fields[name] ?? undefined } : undefined);
+  // option<option<T>>: the outer option is { tag: 'some', val } when set.
+  const nested = (name) => (name in fields ? { tag: 'some', val: fields[name] ?? undefined } : undefined);
   return {
     title: undefined,
     description: undefined,

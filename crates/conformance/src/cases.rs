@@ -360,7 +360,7 @@ fn events_emit(runtime: &Runtime, fixture: &Fixture) -> Verdict {
                 manifest,
                 &fixture.plugin.dir,
                 origin,
-                fixture.bytes,
+                &fixture.bytes,
                 &LoadOptions::trusting_manifest(),
             )
             .map_err(|e| e.to_string())?;
@@ -547,7 +547,7 @@ fn denied_write(runtime: &Runtime, fixture: &Fixture) -> Verdict {
                 manifest,
                 &fixture.plugin.dir,
                 origin,
-                fixture.bytes,
+                &fixture.bytes,
                 &LoadOptions {
                     grants,
                     ..LoadOptions::default()

@@ -5,9 +5,9 @@ use plugboard_test::TestHost;
 
 #[test]
 fn logs_the_title_of_a_created_task() {
-    let mut host = TestHost::load(env!("CARGO_MANIFEST_DIR")).expect("the plugin loads");
-    let outcome = host.create_task("water the plants");
-    outcome.assert_handled();
-    outcome.assert_log_contains("task created: water the plants (1 so far)");
-    outcome.assert_no_task_changes();
+    let host = TestHost::load(env!("CARGO_MANIFEST_DIR")).expect("the plugin loads");
+    let sent = host.create_task("water the plants");
+    sent.assert_handled();
+    sent.assert_log_contains("task created: water the plants (1 so far)");
+    sent.assert_no_task_changes();
 }
