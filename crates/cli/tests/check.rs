@@ -217,7 +217,7 @@ fn a_bad_events_or_expectation_file_is_named_before_anything_runs() {
     let output = plugboard(root.path(), &["check", "plugins/auto-tag", "--events", "events.jsonl"]);
     assert!(!output.status.success());
     let err = common::stderr(&output);
-    assert!(err.contains("events.jsonl") && err.contains("line 1"), "{err}");
+    assert!(err.contains("events.jsonl:1: missing field `title`"), "{err}");
     assert!(stdout(&output).is_empty(), "no check ran: {}", stdout(&output));
 
     std::fs::write(root.path().join("events.jsonl"), EVENTS).unwrap();
