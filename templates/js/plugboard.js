@@ -30,8 +30,8 @@ export function newTask(title, fields = {}) {
 
 export function taskPatch(fields = {}) {
   const { project, due, ...rest } = fields;
-  // option<option<T>>: the outer option is { tag: 'some', val } when set.
-  const nested = (name) => (name in fields ? { tag: 'some', val: fields[name] ?? undefined } : undefined);
+  // option<option<T>> is { tag: 'none' } or { tag: 'some', val: T | undefined }.
+  const nested = (name) => (name in fields ? { tag: 'some', val: fields[name] ?? undefined } : { tag: 'none' });
   return {
     title: undefined,
     description: undefined,

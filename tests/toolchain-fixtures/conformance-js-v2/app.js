@@ -40,9 +40,10 @@ const emptyPatch = () => ({
   title: undefined,
   description: undefined,
   status: undefined,
-  project: undefined,
+  // option<option<T>>: { tag: 'none' } or { tag: 'some', val: T | undefined }.
+  project: { tag: 'none' },
   priority: undefined,
-  due: undefined,
+  due: { tag: 'none' },
   addTags: [],
   removeTags: [],
   addAnnotations: [],
