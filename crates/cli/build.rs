@@ -23,7 +23,11 @@ fn files(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
                 files(root, &path, out);
             }
         } else if !name.ends_with(".wasm") {
-            let relative = path.strip_prefix(root).expect("under the template").to_string_lossy().into_owned();
+            let relative = path
+                .strip_prefix(root)
+                .expect("under the template")
+                .to_string_lossy()
+                .into_owned();
             out.push((relative, path));
         }
     }
@@ -39,7 +43,9 @@ fn main() {
         .filter(|path| path.is_dir())
         .collect();
     languages.sort();
-    let mut code = String::from("/// Every template: its language and its files.\npub const TEMPLATES: &[(&str, &[(&str, &[u8])])] = &[\n");
+    let mut code = String::from(
+        "/// Every template: its language and its files.\npub const TEMPLATES: &[(&str, &[(&str, &[u8])])] = &[\n",
+    );
     for dir in &languages {
         let language = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
         let mut listed = Vec::new();

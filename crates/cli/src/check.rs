@@ -106,7 +106,10 @@ pub fn check(args: &CheckArgs, data_dir: &Path) -> anyhow::Result<ExitCode> {
             if let Some(shown) = annotated(&error, &text) {
                 println!("{shown}");
             }
-            for name in ["imports", "world", "smoke"].into_iter().chain(script.as_ref().map(|_| "events")) {
+            for name in ["imports", "world", "smoke"]
+                .into_iter()
+                .chain(script.as_ref().map(|_| "events"))
+            {
                 report(name, Verdict::NotRun("not run: the manifest does not parse"));
             }
             return Ok(ExitCode::FAILURE);
@@ -212,10 +215,7 @@ pub fn check(args: &CheckArgs, data_dir: &Path) -> anyhow::Result<ExitCode> {
             Ok(host) => match play(&host, script) {
                 Err(error) => report("events", Verdict::Failed(format!("{error:#}"))),
                 Ok(sent) => {
-                    let handled = sent
-                        .iter()
-                        .filter(|s| s.outcome() == Some(&Outcome::Handled))
-                        .count();
+                    let handled = sent.iter().filter(|s| s.outcome() == Some(&Outcome::Handled)).count();
                     let delivered = sent.iter().filter(|s| s.delivery().is_some()).count();
                     report(
                         "events",
@@ -324,7 +324,10 @@ fn read_script(path: &Path) -> anyhow::Result<Script> {
         .and_then(|file| file.take(MAX_EVENTS_BYTES + 1).read_to_string(&mut text))
         .with_context(|| format!("cannot read the events file {}", path.display()))?;
     if text.len() as u64 > MAX_EVENTS_BYTES {
-        anyhow::bail!("the events file {} is larger than {MAX_EVENTS_BYTES} bytes", path.display());
+        anyhow::bail!(
+            "the events file {} is larger than {MAX_EVENTS_BYTES} bytes",
+            path.display()
+        );
     }
     Script::parse(&text, &path.display().to_string())
 }

@@ -68,7 +68,9 @@ pub fn new(args: &NewArgs) -> anyhow::Result<ExitCode> {
     };
     check_name(&args.name)?;
     let id = match &args.id {
-        Some(id) => id.parse::<PluginId>().map_err(|e| anyhow::anyhow!("--id: {}", e.message()))?,
+        Some(id) => id
+            .parse::<PluginId>()
+            .map_err(|e| anyhow::anyhow!("--id: {}", e.message()))?,
         None => derive_id(&args.name)?,
     };
     let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from(id.as_str()));
@@ -81,7 +83,10 @@ pub fn new(args: &NewArgs) -> anyhow::Result<ExitCode> {
         write(&dir.join("wit/plugin.wit"), CURRENT_WIT.as_bytes())?;
     }
     println!("created the {} plugin `{id}` in {}", args.lang, dir.display());
-    println!("its README.md says how to build it; then run `plugboard check {}`", dir.display());
+    println!(
+        "its README.md says how to build it; then run `plugboard check {}`",
+        dir.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -126,8 +131,13 @@ fn check_name(name: &str) -> anyhow::Result<()> {
     if name.chars().count() > MAX_NAME_CHARS {
         bail!("the plugin name is longer than {MAX_NAME_CHARS} characters");
     }
-    if let Some(bad) = name.chars().find(|c| c.is_control() || matches!(c, '"' | '\\' | '`' | '{' | '}')) {
-        bail!("the plugin name {name:?} contains {bad:?}; a name may not contain quotes, backslashes, braces or control characters");
+    if let Some(bad) = name
+        .chars()
+        .find(|c| c.is_control() || matches!(c, '"' | '\\' | '`' | '{' | '}'))
+    {
+        bail!(
+            "the plugin name {name:?} contains {bad:?}; a name may not contain quotes, backslashes, braces or control characters"
+        );
     }
     Ok(())
 }
@@ -146,18 +156,19 @@ fn derive_id(name: &str) -> anyhow::Result<PluginId> {
     let mut id = id.trim_end_matches('-').to_string();
     id.truncate(64);
     let id = id.trim_end_matches('-');
-    id.parse::<PluginId>()
-        .map_err(|e| anyhow::anyhow!("no plugin id can be made from the name {name:?} ({}); give one with --id", e.message()))
+    id.parse::<PluginId>().map_err(|e| {
+        anyhow::anyhow!(
+            "no plugin id can be made from the name {name:?} ({}); give one with --id",
+            e.message()
+        )
+    })
 }
 
 fn refuse_non_empty(dir: &Path) -> anyhow::Result<()> {
     match std::fs::read_dir(dir) {
         Ok(mut entries) => {
             if entries.next().is_some() {
-                bail!(
-                    "{} is not empty; give a new or empty folder with --dir",
-                    dir.display()
-                );
+                bail!("{} is not empty; give a new or empty folder with --dir", dir.display());
             }
             Ok(())
         }

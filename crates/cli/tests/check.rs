@@ -169,7 +169,14 @@ priority = "none"
     );
     let output = plugboard(
         root.path(),
-        &["check", "plugins/auto-tag", "--events", "events.jsonl", "--expect", "expect.toml"],
+        &[
+            "check",
+            "plugins/auto-tag",
+            "--events",
+            "events.jsonl",
+            "--expect",
+            "expect.toml",
+        ],
     );
     let out = stdout(&output);
     assert!(output.status.success(), "{out}\n{}", common::stderr(&output));
@@ -195,7 +202,14 @@ seen = "2"
     );
     let output = plugboard(
         root.path(),
-        &["check", "plugins/auto-tag", "--events", "events.jsonl", "--expect", "expect.toml"],
+        &[
+            "check",
+            "plugins/auto-tag",
+            "--events",
+            "events.jsonl",
+            "--expect",
+            "expect.toml",
+        ],
     );
     let out = stdout(&output);
     assert!(!output.status.success(), "{out}");
@@ -207,7 +221,10 @@ seen = "2"
         "{out}"
     );
     assert!(out.contains("state \"seen\": expected \"2\", it is not set"), "{out}");
-    assert!(out.contains("| watching titles for: urgent, review, bug"), "the log is shown:\n{out}");
+    assert!(
+        out.contains("| watching titles for: urgent, review, bug"),
+        "the log is shown:\n{out}"
+    );
 }
 
 #[test]
@@ -224,7 +241,14 @@ fn a_bad_events_or_expectation_file_is_named_before_anything_runs() {
     std::fs::write(root.path().join("expect.toml"), "logs = [\"x\"]\n").unwrap();
     let output = plugboard(
         root.path(),
-        &["check", "plugins/auto-tag", "--events", "events.jsonl", "--expect", "expect.toml"],
+        &[
+            "check",
+            "plugins/auto-tag",
+            "--events",
+            "events.jsonl",
+            "--expect",
+            "expect.toml",
+        ],
     );
     assert!(!output.status.success());
     let err = common::stderr(&output);

@@ -63,7 +63,8 @@ fn assert_checks_pass(root: &Path, dir: &Path, extra: &[&str]) {
     assert!(ok, "plugboard check fails on the new plugin:\n{out}");
     for name in ["manifest", "imports", "world", "smoke"] {
         assert!(
-            out.lines().any(|l| l.starts_with("ok ") && l.split_whitespace().nth(1) == Some(name)),
+            out.lines()
+                .any(|l| l.starts_with("ok ") && l.split_whitespace().nth(1) == Some(name)),
             "{name} passes:\n{out}"
         );
     }
@@ -198,7 +199,10 @@ fn a_new_rust_plugin_builds_with_cargo_component_and_passes_check() {
 fn a_new_python_plugin_builds_with_componentize_py_and_passes_check() {
     let root = TempDir::new().unwrap();
     let dir = new(root.path(), "python");
-    assert!(dir.join("wit/plugin.wit").is_file(), "the world's WIT is written beside the plugin");
+    assert!(
+        dir.join("wit/plugin.wit").is_file(),
+        "the world's WIT is written beside the plugin"
+    );
     let version = run(
         "componentize-py --version",
         Command::new("componentize-py").arg("--version"),
@@ -209,7 +213,18 @@ fn a_new_python_plugin_builds_with_componentize_py_and_passes_check() {
             Command::new("componentize-py")
                 .current_dir(&dir)
                 .env("PYTHONDONTWRITEBYTECODE", "1")
-                .args(["-d", "wit", "-w", "plugin", "componentize", "-p", ".", "app", "-o", "my_plugin.wasm"]),
+                .args([
+                    "-d",
+                    "wit",
+                    "-w",
+                    "plugin",
+                    "componentize",
+                    "-p",
+                    ".",
+                    "app",
+                    "-o",
+                    "my_plugin.wasm",
+                ]),
         );
     });
     assert_checks_pass(root.path(), &dir, &[]);
@@ -219,7 +234,10 @@ fn a_new_python_plugin_builds_with_componentize_py_and_passes_check() {
 fn a_new_js_plugin_builds_with_componentize_js_and_passes_check() {
     let root = TempDir::new().unwrap();
     let dir = new(root.path(), "js");
-    assert!(dir.join("wit/plugin.wit").is_file(), "the world's WIT is written beside the plugin");
+    assert!(
+        dir.join("wit/plugin.wit").is_file(),
+        "the world's WIT is written beside the plugin"
+    );
     let tools = repo().join("target/toolchains/js");
     let version = std::fs::read(tools.join("node_modules/@bytecodealliance/componentize-js/package.json"))
         .unwrap_or_else(|e| {
@@ -238,7 +256,10 @@ fn a_new_js_plugin_builds_with_componentize_js_and_passes_check() {
         );
         run(
             "npm run build (the template's documented build)",
-            Command::new("npm").current_dir(&dir).env("PATH", path).args(["run", "build"]),
+            Command::new("npm")
+                .current_dir(&dir)
+                .env("PATH", path)
+                .args(["run", "build"]),
         );
     });
     assert_checks_pass(root.path(), &dir, &[]);
@@ -255,7 +276,10 @@ fn the_id_and_name_are_filled_in() {
     let manifest = std::fs::read_to_string(root.path().join("org.example.weekly/plugin.toml")).unwrap();
     assert!(manifest.contains("id = \"org.example.weekly\""), "{manifest}");
     assert!(manifest.contains("name = \"Weekly review\""), "{manifest}");
-    assert!(manifest.contains("component = \"org_example_weekly.wasm\""), "{manifest}");
+    assert!(
+        manifest.contains("component = \"org_example_weekly.wasm\""),
+        "{manifest}"
+    );
     assert!(!manifest.contains("{{"), "{manifest}");
 
     let output = plugboard(root.path(), &["new", "--lang", "rust", "Auto Tag 2"]);
@@ -294,14 +318,26 @@ fn an_unfit_id_or_name_is_refused_with_why() {
     let root = TempDir::new().unwrap();
     let output = plugboard(root.path(), &["new", "--lang", "rust", "Fine", "--id", "Not_OK"]);
     assert!(!output.status.success());
-    assert!(stderr(&output).contains("--id: plugin id \"Not_OK\" contains 'N'"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("--id: plugin id \"Not_OK\" contains 'N'"),
+        "{}",
+        stderr(&output)
+    );
 
     let output = plugboard(root.path(), &["new", "--lang", "rust", "say \"hi\""]);
     assert!(!output.status.success());
-    assert!(stderr(&output).contains("may not contain quotes"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("may not contain quotes"),
+        "{}",
+        stderr(&output)
+    );
 
     let output = plugboard(root.path(), &["new", "--lang", "rust", "42"]);
     assert!(!output.status.success());
     assert!(stderr(&output).contains("give one with --id"), "{}", stderr(&output));
-    assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0, "nothing was written");
+    assert_eq!(
+        std::fs::read_dir(root.path()).unwrap().count(),
+        0,
+        "nothing was written"
+    );
 }

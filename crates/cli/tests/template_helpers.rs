@@ -150,13 +150,22 @@ fn patches_set_and_remove_the_project(host: &TestHost) {
     let after = sent.updated(&id);
     assert_eq!(after.project.as_deref(), Some("home"));
     assert_eq!(after.tags, ["mine", "helped"]);
-    assert_eq!(after.description, "keep me", "a field the patch does not name is left alone");
+    assert_eq!(
+        after.description, "keep me",
+        "a field the patch does not name is left alone"
+    );
 
     let mut unset = new_task("unset");
     unset.project = Some("work".into());
     let sent = host.create(unset);
     sent.assert_handled();
-    let id = host.tasks().iter().find(|t| t.title == "unset").expect("created").id.clone();
+    let id = host
+        .tasks()
+        .iter()
+        .find(|t| t.title == "unset")
+        .expect("created")
+        .id
+        .clone();
     assert_eq!(sent.updated(&id).project, None, "project=None removes it");
 }
 

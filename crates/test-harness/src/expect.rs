@@ -180,9 +180,9 @@ impl Expectation {
         for wanted in &self.log {
             match log[from..].iter().position(|l| l.contains(wanted.as_str())) {
                 Some(at) => from += at + 1,
-                None if log.iter().any(|l| l.contains(wanted.as_str())) => {
-                    unmet.push(format!("log: {wanted:?} is logged, but not after the lines expected before it"))
-                }
+                None if log.iter().any(|l| l.contains(wanted.as_str())) => unmet.push(format!(
+                    "log: {wanted:?} is logged, but not after the lines expected before it"
+                )),
                 None => unmet.push(format!("log: no line contains {wanted:?}")),
             }
         }
@@ -195,7 +195,11 @@ impl Expectation {
             for (index, one) in sent.iter().enumerate() {
                 match one.outcome() {
                     Some(plugboard_host::Outcome::Handled) | None => {}
-                    Some(outcome) => unmet.push(format!("outcomes: event {} ({}) ended: {outcome}", index + 1, one.event)),
+                    Some(outcome) => unmet.push(format!(
+                        "outcomes: event {} ({}) ended: {outcome}",
+                        index + 1,
+                        one.event
+                    )),
                 }
             }
         }
@@ -206,7 +210,9 @@ impl Expectation {
             .collect();
         for permission in &self.denied {
             if !denied.contains(&permission.as_str()) {
-                unmet.push(format!("denied: no call was refused for `{permission}` (refused: {denied:?})"));
+                unmet.push(format!(
+                    "denied: no call was refused for `{permission}` (refused: {denied:?})"
+                ));
             }
         }
         let tasks = host.tasks();
@@ -218,7 +224,10 @@ impl Expectation {
         for expected in &self.tasks {
             let Some(task) = tasks.iter().find(|t| t.title == expected.title) else {
                 let titles: Vec<&str> = tasks.iter().map(|t| t.title.as_str()).collect();
-                unmet.push(format!("task {:?}: no such task; the tasks are {titles:?}", expected.title));
+                unmet.push(format!(
+                    "task {:?}: no such task; the tasks are {titles:?}",
+                    expected.title
+                ));
                 continue;
             };
             let missing: Vec<&String> = expected.tags.iter().filter(|t| !task.tags.contains(t)).collect();
@@ -232,11 +241,24 @@ impl Expectation {
                 if let Some(want) = want
                     && *want != have
                 {
-                    unmet.push(format!("task {:?}: expected {field} {want:?}, it is {have:?}", expected.title));
+                    unmet.push(format!(
+                        "task {:?}: expected {field} {want:?}, it is {have:?}",
+                        expected.title
+                    ));
                 }
             };
-            compare("status", &expected.status, status_name(task.status).to_string(), &mut unmet);
-            compare("priority", &expected.priority, priority_name(task.priority).to_string(), &mut unmet);
+            compare(
+                "status",
+                &expected.status,
+                status_name(task.status).to_string(),
+                &mut unmet,
+            );
+            compare(
+                "priority",
+                &expected.priority,
+                priority_name(task.priority).to_string(),
+                &mut unmet,
+            );
             compare(
                 "project",
                 &expected.project,
@@ -259,7 +281,10 @@ impl Expectation {
                 unmet.push(format!(
                     "emit: expected {:?}{}, it emitted {emitted:?}",
                     emit.topic,
-                    emit.payload.as_ref().map(|p| format!(" with {p:?}")).unwrap_or_default()
+                    emit.payload
+                        .as_ref()
+                        .map(|p| format!(" with {p:?}"))
+                        .unwrap_or_default()
                 ));
             }
         }

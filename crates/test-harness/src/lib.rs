@@ -138,7 +138,9 @@ impl Builder {
         };
         let manifest = Manifest::from_dir(&self.dir)?;
         if self.component.is_none() && manifest.plugin.component.is_none() {
-            return Err(Error::NoComponent(self.dir.join(plugboard_manifest::MANIFEST_FILE_NAME)));
+            return Err(Error::NoComponent(
+                self.dir.join(plugboard_manifest::MANIFEST_FILE_NAME),
+            ));
         }
         let plugin = match self.component {
             None => runtime.load(manifest, &self.dir, &self.options)?,
@@ -185,7 +187,10 @@ impl TestHost {
     /// component built elsewhere or another runtime.
     pub fn builder(path: impl AsRef<Path>) -> Builder {
         let path = path.as_ref();
-        let dir = if path.file_name().is_some_and(|n| n == plugboard_manifest::MANIFEST_FILE_NAME) {
+        let dir = if path
+            .file_name()
+            .is_some_and(|n| n == plugboard_manifest::MANIFEST_FILE_NAME)
+        {
             path.parent().unwrap_or(Path::new(".")).to_path_buf()
         } else {
             path.to_path_buf()
@@ -338,7 +343,11 @@ impl TestHost {
     #[track_caller]
     pub fn only_task(&self) -> Task {
         let mut all = self.tasks();
-        assert!(all.len() == 1, "expected exactly one task, found {}: {all:#?}", all.len());
+        assert!(
+            all.len() == 1,
+            "expected exactly one task, found {}: {all:#?}",
+            all.len()
+        );
         all.remove(0)
     }
 
@@ -435,7 +444,10 @@ impl Sent {
     fn delivered(&self) -> &Delivery {
         match self.delivery() {
             Some(delivery) => delivery,
-            None => self.fail("expected the plugin to be offered the event", "it was not (does its manifest subscribe to it?)"),
+            None => self.fail(
+                "expected the plugin to be offered the event",
+                "it was not (does its manifest subscribe to it?)",
+            ),
         }
     }
 
@@ -469,7 +481,10 @@ impl Sent {
         let delivery = self.delivered();
         match &delivery.outcome {
             Outcome::Rejected(why) if why.contains(text) => self,
-            other => self.fail(&format!("expected the handler to fail with {text:?}"), &other.to_string()),
+            other => self.fail(
+                &format!("expected the handler to fail with {text:?}"),
+                &other.to_string(),
+            ),
         }
     }
 
@@ -537,10 +552,16 @@ impl Sent {
     /// Panics unless the plugin emitted `topic` with `payload`.
     #[track_caller]
     pub fn assert_emitted(&self, topic: &str, payload: &[u8]) -> &Sent {
-        let emitted = self.delivery().map(|d| d.effects.emitted.as_slice()).unwrap_or_default();
+        let emitted = self
+            .delivery()
+            .map(|d| d.effects.emitted.as_slice())
+            .unwrap_or_default();
         if !emitted.iter().any(|e| e.topic == topic && e.payload == payload) {
             self.fail(
-                &format!("expected the event {topic:?} emitted with {:?}", String::from_utf8_lossy(payload)),
+                &format!(
+                    "expected the event {topic:?} emitted with {:?}",
+                    String::from_utf8_lossy(payload)
+                ),
                 &format!("it emitted {emitted:?}"),
             );
         }

@@ -53,14 +53,26 @@ fn a_failing_assertion_says_what_was_expected_what_happened_and_shows_the_log() 
     let message = panic_message(|| {
         sent.assert_no_task_changes();
     });
-    assert!(message.contains("auto-tag on task-created: expected no task changes"), "{message}");
-    assert!(message.contains("what happened:") && message.contains("Updated"), "{message}");
-    assert!(message.contains("the plugin's log:\n  | watching titles for"), "{message}");
+    assert!(
+        message.contains("auto-tag on task-created: expected no task changes"),
+        "{message}"
+    );
+    assert!(
+        message.contains("what happened:") && message.contains("Updated"),
+        "{message}"
+    );
+    assert!(
+        message.contains("the plugin's log:\n  | watching titles for"),
+        "{message}"
+    );
 
     let message = panic_message(|| {
         sent.assert_log_contains("no such line");
     });
-    assert!(message.contains("expected a log line containing \"no such line\""), "{message}");
+    assert!(
+        message.contains("expected a log line containing \"no such line\""),
+        "{message}"
+    );
 }
 
 #[test]
@@ -75,7 +87,9 @@ fn a_call_the_user_did_not_grant_is_denied_and_reported() {
         .load()
         .expect("auto-tag loads");
     let sent = host.create_task("Fix urgent login bug");
-    sent.assert_denied("tasks.write").assert_rejected("tasks.write").assert_no_task_changes();
+    sent.assert_denied("tasks.write")
+        .assert_rejected("tasks.write")
+        .assert_no_task_changes();
     assert!(host.only_task().tags.is_empty(), "the denied update changed nothing");
     let message = panic_message(|| {
         sent.assert_handled();
