@@ -43,9 +43,8 @@ fn main() {
         .filter(|path| path.is_dir())
         .collect();
     languages.sort();
-    let mut code = String::from(
-        "/// Every template: its language and its files.\npub const TEMPLATES: &[(&str, &[(&str, &[u8])])] = &[\n",
-    );
+    let mut code =
+        String::from("/// Every template: its language and its files.\npub const TEMPLATES: &[Template] = &[\n");
     for dir in &languages {
         let language = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
         let mut listed = Vec::new();

@@ -22,6 +22,11 @@ use anyhow::{Context, bail};
 use clap::Args;
 use plugboard_manifest::PluginId;
 
+/// A file of a template: its path inside the template and its bytes.
+type TemplateFile = (&'static str, &'static [u8]);
+/// A template: its language and its files.
+type Template = (&'static str, &'static [TemplateFile]);
+
 include!(concat!(env!("OUT_DIR"), "/templates.rs"));
 
 /// The world a new plugin is written against.

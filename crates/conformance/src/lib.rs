@@ -62,8 +62,8 @@ pub enum Error {
         language: String,
         /// Its world.
         world: WorldVersion,
-        /// Why.
-        source: LoadError,
+        /// Why (boxed: a load error is large, and rare).
+        source: Box<LoadError>,
     },
     /// A guest file cannot be read.
     #[error("cannot read the guest {}: {source}", path.display())]
@@ -279,7 +279,7 @@ fn load(runtime: &Runtime, guest: &Guest, component: &GuestComponent) -> Result<
         .map_err(|source| Error::Load {
             language: guest.language.clone(),
             world: guest.world,
-            source,
+            source: Box::new(source),
         })?;
     Ok(Fixture {
         world: guest.world,
