@@ -34,9 +34,13 @@ ensure_toolchain() {
 #   as root), for the C plugins built with wasi-libc, and libc++-19-dev-wasm32
 #   and libc++abi-19-dev-wasm32 for the C++ ones;
 # - componentize-py (pip), for the Python plugin;
-# - componentize-js (npm, into target/toolchains/js), for the JavaScript plugin.
+# - componentize-js (npm, into target/toolchains/js), for the JavaScript plugin;
+# - cargo-component (cargo install, into cargo's bin folder), for
+#   the Rust template's `cargo component build`; a long compile, so it is kept
+#   in target/ and built only when missing.
 COMPONENTIZE_PY_VERSION=0.25.1
 COMPONENTIZE_JS_VERSION=0.23.0
+CARGO_COMPONENT_VERSION=0.21.1
 
 ensure_guest_toolchains() {
     local missing=()
@@ -76,6 +80,13 @@ ensure_guest_toolchains() {
         npm install --silent --no-audit --no-fund --prefix "$js" \
             "@bytecodealliance/componentize-js@${COMPONENTIZE_JS_VERSION}" || {
             echo "error: npm could not install componentize-js" >&2
+            exit 1
+        }
+    fi
+    if ! cargo component --version 2>/dev/null | grep -q " ${CARGO_COMPONENT_VERSION}"; then
+        echo "==> installing cargo-component ${CARGO_COMPONENT_VERSION} with cargo install, into cargo's bin folder (the Rust template also builds with it; some minutes, once per machine)"
+        cargo install --quiet --locked "cargo-component@${CARGO_COMPONENT_VERSION}" || {
+            echo "error: cargo could not install cargo-component" >&2
             exit 1
         }
     fi

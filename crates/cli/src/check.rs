@@ -9,8 +9,13 @@
 //! A manifest error is shown under the lines of `plugin.toml` it is about,
 //! the offending key or value underlined.
 
-use std::path::Path;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::Args;
 
 use annotate_snippets::{Level, Renderer, Snippet};
 use plugboard_contract::Event;
@@ -18,7 +23,48 @@ use plugboard_contract::task_store::new_task;
 use plugboard_host::{Dispatcher, Grants, Health, HostServices, LoadOptions, Outcome, Policy};
 use plugboard_manifest::{Manifest, ManifestError};
 
+use crate::app::{App, Step};
 use crate::inspect::code_cached_runtime;
+use crate::script::Script;
+
+/// The largest `--events` file read (a script is one short line an event).
+const MAX_EVENTS_BYTES: u64 = 4 * 1024 * 1024;
+
+/// `plugboard check`'s arguments.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The plugin folder (plugin.toml + component).
+    path: PathBuf,
+    /// Check this component file instead of the one plugin.toml names (a
+    /// build whose output lands elsewhere, e.g. `cargo component build`'s
+    /// target/wasm32-wasip1/release/NAME.wasm).
+    #[arg(long, value_name = "FILE.wasm")]
+    component: Option<PathBuf>,
+    /// After the smoke event, run these app actions (the JSONL script format
+    /// of `plugboard run --events`) through the plugin in a fresh in-memory host.
+    #[arg(long, value_name = "FILE.jsonl")]
+    events: Option<PathBuf>,
+    /// Compare what the events did with this expectation file (TOML; see below).
+    #[arg(long, value_name = "FILE.toml", requires = "events")]
+    expect: Option<PathBuf>,
+}
+
+/// The expectation format, for `plugboard check --help`.
+pub const EXPECT_HELP: &str = r#"With --events FILE.jsonl the plugin, granted what it requests, gets the app actions of the
+file (the format of `plugboard run --events`); with --expect FILE.toml what they did is compared with:
+  log = ["task created: Buy milk"]     # lines in the plugin's log, in this order, found by substring
+  log-absent = ["Traceback"]           # text no log line may contain
+  outcomes = "handled"                 # every delivery handled (default), or "any"
+  denied = ["tasks.write"]             # permissions the host must have refused
+  absent-tasks = ["Call the plumber"]  # titles of tasks that must not exist at the end
+  [[task]]                             # a task that must exist at the end, by title
+  title = "Buy milk"
+  tags = ["shop"]                      # at least these; also status, priority, project
+  [[emit]]                             # an event the plugin must have emitted
+  topic = "reminder"
+  payload = "Buy milk"
+  [state]                              # what the plugin must have stored (UTF-8 text)
+  count = "1""#;
 
 /// How one check went.
 enum Verdict {
@@ -36,8 +82,16 @@ fn line(name: &str, verdict: &Verdict) {
     println!("{mark:<7} {name:<9} {}", plugboard::display::escaped(text));
 }
 
-/// Checks the plugin folder at `path`.
-pub fn check(path: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> {
+/// Checks the plugin folder at `args.path`.
+pub fn check(args: &CheckArgs, data_dir: &Path) -> anyhow::Result<ExitCode> {
+    let path = args.path.as_path();
+    // Read before anything runs, so that a bad file fails at once.
+    let script = args.events.as_deref().map(read_script).transpose()?;
+    let expectation = args
+        .expect
+        .as_deref()
+        .map(plugboard_test::Expectation::from_file)
+        .transpose()?;
     let mut failed = false;
     let mut report = |name: &str, verdict: Verdict| {
         failed |= matches!(verdict, Verdict::Failed(_));
@@ -52,13 +106,16 @@ pub fn check(path: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> {
             if let Some(shown) = annotated(&error, &text) {
                 println!("{shown}");
             }
-            for name in ["imports", "world", "smoke"] {
+            for name in ["imports", "world", "smoke"]
+                .into_iter()
+                .chain(script.as_ref().map(|_| "events"))
+            {
                 report(name, Verdict::NotRun("not run: the manifest does not parse"));
             }
             return Ok(ExitCode::FAILURE);
         }
     };
-    let Some(component) = manifest.component_path(path) else {
+    let Some(component) = args.component.clone().or_else(|| manifest.component_path(path)) else {
         report(
             "manifest",
             Verdict::Ok(format!(
@@ -142,9 +199,12 @@ pub fn check(path: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> {
     };
     if !world_ok || !refused.is_empty() {
         report("smoke", Verdict::NotRun("not run: the plugin does not load"));
+        if script.is_some() {
+            report("events", Verdict::NotRun("not run: the plugin does not load"));
+        }
         return Ok(ExitCode::FAILURE);
     }
-    let (smoked, health) = smoke(&runtime, manifest, path);
+    let (smoked, health) = smoke(&runtime, manifest, path, &component);
     report("smoke", smoked);
     report(
         "health",
@@ -157,17 +217,59 @@ pub fn check(path: &Path, data_dir: &Path) -> anyhow::Result<ExitCode> {
             None => Verdict::NotRun("not run: the smoke check did not start it"),
         },
     );
+    if let Some(script) = script {
+        let host = plugboard_test::TestHost::builder(path)
+            .component(&component)
+            .runtime(runtime.clone())
+            .load();
+        match host {
+            Err(error) => report("events", Verdict::Failed(format!("the plugin does not start: {error}"))),
+            Ok(host) => match play(&host, script) {
+                Err(error) => report("events", Verdict::Failed(format!("{error:#}"))),
+                Ok(sent) => {
+                    let handled = sent.iter().filter(|s| s.outcome() == Some(&Outcome::Handled)).count();
+                    let delivered = sent.iter().filter(|s| s.delivery().is_some()).count();
+                    report(
+                        "events",
+                        Verdict::Ok(format!(
+                            "{} actions, {delivered} delivered to the plugin, {handled} handled",
+                            sent.len()
+                        )),
+                    );
+                    if let Some(expectation) = &expectation {
+                        let unmet = expectation.check(&host, &sent);
+                        if unmet.is_empty() {
+                            report("expect", Verdict::Ok("every expectation met".to_string()));
+                        } else {
+                            report("expect", Verdict::Failed(format!("{} not met", unmet.len())));
+                            for one in &unmet {
+                                println!("          {}", plugboard::display::escaped(one));
+                            }
+                            for line in host.log().iter().rev().take(20).rev() {
+                                println!("          | {}", plugboard::display::escaped(line));
+                            }
+                        }
+                    }
+                }
+            },
+        }
+    }
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 /// Loads the plugin into an in-memory host, granted what it requests,
 /// starts it and sends it the first task event it subscribes to; then asks
 /// it how it is (`lifecycle.health`).
-fn smoke(runtime: &plugboard_host::Runtime, manifest: Manifest, dir: &Path) -> (Verdict, Option<Health>) {
+fn smoke(
+    runtime: &plugboard_host::Runtime,
+    manifest: Manifest,
+    dir: &Path,
+    component: &Path,
+) -> (Verdict, Option<Health>) {
     let id = manifest.plugin.id.as_str().to_string();
     let (services, tasks) = HostServices::in_memory();
     let dispatcher = Dispatcher::new(runtime, services);
-    let verdict = smoke_event(runtime, manifest, dir, &dispatcher, &tasks);
+    let verdict = smoke_event(runtime, manifest, dir, component, &dispatcher, &tasks);
     let started = !matches!(verdict, Verdict::Failed(_));
     (verdict, started.then(|| dispatcher.health_blocking(&id)).flatten())
 }
@@ -176,6 +278,7 @@ fn smoke_event(
     runtime: &plugboard_host::Runtime,
     manifest: Manifest,
     dir: &Path,
+    component: &Path,
     dispatcher: &Dispatcher,
     tasks: &plugboard_host::InMemoryTaskStore,
 ) -> Verdict {
@@ -186,7 +289,14 @@ fn smoke_event(
         Subscription::TaskDeleted,
     ];
     let kind = kinds.into_iter().find(|kind| manifest.events.subscribes(kind));
-    let plugin = match runtime.load(manifest, dir, &LoadOptions::trusting_manifest()) {
+    // The imports check read the file within the runtime's size bound.
+    let limit = runtime.options().compile_bounds.file_bytes;
+    let mut bytes = Vec::new();
+    let read = std::fs::File::open(component).and_then(|file| file.take(limit).read_to_end(&mut bytes));
+    if let Err(error) = read {
+        return Verdict::Failed(format!("cannot read {}: {error}", component.display()));
+    }
+    let plugin = match runtime.load_bytes(manifest, dir, component, &bytes, &LoadOptions::trusting_manifest()) {
         Ok(plugin) => plugin,
         Err(error) => return Verdict::Failed(format!("it does not load: {error}")),
     };
@@ -237,6 +347,49 @@ fn smoke_event(
             Verdict::Failed(format!("{kind}: {outcome}{last}"))
         }
     }
+}
+
+/// Reads and parses an `--events` script, at most [`MAX_EVENTS_BYTES`].
+fn read_script(path: &Path) -> anyhow::Result<Script> {
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(MAX_EVENTS_BYTES + 1).read_to_string(&mut text))
+        .with_context(|| format!("cannot read the events file {}", path.display()))?;
+    if text.len() as u64 > MAX_EVENTS_BYTES {
+        anyhow::bail!(
+            "the events file {} is larger than {MAX_EVENTS_BYTES} bytes",
+            path.display()
+        );
+    }
+    Script::parse(&text, &path.display().to_string())
+}
+
+/// Applies the script's actions to the test host's tasks, as the app
+/// would, and sends each event (or command) to the plugin.
+fn play(host: &plugboard_test::TestHost, script: Script) -> anyhow::Result<Vec<plugboard_test::Sent>> {
+    let mut app = App::new(host.task_store().clone(), Arc::new(|| plugboard_test::NOW));
+    let mut sent = Vec::new();
+    for line in script.lines {
+        let at = || format!("{} line {}", script.origin, line.line);
+        let applied = app.apply(line.action).with_context(at)?;
+        match applied.step {
+            Step::Event(event) => sent.push(host.send(*event)),
+            Step::Command(call) => {
+                anyhow::ensure!(
+                    call.plugin == host.id(),
+                    "{}: the command is for plugin `{}`, this is `{}`",
+                    at(),
+                    call.plugin,
+                    host.id()
+                );
+                let args: Vec<&str> = call.args.iter().map(String::as_str).collect();
+                host.command(&call.name, &args)
+                    .map_err(|e| anyhow::anyhow!("{}: command {}: {e}", at(), call.name))?;
+            }
+            Step::Pause(_) => {}
+        }
+    }
+    Ok(sent)
 }
 
 /// The manifest error rendered under the lines of `text` it is about, the

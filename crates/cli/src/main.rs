@@ -43,6 +43,7 @@ mod inspect;
 mod install;
 mod list;
 mod logs;
+mod new;
 mod plugin_dirs;
 mod plugins_folder;
 mod remove;
@@ -151,7 +152,11 @@ enum Command {
     #[command(name = "command")]
     Invoke(command::CommandArgs),
     /// Run the ABI conformance suite and print its matrix; exits 0 iff it passed.
-    Conformance,
+    /// With --guest, run it against a conformance guest built elsewhere.
+    #[command(after_help = conformance::GUEST_HELP)]
+    Conformance(conformance::ConformanceArgs),
+    /// Start a plugin from a template: `plugboard new --lang rust "My plugin"`.
+    New(new::NewArgs),
     /// Add, list, change, undo, export and sync your tasks (a TaskChampion
     /// replica in the data folder), with the installed plugins acting on
     /// every change.
@@ -159,10 +164,8 @@ enum Command {
     /// Check a plugin folder: its manifest, its imports, its world version and
     /// a smoke event through it in an in-memory host; one line per check,
     /// non-zero exit when any fails.
-    Check {
-        /// The plugin folder (plugin.toml + component).
-        path: PathBuf,
-    },
+    #[command(after_help = check::EXPECT_HELP)]
+    Check(check::CheckArgs),
     /// Make a core module built with wasi-libc (wasm32-wasip1, reactor) a
     /// plugin component of a plugboard world, with the preview1 adapter.
     Componentize(componentize::ComponentizeArgs),
@@ -222,9 +225,10 @@ fn main() -> ExitCode {
         Command::Enable { id } => enable::enable(id, &data_dir()?),
         Command::Inspect { path } => inspect::inspect(path, &data_dir()?),
         Command::Invoke(args) => command::command(args, &plugin_dirs()?, &config_dir()?, &data_dir()?),
-        Command::Conformance => conformance::conformance(),
+        Command::Conformance(args) => conformance::conformance(args),
+        Command::New(args) => new::new(args),
         Command::Tasks(args) => tasks::tasks(args, &plugin_dirs()?, &config_dir()?, &data_dir()?),
-        Command::Check { path } => check::check(path, &data_dir()?),
+        Command::Check(args) => check::check(args, &data_dir()?),
         Command::Componentize(args) => componentize::componentize(args).map(|()| ExitCode::SUCCESS),
         Command::Taskwarrior(args) => taskwarrior::taskwarrior(args, &plugin_dirs()?, &config_dir()?, &data_dir()?),
         Command::Serve(args) => serve::serve(args, &plugin_dirs()?, &config_dir()?, &data_dir()?),

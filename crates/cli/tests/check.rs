@@ -139,3 +139,120 @@ attack = "state-then-trap"
     assert!(line(&out, "smoke").starts_with("FAILED "), "{out}");
     assert!(line(&out, "smoke").contains("task-created"), "{out}");
 }
+
+/// auto-tag in `plugins/auto-tag`, an events script and an expectation file
+/// in `root`.
+fn auto_tag_with(root: &Path, events: &str, expect: &str) {
+    plugin_folder(root, "auto-tag", &example_manifest("auto-tag"), AUTO_TAG);
+    std::fs::write(root.join("events.jsonl"), events).unwrap();
+    std::fs::write(root.join("expect.toml"), expect).unwrap();
+}
+
+const EVENTS: &str = r#"{"create": {"ref": "bug", "title": "Fix urgent login bug"}}
+{"create": {"ref": "milk", "title": "Buy milk"}}
+{"modify": {"ref": "milk", "title": "Review the milk"}}
+{"delete": {"ref": "bug"}}
+"#;
+
+#[test]
+fn events_and_an_expectation_that_holds_pass() {
+    let root = TempDir::new().unwrap();
+    auto_tag_with(
+        root.path(),
+        EVENTS,
+        r#"
+log = ["watching titles for: urgent, review, bug", "Fix urgent login bug", "Review the milk"]
+absent-tasks = ["Fix urgent login bug"]
+[[task]]
+title = "Review the milk"
+tags = ["review"]
+priority = "none"
+"#,
+    );
+    let output = plugboard(
+        root.path(),
+        &[
+            "check",
+            "plugins/auto-tag",
+            "--events",
+            "events.jsonl",
+            "--expect",
+            "expect.toml",
+        ],
+    );
+    let out = stdout(&output);
+    assert!(output.status.success(), "{out}\n{}", common::stderr(&output));
+    assert!(line(&out, "events").starts_with("ok "), "{out}");
+    assert!(line(&out, "events").contains("4 actions"), "{out}");
+    assert!(line(&out, "expect").starts_with("ok "), "{out}");
+}
+
+#[test]
+fn an_expectation_that_does_not_hold_fails_with_each_difference_and_the_log() {
+    let root = TempDir::new().unwrap();
+    auto_tag_with(
+        root.path(),
+        EVENTS,
+        r#"
+log = ["tagged everything"]
+[[task]]
+title = "Review the milk"
+tags = ["shop"]
+[state]
+seen = "2"
+"#,
+    );
+    let output = plugboard(
+        root.path(),
+        &[
+            "check",
+            "plugins/auto-tag",
+            "--events",
+            "events.jsonl",
+            "--expect",
+            "expect.toml",
+        ],
+    );
+    let out = stdout(&output);
+    assert!(!output.status.success(), "{out}");
+    assert!(line(&out, "expect").starts_with("FAILED "), "{out}");
+    assert!(line(&out, "expect").contains("3 not met"), "{out}");
+    assert!(out.contains("log: no line contains \"tagged everything\""), "{out}");
+    assert!(
+        out.contains("task \"Review the milk\": expected the tags [\"shop\"], it has [\"review\"]"),
+        "{out}"
+    );
+    assert!(out.contains("state \"seen\": expected \"2\", it is not set"), "{out}");
+    assert!(
+        out.contains("| watching titles for: urgent, review, bug"),
+        "the log is shown:\n{out}"
+    );
+}
+
+#[test]
+fn a_bad_events_or_expectation_file_is_named_before_anything_runs() {
+    let root = TempDir::new().unwrap();
+    auto_tag_with(root.path(), "{\"create\": {}}\n", "log = []\n");
+    let output = plugboard(root.path(), &["check", "plugins/auto-tag", "--events", "events.jsonl"]);
+    assert!(!output.status.success());
+    let err = common::stderr(&output);
+    assert!(err.contains("events.jsonl:1: missing field `title`"), "{err}");
+    assert!(stdout(&output).is_empty(), "no check ran: {}", stdout(&output));
+
+    std::fs::write(root.path().join("events.jsonl"), EVENTS).unwrap();
+    std::fs::write(root.path().join("expect.toml"), "logs = [\"x\"]\n").unwrap();
+    let output = plugboard(
+        root.path(),
+        &[
+            "check",
+            "plugins/auto-tag",
+            "--events",
+            "events.jsonl",
+            "--expect",
+            "expect.toml",
+        ],
+    );
+    assert!(!output.status.success());
+    let err = common::stderr(&output);
+    assert!(err.contains("expect.toml") && err.contains("logs"), "{err}");
+}

@@ -726,11 +726,69 @@ fn conformance_prints_the_matrix_and_exits_by_its_verdict() {
     let root = tempfile::tempdir().expect("temp dir");
     let output = plugboard(root.path(), &["conformance"]);
     let out = stdout(&output);
-    assert!(out.contains("task-events@1") && out.contains("task-events@2"), "{out}");
+    let header = out.lines().next().unwrap_or_default();
+    assert!(header.contains("rust @1") && header.contains("rust @2"), "{out}");
     assert_eq!(
         output.status.success(),
         !stderr(&output).contains("the conformance suite failed"),
         "{out}"
+    );
+}
+
+#[test]
+fn conformance_runs_on_a_guest_built_elsewhere() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let guest = plugboard_test_artifacts::CONFORMANCE_V2.path;
+    let output = plugboard(
+        root.path(),
+        &[
+            "conformance",
+            "--guest",
+            guest,
+            "--world",
+            "task-events@2",
+            "--language",
+            "rust",
+        ],
+    );
+    let out = stdout(&output);
+    assert!(output.status.success(), "{out}{}", stderr(&output));
+    assert!(
+        out.lines().next().is_some_and(|h| h.trim_end().ends_with("rust @2")),
+        "{out}"
+    );
+    assert!(!out.contains("rust @1"), "only the guest's column: {out}");
+    assert!(out.contains("conformance: ") && out.contains(" 0 failed"), "{out}");
+}
+
+#[test]
+fn a_guest_that_does_not_follow_the_scenario_fails_conformance() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let output = plugboard(root.path(), &["conformance", "--guest", AUTO_TAG.path]);
+    let out = stdout(&output);
+    assert!(!output.status.success(), "{out}");
+    assert!(out.contains("guest @2"), "{out}");
+    assert!(out.contains("FAIL init + config on guest task-events@2"), "{out}");
+    assert!(
+        stderr(&output).contains("the conformance suite failed"),
+        "{}",
+        stderr(&output)
+    );
+
+    let output = plugboard(root.path(), &["conformance", "--guest", AUTO_TAG.path, "--world", "7"]);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("--world \"7\": the worlds are task-events@1, task-events@2"),
+        "{}",
+        stderr(&output)
+    );
+
+    let output = plugboard(root.path(), &["conformance", "--guest", "missing.wasm"]);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("cannot read the guest missing.wasm"),
+        "{}",
+        stderr(&output)
     );
 }
 
