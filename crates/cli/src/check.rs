@@ -289,13 +289,12 @@ fn smoke_event(
         Subscription::TaskDeleted,
     ];
     let kind = kinds.into_iter().find(|kind| manifest.events.subscribes(kind));
-    // The imports check read the file within the runtime's size bound.
-    let limit = runtime.options().compile_bounds.file_bytes;
-    let mut bytes = Vec::new();
-    let read = std::fs::File::open(component).and_then(|file| file.take(limit).read_to_end(&mut bytes));
-    if let Err(error) = read {
-        return Verdict::Failed(format!("cannot read {}: {error}", component.display()));
-    }
+    // Read within the runtime's size bound, a `.wat` made binary, as
+    // loading a folder reads it.
+    let bytes = match runtime.read_component(manifest.plugin.id.as_str(), component) {
+        Ok(bytes) => bytes,
+        Err(error) => return Verdict::Failed(format!("it does not load: {error}")),
+    };
     let plugin = match runtime.load_bytes(manifest, dir, component, &bytes, &LoadOptions::trusting_manifest()) {
         Ok(plugin) => plugin,
         Err(error) => return Verdict::Failed(format!("it does not load: {error}")),

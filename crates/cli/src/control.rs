@@ -377,10 +377,21 @@ fn columns(lines: &[String]) -> String {
 /// The control socket, served on threads of its own until dropped.
 pub struct Server {
     path: PathBuf,
+    /// Tells the accepting thread to end (and let go of the host).
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    accepting: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        // A connection of its own wakes the accepting thread, which sees
+        // the flag and ends, dropping its handle of the host.
+        if UnixStream::connect(&self.path).is_ok()
+            && let Some(thread) = self.accepting.take()
+        {
+            let _ = thread.join();
+        }
         let _ = std::fs::remove_file(&self.path);
     }
 }
@@ -407,16 +418,25 @@ impl Server {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
             .with_context(|| format!("cannot make {} private (mode 0600)", path.display()))?;
         let connections = Arc::new(AtomicUsize::new(0));
-        std::thread::Builder::new()
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let accepting = std::thread::Builder::new()
             .name("control-socket".into())
             .spawn(move || {
                 for stream in listener.incoming() {
+                    if stopped.load(Ordering::Acquire) {
+                        break;
+                    }
                     let Ok(stream) = stream else { continue };
                     accept(stream, &controller, &tail, &connections);
                 }
             })
             .context("cannot start the control socket's thread")?;
-        Ok(Server { path })
+        Ok(Server {
+            path,
+            stop,
+            accepting: Some(accepting),
+        })
     }
 
     /// Fails when a server answers on the data folder's control socket.

@@ -190,8 +190,16 @@ pub fn serve(args: &ServeArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &
         eprintln!("warning: a quarantine could not be saved: {error}");
     }
     drop(host);
-    // Its receiver ends with the host, once it printed every event.
-    let _ = lifecycle.join();
+    // Its receiver ends with the last handle of the host, once it printed
+    // every event; a console still connected may hold a handle a little
+    // longer, so the wait is bounded.
+    let waited = std::time::Instant::now();
+    while !lifecycle.is_finished() && waited.elapsed() < LIFECYCLE_DRAIN {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    if lifecycle.is_finished() {
+        let _ = lifecycle.join();
+    }
     // The replica's own thread ends once every change sent to it is written.
     drop(store);
     let fired = *fired.lock().unwrap_or_else(|e| e.into_inner());
@@ -205,6 +213,10 @@ pub fn serve(args: &ServeArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &
 
 /// Prints each lifecycle event (`event: auto-tag 0.1.0 loaded`) as it
 /// comes, on a thread of its own, until the host is gone.
+/// How long `serve` waits, when it stops, for the lifecycle events still
+/// queued to be printed.
+const LIFECYCLE_DRAIN: std::time::Duration = std::time::Duration::from_secs(2);
+
 fn print_lifecycle(host: &Host, output: Output) -> anyhow::Result<std::thread::JoinHandle<()>> {
     let events = host.subscribe();
     let thread = std::thread::Builder::new()

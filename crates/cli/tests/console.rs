@@ -209,16 +209,28 @@ impl Drop for Serve {
     }
 }
 
+/// The conformance fixture (it offers the `echo` command) as a plugin
+/// folder, with its resources and locales.
 fn fixture(root: &Path) {
-    let manifest = std::fs::read_to_string(
-        plugboard_test_artifacts::repo_root().join("tests/fixtures/conformance-v2/plugin.toml"),
-    )
-    .unwrap()
-    .replace(
-        "[config]",
-        "[commands]\necho = { description = \"says its arguments back\" }\n\n[config]",
-    );
+    let source = plugboard_test_artifacts::repo_root().join("tests/fixtures/conformance-v2");
+    let manifest = std::fs::read_to_string(source.join("plugin.toml")).unwrap();
     common::plugin_folder(root, "conformance-v2", &manifest, CONFORMANCE_V2);
+    for sub in ["resources", "locales"] {
+        copy_tree(&source.join(sub), &root.join("plugins/conformance-v2").join(sub));
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
 }
 
 #[test]
@@ -240,9 +252,9 @@ fn the_console_on_a_running_serve_lists_plugins_runs_a_command_and_tails_a_plugi
         .unwrap_or_else(|| panic!("no row for the plugin:\n{listed}"));
     assert!(row.contains("0.1.0") && row.contains("2."), "version and world: {row}");
 
-    console.type_line("run conformance-v2.echo hello from the console");
+    console.type_line("run conformance-v2.echo hello console");
     // The answer starts its line; the typed line holds the words after `echo `.
-    console.expect("\nhello from the console\n", Duration::from_secs(60));
+    console.expect("\nhello console\n", Duration::from_secs(60));
 
     // The fixture logs every custom event it receives: the line comes
     // through the live tail, not as the answer to the request.
@@ -279,7 +291,7 @@ fn the_console_on_a_running_serve_lists_plugins_runs_a_command_and_tails_a_plugi
     assert!(
         std::fs::read_to_string(root.path().join("data/console-history"))
             .unwrap()
-            .contains("run conformance-v2.echo hello from the console"),
+            .contains("run conformance-v2.echo hello console"),
         "the history is kept"
     );
 
@@ -385,8 +397,8 @@ fn with_no_serve_running_the_console_hosts_the_plugins_itself() {
     let mut console = Terminal::start(root.path(), &["console", "--plugins", "plugins", "--trust-manifests"]);
     console.expect("no plugboard serve runs on data", Duration::from_secs(120));
     console.expect("plugboard> ", Duration::from_secs(10));
-    console.type_line("run conformance-v2.echo on its own host");
-    console.expect("\non its own host\n", Duration::from_secs(60));
+    console.type_line("run conformance-v2.echo own host");
+    console.expect("\nown host\n", Duration::from_secs(60));
     console.type_line(r#"emit local {"n": 1}"#);
     console.expect(
         r#"[conformance-v2] info custom topic=local source=console payload={"n": 1}"#,

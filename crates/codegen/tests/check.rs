@@ -109,18 +109,18 @@ fn a_new_world_folder_is_picked_up_and_missing_and_extra_files_are_named() {
     let dir = copy();
     copy_dir(
         &dir.path().join("wit/task-events@2.1.0"),
-        &dir.path().join("wit/task-events@2.2.0"),
+        &dir.path().join("wit/task-events@2.3.0"),
     );
-    let wit = dir.path().join("wit/task-events@2.2.0/plugin.wit");
+    let wit = dir.path().join("wit/task-events@2.3.0/plugin.wit");
     let text = std::fs::read_to_string(&wit).expect("the WIT");
-    std::fs::write(&wit, text.replace("@2.1.0", "@2.2.0")).expect("the WIT is changed");
+    std::fs::write(&wit, text.replace("@2.1.0", "@2.3.0")).expect("the WIT is changed");
     std::fs::write(dir.path().join("sdk-c/generated/task-events@1.0.0/stray.h"), "").expect("a stray file");
 
     let output = codegen(dir.path(), &["--check"]);
     let message = stderr(&output);
     assert!(!output.status.success(), "{message}");
     assert!(
-        message.contains("sdk-c/generated/task-events@2.2.0/plugin.h: missing"),
+        message.contains("sdk-c/generated/task-events@2.3.0/plugin.h: missing"),
         "{message}"
     );
     assert!(
@@ -130,7 +130,7 @@ fn a_new_world_folder_is_picked_up_and_missing_and_extra_files_are_named() {
 
     let output = codegen(dir.path(), &[]);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(dir.path().join("sdk-c/generated/task-events@2.2.0/plugin.c").is_file());
+    assert!(dir.path().join("sdk-c/generated/task-events@2.3.0/plugin.c").is_file());
     assert!(!dir.path().join("sdk-c/generated/task-events@1.0.0/stray.h").exists());
 }
 

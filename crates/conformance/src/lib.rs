@@ -177,7 +177,8 @@ impl Guest {
         }
     }
 
-    /// The matrix column's title, e.g. `python @2`.
+    /// The guest's language and world major, e.g. `python @2`, for
+    /// messages (the matrix names the release once the guest is loaded).
     pub fn column(&self) -> String {
         format!("{} @{}", self.language, self.world.major())
     }
@@ -196,7 +197,12 @@ pub fn rust_guests() -> Vec<Guest> {
         scenario: (folder, manifest),
     };
     vec![
-        built(WorldVersion::V1, "conformance-v1", MANIFEST_V1, artifacts::CONFORMANCE_V1),
+        built(
+            WorldVersion::V1,
+            "conformance-v1",
+            MANIFEST_V1,
+            artifacts::CONFORMANCE_V1,
+        ),
         built(
             WorldVersion::V2,
             "conformance-v2-0",
@@ -209,7 +215,12 @@ pub fn rust_guests() -> Vec<Guest> {
             include_str!("../../../tests/fixtures/conformance-v2-1/plugin.toml"),
             artifacts::CONFORMANCE_V2_1,
         ),
-        built(WorldVersion::V2, "conformance-v2", MANIFEST_V2, artifacts::CONFORMANCE_V2),
+        built(
+            WorldVersion::V2,
+            "conformance-v2",
+            MANIFEST_V2,
+            artifacts::CONFORMANCE_V2,
+        ),
     ]
 }
 

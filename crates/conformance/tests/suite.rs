@@ -146,7 +146,14 @@ fn every_language_passes_every_case_on_every_world_on_one_host() {
     assert!(report.passed(), "{matrix}");
     assert_eq!(report.results.len(), CASES.len() * guests.len());
     for column in [
-        "rust 1.0", "rust 2.0", "rust 2.1", "rust 2.2", "python 1.0", "python 2.1", "js 1.0", "js 2.1",
+        "rust 1.0",
+        "rust 2.0",
+        "rust 2.1",
+        "rust 2.2",
+        "python 1.0",
+        "python 2.1",
+        "js 1.0",
+        "js 2.1",
     ] {
         assert!(
             matrix.lines().next().is_some_and(|h| h.contains(column)),
@@ -159,9 +166,7 @@ fn every_language_passes_every_case_on_every_world_on_one_host() {
             report
                 .results
                 .iter()
-                .any(|r| r.language == guest.language
-                    && r.world == guest.world
-                    && r.verdict == Verdict::Pass),
+                .any(|r| r.language == guest.language && r.world == guest.world && r.verdict == Verdict::Pass),
             "{} passes some case: {matrix}",
             guest.column()
         );

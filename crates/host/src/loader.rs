@@ -522,7 +522,8 @@ impl Runtime {
     /// file (a plugin under development) is WebAssembly text, component or
     /// core: it is made binary here, in one pass linear in its size, and
     /// the binary is bounded again, so what follows only ever sees binary.
-    fn read_component(&self, plugin: &str, path: &Path) -> Result<Vec<u8>, LoadError> {
+    /// `plugin` names the plugin in errors.
+    pub fn read_component(&self, plugin: &str, path: &Path) -> Result<Vec<u8>, LoadError> {
         let bytes = self.read_bounded(plugin, path)?;
         if !is_text_component(path) {
             return Ok(bytes);

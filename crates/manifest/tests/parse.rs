@@ -259,7 +259,7 @@ fn unknown_fields_are_refused_with_the_fields_that_exist() {
     assert_eq!(
         error(&format!("colour = \"red\"\n{MINIMAL}")),
         format!(
-            "{ORIGIN}:1:1: unknown field `colour` at the top level; expected one of plugin, events, permissions, limits, config, commands, dependencies"
+            "{ORIGIN}:1:1: unknown field `colour` at the top level; expected one of plugin, events, permissions, limits, config, commands, dependencies, locales"
         )
     );
     assert_eq!(
@@ -518,7 +518,7 @@ fn unknown_values_in_lists_point_at_the_item() {
     assert_eq!(
         error_after_minimal("[events]\nsubscribe = [\"timer\", \"task-renamed\"]\n"),
         format!(
-            "{ORIGIN}:7:23: [events].subscribe[1]: unknown event \"task-renamed\"; expected one of task-created, task-modified, task-deleted, sync-completed, timer, custom:TOPIC or custom:*"
+            "{ORIGIN}:7:23: [events].subscribe[1]: unknown event \"task-renamed\"; expected one of task-created, task-modified, task-deleted, sync-completed, timer, custom:PLUGIN-ID/TOPIC, custom:TOPIC or custom:*"
         )
     );
     assert_eq!(
