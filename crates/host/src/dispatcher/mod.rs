@@ -280,7 +280,15 @@ impl Shared {
             candidates.sort_by_key(|s| s.last_used());
             let dropped = candidates.into_iter().find_map(|slot| {
                 let mut state = slot.state.try_lock().ok()?;
-                self.unload_instance(slot, &mut state);
+                if self.pool_slots.is_some() {
+                    // The pool's slot is needed for the instance about to
+                    // start: it must be free before that one instantiates,
+                    // so this instance goes at once, without `shutdown`
+                    // (which runs after the caller has moved on).
+                    slot.set_live(&mut state, None);
+                } else {
+                    self.unload_instance(slot, &mut state);
+                }
                 Some(slot)
             });
             let Some(slot) = dropped else {
