@@ -3,7 +3,9 @@
 //! (componentize-py, no `--stub-wasi`), JavaScript (componentize-js, no
 //! features disabled) and C (clang-19 for wasm32-wasip1 with wasi-libc, made a
 //! component by `plugboard componentize`, through sdk-c's `plugboard.mk`),
-//! and C++ (clang++-19 with libc++ and the generated C++ bindings).
+//! and C++ (clang++-19 with libc++ and the generated C++ bindings). And the
+//! conformance scenario written in each of those languages and in Rust runs
+//! on one host, as one matrix of case × (language, release).
 //!
 //! The toolchains are installed by `scripts/test` (`ensure_guest_toolchains`
 //! in `scripts/toolchain.sh`); a missing one fails these tests, naming it.
@@ -15,9 +17,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use plugboard_conformance::{CASES, Guest, Verdict};
 use plugboard_contract::Event;
 use plugboard_contract::task_store::new_task;
-use plugboard_host::{Dispatcher, HostServices, LoadOptions, LoadedPlugin, Outcome, Runtime};
+use plugboard_host::{Dispatcher, HostServices, LoadOptions, LoadedPlugin, Outcome, Runtime, WorldVersion};
 use plugboard_manifest::Manifest;
 use sha2::{Digest, Sha256};
 
@@ -298,63 +301,156 @@ fn a_cpp_plugin_built_with_clang_and_the_generated_bindings_logs_its_event() {
     assert!(logs.iter().any(|l| l == "cpp-hello: printf sees 0 tag(s)"), "{logs:?}");
 }
 
-/// Runs every conformance case against a C or C++ build of the scenario
-/// plugin (tests/toolchain-fixtures/conformance-*, each the same scenario as
-/// tests/fixtures/conformance-v*) and asserts that every case that applies
-/// to the world passes.
-fn conformance(name: &str, world: plugboard_host::WorldVersion) {
-    let component = make_component(name);
-    let report = plugboard_conformance::run_guest(runtime(), world, &component)
-        .unwrap_or_else(|e| panic!("{name} loads with the scenario's manifest: {e}"));
+/// The WIT folder of the release a toolchain conformance guest of `world`
+/// is built against.
+fn conformance_wit(world: WorldVersion) -> PathBuf {
+    repo().join("wit").join(match world {
+        WorldVersion::V1 => "task-events@1.0.0",
+        WorldVersion::V2 => WORLD,
+    })
+}
+
+/// The scenario plugin in Python (tests/toolchain-fixtures/conformance-python-v*).
+fn python_conformance(world: WorldVersion) -> Guest {
+    let name = format!("conformance-python-v{}", world.major());
+    let dir = fixture(&name);
+    let wit = conformance_wit(world);
+    let version = run(
+        "componentize-py --version",
+        Command::new("componentize-py").arg("--version"),
+    );
+    let path = cached(
+        &name,
+        &[
+            &read(&dir.join("app.py")),
+            &read(&wit.join("plugin.wit")),
+            version.as_bytes(),
+        ],
+        |out| {
+            run(
+                "componentize-py",
+                Command::new("componentize-py")
+                    .env("PYTHONDONTWRITEBYTECODE", "1")
+                    .arg("-d")
+                    .arg(&wit)
+                    .args(["-w", "plugin", "componentize", "-p"])
+                    .arg(&dir)
+                    .arg("app")
+                    .arg("-o")
+                    .arg(out),
+            );
+        },
+    );
+    Guest::from_file("python", world, path).expect("the built guest is read")
+}
+
+/// The scenario plugin in JavaScript (tests/toolchain-fixtures/conformance-js-v*).
+fn js_conformance(world: WorldVersion) -> Guest {
+    let name = format!("conformance-js-v{}", world.major());
+    let dir = fixture(&name);
+    let wit = conformance_wit(world);
+    let tools = repo().join("target/toolchains/js");
+    let package = tools.join("node_modules/@bytecodealliance/componentize-js/package.json");
+    let version = std::fs::read(&package).unwrap_or_else(|e| {
+        panic!(
+            "componentize-js is not installed in {} ({e}); scripts/test installs it (ensure_guest_toolchains)",
+            tools.display()
+        )
+    });
+    let path = cached(
+        &name,
+        &[&read(&dir.join("app.js")), &read(&wit.join("plugin.wit")), &version],
+        |out| {
+            run(
+                "componentize-js",
+                Command::new(tools.join("node_modules/.bin/componentize-js"))
+                    .arg(dir.join("app.js"))
+                    .arg("--wit")
+                    .arg(&wit)
+                    .args(["--world-name", "plugin", "-o"])
+                    .arg(out),
+            );
+        },
+    );
+    Guest::from_file("js", world, path).expect("the built guest is read")
+}
+
+/// The scenario plugin in C or C++ (tests/toolchain-fixtures/conformance-{c,cpp}-v*),
+/// built with its Makefile.
+fn make_conformance(language: &str, world: WorldVersion) -> Guest {
+    let component = make_component(&format!("conformance-{language}-v{}", world.major()));
+    Guest::from_file(language, world, component).expect("the built guest is read")
+}
+
+/// The conformance scenario (wit/CONFORMANCE.md) written in Rust, C, C++,
+/// Python and JavaScript, each for @1 and task-events@2, on one host: one
+/// matrix of case × (language, release), every case passing wherever it
+/// applies. The Rust guests cover every 2.x minor; the others are built
+/// against 2.1.0, so the cases 2.2.0 added are `n/a` in their 2.1 columns
+/// and nowhere else.
+#[test]
+fn every_language_passes_every_case_on_every_world_on_one_host() {
+    let mut guests = plugboard_conformance::rust_guests();
+    guests.extend(WorldVersion::ALL.map(|world| make_conformance("c", world)));
+    guests.extend(WorldVersion::ALL.map(|world| make_conformance("cpp", world)));
+    guests.extend(WorldVersion::ALL.map(python_conformance));
+    guests.extend(WorldVersion::ALL.map(js_conformance));
+    let report = plugboard_conformance::run_guests(runtime(), &guests).expect("the suite runs");
     let matrix = report.render();
-    println!("{name}:\n{matrix}");
-    assert!(report.passed(), "{name}:\n{matrix}");
-    assert_eq!(report.results.len(), plugboard_conformance::CASES.len(), "{matrix}");
-    let passed = report
-        .results
-        .iter()
-        .filter(|r| r.verdict == plugboard_conformance::Verdict::Pass)
-        .count();
-    if world == plugboard_host::WorldVersion::V2 {
-        // The guests are built against 2.1.0: only what 2.2.0 added does
-        // not apply to them.
-        let not_applicable: Vec<&str> = report
+    println!("{matrix}");
+    assert!(report.passed(), "{matrix}");
+    assert_eq!(report.results.len(), CASES.len() * guests.len(), "{matrix}");
+    let header = matrix.lines().next().unwrap_or_default();
+    for column in [
+        "rust 1.0",
+        "rust 2.0",
+        "rust 2.1",
+        "rust 2.2",
+        "c 1.0",
+        "c 2.1",
+        "cpp 1.0",
+        "cpp 2.1",
+        "python 1.0",
+        "python 2.1",
+        "js 1.0",
+        "js 2.1",
+    ] {
+        assert!(header.contains(column), "{column} in {matrix}");
+    }
+    // What is n/a in a column is exactly what its release lacks: the Rust
+    // guest of the same release shows the same cells n/a.
+    let not_applicable = |language: &str, release: &str| -> Vec<&'static str> {
+        report
             .results
             .iter()
-            .filter(|r| r.verdict == plugboard_conformance::Verdict::NotApplicable)
+            .filter(|r| r.language == language && r.release == release)
+            .filter(|r| r.verdict == Verdict::NotApplicable)
             .map(|r| r.case)
+            .collect()
+    };
+    for guest in guests.iter().filter(|g| g.language != "rust") {
+        let cells: Vec<_> = report
+            .results
+            .iter()
+            .filter(|r| r.language == guest.language && r.world == guest.world)
             .collect();
         assert_eq!(
-            not_applicable,
-            ["resources", "locale.translate", "commands.invoke"],
-            "every case of 2.1 applies:\n{matrix}"
+            cells.len(),
+            CASES.len(),
+            "{} has a cell per case:\n{matrix}",
+            guest.column()
+        );
+        let release = cells[0].release;
+        assert!(
+            plugboard_conformance::RELEASES.contains(&release),
+            "{} loaded as a known release, not {release}:\n{matrix}",
+            guest.column()
         );
         assert_eq!(
-            passed + not_applicable.len(),
-            plugboard_conformance::CASES.len(),
-            "{matrix}"
+            not_applicable(&guest.language, release),
+            not_applicable("rust", release),
+            "{} shows n/a only where its release lacks the case:\n{matrix}",
+            guest.column()
         );
-    } else {
-        assert!(passed > 0, "{matrix}");
     }
-}
-
-#[test]
-fn the_c_conformance_guest_passes_every_case_on_task_events_2() {
-    conformance("conformance-c-v2", plugboard_host::WorldVersion::V2);
-}
-
-#[test]
-fn the_c_conformance_guest_passes_every_case_on_task_events_1() {
-    conformance("conformance-c-v1", plugboard_host::WorldVersion::V1);
-}
-
-#[test]
-fn the_cpp_conformance_guest_passes_every_case_on_task_events_2() {
-    conformance("conformance-cpp-v2", plugboard_host::WorldVersion::V2);
-}
-
-#[test]
-fn the_cpp_conformance_guest_passes_every_case_on_task_events_1() {
-    conformance("conformance-cpp-v1", plugboard_host::WorldVersion::V1);
 }
