@@ -20,7 +20,7 @@ PLUGBOARD_SDK_C := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
 
 # What the plugin's Makefile may set before including this file.
 # The world release the plugin is built against: a folder of generated/.
-WORLD ?= task-events@2.1.0
+WORLD ?= task-events@2.2.0
 # The plugin's own sources.
 SOURCES ?= $(wildcard *.c *.cpp)
 # The component to write (name it in plugin.toml's `component`).
@@ -53,10 +53,12 @@ endif
 PLUGBOARD_TARGET := --target=wasm32-wasip1 --sysroot=$(BUILD_DIR)/no-sysroot -nostdlibinc
 PLUGBOARD_INCLUDES := -I$(PLUGBOARD_GENERATED) -I$(PLUGBOARD_SDK_C)/include
 PLUGBOARD_WORLD_MAJOR := $(firstword $(subst ., ,$(patsubst task-events@%,%,$(WORLD))))
-PLUGBOARD_C := $(PLUGBOARD_CC) $(PLUGBOARD_TARGET) -std=c17 -isystem $(WASI_INCLUDE) $(PLUGBOARD_INCLUDES)
+PLUGBOARD_WORLD_MINOR := $(word 2,$(subst ., ,$(patsubst task-events@%,%,$(WORLD))))
+PLUGBOARD_C := $(PLUGBOARD_CC) $(PLUGBOARD_TARGET) -std=c17 -isystem $(WASI_INCLUDE) $(PLUGBOARD_INCLUDES) \
+	-DPLUGBOARD_WORLD_MINOR=$(PLUGBOARD_WORLD_MINOR)
 PLUGBOARD_CPP := $(PLUGBOARD_CXX) $(PLUGBOARD_TARGET) -std=c++23 -fno-exceptions -fno-rtti \
 	-isystem $(WASI_INCLUDE)/c++/v1 -isystem $(WASI_INCLUDE) $(PLUGBOARD_INCLUDES) \
-	-DPLUGBOARD_WORLD_MAJOR=$(PLUGBOARD_WORLD_MAJOR)
+	-DPLUGBOARD_WORLD_MAJOR=$(PLUGBOARD_WORLD_MAJOR) -DPLUGBOARD_WORLD_MINOR=$(PLUGBOARD_WORLD_MINOR)
 
 ifeq ($(BINDINGS),cpp)
 PLUGBOARD_BINDINGS_SRC := $(PLUGBOARD_GENERATED)/plugin.cpp

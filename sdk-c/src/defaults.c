@@ -30,6 +30,18 @@ __attribute__((weak)) bool exports_plugboard_task_events_handler_run_command(plu
     return failed;
 }
 
+#if PLUGBOARD_WORLD_MINOR >= 2
+/* The lifecycle interface (since 2.2.0): nothing to flush, always healthy. */
+__attribute__((weak)) void exports_plugboard_task_events_lifecycle_shutdown(void) {}
+
+__attribute__((weak)) bool exports_plugboard_task_events_lifecycle_health(
+    plugin_string_t *ret, exports_plugboard_task_events_lifecycle_error_t *err) {
+    (void)err;
+    *ret = pb_string_printf("ok");
+    return true;
+}
+#endif
+
 #else
 
 __attribute__((weak)) bool exports_plugboard_task_events_handler_on_task_created(

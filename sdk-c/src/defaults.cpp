@@ -20,6 +20,17 @@ __attribute__((weak)) std::expected<wit::string, pb::types::Error> handler::RunC
     return pb::invalid("unknown command " + std::string(name.get_view()));
 }
 
+#if PLUGBOARD_WORLD_MINOR >= 2
+namespace lifecycle = exports::plugboard::task_events::lifecycle;
+
+// The lifecycle interface (since 2.2.0): nothing to flush, always healthy.
+__attribute__((weak)) void lifecycle::Shutdown() {}
+
+__attribute__((weak)) std::expected<wit::string, pb::types::Error> lifecycle::Health() {
+    return wit::string::from_view("ok");
+}
+#endif
+
 #else
 
 __attribute__((weak)) std::expected<void, wit::string> handler::OnTaskCreated(pb::types::Task) { return {}; }

@@ -19,3 +19,13 @@ export const handler = {
     throw { tag: 'invalid', val: `unknown command ${name}` };
   }),
 };
+
+// What the host asks of the plugin around its life: `shutdown` before it
+// unloads, reloads or stops the plugin (flush what you keep), `health` for
+// `plugboard list` and the console.
+export const lifecycle = {
+  shutdown() {},
+  health() {
+    return 'ok';
+  },
+};

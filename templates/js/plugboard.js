@@ -11,7 +11,7 @@
 //   instead of a trap.
 // - debug, info, warn and error write one line to the plugin's log
 //   (console.log does too, at info level).
-import { log } from 'plugboard:task-events/log@2.1.0';
+import { log } from 'plugboard:task-events/log@2.2.0';
 
 const ERROR_TAGS = ['denied', 'not-found', 'invalid', 'quota-exceeded', 'conflict'];
 

@@ -31,3 +31,15 @@ class Handler(exports.Handler):
     @reported
     def run_command(self, name: str, args: List[str]) -> str:
         raise Err(types.Error_Invalid(f"unknown command {name}"))
+
+
+class Lifecycle(exports.Lifecycle):
+    """What the host asks of the plugin around its life: `shutdown` before it
+    unloads, reloads or stops the plugin (flush what you keep), `health` for
+    `plugboard list` and the console."""
+
+    def shutdown(self) -> None:
+        pass
+
+    def health(self) -> str:
+        return "ok"

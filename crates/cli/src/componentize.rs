@@ -25,6 +25,7 @@ const WORLDS: &[(&str, &str)] = &[
     ("1.0.0", include_str!("../../../wit/task-events@1.0.0/plugin.wit")),
     ("2.0.0", include_str!("../../../wit/task-events@2.0.0/plugin.wit")),
     ("2.1.0", include_str!("../../../wit/task-events@2.1.0/plugin.wit")),
+    ("2.2.0", include_str!("../../../wit/task-events@2.2.0/plugin.wit")),
 ];
 
 /// The arguments of `plugboard componentize`.
@@ -170,12 +171,13 @@ mod tests {
 
     #[test]
     fn worlds_are_named_by_major_or_release() {
-        assert_eq!(world_wit("task-events@2").unwrap().0, "2.1.0");
+        assert_eq!(world_wit("task-events@2").unwrap().0, "2.2.0");
+        assert_eq!(world_wit("task-events@2.1.0").unwrap().0, "2.1.0");
         assert_eq!(world_wit("task-events@2.0.0").unwrap().0, "2.0.0");
         assert_eq!(world_wit("task-events@1").unwrap().0, "1.0.0");
         let err = world_wit("task-events@3").unwrap_err().to_string();
         assert!(
-            err.contains("task-events@1.0.0, task-events@2.0.0, task-events@2.1.0"),
+            err.contains("task-events@1.0.0, task-events@2.0.0, task-events@2.1.0, task-events@2.2.0"),
             "{err}"
         );
         assert!(world_wit("wasi:cli").is_err());
@@ -219,10 +221,31 @@ mod tests {
         for (release, asked) in [
             ("2.0.0", "task-events@2"),
             ("2.1.0", "task-events@2.1.0"),
+            ("2.2.0", "task-events@2"),
             ("1.0.0", "task-events@1"),
         ] {
             let err = format!("{:#}", encode(&module_built_against(release), asked).unwrap_err());
             assert!(!err.contains("built against the world"), "{release} as {asked}: {err}");
+        }
+    }
+
+    /// Every released world in wit/ can be componentized: a new release
+    /// folder without its entry here fails this test.
+    #[test]
+    fn every_released_world_in_wit_is_known() {
+        let wit = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../wit");
+        let mut released: Vec<String> = std::fs::read_dir(&wit)
+            .unwrap()
+            .filter_map(|e| e.unwrap().file_name().into_string().ok())
+            .filter_map(|name| name.strip_prefix("task-events@").map(str::to_string))
+            .filter(|version| !version.contains('-'))
+            .collect();
+        released.sort();
+        let known: Vec<String> = WORLDS.iter().map(|(v, _)| v.to_string()).collect();
+        assert_eq!(known, released);
+        for (version, text) in WORLDS {
+            let on_disk = std::fs::read_to_string(wit.join(format!("task-events@{version}/plugin.wit"))).unwrap();
+            assert_eq!(*text, on_disk, "{version}");
         }
     }
 

@@ -30,7 +30,7 @@ type Template = (&'static str, &'static [TemplateFile]);
 include!(concat!(env!("OUT_DIR"), "/templates.rs"));
 
 /// The world a new plugin is written against.
-const CURRENT_WIT: &str = include_str!("../../../wit/task-events@2.1.0/plugin.wit");
+const CURRENT_WIT: &str = include_str!("../../../wit/task-events@2.2.0/plugin.wit");
 
 /// The templates whose tools build from a WIT file in the plugin's folder.
 const TEMPLATES_WITH_WIT: &[&str] = &["python", "js"];

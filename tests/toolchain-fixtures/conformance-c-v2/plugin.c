@@ -1,4 +1,4 @@
-/* The conformance scenario for plugboard:task-events@2, in C with the
+/* The conformance scenario for plugboard:task-events@2.2, in C with the
  * generated bindings: the same plugin as tests/fixtures/conformance-v2. It
  * logs what it receives, one line per observation, and performs the host
  * call named by the title of the task it is told about. */
@@ -157,6 +157,23 @@ static bool pass_on(error_t_ *from, PB_ERROR *err) {
     return false;
 }
 
+/* Logs "<prefix><text of bytes, trimmed>". */
+static void log_text(const char *prefix, plugin_list_u8_t bytes) {
+    size_t start = 0, end = bytes.len;
+    while (start < end && strchr(" \t\r\n", bytes.ptr[start])) start++;
+    while (end > start && strchr(" \t\r\n", bytes.ptr[end - 1])) end--;
+    pb_info("%s%.*s", prefix, (int)(end - start), (const char *)bytes.ptr + start);
+}
+
+/* `key` in the user's language with `{name}` filled in (the caller frees it). */
+static plugin_string_t translate(plugin_string_t key, plugin_string_t name) {
+    plugin_tuple2_string_string_t pair = {pb_str("name"), name};
+    plugin_list_tuple2_string_string_t args = {&pair, 1};
+    plugin_string_t out;
+    plugboard_task_events_locale_translate(&key, &args, &out);
+    return out;
+}
+
 /* Performs the host call a task's title names. */
 static bool act(const task_t *task, PB_ERROR *err) {
     error_t_ e;
@@ -245,6 +262,69 @@ static bool act(const task_t *task, PB_ERROR *err) {
             return pass_on(&e, err);
         }
         pb_info("count %" PRIu32, count);
+    } else if (pb_str_eq(task->title, "call:resources")) {
+        plugin_list_string_t names;
+        if (!plugboard_task_events_resources_list(&names, &e)) {
+            return pass_on(&e, err);
+        }
+        buf_t b = {0};
+        buf_add(&b, "resources ");
+        buf_strings(&b, names, ",");
+        buf_log(&b);
+        plugin_list_string_free(&names);
+        plugin_string_t path = pb_str("greeting.txt");
+        plugin_list_u8_t greeting;
+        if (!plugboard_task_events_resources_read(&path, &greeting, &e)) {
+            return pass_on(&e, err);
+        }
+        log_text("resource greeting.txt ", greeting);
+        plugin_list_u8_free(&greeting);
+        static const char *const escapes[] = {"../plugin.toml", "/etc/passwd"};
+        for (size_t i = 0; i < 2; i++) {
+            plugin_string_t escape = pb_str(escapes[i]);
+            plugin_list_u8_t read;
+            if (plugboard_task_events_resources_read(&escape, &read, &e)) {
+                pb_info("resource %s read", escapes[i]);
+                plugin_list_u8_free(&read);
+            } else {
+                buf_add(&b, "resource %s ", escapes[i]);
+                describe_error(&b, &e);
+                buf_log(&b);
+                plugboard_task_events_types_error_free(&e);
+            }
+        }
+    } else if (pb_str_eq(task->title, "call:translate")) {
+        plugin_string_t language, hello, missing;
+        plugboard_task_events_locale_language(&language);
+        hello = translate(pb_str("hello"), pb_str("Ada"));
+        plugin_string_t missing_key = pb_str("no.such.key");
+        plugin_list_tuple2_string_string_t none = {NULL, 0};
+        plugboard_task_events_locale_translate(&missing_key, &none, &missing);
+        pb_info("translate " PB_FMT " | " PB_FMT " | " PB_FMT, PB_ARG(language), PB_ARG(hello), PB_ARG(missing));
+        plugin_string_free(&language);
+        plugin_string_free(&hello);
+        plugin_string_free(&missing);
+    } else if (pb_str_eq(task->title, "call:invoke")) {
+        plugin_string_t echo = pb_str("conformance-peer.echo");
+        plugin_list_string_t args = PB_STR_LIST(pb_str("from"), pb_str("peer"));
+        plugin_string_t answer;
+        if (!plugboard_task_events_commands_invoke(&echo, &args, &answer, &e)) {
+            return pass_on(&e, err);
+        }
+        pb_info("invoke " PB_FMT, PB_ARG(answer));
+        plugin_string_free(&answer);
+        plugin_string_t secret = pb_str("conformance-peer.secret");
+        plugin_list_string_t no_args = {NULL, 0};
+        if (plugboard_task_events_commands_invoke(&secret, &no_args, &answer, &e)) {
+            pb_info("invoke-denied allowed");
+            plugin_string_free(&answer);
+        } else {
+            buf_t b = {0};
+            buf_add(&b, "invoke-denied ");
+            describe_error(&b, &e);
+            buf_log(&b);
+            plugboard_task_events_types_error_free(&e);
+        }
     } else if (pb_str_eq(task->title, "call:state")) {
         plugin_string_t key = pb_str("colour");
         plugin_list_u8_t blue = {(uint8_t *)"blue", 4};
@@ -418,10 +498,49 @@ bool exports_plugboard_task_events_handler_run_command(plugin_string_t *name, pl
         *ret = pb_string_printf("%s", b.text ? b.text : "");
         free(b.text);
         ok = true;
+    } else if (pb_str_eq(*name, "resource")) {
+        /* `resource PATH`: the text of one of its resources. */
+        plugin_string_t path = args->len ? args->ptr[0] : pb_str("");
+        plugin_list_u8_t bytes;
+        error_t_ e;
+        if (plugboard_task_events_resources_read(&path, &bytes, &e)) {
+            size_t start = 0, end = bytes.len;
+            while (start < end && strchr(" \t\r\n", bytes.ptr[start])) start++;
+            while (end > start && strchr(" \t\r\n", bytes.ptr[end - 1])) end--;
+            *ret = pb_string_printf("%.*s", (int)(end - start), (const char *)bytes.ptr + start);
+            plugin_list_u8_free(&bytes);
+            ok = true;
+        } else {
+            ok = pass_on(&e, err);
+        }
+    } else if (pb_str_eq(*name, "translate")) {
+        /* `translate KEY [NAME]`: KEY in the user's language, `{name}` filled in. */
+        *ret = translate(args->len ? args->ptr[0] : pb_str(""), args->len > 1 ? args->ptr[1] : pb_str(""));
+        ok = true;
     } else {
         ok = pb_fail(err, "unknown command " PB_FMT, PB_ARG(*name));
     }
     plugin_string_free(name);
     plugin_list_string_free(args);
     return ok;
+}
+
+/* ---- the lifecycle interface (since 2.2.0) ----------------------------- */
+
+void exports_plugboard_task_events_lifecycle_shutdown(void) {
+    /* What a plugin flushes at shutdown lands in its state. */
+    plugin_string_t key = pb_str("flushed-at-shutdown");
+    plugin_list_u8_t yes = {(uint8_t *)"yes", 3};
+    error_t_ e;
+    bool flushed = plugboard_task_events_state_set(&key, &yes, &e);
+    if (!flushed) {
+        plugboard_task_events_types_error_free(&e);
+    }
+    pb_info("shutdown flushed=%s", flushed ? "true" : "false");
+}
+
+bool exports_plugboard_task_events_lifecycle_health(plugin_string_t *ret, PB_ERROR *err) {
+    (void)err;
+    *ret = pb_string_printf("healthy, %" PRIu32 " instance events", events_in_this_instance);
+    return true;
 }

@@ -1,4 +1,4 @@
-// The conformance scenario for plugboard:task-events@2, in C++ with the
+// The conformance scenario for plugboard:task-events@2.2, in C++ with the
 // generated C++ bindings: the same plugin as tests/fixtures/conformance-v2
 //. It logs what it receives, one line per
 // observation, and performs the host call named by the title of the task it
@@ -15,7 +15,11 @@ namespace state = plugboard::task_events::state;
 namespace events = plugboard::task_events::events;
 namespace clock_api = plugboard::task_events::clock;
 namespace config = plugboard::task_events::config;
+namespace commands = plugboard::task_events::commands;
+namespace resources = plugboard::task_events::resources;
+namespace locale = plugboard::task_events::locale;
 namespace handler = exports::plugboard::task_events::handler;
+namespace lifecycle = exports::plugboard::task_events::lifecycle;
 using pb::types::Error;
 using pb::types::Event;
 using pb::types::Priority;
@@ -91,6 +95,21 @@ std::span<uint8_t const> bytes(std::string_view text) {
     return {reinterpret_cast<uint8_t const *>(text.data()), text.size()};
 }
 
+// The text of a byte list, surrounding white space trimmed.
+std::string text(wit::vector<uint8_t> const &list) {
+    auto view = list.get_const_view();
+    std::string s(reinterpret_cast<char const *>(view.data()), view.size());
+    auto first = s.find_first_not_of(" \t\r\n");
+    auto last = s.find_last_not_of(" \t\r\n");
+    return first == std::string::npos ? std::string() : s.substr(first, last - first + 1);
+}
+
+// `key` in the user's language with `{name}` filled in.
+wit::string translate(std::string_view key, std::string_view name) {
+    std::array<std::tuple<std::string_view, std::string_view>, 1> args{{{"name", name}}};
+    return locale::Translate(key, args);
+}
+
 // Performs the host call a task's title names.
 std::expected<void, Error> act(Task const &task) {
     auto title = pb::view(task.title);
@@ -143,6 +162,31 @@ std::expected<void, Error> act(Task const &task) {
         auto count = tasks::Count(all());
         if (!count) return std::unexpected(std::move(count.error()));
         pb::info("count " + std::to_string(*count));
+    } else if (title == "call:resources") {
+        auto names = resources::List();
+        if (!names) return std::unexpected(std::move(names.error()));
+        pb::info("resources " + pb::join(*names, ","));
+        auto greeting = resources::Read("greeting.txt");
+        if (!greeting) return std::unexpected(std::move(greeting.error()));
+        pb::info("resource greeting.txt " + text(*greeting));
+        for (std::string_view escape : {"../plugin.toml", "/etc/passwd"}) {
+            auto refused = resources::Read(escape);
+            pb::info("resource " + std::string(escape) + " " +
+                     (refused ? std::string("read") : describe_error(refused.error())));
+        }
+    } else if (title == "call:translate") {
+        auto language = locale::Language();
+        std::span<std::tuple<std::string_view, std::string_view> const> none;
+        pb::info("translate " + std::string(pb::view(language)) + " | " +
+                 std::string(pb::view(translate("hello", "Ada"))) + " | " +
+                 std::string(pb::view(locale::Translate("no.such.key", none))));
+    } else if (title == "call:invoke") {
+        std::array<std::string_view, 2> args{"from", "peer"};
+        auto answer = commands::Invoke("conformance-peer.echo", args);
+        if (!answer) return std::unexpected(std::move(answer.error()));
+        pb::info("invoke " + std::string(pb::view(*answer)));
+        auto denied = commands::Invoke("conformance-peer.secret", {});
+        pb::info("invoke-denied " + (denied ? std::string("allowed") : describe_error(denied.error())));
     } else if (title == "call:state") {
         if (auto set = state::Set("colour", bytes("blue")); !set) return std::unexpected(std::move(set.error()));
         auto got = state::Get("colour");
@@ -251,5 +295,26 @@ std::expected<wit::string, Error> handler::RunCommand(wit::string name, wit::vec
     if (pb::view(name) == "echo") {
         return pb::string(pb::join(args, " "));
     }
+    // `resource PATH`: the text of one of its resources.
+    if (pb::view(name) == "resource") {
+        auto bytes = resources::Read(args.size() ? pb::view(args[0]) : std::string_view());
+        if (!bytes) return std::unexpected(std::move(bytes.error()));
+        return pb::string(text(*bytes));
+    }
+    // `translate KEY [NAME]`: KEY in the user's language, `{name}` filled in.
+    if (pb::view(name) == "translate") {
+        return translate(args.size() ? pb::view(args[0]) : std::string_view(),
+                         args.size() > 1 ? pb::view(args[1]) : std::string_view());
+    }
     return pb::invalid("unknown command " + std::string(pb::view(name)));
+}
+
+void lifecycle::Shutdown() {
+    // What a plugin flushes at shutdown lands in its state.
+    bool flushed = state::Set("flushed-at-shutdown", bytes("yes")).has_value();
+    pb::info(std::string("shutdown flushed=") + (flushed ? "true" : "false"));
+}
+
+std::expected<wit::string, Error> lifecycle::Health() {
+    return pb::string("healthy, " + std::to_string(events_in_this_instance) + " instance events");
 }

@@ -1,14 +1,17 @@
 // The conformance scenario (wit/CONFORMANCE.md) in JavaScript for
-// task-events@2, built with componentize-js against the world's WIT. It
+// task-events@2.2, built with componentize-js against the world's WIT. It
 // logs what it receives, one line per observation, and performs the host
 // call the title of the task it is told about names; it uses the generated
 // bindings only, so it tests the ABI as JavaScript sees it.
-import { log } from 'plugboard:task-events/log@2.1.0';
-import * as tasks from 'plugboard:task-events/tasks@2.1.0';
-import * as state from 'plugboard:task-events/state@2.1.0';
-import * as events from 'plugboard:task-events/events@2.1.0';
-import * as config from 'plugboard:task-events/config@2.1.0';
-import * as clock from 'plugboard:task-events/clock@2.1.0';
+import { log } from 'plugboard:task-events/log@2.2.0';
+import * as tasks from 'plugboard:task-events/tasks@2.2.0';
+import * as state from 'plugboard:task-events/state@2.2.0';
+import * as events from 'plugboard:task-events/events@2.2.0';
+import * as config from 'plugboard:task-events/config@2.2.0';
+import * as clock from 'plugboard:task-events/clock@2.2.0';
+import * as commands from 'plugboard:task-events/commands@2.2.0';
+import * as resources from 'plugboard:task-events/resources@2.2.0';
+import * as locale from 'plugboard:task-events/locale@2.2.0';
 
 // Events titled `call:instance` this instance handled.
 let eventsInThisInstance = 0;
@@ -146,6 +149,32 @@ function act(task) {
       info(`error ${describeError(failure(() => state.set('big', new Uint8Array(2048))))}`);
       break;
     }
+    case 'call:resources': {
+      info(`resources ${resources.list().join(',')}`);
+      const greeting = new TextDecoder().decode(resources.read('greeting.txt')).trim();
+      info(`resource greeting.txt ${greeting}`);
+      for (const escape of ['../plugin.toml', '/etc/passwd']) {
+        info(`resource ${escape} ${describeError(failure(() => resources.read(escape)))}`);
+      }
+      break;
+    }
+    case 'call:translate': {
+      const hello = locale.translate('hello', [['name', 'Ada']]);
+      info(`translate ${locale.language()} | ${hello} | ${locale.translate('no.such.key', [])}`);
+      break;
+    }
+    case 'call:invoke': {
+      let answer;
+      try {
+        answer = commands.invoke('conformance-peer.echo', ['from', 'peer']);
+      } catch (e) {
+        // The handler fails with the call's error.
+        throw e.payload ?? e;
+      }
+      info(`invoke ${answer}`);
+      info(`invoke-denied ${describeError(failure(() => commands.invoke('conformance-peer.secret', [])))}`);
+      break;
+    }
     case 'call:instance':
       // Counts in the instance's memory: a host that re-instantiates the
       // plugin for every event logs 1 each time.
@@ -194,6 +223,31 @@ export const handler = {
     if (name === 'echo') {
       return args.join(' ');
     }
+    if (name === 'resource') {
+      // `resource PATH`: the text of one of its resources.
+      return new TextDecoder().decode(resources.read(args[0] ?? '')).trim();
+    }
+    if (name === 'translate') {
+      // `translate KEY [NAME]`: KEY in the user's language, `{name}` filled in.
+      return locale.translate(args[0] ?? '', [['name', args[1] ?? '']]);
+    }
     throw { tag: 'invalid', val: `unknown command ${name}` };
+  },
+};
+
+export const lifecycle = {
+  shutdown() {
+    // What a plugin flushes at shutdown lands in its state.
+    let flushed = true;
+    try {
+      state.set('flushed-at-shutdown', new TextEncoder().encode('yes'));
+    } catch {
+      flushed = false;
+    }
+    info(`shutdown flushed=${flushed}`);
+  },
+
+  health() {
+    return `healthy, ${eventsInThisInstance} instance events`;
   },
 };

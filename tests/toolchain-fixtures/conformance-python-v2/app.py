@@ -1,5 +1,5 @@
 # The conformance scenario (wit/CONFORMANCE.md) in Python for
-# task-events@2, built with componentize-py against the world's WIT. It logs
+# task-events@2.2, built with componentize-py against the world's WIT. It logs
 # what it receives, one line per observation, and performs the host call the
 # title of the task it is told about names; it uses the generated bindings
 # only, so it tests the ABI as Python sees it.
@@ -7,7 +7,7 @@ from typing import List, Optional, Tuple
 
 from componentize_py_types import Err, Some
 from wit_world import exports
-from wit_world.imports import clock, config, events, state, tasks, types
+from wit_world.imports import clock, commands, config, events, locale, resources, state, tasks, types
 from wit_world.imports.log import Level, log
 
 # Events titled `call:instance` this instance handled.
@@ -94,6 +94,19 @@ def act(task: types.Task) -> None:
         info("deleted")
     elif title == "call:count":
         info(f"count {tasks.count(match_all())}")
+    elif title == "call:resources":
+        info("resources " + ",".join(resources.list()))
+        greeting = resources.read("greeting.txt")
+        info(f"resource greeting.txt {greeting.decode('utf-8', 'replace').strip()}")
+        for escape in ["../plugin.toml", "/etc/passwd"]:
+            info(f"resource {escape} {describe_error(failure(lambda: resources.read(escape)))}")
+    elif title == "call:translate":
+        hello = locale.translate("hello", [("name", "Ada")])
+        info(f"translate {locale.language()} | {hello} | {locale.translate('no.such.key', [])}")
+    elif title == "call:invoke":
+        info("invoke " + commands.invoke("conformance-peer.echo", ["from", "peer"]))
+        denied = failure(lambda: commands.invoke("conformance-peer.secret", []))
+        info("invoke-denied " + describe_error(denied))
     elif title == "call:state":
         state.set("colour", b"blue")
         got = state.get("colour")
@@ -161,4 +174,27 @@ class Handler(exports.Handler):
     def run_command(self, name: str, args: List[str]) -> str:
         if name == "echo":
             return " ".join(args)
+        if name == "resource":
+            # `resource PATH`: the text of one of its resources.
+            path = args[0] if args else ""
+            return resources.read(path).decode("utf-8", "replace").strip()
+        if name == "translate":
+            # `translate KEY [NAME]`: KEY in the user's language, `{name}` filled in.
+            key = args[0] if args else ""
+            name_arg = args[1] if len(args) > 1 else ""
+            return locale.translate(key, [("name", name_arg)])
         raise Err(types.Error_Invalid(f"unknown command {name}"))
+
+
+class Lifecycle(exports.Lifecycle):
+    def shutdown(self) -> None:
+        # What a plugin flushes at shutdown lands in its state.
+        try:
+            state.set("flushed-at-shutdown", b"yes")
+            flushed = "true"
+        except Err:
+            flushed = "false"
+        info(f"shutdown flushed={flushed}")
+
+    def health(self) -> str:
+        return f"healthy, {events_in_this_instance} instance events"
