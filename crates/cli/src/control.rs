@@ -197,6 +197,10 @@ impl PluginLogSink for TeeLogs {
         }
         self.inner.append(plugin, at, entries)
     }
+
+    fn flush(&self) -> Result<(), PluginLogError> {
+        self.inner.flush()
+    }
 }
 
 /// Answers requests on an open host.

@@ -117,6 +117,14 @@ pub trait PluginLogSink: Send + Sync {
     /// struck, and once when it quarantines a plugin. Never called with no
     /// entries.
     fn append(&self, plugin: &str, at: Timestamp, entries: &[LogEntry<'_>]) -> Result<(), PluginLogError>;
+
+    /// Writes out whatever earlier appends buffered. The host calls it
+    /// after each batch of appends (its log writer thread hands over
+    /// several calls' lines at once) and before a flush of the logs
+    /// returns; a sink that writes as it appends has nothing to do.
+    fn flush(&self) -> Result<(), PluginLogError> {
+        Ok(())
+    }
 }
 
 /// Lets a sink shared with the application (to read it) be given to the
@@ -124,6 +132,10 @@ pub trait PluginLogSink: Send + Sync {
 impl<T: PluginLogSink + ?Sized> PluginLogSink for Arc<T> {
     fn append(&self, plugin: &str, at: Timestamp, entries: &[LogEntry<'_>]) -> Result<(), PluginLogError> {
         (**self).append(plugin, at, entries)
+    }
+
+    fn flush(&self) -> Result<(), PluginLogError> {
+        (**self).flush()
     }
 }
 

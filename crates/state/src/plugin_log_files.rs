@@ -7,8 +7,11 @@
 //! size cap is renamed to `<id>.log.1` (replacing the previous one) and a
 //! new one started, so a chatty plugin cannot fill the disk.
 
+use std::collections::HashMap;
 use std::io::Write as _;
+use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use plugboard_contract::plugin_log::{LogEntry, PluginLogError, PluginLogSink, log_line};
 use plugboard_contract::task::Timestamp;
@@ -18,6 +21,14 @@ pub const MAX_LOG_FILE_BYTES: u64 = 1 << 20;
 
 /// The folder inside the host's data folder that holds the log files.
 pub const LOGS_FOLDER: &str = "logs";
+
+/// How many plugins' log files are kept open between writes; past it the
+/// least recently written is closed.
+pub const MAX_OPEN_LOG_FILES: usize = 64;
+
+/// How many bytes of one plugin's lines wait in memory before they are
+/// written out even without a flush.
+pub const MAX_BUFFERED_LOG_BYTES: usize = 64 * 1024;
 
 /// Why a plugin's log file could not be read or written; names the file.
 #[derive(Debug, thiserror::Error)]
@@ -37,10 +48,40 @@ impl From<PluginLogFileError> for PluginLogError {
 }
 
 /// Where the plugin log files are.
+///
+/// Appends collect each plugin's lines in memory (at most
+/// [`MAX_BUFFERED_LOG_BYTES`] per plugin) and [`PluginLogFiles::flush`]
+/// writes them, one write per plugin, to files it keeps open (at most
+/// [`MAX_OPEN_LOG_FILES`]): the host's log writer flushes after each batch,
+/// so a busy plugin costs a write per batch, not an open and a close per
+/// event. Before writing, the file is looked up again: one removed
+/// (`plugboard remove --purge`) or replaced (rotated by another process) is
+/// opened anew, so no line goes to a file nobody can read. Clones share the
+/// buffers and the open files; what is buffered is written when the last
+/// clone is dropped.
 #[derive(Debug, Clone)]
 pub struct PluginLogFiles {
     dir: PathBuf,
     max_bytes: u64,
+    open: Arc<Mutex<OpenLogs>>,
+}
+
+/// The files kept open and the lines not written yet.
+#[derive(Debug, Default)]
+struct OpenLogs {
+    logs: HashMap<String, OpenLog>,
+    /// Counts writes, to find the least recently written file.
+    clock: u64,
+}
+
+#[derive(Debug)]
+struct OpenLog {
+    /// Where it is written.
+    path: PathBuf,
+    /// The file, its inode and its length, once opened.
+    file: Option<(std::fs::File, u64, u64)>,
+    pending: Vec<u8>,
+    last_write: u64,
 }
 
 impl PluginLogFiles {
@@ -49,6 +90,7 @@ impl PluginLogFiles {
         PluginLogFiles {
             dir: data_dir.join(LOGS_FOLDER),
             max_bytes: MAX_LOG_FILE_BYTES,
+            open: Arc::default(),
         }
     }
 
@@ -68,36 +110,123 @@ impl PluginLogFiles {
         self.path(plugin).with_extension("log.1")
     }
 
+    fn lock(&self) -> MutexGuard<'_, OpenLogs> {
+        // A write either lands whole or leaves its lines pending: a
+        // poisoned lock holds nothing half-done.
+        self.open.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Appends entries to a plugin's log, rotating it when it is too big.
+    /// The lines are written by the next [`PluginLogFiles::flush`] (or at
+    /// once, when the plugin's pending lines pass
+    /// [`MAX_BUFFERED_LOG_BYTES`]).
     pub fn append(&self, plugin: &str, at: Timestamp, entries: &[LogEntry<'_>]) -> Result<(), PluginLogFileError> {
         if entries.is_empty() {
             return Ok(());
         }
+        let mut open = self.lock();
+        let log = open.logs.entry(plugin.to_string()).or_insert_with(|| OpenLog {
+            path: self.path(plugin),
+            file: None,
+            pending: Vec::new(),
+            last_write: 0,
+        });
+        for entry in entries {
+            log.pending.extend_from_slice(log_line(at, entry).as_bytes());
+            log.pending.push(b'\n');
+        }
+        if log.pending.len() >= MAX_BUFFERED_LOG_BYTES {
+            self.write_out(&mut open, plugin)?;
+        }
+        Ok(())
+    }
+
+    /// Writes every plugin's pending lines to its file; the first failure
+    /// is returned after the other plugins' lines are written.
+    pub fn flush(&self) -> Result<(), PluginLogFileError> {
+        let mut open = self.lock();
+        let plugins: Vec<String> = open
+            .logs
+            .iter()
+            .filter(|(_, log)| !log.pending.is_empty())
+            .map(|(plugin, _)| plugin.clone())
+            .collect();
+        let mut first_error = None;
+        for plugin in plugins {
+            if let Err(e) = self.write_out(&mut open, &plugin) {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Writes one plugin's pending lines: reopens its file when it is gone
+    /// or another, rotates it when it is full, closes the least recently
+    /// written file past [`MAX_OPEN_LOG_FILES`]. Lines that cannot be
+    /// written are dropped with the error (the caller reports it), so a
+    /// broken disk does not grow the buffers.
+    fn write_out(&self, open: &mut OpenLogs, plugin: &str) -> Result<(), PluginLogFileError> {
+        open.clock += 1;
+        let now = open.clock;
         let path = self.path(plugin);
         let failed = |path: &Path| {
             let path = path.to_path_buf();
             move |source| PluginLogFileError { path, source }
         };
-        std::fs::create_dir_all(&self.dir).map_err(failed(&self.dir))?;
-        if std::fs::metadata(&path).is_ok_and(|m| m.len() >= self.max_bytes) {
+        let Some(log) = open.logs.get_mut(plugin) else {
+            return Ok(());
+        };
+        let pending = std::mem::take(&mut log.pending);
+        log.last_write = now;
+        // The file on disk now: another than the one held, or none, means
+        // it was removed or rotated behind this handle.
+        let on_disk = std::fs::metadata(&path).ok().map(|m| (m.ino(), m.len()));
+        match (&log.file, on_disk) {
+            (Some((_, ino, _)), Some((disk_ino, _))) if *ino == disk_ino => {}
+            _ => log.file = None,
+        }
+        if let Some((_, _, len)) = &log.file
+            && *len >= self.max_bytes
+        {
+            log.file = None;
+            std::fs::rename(&path, self.rotated_path(plugin)).map_err(failed(&path))?;
+        } else if log.file.is_none() && on_disk.is_some_and(|(_, len)| len >= self.max_bytes) {
             std::fs::rename(&path, self.rotated_path(plugin)).map_err(failed(&path))?;
         }
-        let mut text = String::new();
-        for entry in entries {
-            text.push_str(&log_line(at, entry));
-            text.push('\n');
+        if log.file.is_none() {
+            std::fs::create_dir_all(&self.dir).map_err(failed(&self.dir))?;
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(failed(&path))?;
+            let meta = file.metadata().map_err(failed(&path))?;
+            log.file = Some((file, meta.ino(), meta.len()));
         }
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(failed(&path))?;
-        file.write_all(text.as_bytes()).map_err(failed(&path))
+        if let Some((file, _, len)) = &mut log.file {
+            file.write_all(&pending).map_err(failed(&path))?;
+            *len += pending.len() as u64;
+        }
+        // Past the cap of open files, the least recently written one is
+        // closed (its lines are written already).
+        if open.logs.values().filter(|l| l.file.is_some()).count() > MAX_OPEN_LOG_FILES
+            && let Some(oldest) = open
+                .logs
+                .values_mut()
+                .filter(|l| l.file.is_some() && l.pending.is_empty())
+                .min_by_key(|l| l.last_write)
+        {
+            oldest.file = None;
+        }
+        open.logs.retain(|_, l| l.file.is_some() || !l.pending.is_empty());
+        Ok(())
     }
 
     /// The last `lines` lines of a plugin's log (older file first); none
     /// when it has no log.
     pub fn tail(&self, plugin: &str, lines: usize) -> Result<Vec<String>, PluginLogFileError> {
+        // What this process appended is on disk before it is read.
+        self.flush()?;
         let mut all = Vec::new();
         for path in [self.rotated_path(plugin), self.path(plugin)] {
             match std::fs::read_to_string(&path) {
@@ -114,6 +243,34 @@ impl PluginLogFiles {
 impl PluginLogSink for PluginLogFiles {
     fn append(&self, plugin: &str, at: Timestamp, entries: &[LogEntry<'_>]) -> Result<(), PluginLogError> {
         Ok(PluginLogFiles::append(self, plugin, at, entries)?)
+    }
+
+    fn flush(&self) -> Result<(), PluginLogError> {
+        Ok(PluginLogFiles::flush(self)?)
+    }
+}
+
+impl Drop for OpenLogs {
+    fn drop(&mut self) {
+        // The last clone is gone: what is pending is written, to the file
+        // held or to the plugin's file opened now. Nobody is left to hear
+        // of a failure.
+        for log in self.logs.values_mut().filter(|l| !l.pending.is_empty()) {
+            if log.file.is_none() {
+                if let Some(dir) = log.path.parent() {
+                    let _ = std::fs::create_dir_all(dir);
+                }
+                log.file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&log.path)
+                    .ok()
+                    .map(|file| (file, 0, 0));
+            }
+            if let Some((file, _, _)) = &mut log.file {
+                let _ = file.write_all(&log.pending);
+            }
+        }
     }
 }
 
@@ -137,6 +294,8 @@ mod tests {
                 &[LogEntry::Plugin(&line), LogEntry::Audit("denied tasks.delete".into())],
             )
             .unwrap();
+            // As the host's log writer does after each batch.
+            logs.flush().unwrap();
         }
         let tail = logs.tail("p", 100).unwrap();
         assert!(
@@ -161,7 +320,9 @@ mod tests {
         // A folder where the log file should be: opening it to append fails.
         std::fs::create_dir_all(dir.path().join("logs/p.log")).unwrap();
         let sink: &dyn PluginLogSink = &logs;
-        let err = sink.append("p", 0, &[LogEntry::Audit("x".into())]).unwrap_err();
+        // Appends are buffered; the flush that writes them fails.
+        sink.append("p", 0, &[LogEntry::Audit("x".into())]).unwrap();
+        let err = sink.flush().unwrap_err();
         let PluginLogError::Unavailable(source) = &err;
         assert!(source.downcast_ref::<PluginLogFileError>().is_some(), "{err:?}");
         assert!(err.to_string().contains("p.log"), "{err}");
@@ -173,9 +334,78 @@ mod tests {
     fn a_logs_folder_that_cannot_be_made_is_an_error_naming_it() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(LOGS_FOLDER), b"a file, not a folder").unwrap();
-        let err = PluginLogFiles::new(dir.path())
-            .append("p", 0, &[LogEntry::Audit("x".into())])
-            .unwrap_err();
+        let logs = PluginLogFiles::new(dir.path());
+        logs.append("p", 0, &[LogEntry::Audit("x".into())]).unwrap();
+        let err = logs.flush().unwrap_err();
         assert_eq!(err.path, dir.path().join(LOGS_FOLDER));
+    }
+
+    fn audit(text: &str) -> [LogEntry<'static>; 1] {
+        [LogEntry::Audit(text.to_string())]
+    }
+
+    #[test]
+    fn a_file_removed_or_rotated_behind_the_open_handle_is_opened_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = PluginLogFiles::new(dir.path());
+        logs.append("p", 0, &audit("one")).unwrap();
+        logs.flush().unwrap();
+        // `plugboard remove --purge` deletes the file while the host holds it.
+        std::fs::remove_file(logs.path("p")).unwrap();
+        logs.append("p", 0, &audit("two")).unwrap();
+        logs.flush().unwrap();
+        // Another process rotates it.
+        std::fs::rename(logs.path("p"), logs.rotated_path("p")).unwrap();
+        logs.append("p", 0, &audit("three")).unwrap();
+        logs.flush().unwrap();
+        let current = std::fs::read_to_string(logs.path("p")).unwrap();
+        let rotated = std::fs::read_to_string(logs.rotated_path("p")).unwrap();
+        assert!(
+            rotated.ends_with("audit two\n") && !rotated.contains("one"),
+            "{rotated}"
+        );
+        assert!(
+            current.ends_with("audit three\n") && !current.contains("two"),
+            "{current}"
+        );
+    }
+
+    #[test]
+    fn lines_wait_for_a_flush_a_full_buffer_or_the_last_clone() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = PluginLogFiles::new(dir.path());
+        logs.append("p", 0, &audit("waiting")).unwrap();
+        assert!(!logs.path("p").exists(), "nothing written before a flush");
+        assert_eq!(logs.tail("p", 10).unwrap().len(), 1, "tail reads what was appended");
+        // A buffer past its bound is written without a flush.
+        let long = "x".repeat(1000);
+        for _ in 0..(MAX_BUFFERED_LOG_BYTES / 1000 + 1) {
+            logs.append("q", 0, &audit(&long)).unwrap();
+        }
+        let written = std::fs::metadata(logs.path("q")).unwrap().len();
+        assert!(written >= MAX_BUFFERED_LOG_BYTES as u64, "{written}");
+        // Dropping the last clone writes what is pending.
+        let clone = logs.clone();
+        clone.append("r", 0, &audit("at the end")).unwrap();
+        drop(logs);
+        assert!(!clone.path("r").exists());
+        let path = clone.path("r");
+        drop(clone);
+        assert!(std::fs::read_to_string(path).unwrap().ends_with("audit at the end\n"));
+    }
+
+    #[test]
+    fn no_more_files_than_the_cap_stay_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = PluginLogFiles::new(dir.path());
+        for n in 0..(MAX_OPEN_LOG_FILES + 10) {
+            logs.append(&format!("p{n}"), 0, &audit("hello")).unwrap();
+            logs.flush().unwrap();
+        }
+        let open = logs.lock().logs.values().filter(|l| l.file.is_some()).count();
+        assert_eq!(open, MAX_OPEN_LOG_FILES);
+        for n in 0..(MAX_OPEN_LOG_FILES + 10) {
+            assert_eq!(logs.tail(&format!("p{n}"), 10).unwrap().len(), 1, "p{n}");
+        }
     }
 }
