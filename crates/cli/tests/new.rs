@@ -15,28 +15,10 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::guests::{componentize_js, componentize_py_version, repo, tool as run};
 use common::{plugboard, stderr, stdout};
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
-
-fn repo() -> PathBuf {
-    plugboard_test_artifacts::repo_root()
-}
-
-/// Runs a build command; its failure fails the test with its output.
-fn run(what: &str, command: &mut Command) -> String {
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("{what}: cannot start {command:?}: {e}; scripts/test installs the toolchains"));
-    assert!(
-        output.status.success(),
-        "{what} failed ({}):\n{}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
 
 /// `plugboard new` in `root`; the new plugin's folder.
 fn new(root: &Path, lang: &str) -> PathBuf {
@@ -202,10 +184,7 @@ fn a_new_python_plugin_builds_with_componentize_py_and_passes_check() {
         dir.join("wit/plugin.wit").is_file(),
         "the world's WIT is written beside the plugin"
     );
-    let version = run(
-        "componentize-py --version",
-        Command::new("componentize-py").arg("--version"),
-    );
+    let version = componentize_py_version();
     build_cached("template-python", &dir, "my_plugin.wasm", version.as_bytes(), || {
         run(
             "componentize-py (the template's documented build)",
@@ -237,14 +216,7 @@ fn a_new_js_plugin_builds_with_componentize_js_and_passes_check() {
         dir.join("wit/plugin.wit").is_file(),
         "the world's WIT is written beside the plugin"
     );
-    let tools = repo().join("target/toolchains/js");
-    let version = std::fs::read(tools.join("node_modules/@bytecodealliance/componentize-js/package.json"))
-        .unwrap_or_else(|e| {
-            panic!(
-                "componentize-js is not installed in {} ({e}); scripts/test installs it (ensure_guest_toolchains)",
-                tools.display()
-            )
-        });
+    let (tools, version) = componentize_js();
     build_cached("template-js", &dir, "my_plugin.wasm", &version, || {
         // `npm run build` as documented, with the componentize-js the test
         // command installed instead of a `npm install` in the folder.

@@ -10,88 +10,28 @@
 //! `target/toolchain-guests/`, keyed by the sha256 of its sources and the
 //! tool's version.
 
-use std::path::{Path, PathBuf};
+#[allow(dead_code, reason = "each test file uses its own part of the helpers")]
+mod common;
+
+use std::path::PathBuf;
 use std::process::Command;
 
+use common::guests::{cached, componentize_js, python_guest, read, repo, tool};
 use plugboard_contract::task_store::new_task;
 use plugboard_test::{Outcome, TestHost};
-use sha2::{Digest, Sha256};
-
-fn repo() -> PathBuf {
-    plugboard_test_artifacts::repo_root()
-}
-
-fn read(path: &Path) -> Vec<u8> {
-    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn run(what: &str, command: &mut Command) -> String {
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("{what}: cannot start {command:?}: {e}; scripts/test installs the toolchains"));
-    assert!(
-        output.status.success(),
-        "{what} failed ({}):\n{}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn cached(name: &str, inputs: &[&[u8]], build: impl FnOnce(&Path)) -> PathBuf {
-    let mut hasher = Sha256::new();
-    for input in inputs {
-        hasher.update((input.len() as u64).to_le_bytes());
-        hasher.update(input);
-    }
-    let key = hex::encode(&hasher.finalize()[..8]);
-    let dir = repo().join("target/toolchain-guests");
-    std::fs::create_dir_all(&dir).expect("the guest cache folder");
-    let out = dir.join(format!("{name}-{key}.wasm"));
-    if !out.is_file() {
-        let temp = dir.join(format!(".{name}-{key}.{}.wasm", std::process::id()));
-        build(&temp);
-        std::fs::rename(&temp, &out).expect("the built guest is kept");
-    }
-    out
-}
 
 fn wit() -> PathBuf {
-    repo().join("wit/task-events@2.1.0")
+    repo().join("wit/task-events@2.2.0")
 }
 
 fn python() -> TestHost {
     let fixture = repo().join("tests/toolchain-fixtures/python-helpers");
     let helpers = repo().join("templates/python");
-    let version = run(
-        "componentize-py --version",
-        Command::new("componentize-py").arg("--version"),
-    );
-    let component = cached(
+    let component = python_guest(
         "python-helpers",
-        &[
-            &read(&fixture.join("app.py")),
-            &read(&helpers.join("plugboard_helpers.py")),
-            &read(&wit().join("plugin.wit")),
-            version.as_bytes(),
-        ],
-        |out| {
-            run(
-                "componentize-py",
-                Command::new("componentize-py")
-                    .env("PYTHONDONTWRITEBYTECODE", "1")
-                    .arg("-d")
-                    .arg(wit())
-                    .args(["-w", "plugin", "componentize", "-p"])
-                    .arg(&fixture)
-                    .arg("-p")
-                    .arg(&helpers)
-                    .arg("app")
-                    .arg("-o")
-                    .arg(out),
-            );
-        },
+        &wit(),
+        &[&fixture, &helpers],
+        &[&fixture.join("app.py"), &helpers.join("plugboard_helpers.py")],
     );
     TestHost::builder(&fixture)
         .component(component)
@@ -102,14 +42,7 @@ fn python() -> TestHost {
 fn js() -> TestHost {
     let fixture = repo().join("tests/toolchain-fixtures/js-helpers");
     let helpers = repo().join("templates/js/plugboard.js");
-    let tools = repo().join("target/toolchains/js");
-    let version = std::fs::read(tools.join("node_modules/@bytecodealliance/componentize-js/package.json"))
-        .unwrap_or_else(|e| {
-            panic!(
-                "componentize-js is not installed in {} ({e}); scripts/test installs it",
-                tools.display()
-            )
-        });
+    let (tools, version) = componentize_js();
     let app = read(&fixture.join("app.js"));
     let helper = read(&helpers);
     let component = cached(
@@ -121,7 +54,7 @@ fn js() -> TestHost {
             let folder = tempfile::TempDir::new().expect("a temp folder");
             std::fs::write(folder.path().join("app.js"), &app).expect("written");
             std::fs::write(folder.path().join("plugboard.js"), &helper).expect("written");
-            run(
+            tool(
                 "componentize-js",
                 Command::new(tools.join("node_modules/.bin/componentize-js"))
                     .arg(folder.path().join("app.js"))

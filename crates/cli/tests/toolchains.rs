@@ -13,16 +13,19 @@
 //! the sha256 of its sources, the WIT and the tool's version, and loaded
 //! once per test run.
 
+#[allow(dead_code, reason = "each test file uses its own part of the helpers")]
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use common::guests::{cached, componentize_js, js_guest, python_guest, read, repo, tool};
 use plugboard_conformance::{CASES, Guest, Verdict};
 use plugboard_contract::Event;
 use plugboard_contract::task_store::new_task;
 use plugboard_host::{Dispatcher, HostServices, LoadOptions, LoadedPlugin, Outcome, Runtime, WorldVersion};
 use plugboard_manifest::Manifest;
-use sha2::{Digest, Sha256};
 
 const WORLD: &str = "task-events@2.1.0";
 
@@ -30,54 +33,8 @@ const WORLD: &str = "task-events@2.1.0";
 /// are built against: the newest, so that every case applies to them.
 const CONFORMANCE_WORLD: &str = "task-events@2.2.0";
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("the repository root")
-}
-
 fn fixture(name: &str) -> PathBuf {
     repo().join("tests/toolchain-fixtures").join(name)
-}
-
-/// Runs a build command; its failure fails the test with its output.
-fn run(what: &str, command: &mut Command) -> String {
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("{what}: cannot start {command:?}: {e}; scripts/test installs the toolchains"));
-    assert!(
-        output.status.success(),
-        "{what} failed ({}):\n{}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// The cached build of `name` keyed by `inputs`, built by `build(out)` when
-/// absent (into a temporary name, renamed, so a dead build leaves nothing).
-fn cached(name: &str, inputs: &[&[u8]], build: impl FnOnce(&Path)) -> PathBuf {
-    let mut hasher = Sha256::new();
-    for input in inputs {
-        hasher.update((input.len() as u64).to_le_bytes());
-        hasher.update(input);
-    }
-    let key = hex::encode(&hasher.finalize()[..8]);
-    let dir = repo().join("target/toolchain-guests");
-    std::fs::create_dir_all(&dir).expect("the guest cache folder");
-    let out = dir.join(format!("{name}-{key}.wasm"));
-    if !out.is_file() {
-        let temp = dir.join(format!(".{name}-{key}.{}.wasm", std::process::id()));
-        build(&temp);
-        std::fs::rename(&temp, &out).expect("the built guest is kept");
-    }
-    out
-}
-
-fn read(path: &Path) -> Vec<u8> {
-    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn wit() -> Vec<u8> {
@@ -86,39 +43,13 @@ fn wit() -> Vec<u8> {
 
 fn python_component() -> PathBuf {
     let dir = fixture("python-hello");
-    let version = run(
-        "componentize-py --version",
-        Command::new("componentize-py").arg("--version"),
-    );
-    cached(
-        "python-hello",
-        &[&read(&dir.join("app.py")), &wit(), version.as_bytes()],
-        |out| {
-            run(
-                "componentize-py",
-                Command::new("componentize-py")
-                    .arg("-d")
-                    .arg(repo().join("wit").join(WORLD))
-                    .args(["-w", "plugin", "componentize", "-p"])
-                    .arg(&dir)
-                    .arg("app")
-                    .arg("-o")
-                    .arg(out),
-            );
-        },
-    )
+    let wit = repo().join("wit").join(WORLD);
+    python_guest("python-hello", &wit, &[&dir], &[&dir.join("app.py")])
 }
 
 fn js_component() -> PathBuf {
     let dir = fixture("js-hello");
-    let tools = repo().join("target/toolchains/js");
-    let package = tools.join("node_modules/@bytecodealliance/componentize-js/package.json");
-    let version = std::fs::read(&package).unwrap_or_else(|e| {
-        panic!(
-            "componentize-js is not installed in {} ({e}); scripts/test installs it (ensure_guest_toolchains)",
-            tools.display()
-        )
-    });
+    let (tools, version) = componentize_js();
     cached("js-hello", &[&read(&dir.join("app.js")), &wit(), &version], |out| {
         // A script beside node_modules, so that node finds the package.
         let script = tools.join("build-guest.mjs");
@@ -131,7 +62,7 @@ fn js_component() -> PathBuf {
              await writeFile(out, component);\n",
         )
         .expect("the build script is written");
-        run(
+        tool(
             "componentize-js",
             Command::new("node")
                 .arg(&script)
@@ -182,14 +113,14 @@ fn make_component(name: &str) -> PathBuf {
         sources.extend_from_slice(path.to_string_lossy().as_bytes());
         sources.extend_from_slice(&read(&path));
     }
-    let clang = run("clang-19 --version", Command::new("clang-19").arg("--version"));
+    let clang = tool("clang-19 --version", Command::new("clang-19").arg("--version"));
     let plugboard = read(Path::new(env!("CARGO_BIN_EXE_plugboard")));
     cached(
         name,
         &[&sources, &sdk_c_inputs(), clang.as_bytes(), &plugboard],
         |out| {
             let build = out.with_extension("build");
-            run(
+            tool(
                 &format!("make in {}", dir.display()),
                 Command::new("make")
                     .arg("-s")
@@ -318,64 +249,15 @@ fn conformance_wit(world: WorldVersion) -> PathBuf {
 fn python_conformance(world: WorldVersion) -> Guest {
     let name = format!("conformance-python-v{}", world.major());
     let dir = fixture(&name);
-    let wit = conformance_wit(world);
-    let version = run(
-        "componentize-py --version",
-        Command::new("componentize-py").arg("--version"),
-    );
-    let path = cached(
-        &name,
-        &[
-            &read(&dir.join("app.py")),
-            &read(&wit.join("plugin.wit")),
-            version.as_bytes(),
-        ],
-        |out| {
-            run(
-                "componentize-py",
-                Command::new("componentize-py")
-                    .env("PYTHONDONTWRITEBYTECODE", "1")
-                    .arg("-d")
-                    .arg(&wit)
-                    .args(["-w", "plugin", "componentize", "-p"])
-                    .arg(&dir)
-                    .arg("app")
-                    .arg("-o")
-                    .arg(out),
-            );
-        },
-    );
+    let path = python_guest(&name, &conformance_wit(world), &[&dir], &[&dir.join("app.py")]);
     Guest::from_file("python", world, path).expect("the built guest is read")
 }
 
 /// The scenario plugin in JavaScript (tests/toolchain-fixtures/conformance-js-v*).
 fn js_conformance(world: WorldVersion) -> Guest {
     let name = format!("conformance-js-v{}", world.major());
-    let dir = fixture(&name);
-    let wit = conformance_wit(world);
-    let tools = repo().join("target/toolchains/js");
-    let package = tools.join("node_modules/@bytecodealliance/componentize-js/package.json");
-    let version = std::fs::read(&package).unwrap_or_else(|e| {
-        panic!(
-            "componentize-js is not installed in {} ({e}); scripts/test installs it (ensure_guest_toolchains)",
-            tools.display()
-        )
-    });
-    let path = cached(
-        &name,
-        &[&read(&dir.join("app.js")), &read(&wit.join("plugin.wit")), &version],
-        |out| {
-            run(
-                "componentize-js",
-                Command::new(tools.join("node_modules/.bin/componentize-js"))
-                    .arg(dir.join("app.js"))
-                    .arg("--wit")
-                    .arg(&wit)
-                    .args(["--world-name", "plugin", "-o"])
-                    .arg(out),
-            );
-        },
-    );
+    let app = fixture(&name).join("app.js");
+    let path = js_guest(&name, &conformance_wit(world), &app, &[&app]);
     Guest::from_file("js", world, path).expect("the built guest is read")
 }
 

@@ -2,7 +2,7 @@
 // this file by the test, as a plugin would: a task titled "set" gets a patch
 // setting its project and a tag, "unset" one removing its project, "boom"
 // throws inside a reported handler.
-import { update } from 'plugboard:task-events/tasks@2.1.0';
+import { update } from 'plugboard:task-events/tasks@2.2.0';
 import { info, reported, taskPatch } from './plugboard.js';
 
 function explode(title) {
@@ -26,4 +26,11 @@ export const handler = {
     }
   }),
   runCommand: reported((name, args) => 'ok'),
+};
+
+export const lifecycle = {
+  shutdown() {},
+  health() {
+    return 'ok';
+  },
 };

@@ -35,3 +35,11 @@ class Handler(exports.Handler):
     @reported
     def run_command(self, name: str, args: List[str]) -> str:
         return "ok"
+
+
+class Lifecycle(exports.Lifecycle):
+    def shutdown(self) -> None:
+        pass
+
+    def health(self) -> str:
+        return "ok"

@@ -2,6 +2,8 @@
 //! reads or writes inside a temp dir, and building plugin folders from the
 //! example manifests and the components built from source.
 
+pub mod guests;
+
 use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
