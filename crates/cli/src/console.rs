@@ -50,16 +50,17 @@ pub const HISTORY_LINES: usize = 500;
 /// command or a dispatch is bounded by the host well within this).
 const ANSWER_WITHIN: Duration = Duration::from_secs(120);
 
-const COMMANDS: [&str; 9] = [
-    "plugins", "run", "emit", "grants", "reload", "stats", "help", "quit", "exit",
+const COMMANDS: [&str; 10] = [
+    "plugins", "run", "emit", "grants", "reload", "health", "stats", "help", "quit", "exit",
 ];
 
 const HELP: &str = "\
-plugins                 the plugins: status, version, world, strikes, quarantine
+plugins                 the plugins: status, version, world, strikes, quarantine, health of those running
 run ID.COMMAND ARGS...  run a plugin's command
 emit TOPIC JSON         send the plugins a custom event (custom:TOPIC) from the console
 grants ID               what a plugin was granted, and what it asks for and was not
 reload ID               load a plugin's folder again and swap it in
+health ID               how a plugin says it is (its lifecycle.health; starts it if idle)
 stats                   each plugin's metrics
 quit                    leave (Ctrl-D too); a server keeps running";
 
@@ -80,6 +81,7 @@ fn parse(line: &str) -> Result<Option<Request>, String> {
         "stats" => Request::Stats {},
         "grants" => Request::Grants { plugin: one("ID")? },
         "reload" => Request::Reload { plugin: one("ID")? },
+        "health" => Request::Health { plugin: one("ID")? },
         "run" => {
             let mut words = rest.split_whitespace();
             let target = words.next().ok_or("usage: run ID.COMMAND ARGS...")?;
@@ -203,7 +205,7 @@ impl Completer for Completion {
         let words_before = before[..start].split_whitespace().count();
         let candidates: Vec<String> = match (words_before, before.split_whitespace().next()) {
             (0, _) => COMMANDS.iter().map(|c| c.to_string()).collect(),
-            (1, Some("run" | "grants" | "reload")) => {
+            (1, Some("run" | "grants" | "reload" | "health")) => {
                 let ids = self.ids.lock().unwrap_or_else(|e| e.into_inner());
                 ids.iter()
                     .map(|id| match before.starts_with("run") {
@@ -425,6 +427,13 @@ mod tests {
         );
         assert!(parse("run echo").unwrap_err().contains("ID.COMMAND"));
         assert!(parse("grants").unwrap_err().contains("usage: grants ID"));
+        assert_eq!(
+            parse("health auto-tag").unwrap(),
+            Some(Request::Health {
+                plugin: "auto-tag".into()
+            })
+        );
+        assert!(parse("health a b").unwrap_err().contains("usage: health ID"));
         assert!(parse("emit ping").unwrap_err().contains("usage: emit"));
         assert!(parse("format c:").unwrap_err().contains("unknown command `format`"));
     }

@@ -82,6 +82,9 @@ pub enum Request {
     Grants { plugin: String },
     /// Loads a plugin's folder again and swaps it in.
     Reload { plugin: String },
+    /// How a plugin says it is (its `lifecycle.health`; started first if
+    /// it is idle).
+    Health { plugin: String },
     /// The metrics table.
     Stats {},
 }
@@ -251,6 +254,10 @@ impl Controller {
                 Some(reload) => Ok(format!("reload: {reload}")),
                 None => Err(format!("no plugin `{plugin}` is loaded")),
             },
+            Request::Health { plugin } => match self.host.health_blocking(plugin) {
+                Some(health) => Ok(format!("{plugin}: {}", escaped(&health.to_string()))),
+                None => Err(format!("no plugin `{plugin}` is loaded")),
+            },
             Request::Stats {} => match &self.metrics {
                 Some(metrics) => Ok(stats::table(&stats::parse(&metrics.text())).trim_end().to_string()),
                 None => Err("this plugboard was built without the `prometheus` feature, so it keeps no metrics".into()),
@@ -260,17 +267,27 @@ impl Controller {
 
     fn plugins(&self) -> String {
         let quarantined = self.quarantined.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let mut lines = vec!["PLUGIN  VERSION  WORLD  STATUS  STRIKES".to_string()];
+        let mut lines = vec!["PLUGIN  VERSION  WORLD  STATUS  STRIKES  HEALTH".to_string()];
         let loaded = self.host.plugins();
         for plugin in &loaded {
             let id = plugin.id();
             let world = plugin.world().map_or("data only".to_string(), |w| {
                 format!("{} (built against {})", w.version, w.built_against)
             });
+            let live = self.host.is_live(id);
             let status = match quarantined.get(id) {
                 Some(record) => format!("quarantined: {}", record.reason),
-                None if self.host.is_live(id) => "loaded, running".to_string(),
+                None if live => "loaded, running".to_string(),
                 None => "loaded, idle".to_string(),
+            };
+            // Asked of running plugins only: listing starts nothing
+            // (`health ID` does).
+            let health = match live {
+                true => self
+                    .host
+                    .health_blocking(id)
+                    .map_or_else(|| "-".to_string(), |h| h.to_string()),
+                false => "-".to_string(),
             };
             let strikes = self.host.strikes(id).unwrap_or_default();
             let kinds: Vec<String> = AbuseKind::ALL
@@ -283,9 +300,10 @@ impl Controller {
                 false => format!("{} ({})", strikes.total(), kinds.join(", ")),
             };
             lines.push(format!(
-                "{id}  {}  {world}  {}  {strikes}",
+                "{id}  {}  {world}  {}  {strikes}  {}",
                 plugin.manifest.plugin.version,
-                escaped(&status)
+                escaped(&status),
+                escaped(&health)
             ));
         }
         for plugin in &self.host.report().plugins {
@@ -296,11 +314,16 @@ impl Controller {
                 Some(record) => format!("quarantined: {}", record.reason),
                 None => plugin.status.to_string(),
             };
-            lines.push(format!("{}  {}  -  {}  -", plugin.id, plugin.version, escaped(&status)));
+            lines.push(format!(
+                "{}  {}  -  {}  -  -",
+                plugin.id,
+                plugin.version,
+                escaped(&status)
+            ));
         }
         for (id, record) in &quarantined {
             if !loaded.iter().any(|p| p.id() == id) && !self.host.report().plugins.iter().any(|p| &p.id == id) {
-                lines.push(format!("{id}  -  -  quarantined: {}  -", escaped(&record.reason)));
+                lines.push(format!("{id}  -  -  quarantined: {}  -  -", escaped(&record.reason)));
             }
         }
         if lines.len() == 1 {

@@ -21,6 +21,11 @@ pub struct ListArgs {
     /// A folder of plugin folders to list instead of the installed plugins.
     #[arg(long, value_name = "DIR")]
     plugins: Option<PathBuf>,
+    /// Also load the plugins as `run` does, with what you granted, and show
+    /// how each says it is (its `lifecycle.health`, task-events 2.2 and
+    /// later); slower, as it starts every plugin.
+    #[arg(long)]
+    health: bool,
 }
 
 /// A column's value when there is no manifest to read it from.
@@ -179,6 +184,9 @@ pub fn list(args: &ListArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &Pa
                 .to_string();
         }
     }
+    if args.health && !rows.is_empty() {
+        add_health(&mut rows, args, dirs, config_dir, data_dir)?;
+    }
     let elsewhere: Vec<Row> = elsewhere_ids.iter().map(|id| records.bare_row(id)).collect();
     if rows.is_empty() {
         println!("  (none)");
@@ -189,6 +197,30 @@ pub fn list(args: &ListArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &Pa
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Opens a host on the same folders as `run` (with the grants you gave,
+/// no timers) and adds each loaded plugin's health to its status; a plugin
+/// the host did not load says so.
+fn add_health(
+    rows: &mut [Row],
+    args: &ListArgs,
+    dirs: &PluginDirs,
+    config_dir: &Path,
+    data_dir: &Path,
+) -> anyhow::Result<()> {
+    let config = crate::run::folders_config(args.plugins.as_deref(), dirs, config_dir, data_dir, false);
+    let host = plugboard::Host::builder(config)
+        .task_store(crate::tasks::open_store(data_dir)?)
+        .open()?;
+    for row in rows.iter_mut() {
+        let health = match host.health_blocking(&row.id) {
+            Some(health) => health.to_string(),
+            None => "not loaded".to_string(),
+        };
+        row.status = format!("{}; {}", row.status, plugboard::display::escaped(&health));
+    }
+    Ok(())
 }
 
 /// `user`, `builtin`, `bundled by ID`, or `user (hides builtin 1.0.0)`.

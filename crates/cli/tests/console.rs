@@ -271,6 +271,26 @@ fn the_console_on_a_running_serve_lists_plugins_runs_a_command_and_tails_a_plugi
         Duration::from_secs(30),
     );
 
+    // The event started the plugin: its lifecycle.health is asked, and
+    // the list shows it for a running plugin.
+    console.type_line("health conformance-v2");
+    console.expect(
+        "conformance-v2: healthy: healthy, 0 instance events",
+        Duration::from_secs(30),
+    );
+    console.type_line("plugins");
+    let listed = console.expect("instance events", Duration::from_secs(30));
+    let row = listed
+        .lines()
+        .find(|l| l.starts_with("conformance-v2 "))
+        .unwrap_or_else(|| panic!("no row for the plugin:\n{listed}"));
+    assert!(
+        row.contains("loaded, running") && row.ends_with("healthy: healthy, 0 instance events"),
+        "a running plugin's health: {row}"
+    );
+    console.type_line("health nobody");
+    console.expect("error: no plugin `nobody` is loaded", Duration::from_secs(10));
+
     console.type_line("frobnicate");
     console.expect("unknown command `frobnicate`", Duration::from_secs(10));
 
@@ -410,5 +430,44 @@ fn with_no_serve_running_the_console_hosts_the_plugins_itself() {
     assert!(
         !root.path().join("data/control.sock").exists(),
         "a console's own host serves no socket"
+    );
+}
+
+#[test]
+fn list_with_health_starts_the_plugins_and_shows_how_each_says_it_is() {
+    let root = tempfile::tempdir().unwrap();
+    fixture(root.path());
+    let compat = plugboard_test_artifacts::repo_root().join("tests/fixtures/compat-v2-1/plugin.toml");
+    common::plugin_folder(
+        root.path(),
+        "compat-v2-1",
+        &std::fs::read_to_string(compat).unwrap(),
+        plugboard_test_artifacts::COMPAT_V2_1,
+    );
+    let row = |out: &str, id: &str| -> String {
+        out.lines()
+            .find(|l| l.trim_start().starts_with(&format!("{id} ")))
+            .unwrap_or_else(|| panic!("no row for {id}:\n{out}"))
+            .to_string()
+    };
+    // Without the flag nothing is started, and no health is shown.
+    let plain = common::plugboard_ok(root.path(), &["list", "--plugins", "plugins"]);
+    assert!(!plain.contains("health"), "{plain}");
+    let out = common::plugboard_ok(root.path(), &["list", "--plugins", "plugins", "--health"]);
+    assert!(
+        row(&out, "conformance-v2").ends_with("UNHEALTHY: it was granted nothing of what its manifest requests, so none of its code runs (grant it what it needs, e.g. `plugboard grant ID --all-requested`)"),
+        "an ungranted plugin is not started:\n{out}"
+    );
+    for id in ["conformance-v2", "compat-v2-1"] {
+        common::plugboard_ok(root.path(), &["grant", id, "--all-requested", "--plugins", "plugins"]);
+    }
+    let out = common::plugboard_ok(root.path(), &["list", "--plugins", "plugins", "--health"]);
+    assert!(
+        row(&out, "conformance-v2").ends_with("enabled; healthy: healthy, 0 instance events"),
+        "{out}"
+    );
+    assert!(
+        row(&out, "compat-v2-1").ends_with("enabled; health not reported"),
+        "a 2.1 plugin has no lifecycle export:\n{out}"
     );
 }
