@@ -29,7 +29,9 @@
 //! through a stream of the host's own ([`QuotaStream`]) that writes
 //! synchronously, at most [`STREAM_CHUNK`] bytes at a time, and counts each
 //! chunk before it is written; a new file or folder counts an entry;
-//! removing a file gives its bytes and its entry back. What would pass the
+//! removing a file gives its bytes and its entry back (its bytes only when
+//! the plugin holds no descriptor of it open: an open file's bytes stay on
+//! disk, so they stay counted until the plugin next loads). What would pass the
 //! quota fails with `insufficient-space` and writes nothing. Hard and
 //! symbolic links cannot be made (`not-permitted`), and a rename between two
 //! folders fails with `cross-device`, so bytes cannot move from one count
@@ -481,6 +483,38 @@ impl<'a> FilesView<'a> {
         Ok(file.metadata()?.len())
     }
 
+    /// Whether the plugin holds a descriptor of the file at `path` below
+    /// `fd` open: its bytes stay on disk after the name goes, so they stay
+    /// counted (until the plugin next loads and its folder is measured).
+    async fn held_open(&mut self, fd: &Resource<Descriptor>, path: &str) -> bool {
+        let at = Resource::new_borrow(fd.rep());
+        let Ok(target) =
+            HostDescriptor::metadata_hash_at(&mut self.fs, at, types::PathFlags::empty(), path.to_string()).await
+        else {
+            // Cannot tell: keep the bytes counted.
+            return true;
+        };
+        let files: Vec<u32> = self
+            .state
+            .open
+            .keys()
+            .copied()
+            .filter(|rep| {
+                matches!(
+                    self.fs.table.get(&Resource::<Descriptor>::new_borrow(*rep)),
+                    Ok(Descriptor::File(_))
+                )
+            })
+            .collect();
+        for rep in files {
+            let open = HostDescriptor::metadata_hash(&mut self.fs, Resource::new_borrow(rep)).await;
+            if open.is_ok_and(|hash| hash.lower == target.lower && hash.upper == target.upper) {
+                return true;
+            }
+        }
+        false
+    }
+
     /// What is at `path` below `fd`, links not followed: `None` when nothing.
     async fn entry(&mut self, fd: &Resource<Descriptor>, path: &str) -> FsResult<Option<types::DescriptorStat>> {
         let at = Resource::new_borrow(fd.rep());
@@ -738,11 +772,15 @@ impl HostDescriptor for FilesView<'_> {
             _ => return Err(ErrorCode::CrossDevice.into()),
         }
         let replaced = self.entry(&new_fd, &new_path).await?;
+        let held = match &replaced {
+            Some(stat) if stat.type_ != types::DescriptorType::Directory => self.held_open(&new_fd, &new_path).await,
+            _ => false,
+        };
         HostDescriptor::rename_at(&mut self.fs, fd, old_path, new_fd, new_path).await?;
         if let (Some(account), Some(stat)) = (to, replaced) {
             let mut account = lock(&account);
             account.give_back_entry();
-            if stat.type_ != types::DescriptorType::Directory {
+            if stat.type_ != types::DescriptorType::Directory && !held {
                 account.give_back(stat.size);
             }
         }
@@ -761,11 +799,14 @@ impl HostDescriptor for FilesView<'_> {
             return HostDescriptor::unlink_file_at(&mut self.fs, fd, path).await;
         };
         let existing = self.entry(&fd, &path).await?;
+        let held = existing.is_some() && self.held_open(&fd, &path).await;
         HostDescriptor::unlink_file_at(&mut self.fs, fd, path).await?;
         if let Some(stat) = existing {
             let mut account = lock(&account);
             account.give_back_entry();
-            account.give_back(stat.size);
+            if !held {
+                account.give_back(stat.size);
+            }
         }
         Ok(())
     }

@@ -229,6 +229,22 @@ fn a_write_past_the_quota_fails_and_leaves_nothing_past_it() {
 }
 
 #[test]
+fn a_file_removed_while_held_open_still_counts() {
+    let (_keep, root) = canonical_temp();
+    let steps = "hold:/private/a:40000;write:/private/b:40000;write:/private/c:100";
+    let report = run(vec![probe(
+        "holder",
+        "{ private = true, quota = \"64KiB\" }",
+        steps,
+        &root,
+    )]);
+    let logs = logs(&report, "holder");
+    assert_ok(&logs, "hold /private/a");
+    assert_failed(&logs, "write /private/b");
+    assert_ok(&logs, "write /private/c");
+}
+
+#[test]
 fn what_the_own_folder_holds_counts_at_the_next_load() {
     let (_keep, root) = canonical_temp();
     let folder = root.join("again");
