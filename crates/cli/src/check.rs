@@ -224,9 +224,12 @@ pub fn check(args: &CheckArgs, data_dir: &Path) -> anyhow::Result<ExitCode> {
         },
     );
     if let Some(script) = script {
+        // As for the smoke check: a throw-away folder of its own.
+        let files = tempfile::tempdir()?;
         let host = plugboard_test::TestHost::builder(path)
             .component(&component)
             .runtime(runtime.clone())
+            .files_dir(files.path())
             .load();
         match host {
             Err(error) => report("events", Verdict::Failed(format!("the plugin does not start: {error}"))),

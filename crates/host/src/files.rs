@@ -978,6 +978,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_grant_narrows_the_files_request_and_never_widens_it() {
+        let asked = FilesPermission {
+            private: true,
+            quota: Some(4 << 20),
+            read: vec!["/a".parse().unwrap(), "/b".parse().unwrap()],
+            write: vec!["/c".parse().unwrap()],
+        };
+        let held = |items: &'static [&'static str]| move |what: &str| items.contains(&what);
+        let policy = FilesPolicy::new(Some(&asked), held(&["read:/b", "read:/z", "write:/a"]));
+        assert_eq!(policy.private_quota, None, "not granted");
+        assert_eq!(policy.read, ["/b"], "only what is both asked and granted");
+        assert!(policy.write.is_empty(), "write:/a was never asked");
+        let all = FilesPolicy::new(Some(&asked), |_| true);
+        assert_eq!(all.private_quota, Some(4 << 20));
+        assert_eq!(all.write_quota, 4 << 20);
+        assert_eq!(
+            all.describe(),
+            ["files.private", "files.read:/a", "files.read:/b", "files.write:/c"]
+        );
+        assert!(
+            FilesPolicy::new(None, |_| true).is_empty(),
+            "nothing asked, nothing held"
+        );
+    }
+
+    #[test]
     fn an_account_refuses_what_would_pass_its_quota_and_takes_nothing() {
         let mut account = Account {
             used: 10,
