@@ -146,9 +146,15 @@ pub fn check(args: &CheckArgs, data_dir: &Path) -> anyhow::Result<ExitCode> {
     };
     let refused = info.refused_imports();
     if refused.is_empty() {
+        let folders = policy.files.folders();
+        let files = if folders.is_empty() {
+            String::new()
+        } else {
+            format!("; wasi:filesystem: {}", folders.join(", "))
+        };
         report(
             "imports",
-            Verdict::Ok(format!("{} linked, none refused", info.imports.len())),
+            Verdict::Ok(format!("{} linked, none refused{files}", info.imports.len())),
         );
     } else {
         report(
@@ -218,9 +224,12 @@ pub fn check(args: &CheckArgs, data_dir: &Path) -> anyhow::Result<ExitCode> {
         },
     );
     if let Some(script) = script {
+        // As for the smoke check: a throw-away folder of its own.
+        let files = tempfile::tempdir()?;
         let host = plugboard_test::TestHost::builder(path)
             .component(&component)
             .runtime(runtime.clone())
+            .files_dir(files.path())
             .load();
         match host {
             Err(error) => report("events", Verdict::Failed(format!("the plugin does not start: {error}"))),
@@ -295,7 +304,17 @@ fn smoke_event(
         Ok(bytes) => bytes,
         Err(error) => return Verdict::Failed(format!("it does not load: {error}")),
     };
-    let plugin = match runtime.load_bytes(manifest, dir, component, &bytes, &LoadOptions::trusting_manifest()) {
+    // A plugin granted its own folder gets a throw-away one: a check
+    // writes nothing into the data folder.
+    let files = match tempfile::tempdir() {
+        Ok(files) => files,
+        Err(error) => return Verdict::Failed(format!("no temporary folder for its files: {error}")),
+    };
+    let options = LoadOptions {
+        files_dir: Some(files.path().to_path_buf()),
+        ..LoadOptions::trusting_manifest()
+    };
+    let plugin = match runtime.load_bytes(manifest, dir, component, &bytes, &options) {
         Ok(plugin) => plugin,
         Err(error) => return Verdict::Failed(format!("it does not load: {error}")),
     };

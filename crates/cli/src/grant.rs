@@ -24,6 +24,10 @@ pub const PERMISSIONS_HELP: &str = "PERMISSION is one of:
                                             subscribe:task-created, subscribe:custom:<topic>)
   network:<host>                            reach <host> over outgoing HTTP
   commands.invoke:<plugin>.<command>        run another plugin's command
+  files.private                             a folder of its own in the data folder (files/<id>), seen as /private
+  files.read:<folder>, files.write:<folder> read (or read and write) that host folder, an absolute path
+                                            reached through no symbolic link
+  files                                     every files item requested
   limit:<name>, limit:<name>=<value>        let a [limits] value above the host's default stand (what the
                                             manifest asks, or at most <value>): deadline, fuel, memory,
                                             tables, max-value, host-calls, emits-per-event
@@ -106,7 +110,11 @@ pub fn grant(
         }
         requested
     } else {
-        parse_all(&args.permissions)?
+        let grants = parse_all(&args.permissions)?;
+        for grant in &grants {
+            check_folder(grant)?;
+        }
+        grants
     };
     // Granting a plugin another bundles grants that copy, and only what is
     // granted now: a table given to another copy of the id is not carried over.
@@ -165,6 +173,31 @@ pub fn parse_all(texts: &[String]) -> anyhow::Result<Vec<Grant>> {
         .collect()
 }
 
+/// Refuses a `files.read`/`files.write` grant of a folder that does not
+/// exist or is reached through a symbolic link: the grant names the folder
+/// itself, as the host checks it at load.
+fn check_folder(grant: &Grant) -> anyhow::Result<()> {
+    let Grant::Files(what) = grant else {
+        return Ok(());
+    };
+    let Some((_, path)) = what.split_once(':') else {
+        return Ok(());
+    };
+    let canonical = std::fs::canonicalize(path)
+        .map_err(|e| anyhow::anyhow!("cannot grant {grant}: {path} cannot be opened ({e}); nothing was changed"))?;
+    if canonical != Path::new(path) {
+        anyhow::bail!(
+            "cannot grant {grant}: {path} goes through a symbolic link (to {}); grant that folder instead; nothing \
+             was changed",
+            canonical.display()
+        );
+    }
+    if !canonical.is_dir() {
+        anyhow::bail!("cannot grant {grant}: {path} is not a folder; nothing was changed");
+    }
+    Ok(())
+}
+
 /// Everything a manifest requests, one grant per item.
 pub fn requested(manifest: &Manifest) -> Vec<Grant> {
     let asked = &manifest.permissions;
@@ -191,6 +224,13 @@ pub fn requested(manifest: &Manifest) -> Vec<Grant> {
             .map(|host| Grant::Network(host.as_str().to_string())),
     );
     grants.extend(asked.commands.iter().map(|command| Grant::Command(command.to_string())));
+    if let Some(files) = &asked.files {
+        if files.private {
+            grants.push(Grant::Files("private".into()));
+        }
+        grants.extend(files.read.iter().map(|p| Grant::Files(format!("read:{p}"))));
+        grants.extend(files.write.iter().map(|p| Grant::Files(format!("write:{p}"))));
+    }
     grants.extend(limits_above_defaults(manifest).into_iter().map(|limit| Grant::Limit {
         name: limit.name.to_string(),
         value: Some(format_limit_value(limit.name, limit.asked)),
@@ -323,7 +363,7 @@ fn not_held(before: &Grants, grant: &Grant) -> Option<String> {
         return None;
     }
     let whole_kind = |g: &&Grant| {
-        matches!(g, Grant::Emit(item) | Grant::Subscribe(item) | Grant::Network(item) | Grant::Command(item)
+        matches!(g, Grant::Emit(item) | Grant::Subscribe(item) | Grant::Network(item) | Grant::Command(item) | Grant::Files(item)
             if item == EVERYTHING_REQUESTED)
     };
     match held.iter().filter(same_kind).find(whole_kind) {

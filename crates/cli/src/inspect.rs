@@ -201,6 +201,10 @@ fn manifest_summary(manifest: &Manifest) -> String {
         let commands: Vec<String> = permissions.commands.iter().map(ToString::to_string).collect();
         asks.push(format!("commands: {}", commands.join(", ")));
     }
+    let folders = plugboard_host::files::FilesPolicy::new(permissions.files.as_ref(), |_| true).folders();
+    if !folders.is_empty() {
+        asks.push(format!("wasi:filesystem: {}", folders.join(", ")));
+    }
     if asks.is_empty() {
         asks.push("nothing".to_string());
     }

@@ -444,6 +444,12 @@ fn explain(grant: &Grant) -> String {
         Grant::Subscribe(kind) => format!("receive {kind} events"),
         Grant::Network(host) => format!("reach {host} over outgoing HTTP"),
         Grant::Command(command) => format!("run another plugin's command {command}"),
+        Grant::Files(what) => match what.split_once(':') {
+            Some(("read", folder)) => format!("read the files in {folder}"),
+            Some(("write", folder)) => format!("read, change and delete the files in {folder}"),
+            _ if what == "private" => "keep files in a folder of its own (in the data folder)".to_string(),
+            _ => "the files it asks for".to_string(),
+        },
         Grant::Limit { name, value } => {
             let value = value.as_deref().unwrap_or("what it asks");
             let what = match name.as_str() {

@@ -1,7 +1,7 @@
 //! `plugboard remove`: delete a plugin from the user's plugins folder and,
 //! with `--purge`, everything plugboard kept about it: its grants, its
-//! state, its logs, its quarantine record and its place on the disabled
-//! list. Builtin plugins belong to the application and are never removed.
+//! state, its logs, its own files folder (`files.private`), its quarantine
+//! record and its place on the disabled list. Builtin plugins belong to the application and are never removed.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -12,15 +12,16 @@ use plugboard_registry::{Origin, PluginDirs, discover};
 use plugboard_state::{GRANTS_FILE, GrantsFile, PluginLogFiles, QuarantineFile, SqliteStateStore};
 
 use crate::{grant, plugin_dirs};
-use plugboard::{DisabledPlugins, STATE_FILE};
+use plugboard::{DEV_FILES_FOLDER, DisabledPlugins, FILES_FOLDER, STATE_FILE};
 
 /// The arguments of `plugboard remove`.
 #[derive(Debug, clap::Args)]
 pub struct RemoveArgs {
     /// The plugin's id.
     id: String,
-    /// Also delete its grants, its state, its logs, its quarantine record
-    /// and its place on the disabled list (also for a plugin no longer installed).
+    /// Also delete its grants, its state, its logs, its own files folder,
+    /// its quarantine record and its place on the disabled list (also for a
+    /// plugin no longer installed).
     #[arg(long)]
     purge: bool,
 }
@@ -73,7 +74,7 @@ pub fn remove(args: &RemoveArgs, dirs: &PluginDirs, config_dir: &Path, data_dir:
     if args.purge {
         purge(id, config_dir, data_dir)?;
     } else {
-        println!("Its grants, state and logs are kept (`plugboard remove {id} --purge` deletes them).");
+        println!("Its grants, state, files and logs are kept (`plugboard remove {id} --purge` deletes them).");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -105,6 +106,13 @@ fn purge(id: &str, config_dir: &Path, data_dir: &Path) -> anyhow::Result<()> {
     if state_path.is_file() {
         let entries = SqliteStateStore::open(&state_path)?.purge(id)?;
         println!("Deleted its state ({entries} entries) from {}.", state_path.display());
+    }
+    for folder in [FILES_FOLDER, DEV_FILES_FOLDER] {
+        let own = plugboard_host::files::private_folder(&data_dir.join(folder), id);
+        if std::fs::symlink_metadata(&own).is_ok() {
+            delete_folder(&own)?;
+            println!("Deleted its files folder {}.", own.display());
+        }
     }
     let logs = PluginLogFiles::new(data_dir);
     for path in [logs.rotated_path(id), logs.path(id)] {

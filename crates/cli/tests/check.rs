@@ -256,3 +256,43 @@ fn a_bad_events_or_expectation_file_is_named_before_anything_runs() {
     let err = common::stderr(&output);
     assert!(err.contains("expect.toml") && err.contains("logs"), "{err}");
 }
+
+#[test]
+fn a_plugin_with_its_own_folder_is_checked_in_a_throw_away_one() {
+    let root = TempDir::new().unwrap();
+    let manifest = r#"
+[plugin]
+id = "keeper"
+name = "Keeper"
+version = "0.1.0"
+api = "task-events@2"
+component = "files_probe.wasm"
+
+[events]
+subscribe = ["task-created"]
+
+[permissions]
+files = { private = true, quota = "64KiB" }
+
+[config]
+steps = "text:/private/note.txt:kept;read:/private/note.txt"
+"#;
+    plugin_folder(root.path(), "keeper", manifest, plugboard_test_artifacts::FILES_PROBE);
+    std::fs::write(
+        root.path().join("events.jsonl"),
+        "{\"create\": {\"ref\": \"a\", \"title\": \"Write it down\"}}\n",
+    )
+    .unwrap();
+    let output = plugboard(root.path(), &["check", "plugins/keeper", "--events", "events.jsonl"]);
+    let out = stdout(&output);
+    assert!(output.status.success(), "{out}\n{}", common::stderr(&output));
+    let imports = line(&out, "imports");
+    assert!(
+        imports.contains("wasi:filesystem: /private (own folder, 64KiB quota, 4096 entries)"),
+        "{imports}"
+    );
+    for name in ["smoke", "events"] {
+        assert!(line(&out, name).contains("ok"), "{out}");
+    }
+    assert!(!root.path().join("data/files").exists(), "nothing in the data folder");
+}

@@ -1038,3 +1038,69 @@ fn a_catalogue_whose_index_points_outside_its_folder_is_refused() {
     assert!(err.contains("auto-tag-0.1.0.plugin: its sha256 is"), "{err}");
     assert!(!root.join("installed/auto-tag").exists());
 }
+
+#[test]
+fn a_plugins_own_folder_is_kept_by_remove_and_deleted_by_remove_purge() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let root = root.path();
+    let manifest = r#"
+[plugin]
+id = "keeper"
+name = "Keeper"
+version = "0.1.0"
+api = "task-events@2"
+component = "files_probe.wasm"
+
+[events]
+subscribe = ["task-created"]
+
+[permissions]
+files = { private = true, quota = "64KiB" }
+
+[config]
+steps = "text:/private/note.txt:kept"
+"#;
+    plugin_folder(root, "keeper", manifest, plugboard_test_artifacts::FILES_PROBE);
+    let archive = pack(root, "keeper");
+    let out = plugboard_ok(root, &["install", &archive, "--yes"]);
+    assert!(out.contains("files.private"), "the question names the grant:\n{out}");
+    let out = plugboard_ok(root, &["inspect", "installed/keeper"]);
+    assert!(
+        out.contains("wasi:filesystem: /private (own folder, 64KiB quota, 4096 entries)"),
+        "{out}"
+    );
+    // A folder grant names the folder itself: not one reached through a link.
+    let real = root.join("real");
+    std::fs::create_dir_all(&real).unwrap();
+    std::os::unix::fs::symlink(&real, root.join("link")).unwrap();
+    let link = root.canonicalize().unwrap().join("link");
+    let err = plugboard_fails(root, &["grant", "keeper", &format!("files.read:{}", link.display())]);
+    assert!(
+        err.contains("goes through a symbolic link") && err.contains("nothing was changed"),
+        "{err}"
+    );
+    let err = plugboard_fails(root, &["grant", "keeper", "files.read:notes/../.."]);
+    assert!(err.contains("is not a permission"), "{err}");
+    std::fs::write(
+        root.join("events.jsonl"),
+        r#"{"create": {"ref": "a", "title": "Write it down"}}"#,
+    )
+    .unwrap();
+    let out = plugboard_ok(root, &["run", "--events", "events.jsonl"]);
+    assert!(out.contains("text /private/note.txt: OK"), "{out}");
+    let note = root.join("data/files/keeper/note.txt");
+    assert_eq!(std::fs::read_to_string(&note).unwrap(), "kept");
+
+    let out = plugboard_ok(root, &["remove", "keeper"]);
+    assert!(out.contains("Its grants, state, files and logs are kept"), "{out}");
+    assert_eq!(
+        std::fs::read_to_string(&note).unwrap(),
+        "kept",
+        "plain remove keeps the folder"
+    );
+
+    let out = plugboard_ok(root, &["remove", "keeper", "--purge"]);
+    assert!(out.contains("Deleted its files folder data/files/keeper."), "{out}");
+    assert!(!root.join("data/files/keeper").exists());
+    assert!(root.join("data/files").is_dir(), "the other plugins' folders stay");
+}

@@ -50,6 +50,9 @@ pub struct Grants {
     /// Commands of other plugins it may invoke.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commands: Option<Vec<String>>,
+    /// Files: `private` (its own folder), `read:<path>`, `write:<path>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<String>>,
     /// `[limits]` it may have above the host's defaults, by name (see
     /// [`LIMIT_NAMES`]): the most granted (`"5s"`, `"256MiB"`, `"20000"`),
     /// or `"*"` for what the manifest asks. A limit not listed stays at the
@@ -136,6 +139,10 @@ pub enum Grant {
     Network(String),
     /// `commands.invoke:<plugin.command>`
     Command(String),
+    /// `files` (everything requested), `files.private`, `files.read:<path>` or
+    /// `files.write:<path>`, held as `*`, `private`, `read:<path>`, `write:<path>`;
+    /// the path is absolute with no `.` or `..` part.
+    Files(String),
     /// `limit:<name>` (what the manifest asks) or `limit:<name>=<value>`
     /// (at most that): a `[limits]` value above the host's default.
     Limit {
@@ -151,7 +158,7 @@ pub enum Grant {
 #[error(
     "`{0}` is not a permission; use tasks.read, tasks.write, tasks.delete, state, state:<size>, \
      events.emit, events.emit:<topic>, subscribe, subscribe:<event>, network:<host>, commands.invoke:<name>, \
-     limit:<name> or limit:<name>=<value> (deadline, fuel, memory, tables, max-value, host-calls, emits-per-event)"
+     files, files.private, files.read:<absolute path>, files.write:<absolute path>, limit:<name> or limit:<name>=<value> (deadline, fuel, memory, tables, max-value, host-calls, emits-per-event)"
 )]
 pub struct BadGrant(pub String);
 
@@ -176,6 +183,12 @@ impl FromStr for Grant {
             ("subscribe", arg) => Grant::Subscribe(arg.map_or_else(all, str::to_string)),
             ("network", Some(host)) => Grant::Network(host.to_string()),
             ("commands.invoke", Some(name)) => Grant::Command(name.to_string()),
+            ("files", None) => Grant::Files(all()),
+            ("files.private", None) => Grant::Files("private".into()),
+            ("files.read" | "files.write", Some(path)) => {
+                let path = path.parse::<plugboard_manifest::FolderPath>().map_err(|_| bad())?;
+                Grant::Files(format!("{}:{path}", &name["files.".len()..]))
+            }
             ("limit", Some(arg)) => {
                 let (name, value) = match arg.split_once('=') {
                     Some((name, value)) => (name, Some(value)),
@@ -217,6 +230,8 @@ impl fmt::Display for Grant {
             Grant::Subscribe(kind) => with(f, "subscribe", kind),
             Grant::Network(host) => write!(f, "network:{host}"),
             Grant::Command(name) => write!(f, "commands.invoke:{name}"),
+            Grant::Files(what) if what == EVERYTHING_REQUESTED => f.write_str("files"),
+            Grant::Files(what) => write!(f, "files.{what}"),
             Grant::Limit { name, value: None } => write!(f, "limit:{name}"),
             Grant::Limit {
                 name,
@@ -256,6 +271,7 @@ impl Grants {
             subscribe: all(),
             network: all(),
             commands: all(),
+            files: all(),
             limits: Some(
                 LIMIT_NAMES
                     .iter()
@@ -284,6 +300,7 @@ impl Grants {
             subscribe: over.subscribe.clone().or_else(|| self.subscribe.clone()),
             network: over.network.clone().or_else(|| self.network.clone()),
             commands: over.commands.clone().or_else(|| self.commands.clone()),
+            files: over.files.clone().or_else(|| self.files.clone()),
             limits: over.limits.clone().or_else(|| self.limits.clone()),
         }
     }
@@ -302,6 +319,7 @@ impl Grants {
             Grant::Subscribe(kind) => add(&mut self.subscribe, kind),
             Grant::Network(host) => add(&mut self.network, host),
             Grant::Command(name) => add(&mut self.commands, name),
+            Grant::Files(what) => add(&mut self.files, what),
             Grant::Limit { name, value } => {
                 let value = value.clone().unwrap_or_else(|| EVERYTHING_REQUESTED.to_string());
                 self.limits
@@ -320,6 +338,7 @@ impl Grants {
             Grant::Subscribe(kind) => remove(&mut self.subscribe, kind),
             Grant::Network(host) => remove(&mut self.network, host),
             Grant::Command(name) => remove(&mut self.commands, name),
+            Grant::Files(what) => remove(&mut self.files, what),
             Grant::Limit { name, .. } => {
                 if let Some(limits) = &mut self.limits {
                     limits.remove(name);
@@ -343,6 +362,7 @@ impl Grants {
         out.extend(self.subscribe.iter().flatten().map(|k| Grant::Subscribe(k.clone())));
         out.extend(self.network.iter().flatten().map(|h| Grant::Network(h.clone())));
         out.extend(self.commands.iter().flatten().map(|c| Grant::Command(c.clone())));
+        out.extend(self.files.iter().flatten().map(|f| Grant::Files(f.clone())));
         for (name, value) in self.limits.iter().flatten() {
             out.push(Grant::Limit {
                 name: name.clone(),
@@ -587,6 +607,10 @@ mod tests {
             "limit:deadline=5s",
             "limit:memory=256MiB",
             "limit:host-calls=20000",
+            "files",
+            "files.private",
+            "files.read:/home/me/notes",
+            "files.write:/tmp/out",
         ] {
             let grant: Grant = text.parse().unwrap();
             assert_eq!(grant.to_string(), text);
@@ -607,6 +631,14 @@ mod tests {
             "limit:deadline=5s"
         );
         assert!("state:lots".parse::<Grant>().is_err());
+        for escape in [
+            "files.read:notes",
+            "files.read:/home/me/../../etc",
+            "files.write:/tmp/./x",
+            "files.private:/x",
+        ] {
+            assert!(escape.parse::<Grant>().is_err(), "{escape}");
+        }
     }
 
     #[test]

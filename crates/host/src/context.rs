@@ -218,6 +218,8 @@ pub struct PluginContext {
     http: WasiHttpCtx,
     network: NetworkHooks,
     table: ResourceTable,
+    /// Its folders' descriptors, for the counts of [`crate::files`].
+    files: crate::files::FilesState,
 }
 
 impl PluginContext {
@@ -240,15 +242,7 @@ impl PluginContext {
         // opened; TCP, UDP and name lookup are off, so creating a socket
         // fails with `access-denied` before any OS socket exists, and no
         // address passes the check.
-        let wasi = WasiCtx::builder()
-            .stdout(stdout.clone())
-            .stderr(stderr.clone())
-            .max_random_size(MAX_RANDOM_BYTES)
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .socket_addr_check(|_, _| Box::pin(async { false }))
-            .build();
+        let wasi = wasi_builder(&stdout, &stderr).build();
         let mut table = ResourceTable::new();
         table.set_max_capacity(MAX_WASI_RESOURCES);
         let network = NetworkHooks::new(policy.network.clone().into(), limits.deadline);
@@ -276,6 +270,7 @@ impl PluginContext {
             http: WasiHttpCtx::new(),
             network,
             table,
+            files: crate::files::FilesState::default(),
         }
     }
 
@@ -290,7 +285,23 @@ impl PluginContext {
         self.resources = plugin.resources.clone();
         self.translations = plugin.translations.clone();
         self.neighbours = neighbours;
+        if !plugin.files.is_empty() {
+            // The same empty environment, with the folders granted.
+            let mut builder = wasi_builder(&self.stdout, &self.stderr);
+            plugin.files.preopen(&self.plugin_id, &mut builder);
+            self.wasi = builder.build();
+            self.files = crate::files::FilesState::new(plugin.files.clone());
+        }
         self
+    }
+
+    /// `wasi:filesystem` as plugins get it ([`crate::files::FilesView`]).
+    pub(crate) fn files_view(&mut self) -> crate::files::FilesView<'_> {
+        let fs = wasmtime_wasi::filesystem::WasiFilesystemCtxView {
+            ctx: self.wasi.filesystem(),
+            table: &mut self.table,
+        };
+        crate::files::FilesView::new(fs, &mut self.files)
     }
 
     /// Says what a failed call of this plugin did wrong.
@@ -475,6 +486,21 @@ impl PluginContext {
         self.effects.logs.push(LogLine { level, message });
         Ok(())
     }
+}
+
+/// A WASI context builder for a plugin: stdout and stderr captured, no
+/// folder, sockets refused (see [`PluginContext::new`]).
+fn wasi_builder(stdout: &CapturedOutput, stderr: &CapturedOutput) -> wasmtime_wasi::WasiCtxBuilder {
+    let mut builder = WasiCtx::builder();
+    builder
+        .stdout(stdout.clone())
+        .stderr(stderr.clone())
+        .max_random_size(MAX_RANDOM_BYTES)
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false)
+        .socket_addr_check(|_, _| Box::pin(async { false }));
+    builder
 }
 
 impl WasiHttpView for PluginContext {

@@ -21,7 +21,7 @@
 //! | `wasi:cli/stdin` | closed | nothing: a read ends at once |
 //! | `wasi:cli/exit` | wasmtime's | ends the call, as a trap |
 //! | `wasi:cli/terminal-*` | no terminal | nothing |
-//! | `wasi:filesystem/{types,preopens}` | no preopened folder | nothing: the preopens list is empty, so there is no descriptor to open anything from |
+//! | `wasi:filesystem/{types,preopens}` | no preopened folder; with a `files` grant, the granted folders ([`crate::files`]) | nothing: the preopens list is empty, so there is no descriptor to open anything from; with a grant, only the folders granted, writes counted against the quota |
 //! | `wasi:sockets/*` | every use refused | nothing: creating a TCP or UDP socket fails with `access-denied` before any OS socket exists, every bind and connect address is refused, name lookup fails |
 //! | `wasi:http/{types,outgoing-handler}` | every request checked against the `network` grant | the granted hosts only ([`crate::network`]); without a grant, nothing: every request fails with `HTTP-request-denied` |
 //!
@@ -190,6 +190,11 @@ pub fn verdict(import: &str, policy: &Policy) -> ImportVerdict {
     if let Some((_, reach)) = WASI_LINKED.iter().find(|(known, _)| *known == name) {
         if !wasi_0_2(version) {
             return ImportVerdict::Refused(wasi_version_reason(version));
+        }
+        if name.starts_with("wasi:filesystem/") && !policy.files.is_empty() {
+            return ImportVerdict::Linked(
+                "the granted folders only (see files): no path leaves them, writes count against the quota",
+            );
         }
         return ImportVerdict::Linked(reach);
     }

@@ -52,6 +52,7 @@ pub mod compile_bounds;
 pub mod context;
 pub mod dispatcher;
 mod executor;
+pub mod files;
 pub mod imports;
 pub mod limits;
 pub mod loader;

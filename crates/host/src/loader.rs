@@ -151,6 +151,10 @@ pub enum LoadError {
     /// Its `locales/*.json` cannot be read or are not flat objects of texts.
     #[error(transparent)]
     Locale(#[from] LocaleError),
+    /// A files grant names a folder that cannot be granted, or its own
+    /// folder cannot be made.
+    #[error(transparent)]
+    Files(#[from] crate::files::FilesError),
     /// An import cannot be satisfied or an export has the wrong shape.
     #[error("plugin `{plugin}`: {} cannot be linked: {message}", path.display())]
     Link {
@@ -203,6 +207,9 @@ pub struct LoadedPlugin {
     pub code: Option<PluginCode>,
     /// Its `resources/` folder, for `resources.read` and `resources.list`.
     pub resources: Arc<Resources>,
+    /// The folders preopened for it ([`crate::files`]); none without a
+    /// files grant.
+    pub files: Arc<crate::files::FilesPlan>,
     /// Its `locales/*.json`, read at load, for `locale.translate` (its own,
     /// or, for a locale plugin, the plugin's it translates).
     pub translations: Arc<Translations>,
@@ -315,6 +322,10 @@ pub struct LoadOptions {
     /// The user's language for `locale.translate`; `None` takes it from
     /// the environment ([`crate::locale::user_language`]).
     pub language: Option<plugboard_manifest::Language>,
+    /// The folder holding each plugin's own folder (`files.private`), as
+    /// `<files_dir>/<id>`; `None`: a plugin granted `files.private` does
+    /// not load.
+    pub files_dir: Option<PathBuf>,
 }
 
 impl LoadOptions {
@@ -723,7 +734,13 @@ fn assemble(
     let limits = CallLimits::granted(&manifest.limits, &options.grants);
     let language = options.language.clone().unwrap_or_else(crate::locale::user_language);
     let translations = Translations::load(&manifest, dir, &language)?;
+    let files = if code.is_some() && !policy.files.is_empty() {
+        crate::files::FilesPlan::resolve(manifest.plugin.id.as_str(), &policy.files, options.files_dir.as_deref())?
+    } else {
+        crate::files::FilesPlan::default()
+    };
     Ok(LoadedPlugin {
+        files: Arc::new(files),
         policy: Arc::new(policy),
         manifest: Arc::new(manifest),
         resources: Arc::new(Resources::of_plugin(dir)),

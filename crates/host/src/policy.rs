@@ -29,6 +29,8 @@ pub struct Policy {
     pub network: Vec<String>,
     /// Commands of other plugins it may invoke (`commands.invoke`).
     pub commands: Vec<String>,
+    /// Its own folder and the host folders it may read or write (`files`).
+    pub files: crate::files::FilesPolicy,
 }
 
 /// A permission a host call needs, named as the user grants it.
@@ -120,6 +122,7 @@ impl Policy {
                 .map(|c| c.to_string())
                 .filter(|c| covers(&grants.commands, c))
                 .collect(),
+            files: crate::files::FilesPolicy::new(requested.files.as_ref(), |what| covers(&grants.files, what)),
         }
     }
 
@@ -175,6 +178,7 @@ impl Policy {
         out.extend(self.subscriptions.iter().map(|s| format!("subscribe:{s}")));
         out.extend(self.network.iter().map(|h| format!("network:{h}")));
         out.extend(self.commands.iter().map(|c| format!("commands.invoke:{c}")));
+        out.extend(self.files.describe());
         out
     }
 }

@@ -18,13 +18,13 @@
 use wasmtime::component::{HasData, Linker, ResourceTable};
 use wasmtime_wasi::cli::{WasiCli, WasiCliView};
 use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView};
-use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView};
 use wasmtime_wasi::p2::bindings::{cli, clocks, filesystem, random, sockets};
 use wasmtime_wasi::random::WasiRandom;
 use wasmtime_wasi::sockets::{WasiSockets, WasiSocketsView};
 use wasmtime_wasi::{WasiView, random::WasiRandomView};
 
 use crate::context::PluginContext;
+use crate::files::FilesLink;
 
 /// `wasi:io` works on the resource table of the plugin's store.
 struct IoTable;
@@ -65,9 +65,11 @@ pub(crate) fn add_sandboxed(linker: &mut Linker<PluginContext>) -> wasmtime::Res
     cli::terminal_stdin::add_to_linker::<PluginContext, WasiCli>(l, PluginContext::cli)?;
     cli::terminal_stdout::add_to_linker::<PluginContext, WasiCli>(l, PluginContext::cli)?;
     cli::terminal_stderr::add_to_linker::<PluginContext, WasiCli>(l, PluginContext::cli)?;
-    // Inert: the context has no preopened folder (see `PluginContext::new`).
-    filesystem::types::add_to_linker::<PluginContext, WasiFilesystem>(l, PluginContext::filesystem)?;
-    filesystem::preopens::add_to_linker::<PluginContext, WasiFilesystem>(l, PluginContext::filesystem)?;
+    // Inert unless a folder is granted: the context has no preopened folder
+    // (see `PluginContext::new`); with a files grant, the granted folders,
+    // writes into them counted (see `crate::files`).
+    filesystem::types::add_to_linker::<PluginContext, FilesLink>(l, PluginContext::files_view)?;
+    filesystem::preopens::add_to_linker::<PluginContext, FilesLink>(l, PluginContext::files_view)?;
     // Inert: TCP, UDP and name lookup are off and no address passes the
     // context's address check (see `PluginContext::new`).
     let options = sockets::network::LinkOptions::default();

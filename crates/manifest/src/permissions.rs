@@ -32,6 +32,9 @@ pub struct Permissions {
     /// The commands of other plugins this plugin may invoke.
     #[serde(default, deserialize_with = "unique_list")]
     pub commands: Vec<CommandRef>,
+    /// Files: its own folder, and host folders to read or write.
+    #[serde(default)]
+    pub files: Option<FilesPermission>,
 }
 
 impl Permissions {
@@ -108,6 +111,101 @@ impl StatePermission {
 
 fn quota<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
     crate::byte_size::deserialize_in(deserializer, StatePermission::QUOTA).map(Some)
+}
+
+/// The request for files: `files = { private = true, quota = "4MiB", read = ["/abs/folder"],
+/// write = ["/abs/other"] }`. `private` asks for a folder of the plugin's own in the host's
+/// data folder, of at most `quota` bytes; `read` and `write` name host folders, by absolute
+/// path, to read (or read and write).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "kebab-case",
+    expecting = "a table like { private = true, quota = \"4MiB\", read = [\"/path\"], write = [\"/path\"] }"
+)]
+pub struct FilesPermission {
+    /// A folder of its own (`files.private`).
+    #[serde(default)]
+    pub private: bool,
+    /// The most bytes its own folder may hold; `None` takes the host default.
+    #[serde(default, deserialize_with = "files_quota")]
+    pub quota: Option<u64>,
+    /// Host folders it asks to read (`files.read:<path>`).
+    #[serde(default, deserialize_with = "unique_list")]
+    pub read: Vec<FolderPath>,
+    /// Host folders it asks to read and write (`files.write:<path>`).
+    #[serde(default, deserialize_with = "unique_list")]
+    pub write: Vec<FolderPath>,
+}
+
+impl FilesPermission {
+    /// The allowed quota of the own folder: something, and at most 1GiB.
+    pub const QUOTA: std::ops::RangeInclusive<u64> = 1..=GIB;
+}
+
+fn files_quota<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    crate::byte_size::deserialize_in(deserializer, FilesPermission::QUOTA).map(Some)
+}
+
+/// A host folder named in a files request or grant: an absolute path with no `.` or `..`
+/// part, no empty part and no trailing `/` (except `/` itself), at most 4096 bytes. Whether
+/// it exists, and whether it is reached through a symbolic link, is checked when the plugin
+/// loads.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FolderPath(String);
+
+impl FolderPath {
+    /// The longest path accepted, in bytes.
+    pub const MAX_LEN: usize = 4096;
+
+    /// The path as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for FolderPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for FolderPath {
+    type Err = InvalidValue;
+
+    fn from_str(text: &str) -> Result<Self, InvalidValue> {
+        let refuse = |problem: &str| {
+            Err(InvalidValue::new(format!(
+                "folder \"{text}\" {problem}; expected an absolute path like \"/home/me/notes\""
+            )))
+        };
+        if text.len() > Self::MAX_LEN {
+            return refuse("is longer than 4096 bytes");
+        }
+        if !text.starts_with('/') {
+            return refuse("is not absolute");
+        }
+        if text.contains('\0') {
+            return refuse("contains a NUL character");
+        }
+        if text == "/" {
+            return Ok(Self(text.to_owned()));
+        }
+        for part in text[1..].split('/') {
+            match part {
+                "" => return refuse("has an empty part (`//` or a trailing `/`)"),
+                "." | ".." => return refuse(&format!("has a `{part}` part")),
+                _ => {}
+            }
+        }
+        Ok(Self(text.to_owned()))
+    }
+}
+
+impl<'de> Deserialize<'de> for FolderPath {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        parsed(deserializer, "an absolute folder path like \"/home/me/notes\"")
+    }
 }
 
 /// A host the plugin may reach: `api.example.com`, or `*.example.com` for every
@@ -237,6 +335,27 @@ mod tests {
         assert!(!any.matches(".example.com"));
         assert!(!any.matches("badexample.com"));
         assert!(host("localhost").matches("localhost"));
+    }
+
+    #[test]
+    fn folder_paths_are_absolute_and_normal() {
+        for good in ["/", "/home/me/notes", "/a b/c"] {
+            assert_eq!(good.parse::<FolderPath>().expect(good).as_str(), good);
+        }
+        for (text, problem) in [
+            ("notes", "is not absolute"),
+            ("./notes", "is not absolute"),
+            ("/home/../etc", "has a `..` part"),
+            ("/home/./me", "has a `.` part"),
+            ("/home//me", "has an empty part"),
+            ("/home/me/", "has an empty part"),
+            ("/a\0b", "NUL"),
+        ] {
+            let message = text.parse::<FolderPath>().expect_err(text).to_string();
+            assert!(message.contains(problem), "{text}: {message}");
+        }
+        let long = format!("/{}", "a".repeat(4096));
+        assert!(long.parse::<FolderPath>().is_err());
     }
 
     #[test]

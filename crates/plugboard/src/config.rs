@@ -17,6 +17,14 @@ pub const STATE_FILE: &str = "state.sqlite3";
 /// The folder in the data folder that keeps compiled code.
 pub const CODE_CACHE_FOLDER: &str = "code-cache";
 
+/// The folder in the data folder that holds each installed plugin's own
+/// folder (`files.private`), `files/<id>`.
+pub const FILES_FOLDER: &str = "files";
+
+/// The same for plugins under development (`HostConfig::development`), so
+/// that a plugin under development never writes into the installed one's.
+pub const DEV_FILES_FOLDER: &str = "dev-files";
+
 /// How long a plugin folder must stay quiet before a change is reloaded,
 /// so that an install or a rebuild writing many files is one reload.
 pub const DEFAULT_WATCH_DEBOUNCE: Duration = Duration::from_millis(300);
@@ -92,6 +100,16 @@ pub struct HostConfig {
 }
 
 impl HostConfig {
+    /// The folder holding each plugin's own folder: [`FILES_FOLDER`] in the
+    /// data folder, [`DEV_FILES_FOLDER`] for a development run.
+    pub fn files_dir(&self) -> PathBuf {
+        self.data_dir.join(if self.development {
+            DEV_FILES_FOLDER
+        } else {
+            FILES_FOLDER
+        })
+    }
+
     /// The installed plugins in `plugins_dir`, the user's grants in
     /// `config_dir`, everything else in `data_dir`; no builtin plugins, no
     /// watching, no idle unload, the default dispatch budget and strike

@@ -71,7 +71,10 @@ mod report;
 mod settings;
 mod timers;
 
-pub use config::{CODE_CACHE_FOLDER, DEFAULT_WATCH_DEBOUNCE, HostConfig, STATE_FILE, Settings, describe_dirs};
+pub use config::{
+    CODE_CACHE_FOLDER, DEFAULT_WATCH_DEBOUNCE, DEV_FILES_FOLDER, FILES_FOLDER, HostConfig, STATE_FILE, Settings,
+    describe_dirs,
+};
 pub use disabled::{DISABLED_FILE, DisabledError, DisabledPlugins};
 pub use error::{EnableError, OpenError};
 pub use granting::copy_of;

@@ -11,7 +11,8 @@ use plugboard_contract::grants::GrantStore;
 use plugboard_contract::{Clock, system_clock};
 use plugboard_contract::{PluginLogSink, QuarantineStore};
 use plugboard_host::{
-    DispatcherOptions, HostServices, InMemoryStateStore, InMemoryTaskStore, LoadError, Runtime, StateStore, TaskStore,
+    DispatcherOptions, HostServices, InMemoryStateStore, InMemoryTaskStore, LoadError, LoadOptions, Runtime,
+    StateStore, TaskStore,
 };
 use plugboard_registry::{Loadable, Watcher};
 use plugboard_state::{GrantsFileStore, PluginLogFiles, QuarantineFile, SqliteStateStore};
@@ -323,7 +324,10 @@ impl Loading<'_> {
                         slot: report.plugins.len(),
                         manifest: loadable.plugin.manifest.clone(),
                         dir: loadable.plugin.dir.clone(),
-                        options: self.granting.options_for(&loadable.plugin, &self.config.settings),
+                        options: LoadOptions {
+                            files_dir: Some(self.config.files_dir()),
+                            ..self.granting.options_for(&loadable.plugin, &self.config.settings)
+                        },
                     });
                     PluginStatus::Compiling
                 }

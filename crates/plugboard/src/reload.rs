@@ -264,7 +264,10 @@ impl Reloader {
                 origin: Origin::User,
             });
         granting::check_files(&plugin).map_err(|error| ReloadFailure::Changed(Box::new(error)))?;
-        let options = Granting::read(&self.config, &*self.grants)?.options_for(&plugin, &self.config.settings);
+        let options = plugboard_host::LoadOptions {
+            files_dir: Some(self.config.files_dir()),
+            ..Granting::read(&self.config, &*self.grants)?.options_for(&plugin, &self.config.settings)
+        };
         Ok(match self.dispatcher.reload_dir(&self.runtime, dir, &options)? {
             ReloadOutcome::Replaced { id, from, to } => Reload::Replaced { id, from, to },
             ReloadOutcome::Added { id, version } => Reload::Added { id, version },

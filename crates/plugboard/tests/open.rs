@@ -269,3 +269,50 @@ fn an_application_s_own_grant_quarantine_and_log_stores_replace_the_files() {
         assert!(!kept.exists(), "{} was written", kept.display());
     }
 }
+
+#[test]
+fn a_plugins_own_folder_is_in_the_data_folder_and_apart_for_a_development_run() {
+    let manifest = r#"
+[plugin]
+id = "keeper"
+name = "Keeper"
+version = "0.1.0"
+api = "task-events@2"
+component = "files_probe.wasm"
+
+[events]
+subscribe = ["task-created"]
+
+[permissions]
+files = { private = true }
+
+[config]
+steps = "text:/private/note.txt:kept"
+"#;
+    for development in [false, true] {
+        let folders = Folders::new();
+        folders.plugin(
+            "keeper",
+            manifest,
+            Some(("files_probe.wasm", artifacts::FILES_PROBE.bytes)),
+        );
+        let mut config = folders.config();
+        config.development = development;
+        config.trust_manifests = true;
+        let tasks = app_tasks();
+        let host = Host::builder(config).task_store(tasks.clone()).open().unwrap();
+        create(&host, &tasks, "Write it down");
+        let (used, unused) = if development {
+            (plugboard::DEV_FILES_FOLDER, plugboard::FILES_FOLDER)
+        } else {
+            (plugboard::FILES_FOLDER, plugboard::DEV_FILES_FOLDER)
+        };
+        let note = folders.data_dir().join(used).join("keeper/note.txt");
+        assert_eq!(
+            std::fs::read_to_string(&note).unwrap(),
+            "kept",
+            "development: {development}"
+        );
+        assert!(!folders.data_dir().join(unused).exists(), "development: {development}");
+    }
+}

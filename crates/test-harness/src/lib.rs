@@ -123,6 +123,13 @@ impl Builder {
         self
     }
 
+    /// Keeps the plugin's own folder (`files.private`) in `dir/<id>`; without
+    /// it, a plugin granted `files.private` does not load.
+    pub fn files_dir(mut self, dir: impl Into<PathBuf>) -> Builder {
+        self.options.files_dir = Some(dir.into());
+        self
+    }
+
     /// Runs the plugin on this runtime (for example one with a code cache)
     /// instead of the one the process's test hosts share.
     pub fn runtime(mut self, runtime: Runtime) -> Builder {
