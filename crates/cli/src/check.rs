@@ -347,11 +347,22 @@ fn smoke_event(
     };
     let logs = delivery.effects.logs.len();
     match &delivery.outcome {
-        Outcome::Handled => Verdict::Ok(format!(
-            "{kind} handled in {} ms, {logs} log line{}",
-            delivery.elapsed.as_millis(),
-            if logs == 1 { "" } else { "s" }
-        )),
+        Outcome::Handled => {
+            // The first lines it logged, so that the author sees what the
+            // plugin made of the event.
+            let shown = delivery
+                .effects
+                .logs
+                .iter()
+                .take(3)
+                .map(|l| format!("\n          {}", plugboard::display::escaped(&l.message)))
+                .collect::<String>();
+            Verdict::Ok(format!(
+                "{kind} handled in {} ms, {logs} log line{}{shown}",
+                delivery.elapsed.as_millis(),
+                if logs == 1 { "" } else { "s" }
+            ))
+        }
         outcome => {
             let last = delivery
                 .effects

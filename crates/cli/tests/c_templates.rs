@@ -79,6 +79,10 @@ fn the_c_template_builds_with_make_and_passes_check() {
     let report = build_and_check("c", "hello-c", "Hello from C");
     assert!(report.contains("task-created handled in"), "{report}");
     assert!(report.contains(", 1 log line"), "the handler logs its line: {report}");
+    assert!(
+        report.contains("hello-c: task created: plugboard check: a smoke task"),
+        "the template reads the task it is told about: {report}"
+    );
 }
 
 #[test]
@@ -86,6 +90,10 @@ fn the_cpp_template_builds_with_make_and_passes_check() {
     let report = build_and_check("cpp", "hello-cpp", "Hello from C++");
     assert!(report.contains("task-created handled in"), "{report}");
     assert!(report.contains(", 1 log line"), "the handler logs its line: {report}");
+    assert!(
+        report.contains("hello-cpp: task created: plugboard check: a smoke task"),
+        "the template reads the task it is told about: {report}"
+    );
 }
 
 #[test]

@@ -50,6 +50,12 @@ fn assert_checks_pass(root: &Path, dir: &Path, extra: &[&str]) {
             "{name} passes:\n{out}"
         );
     }
+    // The template logs the title of the task of the smoke event: it is
+    // granted what it needs to read it.
+    assert!(
+        out.contains("task created: plugboard check: a smoke task"),
+        "the new plugin logs the smoke task's title:\n{out}"
+    );
 }
 
 /// The files of `dir` (not under `target/`), hashed with `extra`.
@@ -155,6 +161,18 @@ fn a_new_rust_plugin_builds_with_cargo_for_wasm32_wasip2_and_passes_check() {
         cargo(&dir).args(["build", "--release", "--target", "wasm32-wasip2"]),
     );
     assert_checks_pass(root.path(), &dir, &[]);
+    // What the template's own test (tests/plugin.rs, run with `cargo test`
+    // in the plugin's folder) asks of plugboard-test, on the plugin just
+    // built. That file is a separate workspace's test, whose host build
+    // would compile wasmtime again; its assertions are these.
+    let test = std::fs::read_to_string(dir.join("tests/plugin.rs")).expect("the template's test");
+    let expected = "task created: water the plants (1 so far)";
+    assert!(test.contains(expected), "{test}");
+    let host = plugboard_test::TestHost::load(&dir).expect("the plugin loads in plugboard-test");
+    let sent = host.create_task("water the plants");
+    sent.assert_handled();
+    sent.assert_log_contains(expected);
+    sent.assert_no_task_changes();
 }
 
 #[test]
