@@ -201,6 +201,10 @@ fn manifest_summary(manifest: &Manifest) -> String {
         let commands: Vec<String> = permissions.commands.iter().map(ToString::to_string).collect();
         asks.push(format!("commands: {}", commands.join(", ")));
     }
+    if !permissions.app.is_empty() {
+        let app: Vec<String> = permissions.app.iter().map(ToString::to_string).collect();
+        asks.push(format!("app: {}", app.join(", ")));
+    }
     if asks.is_empty() {
         asks.push("nothing".to_string());
     }

@@ -444,6 +444,7 @@ fn explain(grant: &Grant) -> String {
         Grant::Subscribe(kind) => format!("receive {kind} events"),
         Grant::Network(host) => format!("reach {host} over outgoing HTTP"),
         Grant::Command(command) => format!("run another plugin's command {command}"),
+        Grant::App(permission) => format!("use the application's own interface {permission}"),
         Grant::Limit { name, value } => {
             let value = value.as_deref().unwrap_or("what it asks");
             let what = match name.as_str() {

@@ -50,6 +50,10 @@ pub struct Grants {
     /// Commands of other plugins it may invoke.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commands: Option<Vec<String>>,
+    /// The application's own interfaces it may call, by the permission
+    /// name the application gives each (`app.notify`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<Vec<String>>,
     /// `[limits]` it may have above the host's defaults, by name (see
     /// [`LIMIT_NAMES`]): the most granted (`"5s"`, `"256MiB"`, `"20000"`),
     /// or `"*"` for what the manifest asks. A limit not listed stays at the
@@ -136,6 +140,9 @@ pub enum Grant {
     Network(String),
     /// `commands.invoke:<plugin.command>`
     Command(String),
+    /// `app:<permission>`: one of the application's own interfaces, by the
+    /// permission name the application gives it (`app:app.notify`).
+    App(String),
     /// `limit:<name>` (what the manifest asks) or `limit:<name>=<value>`
     /// (at most that): a `[limits]` value above the host's default.
     Limit {
@@ -150,7 +157,7 @@ pub enum Grant {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "`{0}` is not a permission; use tasks.read, tasks.write, tasks.delete, state, state:<size>, \
-     events.emit, events.emit:<topic>, subscribe, subscribe:<event>, network:<host>, commands.invoke:<name>, \
+     events.emit, events.emit:<topic>, subscribe, subscribe:<event>, network:<host>, commands.invoke:<name>, app:<permission>, \
      limit:<name> or limit:<name>=<value> (deadline, fuel, memory, tables, max-value, host-calls, emits-per-event)"
 )]
 pub struct BadGrant(pub String);
@@ -176,6 +183,7 @@ impl FromStr for Grant {
             ("subscribe", arg) => Grant::Subscribe(arg.map_or_else(all, str::to_string)),
             ("network", Some(host)) => Grant::Network(host.to_string()),
             ("commands.invoke", Some(name)) => Grant::Command(name.to_string()),
+            ("app", Some(name)) => Grant::App(name.to_string()),
             ("limit", Some(arg)) => {
                 let (name, value) = match arg.split_once('=') {
                     Some((name, value)) => (name, Some(value)),
@@ -217,6 +225,7 @@ impl fmt::Display for Grant {
             Grant::Subscribe(kind) => with(f, "subscribe", kind),
             Grant::Network(host) => write!(f, "network:{host}"),
             Grant::Command(name) => write!(f, "commands.invoke:{name}"),
+            Grant::App(name) => write!(f, "app:{name}"),
             Grant::Limit { name, value: None } => write!(f, "limit:{name}"),
             Grant::Limit {
                 name,
@@ -256,6 +265,7 @@ impl Grants {
             subscribe: all(),
             network: all(),
             commands: all(),
+            app: all(),
             limits: Some(
                 LIMIT_NAMES
                     .iter()
@@ -284,6 +294,7 @@ impl Grants {
             subscribe: over.subscribe.clone().or_else(|| self.subscribe.clone()),
             network: over.network.clone().or_else(|| self.network.clone()),
             commands: over.commands.clone().or_else(|| self.commands.clone()),
+            app: over.app.clone().or_else(|| self.app.clone()),
             limits: over.limits.clone().or_else(|| self.limits.clone()),
         }
     }
@@ -302,6 +313,7 @@ impl Grants {
             Grant::Subscribe(kind) => add(&mut self.subscribe, kind),
             Grant::Network(host) => add(&mut self.network, host),
             Grant::Command(name) => add(&mut self.commands, name),
+            Grant::App(name) => add(&mut self.app, name),
             Grant::Limit { name, value } => {
                 let value = value.clone().unwrap_or_else(|| EVERYTHING_REQUESTED.to_string());
                 self.limits
@@ -320,6 +332,7 @@ impl Grants {
             Grant::Subscribe(kind) => remove(&mut self.subscribe, kind),
             Grant::Network(host) => remove(&mut self.network, host),
             Grant::Command(name) => remove(&mut self.commands, name),
+            Grant::App(name) => remove(&mut self.app, name),
             Grant::Limit { name, .. } => {
                 if let Some(limits) = &mut self.limits {
                     limits.remove(name);
@@ -343,6 +356,7 @@ impl Grants {
         out.extend(self.subscribe.iter().flatten().map(|k| Grant::Subscribe(k.clone())));
         out.extend(self.network.iter().flatten().map(|h| Grant::Network(h.clone())));
         out.extend(self.commands.iter().flatten().map(|c| Grant::Command(c.clone())));
+        out.extend(self.app.iter().flatten().map(|a| Grant::App(a.clone())));
         for (name, value) in self.limits.iter().flatten() {
             out.push(Grant::Limit {
                 name: name.clone(),
@@ -583,6 +597,7 @@ mod tests {
             "subscribe:custom:news",
             "network:api.example.com",
             "commands.invoke:other.run",
+            "app:app.notify",
             "limit:deadline",
             "limit:deadline=5s",
             "limit:memory=256MiB",
@@ -597,6 +612,7 @@ mod tests {
             "{err}"
         );
         assert!("network".parse::<Grant>().is_err());
+        assert!("app".parse::<Grant>().is_err(), "an app grant names its permission");
         assert!(
             "limit:stack=1MiB".parse::<Grant>().is_err(),
             "the stack cannot be raised"

@@ -450,13 +450,13 @@ impl Runtime {
             path: path.to_path_buf(),
             message: format!("{e}"),
         })?;
-        crate::imports::check(names.imports.iter().map(String::as_str), policy).map_err(|source| {
-            LoadError::ForbiddenImport {
+        crate::imports::check_offering(names.imports.iter().map(String::as_str), policy, self.app_offer()).map_err(
+            |source| LoadError::ForbiddenImport {
                 plugin: plugin.to_string(),
                 path: path.to_path_buf(),
                 source,
-            }
-        })?;
+            },
+        )?;
         Ok(names.imports.iter().any(|import| import.starts_with("wasi:http/")))
     }
 
@@ -656,7 +656,7 @@ impl Runtime {
         let verdicts: Vec<ImportVerdict> = names
             .imports
             .iter()
-            .map(|import| crate::imports::verdict(import, policy))
+            .map(|import| crate::imports::verdict_offering(import, policy, self.app_offer()))
             .collect();
         let mut info = ComponentInfo {
             world: None,

@@ -29,6 +29,9 @@ pub struct Policy {
     pub network: Vec<String>,
     /// Commands of other plugins it may invoke (`commands.invoke`).
     pub commands: Vec<String>,
+    /// The application's own interfaces it may call, by the permission
+    /// the application gives each (`app:<permission>`).
+    pub app: Vec<String>,
 }
 
 /// A permission a host call needs, named as the user grants it.
@@ -120,6 +123,12 @@ impl Policy {
                 .map(|c| c.to_string())
                 .filter(|c| covers(&grants.commands, c))
                 .collect(),
+            app: requested
+                .app
+                .iter()
+                .map(|p| p.as_str().to_string())
+                .filter(|p| covers(&grants.app, p))
+                .collect(),
         }
     }
 
@@ -131,6 +140,11 @@ impl Policy {
             Permission::TasksDelete => self.tasks_delete,
             Permission::State => self.state_quota.is_some(),
         }
+    }
+
+    /// Whether the plugin holds the application's permission `name`.
+    pub fn allows_app(&self, name: &str) -> bool {
+        self.app.iter().any(|p| p == name)
     }
 
     /// Whether the plugin may emit this topic.
@@ -175,6 +189,7 @@ impl Policy {
         out.extend(self.subscriptions.iter().map(|s| format!("subscribe:{s}")));
         out.extend(self.network.iter().map(|h| format!("network:{h}")));
         out.extend(self.commands.iter().map(|c| format!("commands.invoke:{c}")));
+        out.extend(self.app.iter().map(|p| format!("app:{p}")));
         out
     }
 }
@@ -229,6 +244,27 @@ state = { quota = "64KiB" }
         assert!(!policy.receives(&Subscription::TaskDeleted));
         assert!(policy.receives_custom("news"));
         assert!(!policy.receives_custom("other"));
+    }
+
+    #[test]
+    fn app_permissions_are_held_only_when_requested_and_granted() {
+        let manifest = Manifest::parse(
+            "[plugin]\nid = \"p\"\nname = \"p\"\nversion = \"1.0.0\"\napi = \"task-events@2\"\n\
+             [permissions]\napp = [\"app.notify\", \"app.open-url\"]\n",
+            Path::new("plugin.toml"),
+        )
+        .unwrap();
+        let grants = Grants {
+            app: Some(vec!["app.notify".into(), "app.settings".into()]),
+            ..Grants::none()
+        };
+        let policy = Policy::new(&manifest, &grants);
+        assert!(policy.allows_app("app.notify"));
+        assert!(!policy.allows_app("app.open-url"), "requested, not granted");
+        assert!(!policy.allows_app("app.settings"), "granted, never requested");
+        assert_eq!(policy.describe(), ["app:app.notify"]);
+        assert!(!Policy::new(&manifest, &Grants::none()).allows_app("app.notify"));
+        assert_eq!(Policy::new(&manifest, &Grants::everything_requested()).app.len(), 2);
     }
 
     #[test]

@@ -10,6 +10,7 @@ use std::time::Duration;
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
+use crate::app_interfaces::{AppInterfaces, AppOffer, AppStates};
 use crate::bindings::{v1, v2};
 use crate::code_cache::CodeCache;
 use crate::compile_bounds::CompileBounds;
@@ -230,6 +231,8 @@ struct RuntimeInner {
     compile_slots: Arc<CompileSlots>,
     /// The compiled components loaded plugins use, one per distinct file.
     shared_code: SharedCodes,
+    /// The application's own interfaces, linked into both linkers.
+    app: AppOffer,
     _ticker: EpochTicker,
 }
 
@@ -243,6 +246,12 @@ impl Runtime {
 
     /// Builds the runtime with non-default options.
     pub fn with_options(options: RuntimeOptions) -> Result<Runtime, RuntimeError> {
+        Runtime::with_app_interfaces(options, AppInterfaces::default())
+    }
+
+    /// Builds the runtime with the application's own interfaces linked
+    /// beside plugboard's worlds, once (see [`crate::app_interfaces`]).
+    pub fn with_app_interfaces(options: RuntimeOptions, app: AppInterfaces) -> Result<Runtime, RuntimeError> {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
@@ -258,6 +267,9 @@ impl Runtime {
         wasi::add_sandboxed(&mut sandboxed).map_err(link)?;
         v1::Plugin::add_to_linker::<PluginContext, HasSelf<PluginContext>>(&mut sandboxed, |c| c).map_err(link)?;
         v2::Plugin::add_to_linker::<PluginContext, HasSelf<PluginContext>>(&mut sandboxed, |c| c).map_err(link)?;
+        let app = app
+            .link(&mut sandboxed)
+            .map_err(|e| RuntimeError(format!("linking the application's interfaces: {e:#}")))?;
         let mut networked = sandboxed.clone();
         wasi::add_outgoing_http(&mut networked).map_err(link)?;
         let executor = Executor::start().map_err(|e| RuntimeError(format!("starting the worker threads: {e}")))?;
@@ -273,6 +285,7 @@ impl Runtime {
                 executor,
                 compile_slots: Arc::default(),
                 shared_code: SharedCodes::default(),
+                app,
                 _ticker: ticker,
             }),
         })
@@ -291,6 +304,14 @@ impl Runtime {
         } else {
             &self.inner.sandboxed
         }
+    }
+
+    pub(crate) fn app_offer(&self) -> &AppOffer {
+        &self.inner.app
+    }
+
+    pub(crate) fn app_states(&self) -> Arc<AppStates> {
+        self.inner.app.states.clone()
     }
 
     pub(crate) fn shared_code(&self) -> &SharedCodes {

@@ -189,7 +189,8 @@ async fn start_instance(
         shared.services.clone(),
         plugin.config.clone(),
     )
-    .with_plugin(plugin, Some(shared.neighbours()));
+    .with_plugin(plugin, Some(shared.neighbours()))
+    .with_app_states(shared.runtime.app_states());
     let mut store = Store::new(shared.runtime.engine(), context);
     store.limiter(|context| &mut context.limiter);
     // What wasmtime may allocate copying one host call's arguments (or an
@@ -278,6 +279,12 @@ fn finish_call<T>(
     };
     record_use(shared, slot, &live.store);
     let context = live.store.data_mut();
+    // A call that went past its host-call allowance through the
+    // application's interfaces fails, whatever it returned.
+    let result = match (result, context.take_app_overrun()) {
+        (Ok(_), Some(trap)) => Err(CallFailure::Trapped(trap)),
+        (result, _) => result,
+    };
     match result {
         Ok(value) => {
             let mut effects = context.take_effects();
