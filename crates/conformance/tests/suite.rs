@@ -47,7 +47,7 @@ fn run(what: &str, command: &mut Command) -> String {
 fn wit(world: WorldVersion) -> PathBuf {
     repo().join("wit").join(match world {
         WorldVersion::V1 => "task-events@1.0.0",
-        WorldVersion::V2 => "task-events@2.1.0",
+        WorldVersion::V2 | WorldVersion::V3Dev => "task-events@2.1.0",
     })
 }
 

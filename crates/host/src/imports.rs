@@ -114,6 +114,24 @@ const WORLD_INTERFACES: &[(u64, &[&str])] = &[
             "locale",
         ],
     ),
+    // The pre-release 3.0.0-dev, and it exactly: `world` refuses it unless
+    // the host was asked to speak it.
+    (
+        3,
+        &[
+            "types",
+            "tasks",
+            "state",
+            "events",
+            "config",
+            "clock",
+            "log",
+            "commands",
+            "resources",
+            "locale",
+            "host-info",
+        ],
+    ),
 ];
 
 /// An import the plugin may not have, and why.
@@ -185,7 +203,11 @@ pub(crate) fn verdict_offering(import: &str, policy: &Policy, app: &AppOffer) ->
         return verdict;
     }
     if let Some(interface) = name.strip_prefix(PACKAGE).and_then(|n| n.strip_prefix('/')) {
-        let major = version.and_then(|v| semver::Version::parse(v).ok()).map(|v| v.major);
+        let unreleased = crate::world::WorldVersion::UNRELEASED.host_release();
+        let major = version
+            .and_then(|v| semver::Version::parse(v).ok())
+            .filter(|v| crate::world::WorldVersion::from_major(v.major).is_some() || *v == unreleased)
+            .map(|v| v.major);
         let known = WORLD_INTERFACES
             .iter()
             .find(|(m, _)| Some(*m) == major)

@@ -98,6 +98,11 @@ pub struct RuntimeOptions {
     /// thread of its own, never on the caller's, so the wait is bounded
     /// even though Cranelift cannot be interrupted.
     pub compile_timeout: Duration,
+    /// Speak the pre-release world `task-events@3.0.0-dev` too. Off by
+    /// default: a plugin built against it is refused, saying the world is
+    /// unreleased and how to opt in. For plugin authors trying the next
+    /// ABI before it is frozen; it may change in any release.
+    pub unstable_world: bool,
 }
 
 impl Default for RuntimeOptions {
@@ -109,6 +114,7 @@ impl Default for RuntimeOptions {
             pooling: None,
             compile_bounds: CompileBounds::DEFAULT,
             compile_timeout: COMPILE_TIMEOUT,
+            unstable_world: false,
         }
     }
 }
@@ -267,6 +273,7 @@ impl Runtime {
         wasi::add_sandboxed(&mut sandboxed).map_err(link)?;
         v1::Plugin::add_to_linker::<PluginContext, HasSelf<PluginContext>>(&mut sandboxed, |c| c).map_err(link)?;
         v2::Plugin::add_to_linker::<PluginContext, HasSelf<PluginContext>>(&mut sandboxed, |c| c).map_err(link)?;
+        crate::abi::v3_dev::add_to_linker(&mut sandboxed).map_err(link)?;
         let app = app
             .link(&mut sandboxed)
             .map_err(|e| RuntimeError(format!("linking the application's interfaces: {e:#}")))?;

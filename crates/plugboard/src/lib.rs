@@ -98,7 +98,8 @@ pub use plugboard_contract::{
     InMemoryStateStore, InMemoryTaskStore, StateStore, StateStoreError, TaskChange, TaskStore, TaskStoreError,
     task_store,
 };
-/// The linker an app's link function adds its implementation to.
+/// The getter the host hands an app's link function, to pass on to its
+/// generated `add_to_linker`.
 pub use plugboard_host::app_interfaces::Getter;
 /// The bounds on everything one application event causes.
 pub use plugboard_host::dispatcher::DispatchBudget;

@@ -406,7 +406,7 @@ pub(crate) async fn handle_event(
                 return (Outcome::NotDelivered(why), CallEffects::default());
             }
         },
-        WorldVersion::V2 => None,
+        WorldVersion::V2 | WorldVersion::V3Dev => None,
     };
     let init = match ensure_live(shared, slot, state, ends).await {
         Ok(init) => init,
