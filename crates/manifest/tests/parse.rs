@@ -545,7 +545,9 @@ fn unknown_values_in_lists_point_at_the_item() {
     );
     let app = error_after_minimal("[permissions]\napp = [\"app.notify\", \"App Notify\"]\n");
     assert!(
-        app.starts_with(&format!("{ORIGIN}:7:22: [permissions].app[1]: app permission \"App Notify\" is not a permission name")),
+        app.starts_with(&format!(
+            "{ORIGIN}:7:22: [permissions].app[1]: app permission \"App Notify\" is not a permission name"
+        )),
         "{app}"
     );
     assert!(error_after_minimal("[permissions]\napp = [\"app.notify\", \"app.notify\"]\n").contains("app.notify"));
@@ -814,7 +816,10 @@ fn a_plugin_cannot_depend_on_itself() {
 
 #[test]
 fn app_permissions_are_read_by_the_name_the_application_gives_them() {
-    let manifest = parse(&format!("{MINIMAL}[permissions]\napp = [\"app.notify\", \"app.open-url\"]\n")).expect("valid");
+    let manifest = parse(&format!(
+        "{MINIMAL}[permissions]\napp = [\"app.notify\", \"app.open-url\"]\n"
+    ))
+    .expect("valid");
     let names: Vec<&str> = manifest.permissions.app.iter().map(|p| p.as_str()).collect();
     assert_eq!(names, ["app.notify", "app.open-url"]);
     assert!(!manifest.permissions.is_empty());

@@ -22,8 +22,9 @@ use crate::config::{HostConfig, Settings};
 /// Where grants come from.
 #[derive(Debug, Clone)]
 pub(crate) enum Granting {
-    /// The user's grants, as the store held them.
-    Table(GrantTable),
+    /// The user's grants, as the store held them (boxed: a table is large
+    /// beside the other variant).
+    Table(Box<GrantTable>),
     /// Every manifest's request, as is.
     TrustManifests,
 }
@@ -35,7 +36,7 @@ impl Granting {
         if config.trust_manifests {
             return Ok(Granting::TrustManifests);
         }
-        store.load().map(Granting::Table)
+        store.load().map(|table| Granting::Table(Box::new(table)))
     }
 
     /// How `plugin` is loaded.
