@@ -228,6 +228,12 @@ async fn start_instance(
         prepare_call(&mut store, &plugin.limits, &clock, shared.fuel);
         let result = clock.bound(handler.handler.call_init(&mut store, &settings)).await;
         record_use(shared, slot, &store);
+        // As for a handler call: past the host-call allowance through the
+        // application's interfaces, `init` fails whatever it returned.
+        let result = match (result, store.data_mut().take_app_overrun()) {
+            (Ok(_), Some(trap)) => Err(trap),
+            (result, _) => result,
+        };
         match result {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
