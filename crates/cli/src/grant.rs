@@ -231,6 +231,7 @@ pub fn requested(manifest: &Manifest) -> Vec<Grant> {
         grants.extend(files.read.iter().map(|p| Grant::Files(format!("read:{p}"))));
         grants.extend(files.write.iter().map(|p| Grant::Files(format!("write:{p}"))));
     }
+    grants.extend(asked.app.iter().map(|permission| Grant::App(permission.to_string())));
     grants.extend(limits_above_defaults(manifest).into_iter().map(|limit| Grant::Limit {
         name: limit.name.to_string(),
         value: Some(format_limit_value(limit.name, limit.asked)),
@@ -363,7 +364,7 @@ fn not_held(before: &Grants, grant: &Grant) -> Option<String> {
         return None;
     }
     let whole_kind = |g: &&Grant| {
-        matches!(g, Grant::Emit(item) | Grant::Subscribe(item) | Grant::Network(item) | Grant::Command(item) | Grant::Files(item)
+        matches!(g, Grant::Emit(item) | Grant::Subscribe(item) | Grant::Network(item) | Grant::Command(item) | Grant::Files(item) | Grant::App(item)
             if item == EVERYTHING_REQUESTED)
     };
     match held.iter().filter(same_kind).find(whole_kind) {

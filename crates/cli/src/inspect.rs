@@ -205,6 +205,10 @@ fn manifest_summary(manifest: &Manifest) -> String {
     if !folders.is_empty() {
         asks.push(format!("wasi:filesystem: {}", folders.join(", ")));
     }
+    if !permissions.app.is_empty() {
+        let app: Vec<String> = permissions.app.iter().map(ToString::to_string).collect();
+        asks.push(format!("app: {}", app.join(", ")));
+    }
     if asks.is_empty() {
         asks.push("nothing".to_string());
     }

@@ -450,6 +450,7 @@ fn explain(grant: &Grant) -> String {
             _ if what == "private" => "keep files in a folder of its own (in the data folder)".to_string(),
             _ => "the files it asks for".to_string(),
         },
+        Grant::App(permission) => format!("use the application's own interface {permission}"),
         Grant::Limit { name, value } => {
             let value = value.as_deref().unwrap_or("what it asks");
             let what = match name.as_str() {

@@ -56,6 +56,11 @@ pub struct RunArgs {
     /// not load) and unload deleted ones.
     #[arg(long)]
     watch: bool,
+    /// Also speak the pre-release world task-events@3.0.0-dev, so that
+    /// plugins built against it load: for trying the next ABI, which may
+    /// still change; never for plugins you ship.
+    #[arg(long)]
+    unstable_world: bool,
     /// Print each plugin's metrics as a table at the end of the run (events
     /// handled, errors, traps by kind, denied calls, fuel, memory high-water
     /// mark, instances, time in the plugin).
@@ -126,6 +131,7 @@ fn host_config(args: &RunArgs, dirs: &PluginDirs, config_dir: &Path, data_dir: &
         args.trust_manifests,
     );
     config.watch = args.watch;
+    config.runtime.unstable_world = args.unstable_world;
     for setting in &args.settings {
         config
             .settings

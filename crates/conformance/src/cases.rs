@@ -188,7 +188,7 @@ fn task_created(runtime: &Runtime, fixture: &Fixture) -> Verdict {
         expect_handled(&report)?;
         match fixture.world {
             WorldVersion::V1 => expect_log(&report, "task-created title=Plain done=false tags=a,b"),
-            WorldVersion::V2 => expect_log(
+            WorldVersion::V2 | WorldVersion::V3Dev => expect_log(
                 &report,
                 "task-created title=Plain status=pending priority=high project=p tags=a,b due=5 attrs= annotations=0",
             ),
@@ -212,7 +212,7 @@ fn task_modified(runtime: &Runtime, fixture: &Fixture) -> Verdict {
                 &report,
                 "task-modified title=Old done=false tags= -> title=New done=true tags=",
             ),
-            WorldVersion::V2 => expect_log(
+            WorldVersion::V2 | WorldVersion::V3Dev => expect_log(
                 &report,
                 "task-modified title=Old status=pending priority=none project=- tags= due=- attrs= annotations=0 -> \
                  title=New status=completed priority=none project=- tags= due=- attrs= annotations=0",
@@ -229,7 +229,7 @@ fn task_deleted(runtime: &Runtime, fixture: &Fixture) -> Verdict {
         expect_handled(&report)?;
         match fixture.world {
             WorldVersion::V1 => expect_log(&report, "task-deleted title=Gone done=false tags="),
-            WorldVersion::V2 => expect_log(
+            WorldVersion::V2 | WorldVersion::V3Dev => expect_log(
                 &report,
                 "task-deleted title=Gone status=pending priority=none project=- tags= due=- attrs= annotations=0",
             ),
@@ -244,7 +244,7 @@ fn v2_event(runtime: &Runtime, fixture: &Fixture, event: Event, expected: &str) 
         let report = bench.dispatcher.dispatch_blocking(&event);
         match fixture.world {
             WorldVersion::V1 => expect_not_delivered(&report),
-            WorldVersion::V2 => {
+            WorldVersion::V2 | WorldVersion::V3Dev => {
                 expect_handled(&report)?;
                 expect_log(&report, expected)
             }
@@ -333,7 +333,7 @@ fn tasks_update(runtime: &Runtime, fixture: &Fixture) -> Verdict {
                 stored.status == Status::Completed && stored.tags == ["keep", "updated"],
                 || format!("update-task did not apply done and tags: {stored:?}"),
             ),
-            WorldVersion::V2 => ensure(
+            WorldVersion::V2 | WorldVersion::V3Dev => ensure(
                 stored.tags == ["keep", "drop-me", "updated"]
                     && stored.priority == Priority::High
                     && stored.project.as_deref() == Some("conformance")
@@ -543,7 +543,7 @@ fn errors(runtime: &Runtime, fixture: &Fixture) -> Verdict {
         expect_handled(&report)?;
         match fixture.world {
             WorldVersion::V1 => expect_log(&report, "error not found: no-such-task"),
-            WorldVersion::V2 => {
+            WorldVersion::V2 | WorldVersion::V3Dev => {
                 expect_log(
                     &report,
                     &format!(
@@ -573,7 +573,7 @@ fn handler_error(runtime: &Runtime, fixture: &Fixture) -> Verdict {
         let (_, report) = Bench::new(runtime, fixture).created("call:fail");
         let expected = match fixture.world {
             WorldVersion::V1 => "asked to fail",
-            WorldVersion::V2 => "invalid: asked to fail",
+            WorldVersion::V2 | WorldVersion::V3Dev => "invalid: asked to fail",
         };
         ensure(
             report.deliveries.len() == 1 && report.deliveries[0].outcome == Outcome::Rejected(expected.into()),
@@ -594,7 +594,7 @@ fn run_command(runtime: &Runtime, fixture: &Fixture) -> Verdict {
             WorldVersion::V1 => ensure(result == Err(CommandError::NotAvailable(id.clone())), || {
                 format!("expected commands to be unavailable before task-events@2, got {result:?}")
             }),
-            WorldVersion::V2 => {
+            WorldVersion::V2 | WorldVersion::V3Dev => {
                 ensure(result == Ok("a b".into()), || {
                     format!("expected \"a b\", got {result:?}")
                 })?;

@@ -51,7 +51,7 @@ pub const RELEASES: [&str; 4] = [
 pub fn manifest_text(world: WorldVersion) -> &'static str {
     match world {
         WorldVersion::V1 => MANIFEST_V1,
-        WorldVersion::V2 => MANIFEST_V2,
+        WorldVersion::V2 | WorldVersion::V3Dev => MANIFEST_V2,
     }
 }
 
@@ -60,7 +60,7 @@ pub fn manifest_text(world: WorldVersion) -> &'static str {
 fn scenario_folder(world: WorldVersion) -> &'static str {
     match world {
         WorldVersion::V1 => "conformance-v1",
-        WorldVersion::V2 => "conformance-v2",
+        WorldVersion::V2 | WorldVersion::V3Dev => "conformance-v2",
     }
 }
 
@@ -356,7 +356,7 @@ fn load(runtime: &Runtime, guest: &Guest, component: &GuestComponent) -> Result<
         (WorldVersion::V1, _) => RELEASES[0],
         (WorldVersion::V2, 0) => RELEASES[1],
         (WorldVersion::V2, 1) => RELEASES[2],
-        (WorldVersion::V2, _) => RELEASES[3],
+        (WorldVersion::V2 | WorldVersion::V3Dev, _) => RELEASES[3],
     };
     Ok(Fixture {
         world: guest.world,
@@ -398,7 +398,7 @@ pub fn run_guests(runtime: &Runtime, guests: &[Guest]) -> Result<Report, Error> 
         let release = fixture.as_ref().map_or(
             match guest.world {
                 WorldVersion::V1 => "@1",
-                WorldVersion::V2 => "@2",
+                WorldVersion::V2 | WorldVersion::V3Dev => "@2",
             },
             |f| f.release,
         );

@@ -53,6 +53,10 @@ pub struct Grants {
     /// Files: `private` (its own folder), `read:<path>`, `write:<path>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub files: Option<Vec<String>>,
+    /// The application's own interfaces it may call, by the permission
+    /// name the application gives each (`app.notify`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<Vec<String>>,
     /// `[limits]` it may have above the host's defaults, by name (see
     /// [`LIMIT_NAMES`]): the most granted (`"5s"`, `"256MiB"`, `"20000"`),
     /// or `"*"` for what the manifest asks. A limit not listed stays at the
@@ -143,6 +147,9 @@ pub enum Grant {
     /// `files.write:<path>`, held as `*`, `private`, `read:<path>`, `write:<path>`;
     /// the path is absolute with no `.` or `..` part.
     Files(String),
+    /// `app:<permission>`: one of the application's own interfaces, by the
+    /// permission name the application gives it (`app:app.notify`).
+    App(String),
     /// `limit:<name>` (what the manifest asks) or `limit:<name>=<value>`
     /// (at most that): a `[limits]` value above the host's default.
     Limit {
@@ -158,7 +165,8 @@ pub enum Grant {
 #[error(
     "`{0}` is not a permission; use tasks.read, tasks.write, tasks.delete, state, state:<size>, \
      events.emit, events.emit:<topic>, subscribe, subscribe:<event>, network:<host>, commands.invoke:<name>, \
-     files, files.private, files.read:<absolute path>, files.write:<absolute path>, limit:<name> or limit:<name>=<value> (deadline, fuel, memory, tables, max-value, host-calls, emits-per-event)"
+     app:<permission>, files, files.private, files.read:<absolute path>, files.write:<absolute path>, \
+     limit:<name> or limit:<name>=<value> (deadline, fuel, memory, tables, max-value, host-calls, emits-per-event)"
 )]
 pub struct BadGrant(pub String);
 
@@ -189,6 +197,7 @@ impl FromStr for Grant {
                 let path = path.parse::<plugboard_manifest::FolderPath>().map_err(|_| bad())?;
                 Grant::Files(format!("{}:{path}", &name["files.".len()..]))
             }
+            ("app", Some(name)) => Grant::App(name.to_string()),
             ("limit", Some(arg)) => {
                 let (name, value) = match arg.split_once('=') {
                     Some((name, value)) => (name, Some(value)),
@@ -232,6 +241,7 @@ impl fmt::Display for Grant {
             Grant::Command(name) => write!(f, "commands.invoke:{name}"),
             Grant::Files(what) if what == EVERYTHING_REQUESTED => f.write_str("files"),
             Grant::Files(what) => write!(f, "files.{what}"),
+            Grant::App(name) => write!(f, "app:{name}"),
             Grant::Limit { name, value: None } => write!(f, "limit:{name}"),
             Grant::Limit {
                 name,
@@ -272,6 +282,7 @@ impl Grants {
             network: all(),
             commands: all(),
             files: all(),
+            app: all(),
             limits: Some(
                 LIMIT_NAMES
                     .iter()
@@ -301,6 +312,7 @@ impl Grants {
             network: over.network.clone().or_else(|| self.network.clone()),
             commands: over.commands.clone().or_else(|| self.commands.clone()),
             files: over.files.clone().or_else(|| self.files.clone()),
+            app: over.app.clone().or_else(|| self.app.clone()),
             limits: over.limits.clone().or_else(|| self.limits.clone()),
         }
     }
@@ -320,6 +332,7 @@ impl Grants {
             Grant::Network(host) => add(&mut self.network, host),
             Grant::Command(name) => add(&mut self.commands, name),
             Grant::Files(what) => add(&mut self.files, what),
+            Grant::App(name) => add(&mut self.app, name),
             Grant::Limit { name, value } => {
                 let value = value.clone().unwrap_or_else(|| EVERYTHING_REQUESTED.to_string());
                 self.limits
@@ -339,6 +352,7 @@ impl Grants {
             Grant::Network(host) => remove(&mut self.network, host),
             Grant::Command(name) => remove(&mut self.commands, name),
             Grant::Files(what) => remove(&mut self.files, what),
+            Grant::App(name) => remove(&mut self.app, name),
             Grant::Limit { name, .. } => {
                 if let Some(limits) = &mut self.limits {
                     limits.remove(name);
@@ -363,6 +377,7 @@ impl Grants {
         out.extend(self.network.iter().flatten().map(|h| Grant::Network(h.clone())));
         out.extend(self.commands.iter().flatten().map(|c| Grant::Command(c.clone())));
         out.extend(self.files.iter().flatten().map(|f| Grant::Files(f.clone())));
+        out.extend(self.app.iter().flatten().map(|a| Grant::App(a.clone())));
         for (name, value) in self.limits.iter().flatten() {
             out.push(Grant::Limit {
                 name: name.clone(),
@@ -603,6 +618,7 @@ mod tests {
             "subscribe:custom:news",
             "network:api.example.com",
             "commands.invoke:other.run",
+            "app:app.notify",
             "limit:deadline",
             "limit:deadline=5s",
             "limit:memory=256MiB",
@@ -621,6 +637,7 @@ mod tests {
             "{err}"
         );
         assert!("network".parse::<Grant>().is_err());
+        assert!("app".parse::<Grant>().is_err(), "an app grant names its permission");
         assert!(
             "limit:stack=1MiB".parse::<Grant>().is_err(),
             "the stack cannot be raised"

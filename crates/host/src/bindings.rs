@@ -32,3 +32,32 @@ pub mod v2 {
         additional_derives: [serde::Serialize, serde::Deserialize, PartialEq, Eq],
     });
 }
+
+/// Bindings for the pre-release `plugboard:task-events@3.0.0-dev`, which the
+/// host speaks only when opted in (`RuntimeOptions::unstable_world`).
+///
+/// It is 2.2.0 plus `host-info`: every interface it shares with 2.2.0 is
+/// bound to the 2.2.0 bindings (`with`), so its calls are the native
+/// implementation's and its types are 2.2.0's; only `host-info` and the
+/// exports are its own. Those shared interfaces are linked under their
+/// 3.0.0-dev names by `abi::v3_dev`, not by this world's `add_to_linker`.
+pub mod v3_dev {
+    wasmtime::component::bindgen!({
+        path: "../../wit/task-events@3.0.0-dev",
+        world: "plugboard:task-events/plugin@3.0.0-dev",
+        imports: { default: trappable },
+        exports: { default: async },
+        with: {
+            "plugboard:task-events/types@3.0.0-dev": super::v2::plugboard::task_events::types,
+            "plugboard:task-events/tasks@3.0.0-dev": super::v2::plugboard::task_events::tasks,
+            "plugboard:task-events/state@3.0.0-dev": super::v2::plugboard::task_events::state,
+            "plugboard:task-events/events@3.0.0-dev": super::v2::plugboard::task_events::events,
+            "plugboard:task-events/log@3.0.0-dev": super::v2::plugboard::task_events::log,
+            "plugboard:task-events/clock@3.0.0-dev": super::v2::plugboard::task_events::clock,
+            "plugboard:task-events/config@3.0.0-dev": super::v2::plugboard::task_events::config,
+            "plugboard:task-events/commands@3.0.0-dev": super::v2::plugboard::task_events::commands,
+            "plugboard:task-events/resources@3.0.0-dev": super::v2::plugboard::task_events::resources,
+            "plugboard:task-events/locale@3.0.0-dev": super::v2::plugboard::task_events::locale,
+        },
+    });
+}

@@ -211,6 +211,11 @@ pub struct PluginContext {
     pub(crate) chain: Vec<Arc<str>>,
     /// When the current call's deadline ends.
     pub(crate) call_ends: Option<Instant>,
+    /// The states of the application's own interfaces.
+    pub(crate) app: Arc<crate::app_interfaces::AppStates>,
+    /// The host-call allowance, when a call of an application interface
+    /// went past it in this call (`None` otherwise): the call fails then.
+    pub(crate) app_over_budget: Option<u64>,
     usage: Usage,
     stdout: CapturedOutput,
     stderr: CapturedOutput,
@@ -258,6 +263,8 @@ impl PluginContext {
             neighbours: None,
             chain: Vec::new(),
             call_ends: None,
+            app: Arc::default(),
+            app_over_budget: None,
             limits,
             services,
             config,
@@ -304,6 +311,12 @@ impl PluginContext {
         crate::files::FilesView::new(fs, &mut self.files)
     }
 
+    /// The same context with the states of the application's interfaces.
+    pub(crate) fn with_app_states(mut self, app: Arc<crate::app_interfaces::AppStates>) -> PluginContext {
+        self.app = app;
+        self
+    }
+
     /// Says what a failed call of this plugin did wrong.
     pub(crate) fn classify(&self, error: &wasmtime::Error) -> Abuse {
         abuse::classify(error, self.limiter.hit(), &self.limits)
@@ -328,6 +341,29 @@ impl PluginContext {
             ));
         }
         Ok(())
+    }
+
+    /// Counts a call of an application interface against the event's
+    /// allowance, as [`PluginContext::enter`] does; past it, returns the
+    /// allowance (the getter cannot trap: [`crate::app_interfaces::AppCall::state`]
+    /// traps, and the plugin's call fails when it returns).
+    pub(crate) fn count_app_call(&mut self) -> Option<u64> {
+        self.usage.host_calls += 1;
+        if self.usage.host_calls > self.limits.host_calls {
+            self.app_over_budget = Some(self.limits.host_calls);
+        }
+        self.app_over_budget
+    }
+
+    /// The trap of a call that went past its host-call allowance through
+    /// application interfaces, if it did.
+    pub(crate) fn take_app_overrun(&mut self) -> Option<wasmtime::Error> {
+        self.app_over_budget.take().map(|limit| {
+            LimitExceeded::trap(
+                AbuseKind::HostCalls,
+                format!("made more than {limit} host calls while handling one event"),
+            )
+        })
     }
 
     /// Refuses a value larger than the plugin's `max-value`, by trapping;
@@ -419,6 +455,7 @@ impl PluginContext {
         self.chain.clear();
         self.given.clear();
         self.limiter.hit = None;
+        self.app_over_budget = None;
         self.tx.discard();
         self.effects = CallEffects::default();
     }

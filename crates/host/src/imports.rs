@@ -25,6 +25,10 @@
 //! | `wasi:sockets/*` | every use refused | nothing: creating a TCP or UDP socket fails with `access-denied` before any OS socket exists, every bind and connect address is refused, name lookup fails |
 //! | `wasi:http/{types,outgoing-handler}` | every request checked against the `network` grant | the granted hosts only ([`crate::network`]); without a grant, nothing: every request fails with `HTTP-request-denied` |
 //!
+//! The application's own interfaces ([`crate::app_interfaces`]) are linked
+//! for a plugin holding the permission the application gave them, at a
+//! version it offers; refused otherwise, naming the permission.
+//!
 //! Everything else is refused: other `wasi:` interfaces (`wasi:http/incoming-handler`,
 //! …) or WASI versions other than 0.2, any other package, and
 //! `plugboard:task-events` interfaces the host does not define.
@@ -34,6 +38,7 @@
 
 use std::fmt;
 
+use crate::app_interfaces::AppOffer;
 use crate::policy::Policy;
 use crate::world::PACKAGE;
 
@@ -109,6 +114,24 @@ const WORLD_INTERFACES: &[(u64, &[&str])] = &[
             "locale",
         ],
     ),
+    // The pre-release 3.0.0-dev, and it exactly: `world` refuses it unless
+    // the host was asked to speak it.
+    (
+        3,
+        &[
+            "types",
+            "tasks",
+            "state",
+            "events",
+            "config",
+            "clock",
+            "log",
+            "commands",
+            "resources",
+            "locale",
+            "host-info",
+        ],
+    ),
 ];
 
 /// An import the plugin may not have, and why.
@@ -167,11 +190,24 @@ fn wasi_0_2(version: Option<&str>) -> bool {
         .is_some_and(|v| v.major == 0 && v.minor == 2 && v.pre.is_empty())
 }
 
-/// What the host does with the import `import` of a plugin under `policy`.
+/// What the host does with the import `import` of a plugin under `policy`,
+/// on a runtime that offers none of the application's own interfaces.
 pub fn verdict(import: &str, policy: &Policy) -> ImportVerdict {
+    verdict_offering(import, policy, &AppOffer::default())
+}
+
+/// [`verdict`] on a runtime that offers the application's interfaces `app`.
+pub(crate) fn verdict_offering(import: &str, policy: &Policy, app: &AppOffer) -> ImportVerdict {
     let (name, version) = split_version(import);
+    if let Some(verdict) = app.verdict(name, version, policy) {
+        return verdict;
+    }
     if let Some(interface) = name.strip_prefix(PACKAGE).and_then(|n| n.strip_prefix('/')) {
-        let major = version.and_then(|v| semver::Version::parse(v).ok()).map(|v| v.major);
+        let unreleased = crate::world::WorldVersion::UNRELEASED.host_release();
+        let major = version
+            .and_then(|v| semver::Version::parse(v).ok())
+            .filter(|v| crate::world::WorldVersion::from_major(v.major).is_some() || *v == unreleased)
+            .map(|v| v.major);
         let known = WORLD_INTERFACES
             .iter()
             .find(|(m, _)| Some(*m) == major)
@@ -226,9 +262,18 @@ fn wasi_version_reason(version: Option<&str>) -> String {
 /// Checks every import name against the policy; every refused one is
 /// returned, in the component's order.
 pub fn check<'a>(imports: impl IntoIterator<Item = &'a str>, policy: &Policy) -> Result<(), ForbiddenImports> {
+    check_offering(imports, policy, &AppOffer::default())
+}
+
+/// [`check`] on a runtime that offers the application's interfaces `app`.
+pub(crate) fn check_offering<'a>(
+    imports: impl IntoIterator<Item = &'a str>,
+    policy: &Policy,
+    app: &AppOffer,
+) -> Result<(), ForbiddenImports> {
     let refused: Vec<ForbiddenImport> = imports
         .into_iter()
-        .filter_map(|import| match verdict(import, policy) {
+        .filter_map(|import| match verdict_offering(import, policy, app) {
             ImportVerdict::Linked(_) => None,
             ImportVerdict::Refused(reason) => Some(ForbiddenImport {
                 import: import.to_string(),

@@ -46,6 +46,7 @@
 
 pub mod abi;
 pub mod abuse;
+pub mod app_interfaces;
 pub mod bindings;
 pub mod code_cache;
 pub mod compile_bounds;
@@ -120,8 +121,10 @@ pub mod services {
 }
 
 pub use abuse::{Abuse, AbuseKind, StrikePolicy, Strikes};
+pub use app_interfaces::{App, AppCall, AppInterface, AppInterfaceError, AppInterfaces};
 pub use code_cache::{CacheDefect, CacheKey, CodeCache, CodeCacheError, Compiled};
 pub use compile_bounds::{Bound, BoundsError, CodeStats, CompileBounds};
+pub use context::PluginContext;
 pub use context::{CallEffects, EmittedEvent, LogLevel, LogLine};
 pub use dispatcher::{
     AddError, CommandError, CommandOutput, Delivery, DispatchBudget, DispatchReport, Dispatcher, DispatcherOptions,

@@ -17,7 +17,7 @@ use plugboard_manifest::{ApiVersion, Manifest, ManifestError};
 use semver::Version;
 use wasmtime::component::Component;
 
-use crate::bindings::{v1, v2};
+use crate::bindings::v1;
 use crate::code_cache::{CacheKey, Compiled, Lookup};
 use crate::compile_bounds::{self, Bound, BoundsError};
 use crate::context::PluginContext;
@@ -182,8 +182,8 @@ pub(crate) enum PluginPre {
 #[derive(Clone)]
 pub(crate) struct V2Pre {
     pub(crate) instance: wasmtime::component::InstancePre<PluginContext>,
-    pub(crate) handler: Arc<v2::exports::plugboard::task_events::handler::GuestIndices>,
-    pub(crate) lifecycle: Option<Arc<v2::exports::plugboard::task_events::lifecycle::GuestIndices>>,
+    pub(crate) handler: Arc<crate::abi::native::HandlerIndices>,
+    pub(crate) lifecycle: Option<Arc<crate::abi::native::LifecycleIndices>>,
 }
 
 /// A plugin ready to be added to a dispatcher: its code compiled, checked
@@ -407,12 +407,12 @@ impl Runtime {
                 .map_err(link_error)?;
             Ok(match world.version {
                 WorldVersion::V1 => PluginPre::V1(v1::PluginPre::new(instance_pre).map_err(link_error)?),
-                WorldVersion::V2 => {
-                    use v2::exports::plugboard::task_events::{handler, lifecycle};
-                    let handler = handler::GuestIndices::new(&instance_pre).map_err(link_error)?;
+                WorldVersion::V2 | WorldVersion::V3Dev => {
+                    use crate::abi::native::{HandlerIndices, LifecycleIndices};
+                    let handler = HandlerIndices::new(world.version, &instance_pre).map_err(link_error)?;
                     // Only built against 2.2.0 or later; a plugin without it has no
                     // shutdown or health to call.
-                    let lifecycle = lifecycle::GuestIndices::new(&instance_pre).ok().map(Arc::new);
+                    let lifecycle = LifecycleIndices::new(world.version, &instance_pre);
                     PluginPre::V2(V2Pre {
                         instance: instance_pre,
                         handler: Arc::new(handler),
@@ -461,13 +461,24 @@ impl Runtime {
             path: path.to_path_buf(),
             message: format!("{e}"),
         })?;
-        crate::imports::check(names.imports.iter().map(String::as_str), policy).map_err(|source| {
-            LoadError::ForbiddenImport {
+        // A plugin for the unreleased world is refused before anything is
+        // compiled, unless the host was asked to speak it.
+        if let Err(source @ world::WorldError::Unreleased { .. }) =
+            world::detect_from_names_opting(&names.exports, &names.imports, self.options().unstable_world)
+        {
+            return Err(LoadError::World {
+                plugin: plugin.to_string(),
+                path: path.to_path_buf(),
+                source: Box::new(source),
+            });
+        }
+        crate::imports::check_offering(names.imports.iter().map(String::as_str), policy, self.app_offer()).map_err(
+            |source| LoadError::ForbiddenImport {
                 plugin: plugin.to_string(),
                 path: path.to_path_buf(),
                 source,
-            }
-        })?;
+            },
+        )?;
         Ok(names.imports.iter().any(|import| import.starts_with("wasi:http/")))
     }
 
@@ -488,7 +499,8 @@ impl Runtime {
             return Ok((shared, Compiled::Shared, None));
         }
         let (component, compiled, uncached) = self.compile_cached(plugin, path, bytes, &key)?;
-        let world = world::detect(self.engine(), &component).map_err(|source| LoadError::World {
+        let unstable = self.options().unstable_world;
+        let world = world::detect_opting(self.engine(), &component, unstable).map_err(|source| LoadError::World {
             plugin: plugin.to_string(),
             path: path.to_path_buf(),
             source: Box::new(source),
@@ -667,7 +679,7 @@ impl Runtime {
         let verdicts: Vec<ImportVerdict> = names
             .imports
             .iter()
-            .map(|import| crate::imports::verdict(import, policy))
+            .map(|import| crate::imports::verdict_offering(import, policy, self.app_offer()))
             .collect();
         let mut info = ComponentInfo {
             world: None,
@@ -681,7 +693,7 @@ impl Runtime {
         }
         let key = CacheKey::new(self.engine(), &bytes);
         let (component, compiled, uncached) = self.compile_cached(&label, path, &bytes, &key)?;
-        let world = world::detect(self.engine(), &component);
+        let world = world::detect_opting(self.engine(), &component, self.options().unstable_world);
         if let (Ok(_), Some(key)) = (&world, uncached) {
             self.cache_store(&label, &key, &component);
         }

@@ -31,6 +31,9 @@ pub struct Policy {
     pub commands: Vec<String>,
     /// Its own folder and the host folders it may read or write (`files`).
     pub files: crate::files::FilesPolicy,
+    /// The application's own interfaces it may call, by the permission
+    /// the application gives each (`app:<permission>`).
+    pub app: Vec<String>,
 }
 
 /// A permission a host call needs, named as the user grants it.
@@ -123,6 +126,12 @@ impl Policy {
                 .filter(|c| covers(&grants.commands, c))
                 .collect(),
             files: crate::files::FilesPolicy::new(requested.files.as_ref(), |what| covers(&grants.files, what)),
+            app: requested
+                .app
+                .iter()
+                .map(|p| p.as_str().to_string())
+                .filter(|p| covers(&grants.app, p))
+                .collect(),
         }
     }
 
@@ -134,6 +143,11 @@ impl Policy {
             Permission::TasksDelete => self.tasks_delete,
             Permission::State => self.state_quota.is_some(),
         }
+    }
+
+    /// Whether the plugin holds the application's permission `name`.
+    pub fn allows_app(&self, name: &str) -> bool {
+        self.app.iter().any(|p| p == name)
     }
 
     /// Whether the plugin may emit this topic.
@@ -179,6 +193,7 @@ impl Policy {
         out.extend(self.network.iter().map(|h| format!("network:{h}")));
         out.extend(self.commands.iter().map(|c| format!("commands.invoke:{c}")));
         out.extend(self.files.describe());
+        out.extend(self.app.iter().map(|p| format!("app:{p}")));
         out
     }
 }
@@ -233,6 +248,27 @@ state = { quota = "64KiB" }
         assert!(!policy.receives(&Subscription::TaskDeleted));
         assert!(policy.receives_custom("news"));
         assert!(!policy.receives_custom("other"));
+    }
+
+    #[test]
+    fn app_permissions_are_held_only_when_requested_and_granted() {
+        let manifest = Manifest::parse(
+            "[plugin]\nid = \"p\"\nname = \"p\"\nversion = \"1.0.0\"\napi = \"task-events@2\"\n\
+             [permissions]\napp = [\"app.notify\", \"app.open-url\"]\n",
+            Path::new("plugin.toml"),
+        )
+        .unwrap();
+        let grants = Grants {
+            app: Some(vec!["app.notify".into(), "app.settings".into()]),
+            ..Grants::none()
+        };
+        let policy = Policy::new(&manifest, &grants);
+        assert!(policy.allows_app("app.notify"));
+        assert!(!policy.allows_app("app.open-url"), "requested, not granted");
+        assert!(!policy.allows_app("app.settings"), "granted, never requested");
+        assert_eq!(policy.describe(), ["app:app.notify"]);
+        assert!(!Policy::new(&manifest, &Grants::none()).allows_app("app.notify"));
+        assert_eq!(Policy::new(&manifest, &Grants::everything_requested()).app.len(), 2);
     }
 
     #[test]

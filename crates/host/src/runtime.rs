@@ -10,6 +10,7 @@ use std::time::Duration;
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
+use crate::app_interfaces::{AppInterfaces, AppOffer, AppStates};
 use crate::bindings::{v1, v2};
 use crate::code_cache::CodeCache;
 use crate::compile_bounds::CompileBounds;
@@ -97,6 +98,11 @@ pub struct RuntimeOptions {
     /// thread of its own, never on the caller's, so the wait is bounded
     /// even though Cranelift cannot be interrupted.
     pub compile_timeout: Duration,
+    /// Speak the pre-release world `task-events@3.0.0-dev` too. Off by
+    /// default: a plugin built against it is refused, saying the world is
+    /// unreleased and how to opt in. For plugin authors trying the next
+    /// ABI before it is frozen; it may change in any release.
+    pub unstable_world: bool,
 }
 
 impl Default for RuntimeOptions {
@@ -108,6 +114,7 @@ impl Default for RuntimeOptions {
             pooling: None,
             compile_bounds: CompileBounds::DEFAULT,
             compile_timeout: COMPILE_TIMEOUT,
+            unstable_world: false,
         }
     }
 }
@@ -230,6 +237,8 @@ struct RuntimeInner {
     compile_slots: Arc<CompileSlots>,
     /// The compiled components loaded plugins use, one per distinct file.
     shared_code: SharedCodes,
+    /// The application's own interfaces, linked into both linkers.
+    app: AppOffer,
     _ticker: EpochTicker,
 }
 
@@ -243,6 +252,12 @@ impl Runtime {
 
     /// Builds the runtime with non-default options.
     pub fn with_options(options: RuntimeOptions) -> Result<Runtime, RuntimeError> {
+        Runtime::with_app_interfaces(options, AppInterfaces::default())
+    }
+
+    /// Builds the runtime with the application's own interfaces linked
+    /// beside plugboard's worlds, once (see [`crate::app_interfaces`]).
+    pub fn with_app_interfaces(options: RuntimeOptions, app: AppInterfaces) -> Result<Runtime, RuntimeError> {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
@@ -258,6 +273,10 @@ impl Runtime {
         wasi::add_sandboxed(&mut sandboxed).map_err(link)?;
         v1::Plugin::add_to_linker::<PluginContext, HasSelf<PluginContext>>(&mut sandboxed, |c| c).map_err(link)?;
         v2::Plugin::add_to_linker::<PluginContext, HasSelf<PluginContext>>(&mut sandboxed, |c| c).map_err(link)?;
+        crate::abi::v3_dev::add_to_linker(&mut sandboxed).map_err(link)?;
+        let app = app
+            .link(&mut sandboxed)
+            .map_err(|e| RuntimeError(format!("linking the application's interfaces: {e:#}")))?;
         let mut networked = sandboxed.clone();
         wasi::add_outgoing_http(&mut networked).map_err(link)?;
         let executor = Executor::start().map_err(|e| RuntimeError(format!("starting the worker threads: {e}")))?;
@@ -273,6 +292,7 @@ impl Runtime {
                 executor,
                 compile_slots: Arc::default(),
                 shared_code: SharedCodes::default(),
+                app,
                 _ticker: ticker,
             }),
         })
@@ -291,6 +311,14 @@ impl Runtime {
         } else {
             &self.inner.sandboxed
         }
+    }
+
+    pub(crate) fn app_offer(&self) -> &AppOffer {
+        &self.inner.app
+    }
+
+    pub(crate) fn app_states(&self) -> Arc<AppStates> {
+        self.inner.app.states.clone()
     }
 
     pub(crate) fn shared_code(&self) -> &SharedCodes {

@@ -19,17 +19,30 @@ pub enum WorldVersion {
     V1,
     /// `plugboard:task-events@2.x`, implemented natively.
     V2,
+    /// `plugboard:task-events@3.0.0-dev`, the next major while it is
+    /// designed: spoken only when the embedder or the user opts in
+    /// ([`crate::RuntimeOptions::unstable_world`]); 2.2.0 plus `host-info`.
+    V3Dev,
 }
 
 impl WorldVersion {
-    /// Every version the host speaks, oldest first.
+    /// Every released version the host speaks, oldest first.
     pub const ALL: [WorldVersion; 2] = [WorldVersion::V1, WorldVersion::V2];
+
+    /// The pre-release the host speaks when opted in.
+    pub const UNRELEASED: WorldVersion = WorldVersion::V3Dev;
 
     /// The newest release of this major that the host implements.
     pub fn host_release(self) -> Version {
         match self {
             WorldVersion::V1 => Version::new(1, 0, 0),
             WorldVersion::V2 => Version::new(2, 2, 0),
+            WorldVersion::V3Dev => Version {
+                // `dev` is a valid pre-release identifier, so this never
+                // falls back to none.
+                pre: semver::Prerelease::new("dev").unwrap_or(semver::Prerelease::EMPTY),
+                ..Version::new(3, 0, 0)
+            },
         }
     }
 
@@ -38,12 +51,18 @@ impl WorldVersion {
         match self {
             WorldVersion::V1 => 1,
             WorldVersion::V2 => 2,
+            WorldVersion::V3Dev => 3,
         }
     }
 
-    /// The version with this major, if the host speaks it.
+    /// The released version with this major, if the host speaks it.
     pub fn from_major(major: u64) -> Option<WorldVersion> {
         WorldVersion::ALL.into_iter().find(|v| v.major() == major)
+    }
+
+    /// Whether this is a pre-release, spoken only when opted in.
+    pub fn is_unreleased(self) -> bool {
+        self == WorldVersion::UNRELEASED
     }
 
     /// A human list of what the host speaks, e.g. `1.0.0, 2.2.0`.
@@ -58,7 +77,10 @@ impl WorldVersion {
 
 impl fmt::Display for WorldVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "task-events@{}", self.major())
+        match self {
+            WorldVersion::V3Dev => write!(f, "task-events@{}", self.host_release()),
+            _ => write!(f, "task-events@{}", self.major()),
+        }
     }
 }
 
@@ -124,6 +146,18 @@ pub enum WorldError {
         /// Its version.
         found: Version,
     },
+    /// The pre-release world, which the host speaks only when opted in.
+    #[error(
+        "the component is built for {PACKAGE}@{found}, a world that is not released yet: it may still change, so \
+         this host speaks it only when asked to (`plugboard run --unstable-world`, or \
+         `RuntimeOptions {{ unstable_world: true, .. }}` for an application embedding plugboard); \
+         rebuild the plugin against a released world ({spoken}) to ship it",
+        spoken = WorldVersion::spoken()
+    )]
+    Unreleased {
+        /// The version the component exports.
+        found: Version,
+    },
     /// Imports of one major and a handler of another.
     #[error(
         "the component exports the {PACKAGE}@{export} handler but imports `{import}`, from another major; \
@@ -160,14 +194,31 @@ fn parse_name(name: &str) -> Option<Result<(&str, Version), WorldError>> {
 /// major the host speaks and a release no newer than the host's; every
 /// `plugboard:task-events` import must be of the same major.
 pub fn detect(engine: &Engine, component: &Component) -> Result<DetectedWorld, WorldError> {
+    detect_opting(engine, component, false)
+}
+
+/// [`detect`], speaking the pre-release world too when `unstable` is set.
+pub fn detect_opting(engine: &Engine, component: &Component, unstable: bool) -> Result<DetectedWorld, WorldError> {
     let ty = component.component_type();
     let export_names: Vec<String> = ty.exports(engine).map(|(n, _)| n.to_string()).collect();
     let import_names: Vec<String> = ty.imports(engine).map(|(n, _)| n.to_string()).collect();
-    detect_from_names(&export_names, &import_names)
+    detect_from_names_opting(&export_names, &import_names, unstable)
 }
 
 /// [`detect`] over plain names, so the rules can be tested without a component.
 pub fn detect_from_names(exports: &[String], imports: &[String]) -> Result<DetectedWorld, WorldError> {
+    detect_from_names_opting(exports, imports, false)
+}
+
+/// [`detect_from_names`], speaking the pre-release world too when
+/// `unstable` is set. Its release is spoken exactly: `3.0.0-dev` and no
+/// other 3.x, released or not; without `unstable` a plugin built for it is
+/// refused saying the world is unreleased and how to opt in.
+pub fn detect_from_names_opting(
+    exports: &[String],
+    imports: &[String],
+    unstable: bool,
+) -> Result<DetectedWorld, WorldError> {
     let mut handlers = Vec::new();
     for name in exports {
         if let Some(parsed) = parse_name(name) {
@@ -185,9 +236,17 @@ pub fn detect_from_names(exports: &[String], imports: &[String]) -> Result<Detec
             return Err(WorldError::SeveralHandlers { found });
         }
     };
-    let version = WorldVersion::from_major(built_against.major).ok_or_else(|| WorldError::UnsupportedMajor {
-        found: built_against.clone(),
-    })?;
+    let unreleased = WorldVersion::UNRELEASED;
+    let version = match WorldVersion::from_major(built_against.major) {
+        Some(version) => version,
+        None if built_against == unreleased.host_release() && unstable => unreleased,
+        None if built_against == unreleased.host_release() => {
+            return Err(WorldError::Unreleased { found: built_against });
+        }
+        None => {
+            return Err(WorldError::UnsupportedMajor { found: built_against });
+        }
+    };
     let host = version.host_release();
     let handler = format!("{PACKAGE}/{HANDLER_INTERFACE}@{built_against}");
     spoken_release(&handler, &built_against, &host)?;
@@ -198,6 +257,14 @@ pub fn detect_from_names(exports: &[String], imports: &[String]) -> Result<Detec
                 return Err(WorldError::MixedMajors {
                     export: built_against,
                     import: name.clone(),
+                });
+            }
+            if version.is_unreleased() && import_version != host {
+                // The pre-release is spoken exactly: nothing of it is
+                // promised to match any other release.
+                return Err(WorldError::PreRelease {
+                    name: name.clone(),
+                    found: import_version,
                 });
             }
             spoken_release(name, &import_version, &host)?;
@@ -291,6 +358,26 @@ mod tests {
 
         let err = detect_from_names(&names(&["plugboard:task-events/handler"]), &[]).unwrap_err();
         assert!(matches!(err, WorldError::BadVersion { .. }), "{err}");
+    }
+
+    #[test]
+    fn the_unreleased_world_is_spoken_only_when_opted_in_and_only_exactly() {
+        let handler = names(&["plugboard:task-events/handler@3.0.0-dev"]);
+        let imports = names(&["plugboard:task-events/host-info@3.0.0-dev"]);
+        let err = detect_from_names(&handler, &imports).unwrap_err();
+        assert!(matches!(err, WorldError::Unreleased { .. }), "{err}");
+        assert!(err.to_string().contains("not released yet"), "{err}");
+        assert!(err.to_string().contains("--unstable-world"), "{err}");
+        let world = detect_from_names_opting(&handler, &imports, true).unwrap();
+        assert_eq!(world.version, WorldVersion::V3Dev);
+        assert_eq!(world.version.to_string(), "task-events@3.0.0-dev");
+        for other in ["3.0.0", "3.0.0-rc.1", "3.1.0-dev"] {
+            let handler = names(&[&format!("plugboard:task-events/handler@{other}")]);
+            let err = detect_from_names_opting(&handler, &[], true).unwrap_err();
+            assert!(!matches!(err, WorldError::Unreleased { .. }), "{other}: {err}");
+        }
+        let err = detect_from_names_opting(&handler, &names(&["plugboard:task-events/tasks@3.0.0"]), true).unwrap_err();
+        assert!(matches!(err, WorldError::PreRelease { .. }), "{err}");
     }
 
     #[test]

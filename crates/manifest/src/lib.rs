@@ -60,6 +60,8 @@ pub use events::{Events, Subscription, Timer};
 pub use limits::Limits;
 pub use locales::{Language, Locales};
 pub use manifest::{MANIFEST_FILE_NAME, MAX_MANIFEST_BYTES, Manifest};
-pub use permissions::{FilesPermission, FolderPath, HostPattern, Permissions, StatePermission, TaskAccess};
+pub use permissions::{
+    AppPermission, FilesPermission, FolderPath, HostPattern, Permissions, StatePermission, TaskAccess,
+};
 pub use plugin::{PluginId, PluginInfo};
 pub use position::LineColumn;

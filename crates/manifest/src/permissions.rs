@@ -35,6 +35,10 @@ pub struct Permissions {
     /// Files: its own folder, and host folders to read or write.
     #[serde(default)]
     pub files: Option<FilesPermission>,
+    /// The application's own interfaces the plugin asks to call, by the
+    /// permission name the application gives each (`app.notify`).
+    #[serde(default, deserialize_with = "unique_list")]
+    pub app: Vec<AppPermission>,
 }
 
 impl Permissions {
@@ -377,5 +381,54 @@ mod tests {
             assert!(message.contains(problem), "{text}: {message}");
             assert!(message.contains("bare host name"), "{text}: {message}");
         }
+    }
+}
+
+/// The permission an application gives one of its own interfaces
+/// (`app.notify`): lowercase letters, digits, `.`, `-` and `_`, starting with
+/// a letter, at most [`AppPermission::MAX_LEN`] bytes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AppPermission(String);
+
+impl AppPermission {
+    /// The longest permission name.
+    pub const MAX_LEN: usize = 64;
+
+    /// The name as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AppPermission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for AppPermission {
+    type Err = InvalidValue;
+
+    fn from_str(text: &str) -> Result<Self, InvalidValue> {
+        let valid = !text.is_empty()
+            && text.len() <= Self::MAX_LEN
+            && text.starts_with(|c: char| c.is_ascii_lowercase())
+            && text
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_'));
+        if !valid {
+            return Err(InvalidValue::new(format!(
+                "app permission \"{text}\" is not a permission name; expected the name the application gives \
+                 its interface, like \"app.notify\" (lowercase letters, digits, '.', '-', '_', at most {} bytes)",
+                Self::MAX_LEN
+            )));
+        }
+        Ok(Self(text.to_owned()))
+    }
+}
+
+impl<'de> Deserialize<'de> for AppPermission {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        parsed(deserializer, "an app permission name like \"app.notify\"")
     }
 }

@@ -543,6 +543,14 @@ fn unknown_values_in_lists_point_at_the_item() {
             "{ORIGIN}:7:13: [permissions].commands[0]: command \"retag\" does not name its plugin; expected PLUGIN-ID.COMMAND, e.g. \"auto-tag.retag\""
         )
     );
+    let app = error_after_minimal("[permissions]\napp = [\"app.notify\", \"App Notify\"]\n");
+    assert!(
+        app.starts_with(&format!(
+            "{ORIGIN}:7:22: [permissions].app[1]: app permission \"App Notify\" is not a permission name"
+        )),
+        "{app}"
+    );
+    assert!(error_after_minimal("[permissions]\napp = [\"app.notify\", \"app.notify\"]\n").contains("app.notify"));
 }
 
 #[test]
@@ -804,4 +812,15 @@ fn a_plugin_cannot_depend_on_itself() {
     };
     assert_eq!(field, "[dependencies].auto-tag");
     assert_eq!(at.line_column.map(|at| (at.line, at.column)), Some((6, 15)));
+}
+
+#[test]
+fn app_permissions_are_read_by_the_name_the_application_gives_them() {
+    let manifest = parse(&format!(
+        "{MINIMAL}[permissions]\napp = [\"app.notify\", \"app.open-url\"]\n"
+    ))
+    .expect("valid");
+    let names: Vec<&str> = manifest.permissions.app.iter().map(|p| p.as_str()).collect();
+    assert_eq!(names, ["app.notify", "app.open-url"]);
+    assert!(!manifest.permissions.is_empty());
 }

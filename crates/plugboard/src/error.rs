@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use plugboard_contract::QuarantineStoreError;
 use plugboard_contract::grants::GrantStoreError;
-use plugboard_host::RuntimeError;
+use plugboard_host::{AppInterfaceError, RuntimeError};
 use plugboard_registry::WatchError;
 use plugboard_state::{QuarantineError, StateError};
 
@@ -61,6 +61,10 @@ pub enum OpenError {
     /// The engine cannot be built.
     #[error("cannot start the WebAssembly engine: {0}")]
     Runtime(#[from] RuntimeError),
+    /// One of the application's own interfaces cannot be offered (the
+    /// message names its package and what to change).
+    #[error("cannot offer the application's interface: {0}")]
+    AppInterface(#[from] AppInterfaceError),
     /// The plugin folders cannot be watched.
     #[error("cannot watch the plugin folders for hot reload: {0}")]
     Watch(#[from] WatchError),

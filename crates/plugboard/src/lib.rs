@@ -101,11 +101,18 @@ pub use plugboard_contract::{
     InMemoryStateStore, InMemoryTaskStore, StateStore, StateStoreError, TaskChange, TaskStore, TaskStoreError,
     task_store,
 };
+/// The getter the host hands an app's link function, to pass on to its
+/// generated `add_to_linker`.
+pub use plugboard_host::app_interfaces::Getter;
 /// The bounds on everything one application event causes.
 pub use plugboard_host::dispatcher::DispatchBudget;
 /// The task and event types (`plugboard-contract`'s, as the host
 /// re-exports them).
 pub use plugboard_host::types;
+/// The application's own interfaces ([`HostBuilder::app_interface`]): what
+/// an app registers, the data type its `bindgen!` implementation is for,
+/// and the plugin context that type is reached from.
+pub use plugboard_host::{App, AppCall, AppInterface, AppInterfaceError, PluginContext};
 /// What dispatching reports, and the grants, runtime and strike settings,
 /// as the host crate defines them.
 pub use plugboard_host::{

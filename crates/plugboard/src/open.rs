@@ -11,8 +11,8 @@ use plugboard_contract::grants::GrantStore;
 use plugboard_contract::{Clock, system_clock};
 use plugboard_contract::{PluginLogSink, QuarantineStore};
 use plugboard_host::{
-    DispatcherOptions, HostServices, InMemoryStateStore, InMemoryTaskStore, LoadError, LoadOptions, Runtime,
-    StateStore, TaskStore,
+    AppInterface, AppInterfaceError, AppInterfaces, DispatcherOptions, HostServices, InMemoryStateStore,
+    InMemoryTaskStore, LoadError, LoadOptions, Runtime, StateStore, TaskStore,
 };
 use plugboard_registry::{Loadable, Watcher};
 use plugboard_state::{GrantsFileStore, PluginLogFiles, QuarantineFile, SqliteStateStore};
@@ -49,6 +49,8 @@ pub struct HostBuilder<'a> {
     on_timer: Option<TimerListener>,
     progress: Option<Progress<'a>>,
     before_compile: Option<CompileHook>,
+    app: AppInterfaces,
+    app_error: Option<AppInterfaceError>,
 }
 
 impl<'a> HostBuilder<'a> {
@@ -65,6 +67,8 @@ impl<'a> HostBuilder<'a> {
             on_timer: None,
             progress: None,
             before_compile: None,
+            app: AppInterfaces::default(),
+            app_error: None,
         }
     }
 
@@ -146,10 +150,26 @@ impl<'a> HostBuilder<'a> {
         self
     }
 
+    /// Offers plugins one of the application's own interfaces (see
+    /// [`AppInterface`]): linked beside plugboard's worlds, callable by a
+    /// plugin granted its permission, under the plugin's limits. A package
+    /// that clashes with one offered before makes [`HostBuilder::open`] fail
+    /// with [`OpenError::AppInterface`].
+    pub fn app_interface(mut self, interface: AppInterface) -> Self {
+        if let Err(e) = self.app.add(interface) {
+            self.app_error.get_or_insert(e);
+        }
+        self
+    }
+
     /// Opens the host: finds and loads the plugins, says what became of
     /// each, and starts watching and sweeping when the config asks for it.
     /// Plugins are started on their first event (or [`Host::start_all_blocking`]).
     pub fn open(mut self) -> Result<Host, OpenError> {
+        if let Some(e) = self.app_error.take() {
+            return Err(OpenError::AppInterface(e));
+        }
+        let app = std::mem::take(&mut self.app);
         let config = &self.config;
         let (grants, grants_file): (Arc<dyn GrantStore>, _) = match self.grants.take() {
             Some(grants) => (grants, None),
@@ -172,7 +192,7 @@ impl<'a> HostBuilder<'a> {
             None => Arc::new(PluginLogFiles::new(&config.data_dir)),
         };
         let disabled = DisabledPlugins::open(&config.data_dir)?;
-        let runtime = Runtime::with_options(config.runtime.clone())?;
+        let runtime = Runtime::with_app_interfaces(config.runtime.clone(), app)?;
         let candidates = discovery::find(config)?;
         let folders = config.describe_folders();
         let unknown_settings = settings::check(&config.settings, &candidates.load, &folders)?;

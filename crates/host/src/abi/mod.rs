@@ -3,6 +3,8 @@
 //! between the newest world's bindings and the embedder's contract types.
 
 pub mod convert;
+pub(crate) mod native;
 mod since_2_2;
 pub mod v1;
 pub mod v2;
+pub(crate) mod v3_dev;

@@ -189,7 +189,8 @@ async fn start_instance(
         shared.services.clone(),
         plugin.config.clone(),
     )
-    .with_plugin(plugin, Some(shared.neighbours()));
+    .with_plugin(plugin, Some(shared.neighbours()))
+    .with_app_states(shared.runtime.app_states());
     let mut store = Store::new(shared.runtime.engine(), context);
     store.limiter(|context| &mut context.limiter);
     // What wasmtime may allocate copying one host call's arguments (or an
@@ -227,6 +228,12 @@ async fn start_instance(
         prepare_call(&mut store, &plugin.limits, &clock, shared.fuel);
         let result = clock.bound(handler.handler.call_init(&mut store, &settings)).await;
         record_use(shared, slot, &store);
+        // As for a handler call: past the host-call allowance through the
+        // application's interfaces, `init` fails whatever it returned.
+        let result = match (result, store.data_mut().take_app_overrun()) {
+            (Ok(_), Some(trap)) => Err(trap),
+            (result, _) => result,
+        };
         match result {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
@@ -278,6 +285,12 @@ fn finish_call<T>(
     };
     record_use(shared, slot, &live.store);
     let context = live.store.data_mut();
+    // A call that went past its host-call allowance through the
+    // application's interfaces fails, whatever it returned.
+    let result = match (result, context.take_app_overrun()) {
+        (Ok(_), Some(trap)) => Err(CallFailure::Trapped(trap)),
+        (result, _) => result,
+    };
     match result {
         Ok(value) => {
             let mut effects = context.take_effects();
@@ -399,7 +412,7 @@ pub(crate) async fn handle_event(
                 return (Outcome::NotDelivered(why), CallEffects::default());
             }
         },
-        WorldVersion::V2 => None,
+        WorldVersion::V2 | WorldVersion::V3Dev => None,
     };
     let init = match ensure_live(shared, slot, state, ends).await {
         Ok(init) => init,

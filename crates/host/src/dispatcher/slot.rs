@@ -11,7 +11,7 @@ use plugboard_manifest::Subscription;
 use wasmtime::Store;
 
 use super::event_forms::EventForms;
-use crate::bindings::{v1, v2};
+use crate::bindings::v1;
 use crate::context::PluginContext;
 use crate::loader::LoadedPlugin;
 use crate::metrics::PluginMetrics;
@@ -38,11 +38,12 @@ pub(crate) enum Handler {
     V2(V2Exports),
 }
 
-/// What a 2.x instance exports: its handler, and its lifecycle interface
-/// when it was built against 2.2.0 or later.
+/// What an instance of a native world (2.x, or 3.0.0-dev when opted in)
+/// exports: its handler, and its lifecycle interface when it was built
+/// against 2.2.0 or later.
 pub(crate) struct V2Exports {
-    pub(crate) handler: v2::exports::plugboard::task_events::handler::Guest,
-    pub(crate) lifecycle: Option<v2::exports::plugboard::task_events::lifecycle::Guest>,
+    pub(crate) handler: crate::abi::native::HandlerExport,
+    pub(crate) lifecycle: Option<crate::abi::native::LifecycleExport>,
 }
 
 /// An instantiated plugin: its store and its exports.
