@@ -136,7 +136,9 @@ impl PluginLogFiles {
             log.pending.push(b'\n');
         }
         if log.pending.len() >= MAX_BUFFERED_LOG_BYTES {
-            self.write_out(&mut open, plugin)?;
+            let written = self.write_out(&mut open, plugin);
+            close_extra(&mut open);
+            written?;
         }
         Ok(())
     }
@@ -157,12 +159,12 @@ impl PluginLogFiles {
                 first_error.get_or_insert(e);
             }
         }
+        close_extra(&mut open);
         first_error.map_or(Ok(()), Err)
     }
 
     /// Writes one plugin's pending lines: reopens its file when it is gone
-    /// or another, rotates it when it is full, closes the least recently
-    /// written file past [`MAX_OPEN_LOG_FILES`]. Lines that cannot be
+    /// or another, rotates it when it is full. Lines that cannot be
     /// written are dropped with the error (the caller reports it), so a
     /// broken disk does not grow the buffers.
     fn write_out(&self, open: &mut OpenLogs, plugin: &str) -> Result<(), PluginLogFileError> {
@@ -173,7 +175,7 @@ impl PluginLogFiles {
             let path = path.to_path_buf();
             move |source| PluginLogFileError { path, source }
         };
-        let Some(log) = open.logs.get_mut(plugin) else {
+        let Some(log) = open.logs.get_mut(plugin).filter(|l| !l.pending.is_empty()) else {
             return Ok(());
         };
         let pending = std::mem::take(&mut log.pending);
@@ -207,26 +209,20 @@ impl PluginLogFiles {
             file.write_all(&pending).map_err(failed(&path))?;
             *len += pending.len() as u64;
         }
-        // Past the cap of open files, the least recently written one is
-        // closed (its lines are written already).
-        if open.logs.values().filter(|l| l.file.is_some()).count() > MAX_OPEN_LOG_FILES
-            && let Some(oldest) = open
-                .logs
-                .values_mut()
-                .filter(|l| l.file.is_some() && l.pending.is_empty())
-                .min_by_key(|l| l.last_write)
-        {
-            oldest.file = None;
-        }
-        open.logs.retain(|_, l| l.file.is_some() || !l.pending.is_empty());
         Ok(())
     }
 
     /// The last `lines` lines of a plugin's log (older file first); none
     /// when it has no log.
     pub fn tail(&self, plugin: &str, lines: usize) -> Result<Vec<String>, PluginLogFileError> {
-        // What this process appended is on disk before it is read.
-        self.flush()?;
+        // What this process appended for the plugin is on disk before it
+        // is read.
+        {
+            let mut open = self.lock();
+            let written = self.write_out(&mut open, plugin);
+            close_extra(&mut open);
+            written?;
+        }
         let mut all = Vec::new();
         for path in [self.rotated_path(plugin), self.path(plugin)] {
             match std::fs::read_to_string(&path) {
@@ -238,6 +234,28 @@ impl PluginLogFiles {
         let skip = all.len().saturating_sub(lines);
         Ok(all.split_off(skip))
     }
+}
+
+/// Past [`MAX_OPEN_LOG_FILES`], closes the least recently written files
+/// (their lines are written already) and forgets plugins with neither a
+/// file nor pending lines: once per flush, not once per plugin written.
+fn close_extra(open: &mut OpenLogs) {
+    let mut held: Vec<(u64, String)> = open
+        .logs
+        .iter()
+        .filter(|(_, l)| l.file.is_some() && l.pending.is_empty())
+        .map(|(plugin, l)| (l.last_write, plugin.clone()))
+        .collect();
+    let open_files = open.logs.values().filter(|l| l.file.is_some()).count();
+    if open_files > MAX_OPEN_LOG_FILES {
+        held.sort_unstable();
+        for (_, plugin) in held.into_iter().take(open_files - MAX_OPEN_LOG_FILES) {
+            if let Some(log) = open.logs.get_mut(&plugin) {
+                log.file = None;
+            }
+        }
+    }
+    open.logs.retain(|_, l| l.file.is_some() || !l.pending.is_empty());
 }
 
 impl PluginLogSink for PluginLogFiles {
