@@ -34,7 +34,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use plugboard_bench::plugins::{self, KEYWORDS, QUIET_TITLE, URGENT_TITLE};
 use plugboard_bench::{bare, extism_host, native};
 use plugboard_contract::task_store::{InMemoryTaskStore, new_task};
-use plugboard_host::{Compiled, DispatcherOptions, LoadOptions, Outcome, Runtime, RuntimeOptions};
+use plugboard_host::{Compiled, DispatcherOptions, LoadOptions, Outcome, PoolingLimits, Runtime, RuntimeOptions};
 use wasmtime::component::Component;
 
 /// Counts heap allocations, for the allocations-per-event figures.
@@ -273,38 +273,45 @@ fn bench_fan_out(c: &mut Criterion) {
 }
 
 fn bench_cold(c: &mut Criterion) {
-    let runtime = runtime();
-    let scene = plugins::scene(
-        &runtime,
-        QUIET_TITLE,
-        false,
-        DispatcherOptions {
-            idle_timeout: Some(Duration::ZERO),
-            ..DispatcherOptions::default()
-        },
-    );
-    scene
-        .dispatcher
-        .add(plugins::load_auto_tag(&runtime, "auto-tag"))
-        .expect("added");
-    let engine = bare::engine();
-    let component = Component::new(&engine, plugins::auto_tag_bytes()).expect("auto-tag compiles");
-    let pre = bare::pre_v2(&engine, &component);
-    let event = bare::task_created_v2(&scene.task);
     let mut group = c.benchmark_group("cold event");
     group.sample_size(30).measurement_time(Duration::from_secs(5));
-    group.bench_function("plugboard: instantiate, init, handle", |b| {
-        b.iter(|| {
-            // A zero idle timeout drops the instance at the end of every
-            // dispatch, so each one instantiates and runs `init` again.
-            let report = scene.dispatcher.dispatch_blocking(&scene.event);
-            debug_assert_eq!(report.deliveries[0].outcome, Outcome::Handled);
+    for pooled in [false, true] {
+        let allocator = if pooled { "pooling" } else { "on demand" };
+        let runtime = Runtime::with_options(RuntimeOptions {
+            pooling: pooled.then(PoolingLimits::default),
+            ..RuntimeOptions::default()
         })
-    });
-    assert_eq!(scene.dispatcher.live_count(), 0);
-    group.bench_function("bare wasmtime: instantiate, init, handle", |b| {
-        b.iter(|| bare::start_v2(&engine, &pre, KEYWORDS).on_event(&event, None))
-    });
+        .expect("the runtime starts");
+        let scene = plugins::scene(
+            &runtime,
+            QUIET_TITLE,
+            false,
+            DispatcherOptions {
+                idle_timeout: Some(Duration::ZERO),
+                ..DispatcherOptions::default()
+            },
+        );
+        scene
+            .dispatcher
+            .add(plugins::load_auto_tag(&runtime, "auto-tag"))
+            .expect("added");
+        let engine = if pooled { bare::pooled_engine() } else { bare::engine() };
+        let component = Component::new(&engine, plugins::auto_tag_bytes()).expect("auto-tag compiles");
+        let pre = bare::pre_v2(&engine, &component);
+        let event = bare::task_created_v2(&scene.task);
+        group.bench_function(format!("plugboard: instantiate, init, handle ({allocator})"), |b| {
+            b.iter(|| {
+                // A zero idle timeout drops the instance at the end of every
+                // dispatch, so each one instantiates and runs `init` again.
+                let report = scene.dispatcher.dispatch_blocking(&scene.event);
+                debug_assert_eq!(report.deliveries[0].outcome, Outcome::Handled);
+            })
+        });
+        assert_eq!(scene.dispatcher.live_count(), 0);
+        group.bench_function(format!("bare wasmtime: instantiate, init, handle ({allocator})"), |b| {
+            b.iter(|| bare::start_v2(&engine, &pre, KEYWORDS).on_event(&event, None))
+        });
+    }
     group.finish();
 }
 

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use plugboard_contract::task_store::new_task;
 use plugboard_contract::{Event, StateStore};
 use plugboard_host::{
-    CommandError, Dispatcher, Health, HostServices, InMemoryStateStore, InMemoryTaskStore, LoadOptions, LoadedPlugin,
-    Outcome, Runtime,
+    CommandError, Dispatcher, DispatcherOptions, Health, HostServices, InMemoryStateStore, InMemoryTaskStore,
+    LoadOptions, LoadedPlugin, Outcome, Runtime,
 };
 use plugboard_manifest::Manifest;
 use plugboard_test_artifacts as artifacts;
@@ -408,6 +408,78 @@ fn shutdown_runs_before_an_unload_and_its_state_writes_are_committed() {
     while state.get("conformance-v2", "flushed-at-shutdown").unwrap().is_none() {
         assert!(waited.elapsed() < Duration::from_secs(5), "no shutdown after remove");
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// conformance-v2 with a `shutdown` that sleeps 100 ms before it writes
+/// `flushed-at-shutdown` to its state: long enough that anything not waiting
+/// for it finishes first.
+fn slow_shutdown_conformance_v2() -> LoadedPlugin {
+    let dir = artifacts::repo_root().join("tests/fixtures/conformance-v2");
+    let text = std::fs::read_to_string(dir.join("plugin.toml")).unwrap().replace(
+        "greeting = \"hello\"",
+        "greeting = \"hello\"\nshutdown-sleep-ms = \"100\"",
+    );
+    load_in(&dir, &text, artifacts::CONFORMANCE_V2, "en")
+}
+
+fn flushed(state: &InMemoryStateStore) -> Option<Vec<u8>> {
+    state.get("conformance-v2", "flushed-at-shutdown").unwrap()
+}
+
+#[test]
+fn an_instance_idle_at_the_end_of_a_dispatch_has_shut_down_when_the_dispatch_returns() {
+    let (host, state, tasks) = dispatcher(vec![slow_shutdown_conformance_v2()]);
+    let host = host.with_options(DispatcherOptions {
+        idle_timeout: Some(Duration::ZERO),
+        ..DispatcherOptions::default()
+    });
+    let task = tasks.create(new_task("plain"), 1).unwrap();
+    let report = host.dispatch_blocking(&Event::TaskCreated(task));
+    assert_eq!(report.deliveries[0].outcome, Outcome::Handled);
+    assert!(!host.is_live("conformance-v2"));
+    // No waiting here: its `shutdown` ran, and its state write was
+    // committed, before the dispatch returned.
+    assert_eq!(flushed(&state).as_deref(), Some(&b"yes"[..]));
+}
+
+#[test]
+fn a_new_instance_starts_only_after_the_old_one_shut_down() {
+    let (host, state, tasks) = dispatcher(vec![slow_shutdown_conformance_v2()]);
+    let host = host.with_options(DispatcherOptions {
+        idle_timeout: Some(Duration::from_millis(5)),
+        ..DispatcherOptions::default()
+    });
+    let task = tasks.create(new_task("plain"), 1).unwrap();
+    let event = Event::TaskCreated(task);
+    host.dispatch_blocking(&event);
+    for round in 0..3 {
+        std::thread::sleep(Duration::from_millis(10));
+        state.delete("conformance-v2", "flushed-at-shutdown").unwrap();
+        // The application's eviction shuts the instance down on a task of
+        // its own, which sleeps; the event right behind it starts the next
+        // instance only once that `shutdown` wrote its state.
+        assert_eq!(host.evict_idle().len(), 1, "round {round}: the instance was idle");
+        let report = host.dispatch_blocking(&event);
+        assert_eq!(report.deliveries[0].outcome, Outcome::Handled);
+        assert_eq!(flushed(&state).as_deref(), Some(&b"yes"[..]), "round {round}");
+    }
+}
+
+#[test]
+fn a_replacing_build_starts_after_the_replaced_one_shut_down() {
+    let (host, state, tasks) = dispatcher(vec![slow_shutdown_conformance_v2()]);
+    let task = tasks.create(new_task("plain"), 1).unwrap();
+    let event = Event::TaskCreated(task);
+    for round in 0..3 {
+        host.dispatch_blocking(&event);
+        state.delete("conformance-v2", "flushed-at-shutdown").unwrap();
+        // The old build shuts down on a task of its own; the new build's
+        // first event waits for it.
+        host.replace(slow_shutdown_conformance_v2()).expect("replaced");
+        let report = host.dispatch_blocking(&event);
+        assert_eq!(report.deliveries[0].outcome, Outcome::Handled);
+        assert_eq!(flushed(&state).as_deref(), Some(&b"yes"[..]), "round {round}");
     }
 }
 

@@ -181,6 +181,10 @@ async fn start_instance(
     let Some(code) = &plugin.code else {
         return Err(Start::Refused("it is data only: it has no code to run".into()));
     };
+    // The instance this one follows shuts down first: its last state writes
+    // land before this `init` runs.
+    shared.finish_closing(slot, state).await;
+    shared.after_predecessor(slot).await;
     let context = PluginContext::new(
         slot.id.clone(),
         plugin.policy.clone(),

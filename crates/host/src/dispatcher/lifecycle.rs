@@ -7,7 +7,14 @@
 //! build) or stops the plugin, under [`SHUTDOWN_DEADLINE`] (or the
 //! plugin's own deadline when shorter), and what it stages is committed
 //! like a handler's; an instance busy in a call at that moment is dropped
-//! when the call ends, without `shutdown`. A `shutdown` that fails or runs
+//! when the call ends, without `shutdown`. The slot's lock is held from
+//! the moment the instance is taken out until its `shutdown` ends: the
+//! plugin's next event, and a new build replacing it, start their instance
+//! only after that, so the new `init` sees what the old `shutdown` wrote.
+//! Instances idle at the end of a dispatch shut down within that dispatch
+//! while its budget has [`SHUTDOWN_DEADLINE`] left (on the dispatching
+//! thread, so that dropping them never contends with the next event on
+//! another core); every other unload shuts down on a task of its own. A `shutdown` that fails or runs
 //! out of time is logged and counts no strike. `health` runs under
 //! [`HEALTH_DEADLINE`]; its text is cut to [`MAX_HEALTH_CHARS`].
 
@@ -64,24 +71,67 @@ fn cut(text: String) -> String {
 }
 
 impl Shared {
-    /// Takes the slot's instance out (the lock is held) and lets it shut
-    /// down on a task of its own, so the caller never waits for it.
+    /// Takes the slot's instance out (the lock is held). One that owes a
+    /// `shutdown` stays in the slot as closing, and a task of its own runs
+    /// it, so the caller never waits for it; should the plugin's next event
+    /// take the lock first, that event runs it before starting a new
+    /// instance.
     pub(crate) fn unload_instance(&self, slot: &Arc<Slot>, state: &mut SlotState) {
+        if self.take_instance(slot, state) {
+            self.spawn_closing(slot);
+        }
+    }
+
+    /// Takes the slot's instance out (the lock is held), dropping it at once
+    /// unless it owes a `shutdown`; then it is kept as the slot's closing
+    /// instance and `true` returned: the caller sees that
+    /// [`Shared::finish_closing`] runs.
+    pub(crate) fn take_instance(&self, slot: &Slot, state: &mut SlotState) -> bool {
         let Some(live) = state.live.take() else {
-            return;
+            return false;
         };
         slot.set_live(state, None);
-        let has_shutdown = matches!(&live.handler, Handler::V2(exports) if exports.lifecycle.is_some());
-        if !has_shutdown {
-            return;
+        if !matches!(&live.handler, Handler::V2(exports) if exports.lifecycle.is_some()) {
+            return false;
         }
+        // A new instance starts only after the closing one shut down (see
+        // `invoke::start_instance`), so there is never a second one here.
+        debug_assert!(state.closing.is_none());
+        state.closing = Some(live);
+        true
+    }
+
+    /// Runs the closing instance's `shutdown` on a task of its own, once it
+    /// has the slot's lock.
+    pub(crate) fn spawn_closing(&self, slot: &Arc<Slot>) {
         let Some(shared) = self.me.upgrade() else {
             return;
         };
         let slot = slot.clone();
         drop(self.runtime.executor().spawn(async move {
-            shared.shut_down(&slot, live).await;
+            let mut state = slot.state.lock().await;
+            shared.finish_closing(&slot, &mut state).await;
         }));
+    }
+
+    /// Runs the `shutdown` the slot's closing instance owes, if it has one
+    /// (the lock is held), and drops the instance.
+    pub(crate) async fn finish_closing(&self, slot: &Slot, state: &mut SlotState) {
+        if let Some(live) = state.closing.take() {
+            self.shut_down(slot, live).await;
+        }
+    }
+
+    /// Before the first instance of a plugin that replaced another build:
+    /// the old build's instance shuts down first (waiting for its current
+    /// call to end, if it is in one), so that two builds of one plugin never
+    /// run at once and the new `init` finds what the old one flushed.
+    pub(crate) async fn after_predecessor(&self, slot: &Slot) {
+        let old = slot.predecessor.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(old) = old {
+            let mut state = old.state.lock().await;
+            self.finish_closing(&old, &mut state).await;
+        }
     }
 
     /// Runs `shutdown` on an instance taken out of its slot, commits what it

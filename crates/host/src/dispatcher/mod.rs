@@ -311,11 +311,14 @@ impl Shared {
         }
     }
 
-    /// Drops the instances idle for at least the idle timeout, as of `now`.
-    /// The walk over the plugins is skipped until the first moment an
-    /// instance can be due (kept in `idle_due`), so a dispatch to a few of
-    /// many installed plugins does not pay for all of them.
-    fn evict_idle(&self, options: &DispatcherOptions, now: Instant) -> Vec<Arc<str>> {
+    /// Takes out the instances idle for at least the idle timeout, as of
+    /// `now`; returns their plugins, and for each whether its instance owes
+    /// a `shutdown` (then it is the slot's closing instance, and the caller
+    /// sees that it runs). The walk over the plugins is skipped until the
+    /// first moment an instance can be due (kept in `idle_due`), so a
+    /// dispatch to a few of many installed plugins does not pay for all of
+    /// them.
+    fn evict_idle(&self, options: &DispatcherOptions, now: Instant) -> Vec<(Arc<Slot>, bool)> {
         let Some(timeout) = options.idle_timeout else {
             return Vec::new();
         };
@@ -340,23 +343,36 @@ impl Shared {
             // A plugin busy in a call is not idle; it is used again when
             // the call ends.
             if let Ok(mut state) = slot.state.try_lock() {
-                self.unload_instance(slot, &mut state);
+                let closing = self.take_instance(slot, &mut state);
                 tracing::debug!(plugin = %slot.id, "dropped an idle instance");
                 self.instances.tell(InstanceEvent::Dropped {
                     plugin: &slot.id,
                     version: &slot.plugin.manifest.plugin.version,
                     why: InstanceDrop::Idle,
                 });
-                dropped.push(slot.id.clone());
+                dropped.push((slot.clone(), closing));
             }
         }
         self.idle_due.store(due, Ordering::Relaxed);
         dropped
     }
 
-    /// Applies the idle timeout and the cap on live instances.
-    fn tidy_instances(&self, options: &DispatcherOptions, now: Instant) {
-        self.evict_idle(options, now);
+    /// Applies the idle timeout and the cap on live instances at the end of
+    /// a dispatch whose budget ends at `ends`. The idle instances shut down
+    /// here, on this thread, while the budget has a whole
+    /// [`SHUTDOWN_DEADLINE`] left and no other event holds their lock; the
+    /// rest on tasks of their own.
+    async fn tidy_instances(&self, options: &DispatcherOptions, now: Instant, ends: Instant) {
+        for (slot, closing) in self.evict_idle(options, now) {
+            if !closing {
+                continue;
+            }
+            let time_left = ends.saturating_duration_since(Instant::now()) >= SHUTDOWN_DEADLINE;
+            match slot.state.try_lock() {
+                Ok(mut state) if time_left => self.finish_closing(&slot, &mut state).await,
+                _ => self.spawn_closing(&slot),
+            }
+        }
         if let Some(max) = self.max_live_under(options) {
             self.drop_least_recently_used(max, None);
         }
@@ -441,7 +457,7 @@ impl Shared {
                 .await;
         }
         let now = round.now.unwrap_or_else(Instant::now);
-        self.tidy_instances(&options, now);
+        self.tidy_instances(&options, now, round.spent.ends).await;
         round.report
     }
 
@@ -1004,6 +1020,7 @@ impl Dispatcher {
             let index = list.iter().position(|s| s.id == slot.id)?;
             let old = std::mem::replace(&mut list[index], slot.clone());
             old.retire();
+            *slot.predecessor.lock().unwrap_or_else(|e| e.into_inner()) = Some(old.clone());
             Some(old)
         });
         match old {
@@ -1102,16 +1119,13 @@ impl Dispatcher {
         let shared = self.shared.clone();
         self.shared.runtime.executor().block_on(async move {
             for slot in shared.snapshot().iter() {
-                if !slot.is_live() {
-                    continue;
-                }
+                // The lock is held until the shutdown ends, so the next
+                // event's instance starts after it.
                 let mut state = slot.state.lock().await;
-                let Some(live) = state.live.take() else {
-                    continue;
-                };
-                slot.set_live(&mut state, None);
-                drop(state);
-                shared.shut_down(slot, live).await;
+                shared.finish_closing(slot, &mut state).await;
+                if shared.take_instance(slot, &mut state) {
+                    shared.finish_closing(slot, &mut state).await;
+                }
             }
         });
     }
@@ -1125,7 +1139,16 @@ impl Dispatcher {
     /// none is set); returns the plugins whose instance was dropped. Their
     /// next event re-creates it and runs `init` again; their state is kept.
     pub fn evict_idle(&self) -> Vec<Arc<str>> {
-        self.shared.evict_idle(&self.shared.options(), Instant::now())
+        let evicted = self.shared.evict_idle(&self.shared.options(), Instant::now());
+        evicted
+            .into_iter()
+            .map(|(slot, closing)| {
+                if closing {
+                    self.shared.spawn_closing(&slot);
+                }
+                slot.id.clone()
+            })
+            .collect()
     }
 
     /// The strikes a loaded plugin has collected.

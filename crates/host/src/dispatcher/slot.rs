@@ -56,6 +56,11 @@ pub(crate) struct LiveInstance {
 #[derive(Default)]
 pub(crate) struct SlotState {
     pub(crate) live: Option<LiveInstance>,
+    /// An instance taken out of the slot that still owes its `shutdown`.
+    /// Whoever takes the lock next runs it before anything else: the task
+    /// spawned for it, or the next event, whose new instance then starts
+    /// only after the old one's last state writes are committed.
+    pub(crate) closing: Option<LiveInstance>,
 }
 
 /// One plugin of the dispatcher.
@@ -66,6 +71,10 @@ pub(crate) struct Slot {
     /// time; tokio's lock is fair, so events reach it in the order they
     /// asked for it.
     pub(crate) state: tokio::sync::Mutex<SlotState>,
+    /// The build this one replaced, until this one's first instance
+    /// starts: that waits for the old build's `shutdown`, so that the two
+    /// never run at once and the new `init` sees what the old one flushed.
+    pub(crate) predecessor: std::sync::Mutex<Option<Arc<Slot>>>,
     /// Set when `init` refused to start; the plugin gets no more events
     /// until it is reloaded or added again.
     pub(crate) unavailable: OnceLock<String>,
@@ -88,6 +97,7 @@ impl Slot {
             id: Arc::from(plugin.id()),
             plugin,
             state: tokio::sync::Mutex::new(SlotState::default()),
+            predecessor: std::sync::Mutex::new(None),
             unavailable: OnceLock::new(),
             retired: AtomicBool::new(false),
             live: AtomicBool::new(false),
