@@ -14,8 +14,10 @@
 //! cache's cap ([`DEFAULT_CAP`] unless set), the least recently used are
 //! deleted (a hit marks an entry used by setting its modification time).
 //! The entry just written is never evicted by its own write. The
-//! file starts with a header holding that key and the sha256 of the compiled
-//! code after it; an entry whose header, length or checksum does not match,
+//! file starts with a header holding that key and the CRC-32 of the compiled
+//! code after it (a check against torn writes and bit rot, read on every
+//! load, so a fast one: the key, not the checksum, binds the entry to its
+//! component); an entry whose header, length or checksum does not match,
 //! or that wasmtime refuses, is deleted and the component compiled and
 //! written again. Entries are written to a temporary file and renamed, so a
 //! reader never sees half an entry.
@@ -36,9 +38,9 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 
 /// The first bytes of every entry; the trailing digit is the format version.
-const MAGIC: &[u8; 16] = b"plugboard-cwasm1";
+const MAGIC: &[u8; 16] = b"plugboard-cwasm2";
 /// Magic, key, checksum of the code, length of the code.
-const HEADER_LEN: usize = MAGIC.len() + 32 + 32 + 8;
+const HEADER_LEN: usize = MAGIC.len() + 32 + 4 + 8;
 
 /// The most bytes of entries the cache keeps by default: about fifteen
 /// compiled componentize-py plugins (some 60 MiB each), hundreds of Rust ones.
@@ -241,7 +243,7 @@ impl CodeCache {
                 // produced. It is: the bytes come from this host-owned
                 // folder (never from a plugin folder or archive), which only
                 // `store` writes, from `Component::serialize`; they were read
-                // into memory once and checked against the sha256 stored
+                // into memory once and checked against the CRC-32 stored
                 // beside them, so a torn write, bit rot or truncation is
                 // caught before wasmtime sees them, and the key in the
                 // header binds them to this component, this wasmtime and this
@@ -374,7 +376,7 @@ fn verified_code<'a>(file: &'a [u8], key: &CacheKey) -> Result<&'a [u8], CacheDe
         return Err(CacheDefect::NotAnEntry);
     }
     let (stored_key, rest) = rest.split_at(32);
-    let (checksum, rest) = rest.split_at(32);
+    let (checksum, rest) = rest.split_at(4);
     let (length, code) = rest.split_at(8);
     if stored_key != key.0 {
         return Err(CacheDefect::Foreign);
@@ -387,7 +389,7 @@ fn verified_code<'a>(file: &'a [u8], key: &CacheKey) -> Result<&'a [u8], CacheDe
         std::cmp::Ordering::Greater => return Err(CacheDefect::Corrupt),
         std::cmp::Ordering::Equal => {}
     }
-    if Sha256::digest(code).as_slice() != checksum {
+    if crc32fast::hash(code).to_le_bytes() != checksum {
         return Err(CacheDefect::Corrupt);
     }
     Ok(code)
@@ -397,7 +399,7 @@ fn write_entry(temp: &Path, key: &CacheKey, code: &[u8]) -> std::io::Result<()> 
     let mut file = std::fs::File::create_new(temp)?;
     file.write_all(MAGIC)?;
     file.write_all(&key.0)?;
-    file.write_all(&Sha256::digest(code))?;
+    file.write_all(&crc32fast::hash(code).to_le_bytes())?;
     file.write_all(&(code.len() as u64).to_le_bytes())?;
     file.write_all(code)?;
     // The rename must not become visible before the data is on disk, or a
