@@ -467,6 +467,23 @@ fn a_new_instance_starts_only_after_the_old_one_shut_down() {
 }
 
 #[test]
+fn an_application_can_wait_for_the_shutdowns_of_unloaded_instances() {
+    let (host, state, tasks) = dispatcher(vec![slow_shutdown_conformance_v2()]);
+    let host = host.with_options(DispatcherOptions {
+        idle_timeout: Some(Duration::from_millis(5)),
+        ..DispatcherOptions::default()
+    });
+    let task = tasks.create(new_task("plain"), 1).unwrap();
+    host.dispatch_blocking(&Event::TaskCreated(task));
+    std::thread::sleep(Duration::from_millis(10));
+    assert_eq!(host.evict_idle().len(), 1);
+    // Its `shutdown` sleeps on a task of its own: not done yet.
+    assert_eq!(flushed(&state), None);
+    host.finish_shutdowns_blocking();
+    assert_eq!(flushed(&state).as_deref(), Some(&b"yes"[..]));
+}
+
+#[test]
 fn a_replacing_build_starts_after_the_replaced_one_shut_down() {
     let (host, state, tasks) = dispatcher(vec![slow_shutdown_conformance_v2()]);
     let task = tasks.create(new_task("plain"), 1).unwrap();

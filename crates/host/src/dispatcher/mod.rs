@@ -1130,6 +1130,20 @@ impl Dispatcher {
         });
     }
 
+    /// Waits until every instance already unloaded (idle, over the live
+    /// cap) has run its `shutdown`, each under [`SHUTDOWN_DEADLINE`]; live
+    /// instances are left alone. For an application that wants what those
+    /// shutdowns write before it goes on, and for measuring memory.
+    pub fn finish_shutdowns_blocking(&self) {
+        let shared = self.shared.clone();
+        self.shared.runtime.executor().block_on(async move {
+            for slot in shared.snapshot().iter() {
+                let mut state = slot.state.lock().await;
+                shared.finish_closing(slot, &mut state).await;
+            }
+        });
+    }
+
     /// Whether a plugin currently has a live instance.
     pub fn is_live(&self, id: &str) -> bool {
         self.shared.snapshot().iter().any(|s| &*s.id == id && s.is_live())
