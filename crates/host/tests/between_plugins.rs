@@ -423,6 +423,17 @@ fn slow_shutdown_conformance_v2() -> LoadedPlugin {
     load_in(&dir, &text, artifacts::CONFORMANCE_V2, "en")
 }
 
+/// A dispatcher holding the slow-shutdown fixture, which drops instances
+/// idle for 5 ms.
+fn idle_after_5_ms() -> (Dispatcher, Arc<InMemoryStateStore>, Arc<InMemoryTaskStore>) {
+    let (host, state, tasks) = dispatcher(vec![slow_shutdown_conformance_v2()]);
+    let host = host.with_options(DispatcherOptions {
+        idle_timeout: Some(Duration::from_millis(5)),
+        ..DispatcherOptions::default()
+    });
+    (host, state, tasks)
+}
+
 fn flushed(state: &InMemoryStateStore) -> Option<Vec<u8>> {
     state.get("conformance-v2", "flushed-at-shutdown").unwrap()
 }
@@ -445,11 +456,7 @@ fn an_instance_idle_at_the_end_of_a_dispatch_has_shut_down_when_the_dispatch_ret
 
 #[test]
 fn a_new_instance_starts_only_after_the_old_one_shut_down() {
-    let (host, state, tasks) = dispatcher(vec![slow_shutdown_conformance_v2()]);
-    let host = host.with_options(DispatcherOptions {
-        idle_timeout: Some(Duration::from_millis(5)),
-        ..DispatcherOptions::default()
-    });
+    let (host, state, tasks) = idle_after_5_ms();
     let task = tasks.create(new_task("plain"), 1).unwrap();
     let event = Event::TaskCreated(task);
     host.dispatch_blocking(&event);
@@ -468,11 +475,7 @@ fn a_new_instance_starts_only_after_the_old_one_shut_down() {
 
 #[test]
 fn an_application_can_wait_for_the_shutdowns_of_unloaded_instances() {
-    let (host, state, tasks) = dispatcher(vec![slow_shutdown_conformance_v2()]);
-    let host = host.with_options(DispatcherOptions {
-        idle_timeout: Some(Duration::from_millis(5)),
-        ..DispatcherOptions::default()
-    });
+    let (host, state, tasks) = idle_after_5_ms();
     let task = tasks.create(new_task("plain"), 1).unwrap();
     host.dispatch_blocking(&Event::TaskCreated(task));
     std::thread::sleep(Duration::from_millis(10));
