@@ -7,7 +7,10 @@
 //! then resolved (links followed) and must still be inside the folder, so
 //! a link cannot lead out. Reads are capped at the plugin's `max-value`
 //! and at [`MAX_RESOURCE_BYTES`]; a listing at [`MAX_RESOURCE_FILES`]
-//! files, [`MAX_RESOURCE_DEPTH`] folders deep.
+//! files, [`MAX_RESOURCE_DEPTH`] folders deep, and at
+//! [`MAX_RESOURCE_ENTRIES`] entries looked at (files, folders and links
+//! alike), so that a tree of empty folders cannot make one call walk
+//! without end.
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -25,6 +28,10 @@ pub const MAX_RESOURCE_BYTES: u64 = 16 << 20;
 
 /// Most files `resources.list` returns; a folder with more is `invalid`.
 pub const MAX_RESOURCE_FILES: usize = 4_096;
+
+/// Most entries (files, folders, links) one `resources.list` looks at; a
+/// folder with more is `invalid`.
+pub const MAX_RESOURCE_ENTRIES: usize = 4 * MAX_RESOURCE_FILES;
 
 /// Deepest folder `resources.list` looks into.
 pub const MAX_RESOURCE_DEPTH: usize = 16;
@@ -94,12 +101,19 @@ impl Resources {
             return Ok(Vec::new());
         };
         let mut found = Vec::new();
+        let mut visited = 0usize;
         let mut pending = vec![(root.clone(), String::new(), 0usize)];
         while let Some((dir, prefix, depth)) = pending.pop() {
             let Ok(entries) = std::fs::read_dir(&dir) else {
                 continue;
             };
             for entry in entries.flatten() {
+                visited += 1;
+                if visited > MAX_RESOURCE_ENTRIES {
+                    return Err(PluginError::Invalid(format!(
+                        "the resources folder holds more than {MAX_RESOURCE_ENTRIES} entries"
+                    )));
+                }
                 let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
                     continue;
                 };
@@ -209,5 +223,22 @@ mod tests {
         assert!(matches!(found.read("sub", 100), Err(PluginError::Invalid(_))));
         let none = Resources::of_plugin(&dir.path().join("missing"));
         assert_eq!(none.list().unwrap(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_listing_stops_at_its_entry_cap_even_with_no_file_in_sight() {
+        let dir = tempfile::tempdir().unwrap();
+        let resources = dir.path().join("resources");
+        for i in 0..=MAX_RESOURCE_ENTRIES {
+            std::fs::create_dir_all(resources.join(format!("empty-{i}"))).unwrap();
+        }
+        let err = Resources::of_plugin(dir.path()).list().unwrap_err();
+        assert!(
+            matches!(&err, PluginError::Invalid(why) if why.contains(&format!("more than {MAX_RESOURCE_ENTRIES} entries"))),
+            "{err:?}"
+        );
+        // One folder fewer is listed (and holds no file).
+        std::fs::remove_dir(resources.join("empty-0")).unwrap();
+        assert_eq!(Resources::of_plugin(dir.path()).list().unwrap(), Vec::<String>::new());
     }
 }
