@@ -13,7 +13,7 @@
 //! translation with its arguments put in is at most the plugin's
 //! `max-value`; a longer one traps the call as a large value.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -165,20 +165,27 @@ impl Translations {
     }
 }
 
-/// Puts each `{name}` of `template` the argument `name`'s value; an
-/// unknown `{name}` stays as it is. Returns `None` as soon as the result
-/// would be longer than `max` bytes.
+/// Puts each `{name}` of `template` the argument `name`'s value (the first
+/// of that name); an unknown `{name}` stays as it is, and a name holds no
+/// `{`. Returns `None` as soon as the result would be longer than `max`
+/// bytes. Linear in the template's and the arguments' length, whatever
+/// their shape: each search for a name's end stops at the next brace,
+/// and names are looked up in a map, not a list.
 pub fn fill(template: &str, args: &[(String, String)], max: usize) -> Option<String> {
+    let mut values: HashMap<&str, &str> = HashMap::with_capacity(args.len());
+    for (name, value) in args {
+        values.entry(name.as_str()).or_insert(value.as_str());
+    }
     let mut out = String::new();
     let mut rest = template;
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
         let after = &rest[open + 1..];
-        let filled = after.find('}').and_then(|close| {
-            let name = &after[..close];
-            args.iter().find(|(n, _)| n == name).map(|(_, value)| (value, close))
-        });
-        match filled {
+        let value = after
+            .find(['{', '}'])
+            .filter(|&end| after.as_bytes()[end] == b'}')
+            .and_then(|close| values.get(&after[..close]).map(|value| (*value, close)));
+        match value {
             Some((value, close)) => {
                 out.push_str(value);
                 rest = &after[close + 1..];
@@ -232,6 +239,22 @@ mod tests {
         assert_eq!(fill("{other} {name", &args, 100).as_deref(), Some("{other} {name"));
         let big = vec![("a".to_string(), "x".repeat(1000))];
         assert_eq!(fill(&"{a}".repeat(1000), &big, 10_000), None);
+        // The first argument of a name counts; a name holds no `{`.
+        let twice = vec![("n".to_string(), "1".to_string()), ("n".to_string(), "2".to_string())];
+        assert_eq!(fill("{n}", &twice, 100).as_deref(), Some("1"));
+        assert_eq!(fill("{a{n}", &twice, 100).as_deref(), Some("{a1"));
+    }
+
+    #[test]
+    fn a_template_of_open_braces_is_filled_in_one_pass() {
+        // A megabyte of `{` with no `}`: each brace once searched to the end
+        // of the template would be 10^12 steps inside one host call.
+        let template = "{".repeat(1 << 20);
+        assert_eq!(fill(&template, &[], 2 << 20).as_deref(), Some(template.as_str()));
+        // And as many placeholders as arguments, every one different.
+        let args: Vec<(String, String)> = (0..50_000).map(|i| (format!("k{i}"), String::new())).collect();
+        let template: String = (0..50_000).map(|i| format!("{{k{i}}}")).collect();
+        assert_eq!(fill(&template, &args, 1 << 20).as_deref(), Some(""));
     }
 
     #[test]
