@@ -124,26 +124,14 @@ pub fn engine() -> Engine {
     Engine::new(&config).expect("the engine starts")
 }
 
-/// The same with the pooling instance allocator, sized as plugboard's
-/// [`plugboard_host::PoolingLimits`] default sizes it.
+/// The same with the pooling instance allocator, its pools those of
+/// plugboard's default [`plugboard_host::PoolingLimits`].
 pub fn pooled_engine() -> Engine {
-    let limits = plugboard_host::PoolingLimits::default();
-    let n = limits.total_component_instances;
-    let mut pool = wasmtime::PoolingAllocationConfig::default();
-    pool.total_component_instances(n)
-        .total_core_instances(n * limits.core_instances_per_component)
-        .total_memories(n * limits.memories_per_component)
-        .total_tables(n * limits.tables_per_component)
-        .max_core_instances_per_component(limits.core_instances_per_component)
-        .max_memories_per_component(limits.memories_per_component)
-        .max_tables_per_component(limits.tables_per_component)
-        .max_memory_size(limits.max_memory_size as usize)
-        .table_elements(limits.table_elements as usize);
     let mut config = Config::new();
     config
         .wasm_component_model(true)
         .epoch_interruption(true)
-        .allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
+        .allocation_strategy(plugboard_host::PoolingLimits::default().allocation_strategy());
     Engine::new(&config).expect("the engine starts")
 }
 

@@ -199,7 +199,10 @@ impl Default for PoolingLimits {
 }
 
 impl PoolingLimits {
-    fn strategy(&self) -> InstanceAllocationStrategy {
+    /// The wasmtime allocation strategy these limits make, as the runtime
+    /// configures its engine with it (for an application or benchmark that
+    /// wants an engine of its own with the same pools).
+    pub fn allocation_strategy(&self) -> InstanceAllocationStrategy {
         let instances = self.total_component_instances;
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(instances)
@@ -265,7 +268,7 @@ impl Runtime {
         // The stack cap is per engine in wasmtime, so every plugin shares it.
         config.max_wasm_stack(WASM_STACK);
         if let Some(pooling) = &options.pooling {
-            config.allocation_strategy(pooling.strategy());
+            config.allocation_strategy(pooling.allocation_strategy());
         }
         let engine = Engine::new(&config).map_err(|e| RuntimeError(format!("{e:#}")))?;
         let link = |e: wasmtime::Error| RuntimeError(format!("linking the host interfaces: {e:#}"));

@@ -504,6 +504,22 @@ fn a_replacing_build_starts_after_the_replaced_one_shut_down() {
 }
 
 #[test]
+fn builds_replaced_before_they_ran_still_wait_for_the_last_one_that_ran() {
+    let (host, state, tasks) = dispatcher(vec![slow_shutdown_conformance_v2()]);
+    let task = tasks.create(new_task("plain"), 1).unwrap();
+    let event = Event::TaskCreated(task);
+    host.dispatch_blocking(&event);
+    // The live build is replaced, and its replacement replaced again before
+    // it got an event: the newest build's first event waits for the one
+    // build that ran.
+    host.replace(slow_shutdown_conformance_v2()).expect("replaced");
+    host.replace(slow_shutdown_conformance_v2()).expect("replaced again");
+    let report = host.dispatch_blocking(&event);
+    assert_eq!(report.deliveries[0].outcome, Outcome::Handled);
+    assert_eq!(flushed(&state).as_deref(), Some(&b"yes"[..]));
+}
+
+#[test]
 fn health_is_reported_by_plugins_with_a_lifecycle_export_only() {
     let compat_dir = artifacts::repo_root().join("tests/fixtures/compat-v2-1");
     let compat_text = std::fs::read_to_string(compat_dir.join("plugin.toml")).unwrap();

@@ -240,14 +240,14 @@ impl PluginLogFiles {
 /// (their lines are written already) and forgets plugins with neither a
 /// file nor pending lines: once per flush, not once per plugin written.
 fn close_extra(open: &mut OpenLogs) {
-    let mut held: Vec<(u64, String)> = open
-        .logs
-        .iter()
-        .filter(|(_, l)| l.file.is_some() && l.pending.is_empty())
-        .map(|(plugin, l)| (l.last_write, plugin.clone()))
-        .collect();
     let open_files = open.logs.values().filter(|l| l.file.is_some()).count();
     if open_files > MAX_OPEN_LOG_FILES {
+        let mut held: Vec<(u64, String)> = open
+            .logs
+            .iter()
+            .filter(|(_, l)| l.file.is_some() && l.pending.is_empty())
+            .map(|(plugin, l)| (l.last_write, plugin.clone()))
+            .collect();
         held.sort_unstable();
         for (_, plugin) in held.into_iter().take(open_files - MAX_OPEN_LOG_FILES) {
             if let Some(log) = open.logs.get_mut(&plugin) {

@@ -7,14 +7,16 @@
 //! build) or stops the plugin, under [`SHUTDOWN_DEADLINE`] (or the
 //! plugin's own deadline when shorter), and what it stages is committed
 //! like a handler's; an instance busy in a call at that moment is dropped
-//! when the call ends, without `shutdown`. The slot's lock is held from
-//! the moment the instance is taken out until its `shutdown` ends: the
-//! plugin's next event, and a new build replacing it, start their instance
-//! only after that, so the new `init` sees what the old `shutdown` wrote.
-//! Instances idle at the end of a dispatch shut down within that dispatch
-//! while its budget has [`SHUTDOWN_DEADLINE`] left (on the dispatching
-//! thread, so that dropping them never contends with the next event on
-//! another core); every other unload shuts down on a task of its own. A `shutdown` that fails or runs
+//! when the call ends, without `shutdown`. An instance taken out that
+//! owes a `shutdown` stays in its slot (as the closing instance) until the
+//! `shutdown` has run, under the slot's lock: the plugin's next event, and
+//! a new build replacing it, run it first if it is still owed and start
+//! their own instance only after it, so the new `init` sees what the old
+//! `shutdown` wrote. Instances idle at the end of a dispatch shut down
+//! within that dispatch while its budget has [`SHUTDOWN_DEADLINE`] left
+//! (on the dispatching thread, so that dropping them never contends with
+//! the next event on another core); every other unload shuts down on a
+//! task of its own. A `shutdown` that fails or runs
 //! out of time is logged and counts no strike. `health` runs under
 //! [`HEALTH_DEADLINE`]; its text is cut to [`MAX_HEALTH_CHARS`].
 

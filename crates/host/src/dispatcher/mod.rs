@@ -1020,16 +1020,28 @@ impl Dispatcher {
             let index = list.iter().position(|s| s.id == slot.id)?;
             let old = std::mem::replace(&mut list[index], slot.clone());
             old.retire();
-            *slot.predecessor.lock().unwrap_or_else(|e| e.into_inner()) = Some(old.clone());
+            // Decided before the new build is visible to any dispatch: it
+            // waits for the old build when that one still owes a `shutdown`
+            // or is busy in a call, else for whatever the old build was
+            // itself waiting for (so a chain of builds that never ran is
+            // not kept in memory).
+            let wait_for_old = match old.state.try_lock() {
+                Ok(mut state) => {
+                    self.shared.unload_instance(&old, &mut state);
+                    state.closing.is_some()
+                }
+                Err(_) => true,
+            };
+            let before = if wait_for_old {
+                Some(old.clone())
+            } else {
+                old.predecessor.lock().unwrap_or_else(|e| e.into_inner()).take()
+            };
+            *slot.predecessor.lock().unwrap_or_else(|e| e.into_inner()) = before;
             Some(old)
         });
         match old {
-            Some(old) => {
-                if let Ok(mut state) = old.state.try_lock() {
-                    self.shared.unload_instance(&old, &mut state);
-                }
-                Ok(Some(old.plugin.clone()))
-            }
+            Some(old) => Ok(Some(old.plugin.clone())),
             None => {
                 let plugin = slot.plugin.clone();
                 drop(slot);
@@ -1132,7 +1144,8 @@ impl Dispatcher {
 
     /// Waits until every instance already unloaded (idle, over the live
     /// cap) has run its `shutdown`, each under [`SHUTDOWN_DEADLINE`]; live
-    /// instances are left alone. For an application that wants what those
+    /// instances are left alone, but a plugin busy in a call is waited for
+    /// until the call ends (at most its deadline). For an application that wants what those
     /// shutdowns write before it goes on, and for measuring memory.
     pub fn finish_shutdowns_blocking(&self) {
         let shared = self.shared.clone();
