@@ -3,24 +3,33 @@
 //! time skips Cranelift.
 //!
 //! An entry is `wasmtime-<version>-<key>.cwasm`, where the key is the hex
-//! sha256 of (the sha256 of the component's bytes, the wasmtime version, the
-//! engine's precompile-compatibility hash): a new component, a new wasmtime
+//! sha256 of (the sha256 of the component's bytes, the sha256 of the
+//! wasmtime version and the engine's precompile-compatibility hash): a new component, a new wasmtime
 //! or another engine configuration (fuel, pooling, ...) each look up another
 //! entry.
 //!
 //! The folder is bounded: after each write, entries of other wasmtime
-//! versions (and of older entry formats) are deleted, as are temporary files
+//! versions (and of the first entry format, named without a version) are
+//! deleted, as are temporary files
 //! left by a write that died, and then, while the entries take more than the
 //! cache's cap ([`DEFAULT_CAP`] unless set), the least recently used are
 //! deleted (a hit marks an entry used by setting its modification time).
-//! The entry just written is never evicted by its own write. The
-//! file starts with a header holding that key and the CRC-32 of the compiled
-//! code after it (a check against torn writes and bit rot, read on every
-//! load, so a fast one: the key, not the checksum, binds the entry to its
-//! component); an entry whose header, length or checksum does not match,
-//! or that wasmtime refuses, is deleted and the component compiled and
-//! written again. Entries are written to a temporary file and renamed, so a
-//! reader never sees half an entry.
+//! The entry just written is never evicted by its own write.
+//!
+//! An entry is wasmtime's own artefact (as `Component::serialize` wrote it)
+//! followed by a trailer: the key, the CRC-32 of the artefact, its length
+//! and the format's magic. The artefact comes first so that the entry can be
+//! handed to wasmtime as a file, which maps it instead of copying it into
+//! fresh memory; the trailer is a check against torn writes and bit rot,
+//! made on every load over a read-only mapping of the same open file before
+//! wasmtime maps it (a fast check: the key, not the checksum, binds the
+//! entry to its component). An entry whose trailer, length or checksum does
+//! not match, or that wasmtime refuses, is deleted and the component
+//! compiled and written again. Entries are written to a temporary file and
+//! renamed, so a reader never sees half an entry, and never written in
+//! place, so a mapping of one never changes under its reader. An entry of
+//! an earlier format under the same name (format 2 had its header in front)
+//! is not an entry to this one: it is replaced on its first load.
 //!
 //! This module must never read compiled code from anywhere but its own
 //! folder: a `.cwasm` shipped in a plugin folder or archive is machine code
@@ -28,6 +37,7 @@
 //! component file that is not WebAssembly).
 
 use std::fmt;
+use std::fs::File;
 use std::hash::{Hash, Hasher};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -37,10 +47,11 @@ use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-/// The first bytes of every entry; the trailing digit is the format version.
-const MAGIC: &[u8; 16] = b"plugboard-cwasm2";
-/// Magic, key, checksum of the code, length of the code.
-const HEADER_LEN: usize = MAGIC.len() + 32 + 4 + 8;
+/// The last bytes of every entry; the trailing digit is the format version.
+/// (Format 2 had its header in front, format 1 no name prefix.)
+const MAGIC: &[u8; 16] = b"plugboard-cwasm3";
+/// Key, checksum of the code, length of the code, magic.
+const TRAILER_LEN: usize = 32 + 4 + 8 + MAGIC.len();
 
 /// The most bytes of entries the cache keeps by default: about fifteen
 /// compiled componentize-py plugins (some 60 MiB each), hundreds of Rust ones.
@@ -136,17 +147,38 @@ pub enum CodeCacheError {
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CacheKey([u8; 32]);
 
-impl CacheKey {
-    /// The key of `wasm` compiled by `engine`.
-    pub fn new(engine: &Engine, wasm: &[u8]) -> CacheKey {
+/// The engine's part of every cache key: the wasmtime version and the
+/// engine's precompile-compatibility hash, digested. Hashing the engine's
+/// settings costs more than hashing a small component, so a runtime does
+/// it once ([`EngineKey::of`]) and keys each component with it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct EngineKey([u8; 32]);
+
+impl EngineKey {
+    /// The key part of `engine`.
+    pub fn of(engine: &Engine) -> EngineKey {
         let mut hasher = Sha256::new();
-        hasher.update(b"plugboard compiled-code cache key\0");
-        hasher.update(Sha256::digest(wasm));
         hasher.update(wasmtime_environ::VERSION.as_bytes());
         hasher.update([0]);
         engine
             .precompile_compatibility_hash()
             .hash(&mut Sha256Hasher(&mut hasher));
+        EngineKey(hasher.finalize().into())
+    }
+}
+
+impl CacheKey {
+    /// The key of `wasm` compiled by `engine`.
+    pub fn new(engine: &Engine, wasm: &[u8]) -> CacheKey {
+        CacheKey::with_engine(&EngineKey::of(engine), wasm)
+    }
+
+    /// The key of `wasm` compiled by the engine `engine` is the key of.
+    pub fn with_engine(engine: &EngineKey, wasm: &[u8]) -> CacheKey {
+        let mut hasher = Sha256::new();
+        hasher.update(b"plugboard compiled-code cache key\0");
+        hasher.update(Sha256::digest(wasm));
+        hasher.update(engine.0);
         CacheKey(hasher.finalize().into())
     }
 
@@ -226,34 +258,45 @@ impl CodeCache {
     /// Looks up `key`; an unusable entry is deleted and reported.
     pub(crate) fn lookup(&self, engine: &Engine, key: &CacheKey) -> Lookup {
         let path = self.entry_path(key);
-        let file = match std::fs::read(&path) {
+        let file = match File::open(&path) {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Lookup::Miss,
             Err(e) => {
-                // Unreadable (a folder under that name, no permission):
-                // compile, and let the write that follows report the problem.
+                // Unreadable (no permission): compile, and let the write
+                // that follows report the problem.
+                tracing::warn!(path = %path.display(), "cannot open a compiled-code cache entry: {e}");
+                return Lookup::Miss;
+            }
+        };
+        let checked = match Mapped::of(&file) {
+            Ok(mapped) => verified_code(mapped.bytes(), key).map(|_| ()),
+            Err(e) => {
+                // A folder under that name, or a file that cannot be mapped.
                 tracing::warn!(path = %path.display(), "cannot read a compiled-code cache entry: {e}");
                 return Lookup::Miss;
             }
         };
-        let defect = match verified_code(&file, key) {
-            Ok(code) => {
-                // SAFETY: `Component::deserialize` runs the machine code in
-                // `code`, so it must be exactly what `Component::serialize`
-                // produced. It is: the bytes come from this host-owned
-                // folder (never from a plugin folder or archive), which only
-                // `store` writes, from `Component::serialize`; they were read
-                // into memory once and checked against the CRC-32 stored
-                // beside them, so a torn write, bit rot or truncation is
-                // caught before wasmtime sees them, and the key in the
-                // header binds them to this component, this wasmtime and this
-                // engine configuration, which wasmtime checks again itself.
-                // The checksum is not a signature: whoever can write this
-                // folder can run code as the host, which is why the folder
-                // must be protected like the host's executable.
-                match unsafe { Component::deserialize(engine, code) } {
+        let defect = match checked {
+            Ok(()) => {
+                // SAFETY: `Component::deserialize_file` runs the machine code
+                // in the file, so it must be exactly what
+                // `Component::serialize` produced, and must not change while
+                // mapped. It is, and it does not: the file is in this
+                // host-owned folder (never a plugin folder or archive), which
+                // only `store` writes, from `Component::serialize`, to a
+                // temporary file renamed into place, so no entry is ever
+                // written in place; wasmtime maps the very file just checked
+                // (`same_file`), whose code matched the CRC-32 in its trailer,
+                // so a torn write, bit rot or truncation is caught before
+                // wasmtime sees it; and the key in the trailer binds it to
+                // this component, this wasmtime and this engine
+                // configuration, which wasmtime checks again itself. The
+                // checksum is not a signature: whoever can write this folder
+                // can run code as the host, which is why the folder must be
+                // protected like the host's executable.
+                match unsafe { Component::deserialize_file(engine, same_file(&file, &path)) } {
                     Ok(component) => {
-                        mark_used(&path);
+                        mark_used(&file, &path);
                         return Lookup::Hit(component);
                     }
                     Err(e) => CacheDefect::Refused(format!("{e:#}")),
@@ -261,6 +304,7 @@ impl CodeCache {
             }
             Err(defect) => defect,
         };
+        drop(file);
         tracing::warn!(path = %path.display(), "discarding a compiled-code cache entry: {defect}");
         if let Err(e) = std::fs::remove_file(&path)
             && e.kind() != std::io::ErrorKind::NotFound
@@ -342,13 +386,86 @@ impl CodeCache {
 
 /// Marks an entry used now, for the least-recently-used eviction; a failure
 /// only makes it look older.
-fn mark_used(path: &Path) {
-    let touched = std::fs::OpenOptions::new()
-        .append(true)
-        .open(path)
-        .and_then(|file| file.set_modified(std::time::SystemTime::now()));
-    if let Err(e) = touched {
+fn mark_used(file: &File, path: &Path) {
+    if let Err(e) = file.set_modified(std::time::SystemTime::now()) {
         tracing::debug!(path = %path.display(), "cannot mark a compiled-code cache entry used: {e}");
+    }
+}
+
+/// A path that opens the same file as `file`, for wasmtime, which opens
+/// entries by path: on Linux the open file itself, so that a rename or
+/// delete of `path` between the check and the mapping cannot swap the file
+/// checked for another; elsewhere `path` (entries are only ever replaced
+/// whole, by rename, with another entry of the same key).
+fn same_file(file: &File, path: &Path) -> PathBuf {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd as _;
+        let fd = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
+        if fd.exists() {
+            return fd;
+        }
+    }
+    let _ = file;
+    path.to_owned()
+}
+
+/// A read-only mapping of a whole file, to check an entry without copying it.
+struct Mapped {
+    start: std::ptr::NonNull<u8>,
+    len: usize,
+}
+
+impl Mapped {
+    fn of(file: &File) -> std::io::Result<Mapped> {
+        let meta = file.metadata()?;
+        if !meta.is_file() {
+            return Err(std::io::Error::other("not a regular file"));
+        }
+        let len = usize::try_from(meta.len()).map_err(|_| std::io::Error::other("too large to map"))?;
+        if len == 0 {
+            // mmap refuses an empty mapping; an empty slice stands for it.
+            return Ok(Mapped {
+                start: std::ptr::NonNull::dangling(),
+                len: 0,
+            });
+        }
+        // SAFETY: a fresh private read-only mapping at an address the kernel
+        // picks overlaps nothing else in this process.
+        let start = unsafe {
+            rustix::mm::mmap(
+                std::ptr::null_mut(),
+                len,
+                rustix::mm::ProtFlags::READ,
+                rustix::mm::MapFlags::PRIVATE,
+                file,
+                0,
+            )
+        }?;
+        let start =
+            std::ptr::NonNull::new(start.cast::<u8>()).ok_or_else(|| std::io::Error::other("mapped at null"))?;
+        Ok(Mapped { start, len })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: `start` is a readable mapping of `len` bytes (or dangling
+        // with `len` 0) that lives until `self` is dropped. Its contents do
+        // not change meanwhile: cache entries are never written in place
+        // (see the module docs); a file truncated under it by someone else
+        // would fault the read, as any mapped file does.
+        unsafe { std::slice::from_raw_parts(self.start.as_ptr(), self.len) }
+    }
+}
+
+impl Drop for Mapped {
+    fn drop(&mut self) {
+        if self.len > 0 {
+            // SAFETY: the mapping made in `of`, unmapped once; no borrow of
+            // `bytes` outlives `self`.
+            if let Err(e) = unsafe { rustix::mm::munmap(self.start.as_ptr().cast(), self.len) } {
+                tracing::warn!("cannot unmap a checked compiled-code cache entry: {e}");
+            }
+        }
     }
 }
 
@@ -360,24 +477,19 @@ fn remove(path: &Path, what: &str) {
     }
 }
 
-/// The compiled code inside an entry file, once its header, length and
+/// The compiled code inside an entry file, once its trailer, length and
 /// checksum are checked.
 fn verified_code<'a>(file: &'a [u8], key: &CacheKey) -> Result<&'a [u8], CacheDefect> {
-    if file.len() < HEADER_LEN {
-        let shown = file.len().min(MAGIC.len());
-        return Err(if file[..shown] == MAGIC[..shown] {
-            CacheDefect::Truncated
-        } else {
-            CacheDefect::NotAnEntry
-        });
-    }
-    let (magic, rest) = file.split_at(MAGIC.len());
-    if magic != MAGIC {
-        return Err(CacheDefect::NotAnEntry);
-    }
-    let (stored_key, rest) = rest.split_at(32);
+    let Some(code_len) = file.len().checked_sub(TRAILER_LEN) else {
+        return Err(without_trailer(file));
+    };
+    let (code, trailer) = file.split_at(code_len);
+    let (stored_key, rest) = trailer.split_at(32);
     let (checksum, rest) = rest.split_at(4);
-    let (length, code) = rest.split_at(8);
+    let (length, magic) = rest.split_at(8);
+    if magic != MAGIC {
+        return Err(without_trailer(file));
+    }
     if stored_key != key.0 {
         return Err(CacheDefect::Foreign);
     }
@@ -395,13 +507,39 @@ fn verified_code<'a>(file: &'a [u8], key: &CacheKey) -> Result<&'a [u8], CacheDe
     Ok(code)
 }
 
+/// What a file that does not end in a trailer is: the start of an entry cut
+/// short (wasmtime's ELF artefact whose section table, which comes last,
+/// lies past the end of the file), or not an entry at all.
+fn without_trailer(file: &[u8]) -> CacheDefect {
+    const ELF_MAGIC: &[u8; 4] = b"\x7fELF";
+    if !file.starts_with(ELF_MAGIC) {
+        return CacheDefect::NotAnEntry;
+    }
+    // The 64-bit little-endian ELF header: the section table's offset at
+    // 0x28, the size and number of its entries at 0x3a and 0x3c.
+    let field = |at: usize, width: usize| -> Option<u64> {
+        let bytes = file.get(at..at + width)?;
+        let mut wide = [0u8; 8];
+        wide[..width].copy_from_slice(bytes);
+        Some(u64::from_le_bytes(wide))
+    };
+    let table_end = field(0x28, 8).and_then(|offset| {
+        let size = field(0x3a, 2)?.checked_mul(field(0x3c, 2)?)?;
+        offset.checked_add(size)
+    });
+    match table_end {
+        Some(end) if end <= file.len() as u64 => CacheDefect::NotAnEntry,
+        _ => CacheDefect::Truncated,
+    }
+}
+
 fn write_entry(temp: &Path, key: &CacheKey, code: &[u8]) -> std::io::Result<()> {
     let mut file = std::fs::File::create_new(temp)?;
-    file.write_all(MAGIC)?;
+    file.write_all(code)?;
     file.write_all(&key.0)?;
     file.write_all(&crc32fast::hash(code).to_le_bytes())?;
     file.write_all(&(code.len() as u64).to_le_bytes())?;
-    file.write_all(code)?;
+    file.write_all(MAGIC)?;
     // The rename must not become visible before the data is on disk, or a
     // crash could leave a named entry with holes; the checksum would catch
     // it, but there is no reason to make it.
@@ -455,6 +593,8 @@ mod tests {
         assert_ne!(a, CacheKey::new(&engine(true), EMPTY_COMPONENT));
         assert_ne!(a, CacheKey::new(&plain, b"\0asm\x0d\0\x01\0\0"));
         assert_eq!(a.hex().len(), 64);
+        assert_eq!(EngineKey::of(&plain), EngineKey::of(&engine(false)));
+        assert_ne!(EngineKey::of(&plain), EngineKey::of(&engine(true)));
     }
 
     #[test]
@@ -554,6 +694,87 @@ mod tests {
         assert!(matches!(cache.lookup(&engine, &key), Lookup::Hit(_)));
         let used = std::fs::metadata(&path).and_then(|m| m.modified()).expect("dated");
         assert!(used > long_ago + std::time::Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn files_without_a_trailer_are_told_apart() {
+        let engine = engine(false);
+        let key = CacheKey::new(&engine, EMPTY_COMPONENT);
+        let code = Component::new(&engine, EMPTY_COMPONENT)
+            .and_then(|c| c.serialize())
+            .expect("compiles");
+        // Wasmtime's artefact alone, as `wasmtime compile` writes it: whole,
+        // but not an entry.
+        assert_eq!(verified_code(&code, &key), Err(CacheDefect::NotAnEntry));
+        // An entry cut anywhere before its trailer, down to the ELF magic.
+        for cut in [code.len() - 1, code.len() / 2, 0x30, 4] {
+            assert_eq!(
+                verified_code(&code[..cut], &key),
+                Err(CacheDefect::Truncated),
+                "cut at {cut}"
+            );
+        }
+        // An entry of format 2: its header in front, then the code.
+        let mut format_2 = b"plugboard-cwasm2".to_vec();
+        format_2.extend_from_slice(&key.0);
+        format_2.extend_from_slice(&crc32fast::hash(&code).to_le_bytes());
+        format_2.extend_from_slice(&(code.len() as u64).to_le_bytes());
+        format_2.extend_from_slice(&code);
+        assert_eq!(verified_code(&format_2, &key), Err(CacheDefect::NotAnEntry));
+        assert_eq!(verified_code(b"", &key), Err(CacheDefect::NotAnEntry));
+    }
+
+    #[test]
+    fn a_trailer_that_does_not_match_its_code_is_caught() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let engine = engine(false);
+        let key = CacheKey::new(&engine, EMPTY_COMPONENT);
+        let code = Component::new(&engine, EMPTY_COMPONENT)
+            .and_then(|c| c.serialize())
+            .expect("compiles");
+        let path = dir.path().join("entry");
+        write_entry(&path, &key, &code).expect("written");
+        let entry = std::fs::read(&path).expect("read");
+        assert_eq!(verified_code(&entry, &key), Ok(&code[..]));
+        let other = CacheKey::new(&engine, b"\0asm\x0d\0\x01\0\0");
+        assert_eq!(verified_code(&entry, &other), Err(CacheDefect::Foreign));
+        // A byte lost from the code, the trailer intact: the length says so.
+        let mut short = code[..code.len() - 1].to_vec();
+        short.extend_from_slice(&entry[code.len()..]);
+        assert_eq!(verified_code(&short, &key), Err(CacheDefect::Truncated));
+        // A byte too many.
+        let mut long = code.clone();
+        long.push(0);
+        long.extend_from_slice(&entry[code.len()..]);
+        assert_eq!(verified_code(&long, &key), Err(CacheDefect::Corrupt));
+    }
+
+    /// A hit is wasmtime's mapping of the entry file itself, not a copy of
+    /// it in fresh memory: the process's mappings name the entry while the
+    /// component lives.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_hit_maps_the_entry_file_instead_of_copying_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let cache = CodeCache::new(dir.path());
+        let engine = engine(false);
+        let key = CacheKey::new(&engine, EMPTY_COMPONENT);
+        let component = Component::new(&engine, EMPTY_COMPONENT).expect("compiles");
+        cache.store(&key, &component).expect("stored");
+        drop(component);
+        let path = cache.entry_path(&key).canonicalize().expect("the entry exists");
+        let mapped = || {
+            std::fs::read_to_string("/proc/self/maps")
+                .expect("Linux /proc/self/maps")
+                .lines()
+                .any(|line| line.ends_with(&*path.to_string_lossy()))
+        };
+        let Lookup::Hit(component) = cache.lookup(&engine, &key) else {
+            panic!("the entry just stored is a hit")
+        };
+        assert!(mapped(), "the entry is mapped while its component lives");
+        drop(component);
+        assert!(!mapped(), "and unmapped with it: the check's own mapping is gone too");
     }
 
     #[test]

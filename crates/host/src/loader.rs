@@ -494,7 +494,7 @@ impl Runtime {
         path: &Path,
         bytes: &[u8],
     ) -> Result<(Arc<SharedCode>, Compiled, Option<CacheKey>), LoadError> {
-        let key = CacheKey::new(self.engine(), bytes);
+        let key = CacheKey::with_engine(self.engine_key(), bytes);
         if let Some(shared) = self.shared_code().get(&key) {
             return Ok((shared, Compiled::Shared, None));
         }
@@ -691,7 +691,7 @@ impl Runtime {
         if !info.refused_imports().is_empty() {
             return Ok(info);
         }
-        let key = CacheKey::new(self.engine(), &bytes);
+        let key = CacheKey::with_engine(self.engine_key(), &bytes);
         let (component, compiled, uncached) = self.compile_cached(&label, path, &bytes, &key)?;
         let world = world::detect_opting(self.engine(), &component, self.options().unstable_world);
         if let (Ok(_), Some(key)) = (&world, uncached) {

@@ -12,7 +12,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 
 use crate::app_interfaces::{AppInterfaces, AppOffer, AppStates};
 use crate::bindings::{v1, v2};
-use crate::code_cache::CodeCache;
+use crate::code_cache::{CodeCache, EngineKey};
 use crate::compile_bounds::CompileBounds;
 use crate::context::PluginContext;
 use crate::executor::Executor;
@@ -236,6 +236,8 @@ struct RuntimeInner {
     networked: Linker<PluginContext>,
     options: RuntimeOptions,
     code_cache: Option<CodeCache>,
+    /// The engine's part of every compiled-code key, computed once.
+    engine_key: EngineKey,
     executor: Executor,
     compile_slots: Arc<CompileSlots>,
     /// The compiled components loaded plugins use, one per distinct file.
@@ -287,6 +289,7 @@ impl Runtime {
         let code_cache = (options.code_cache.clone()).map(|dir| CodeCache::with_cap(dir, options.code_cache_cap));
         Ok(Runtime {
             inner: Arc::new(RuntimeInner {
+                engine_key: EngineKey::of(&engine),
                 engine,
                 sandboxed,
                 networked,
@@ -304,6 +307,11 @@ impl Runtime {
     /// The engine every plugin is compiled for.
     pub fn engine(&self) -> &Engine {
         &self.inner.engine
+    }
+
+    /// The engine's part of every compiled-code cache key.
+    pub(crate) fn engine_key(&self) -> &EngineKey {
+        &self.inner.engine_key
     }
 
     /// The linker for a plugin: with outgoing HTTP only when its component
