@@ -51,10 +51,11 @@ pub fn unpack(
     let mut folder = StagingFolder {
         root: staging.path().to_owned(),
         folders: BTreeSet::new(),
+        written: Vec::new(),
     };
     let verified = checked.check_contents(&mut folder)?;
     drop(checked);
-    folder.sync();
+    folder.sync()?;
 
     // Checked again as unpacking takes a while. A folder made between this check and
     // the rename is still not overwritten unless it is empty: rename refuses a full one.
@@ -78,16 +79,44 @@ struct StagingFolder {
     root: PathBuf,
     /// The subfolders created, to flush to disk at the end.
     folders: BTreeSet<PathBuf>,
+    /// The files written, to flush to disk at the end. Only their paths: an
+    /// archive may hold thousands, more than a process may keep open.
+    written: Vec<PathBuf>,
 }
 
 impl StagingFolder {
-    /// Flushes every file's folder entry to disk before the rename makes them visible.
-    fn sync(&self) {
+    /// Flushes every file, then every file's folder entry, to disk before
+    /// the rename makes them visible. Each file's write-back was started
+    /// when it was written ([`start_write_back`]), so the flushes overlap
+    /// with the unpacking instead of following each other one by one.
+    fn sync(&self) -> Result<(), ArchiveError> {
+        for path in &self.written {
+            File::open(path)
+                .and_then(|file| file.sync_all())
+                .map_err(io_error(path, "flush the unpacked file to disk"))?;
+        }
         for folder in self.folders.iter().rev() {
             sync_folder(folder);
         }
         sync_folder(&self.root);
+        Ok(())
     }
+}
+
+/// Asks the kernel to start writing `file`'s data to disk now, without
+/// waiting for it; the flush in [`StagingFolder::sync`] waits. Only a hint:
+/// where it is not available, or fails, that flush does all the work.
+fn start_write_back(file: &File) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd as _;
+        // SAFETY: `sync_file_range` only reads its arguments; the descriptor
+        // is open for as long as `file` is borrowed, and offset 0 with
+        // length 0 means the whole file.
+        let _ = unsafe { libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE) };
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = file;
 }
 
 impl Destination for StagingFolder {
@@ -120,7 +149,8 @@ impl Destination for StagingFolder {
     }
 
     fn finish(&mut self, (path, file): Self::File) -> Result<(), ArchiveError> {
-        file.sync_all()
-            .map_err(io_error(&path, "flush the unpacked file to disk"))
+        start_write_back(&file);
+        self.written.push(path);
+        Ok(())
     }
 }
