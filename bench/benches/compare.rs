@@ -19,7 +19,8 @@
 //!
 //! Before criterion runs, the bench prints the heap allocations per event of
 //! each host and plugboard's host memory per installed-but-unloaded plugin
-//! (1,000 installed) and per live instance (100 live).
+//! (1,000 installed) and per live instance (100 live), resident and
+//! proportional, against bare wasmtime's per live instance.
 //!
 //! Run: `cargo bench --manifest-path bench/Cargo.toml` (all) or with a
 //! filter, e.g. `-- 'warm'`.
@@ -410,19 +411,50 @@ fn bench_first_event(c: &mut Criterion) {
     group.finish();
 }
 
-/// The resident set size of this process, from `/proc/self/statm`.
-fn rss_bytes() -> i64 {
+/// This process's memory: the resident set (`/proc/self/statm`) and the
+/// proportional set size (`/proc/self/smaps_rollup`). The two differ by the
+/// pages several mappings share: each instance maps its component's memory
+/// image copy-on-write, so the resident set counts an image page once per
+/// instance that reads it, the proportional set size once in all.
+struct Footprint {
+    rss: i64,
+    pss: i64,
+}
+
+fn footprint() -> Footprint {
     let statm = std::fs::read_to_string("/proc/self/statm").expect("Linux /proc/self/statm");
     let pages: i64 = statm
         .split_whitespace()
         .nth(1)
         .and_then(|n| n.parse().ok())
         .expect("statm's second field is the resident page count");
-    pages * 4096
+    let rollup = std::fs::read_to_string("/proc/self/smaps_rollup").expect("Linux /proc/self/smaps_rollup");
+    let pss_kib: i64 = rollup
+        .lines()
+        .find_map(|line| line.strip_prefix("Pss:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .expect("smaps_rollup has a Pss line in kB");
+    Footprint {
+        rss: pages * 4096,
+        pss: pss_kib * 1024,
+    }
+}
+
+/// `after - before` per `count`, in KiB, resident and proportional.
+fn per(before: &Footprint, after: &Footprint, count: usize) -> String {
+    let kib = |bytes: i64| bytes as f64 / count as f64 / 1024.0;
+    format!(
+        "{:.1} KiB resident, {:.1} KiB proportional",
+        kib(after.rss - before.rss),
+        kib(after.pss - before.pss)
+    )
 }
 
 /// Host memory per installed-but-unloaded plugin (1,000 of one component
-/// loaded from the code cache) and per live instance (100 started).
+/// loaded from the code cache) and per live instance (100 kept live of the
+/// 1,000 one event reaches), against bare wasmtime starting the same 1,000
+/// instances and keeping the last 100.
 fn report_memory() {
     const INSTALLED: usize = 1_000;
     const LIVE: usize = 100;
@@ -440,26 +472,25 @@ fn report_memory() {
                 .expect("added");
         }
     };
-    // Fill the code cache and warm the allocator, so that neither counts
-    // as a plugin's memory.
-    let warm = plugins::scene(&runtime, QUIET_TITLE, false, DispatcherOptions::default());
+    let options = || DispatcherOptions {
+        max_live_instances: Some(LIVE),
+        ..DispatcherOptions::default()
+    };
+    // Fill the code cache and warm the allocator with one whole run, so
+    // that neither counts as a plugin's memory (the bare host below is
+    // warmed the same way).
+    let warm = plugins::scene(&runtime, QUIET_TITLE, false, options());
     install(&warm);
+    warm.dispatcher.dispatch_blocking(&warm.event);
+    warm.dispatcher.finish_shutdowns_blocking();
     drop(warm);
 
-    let scene = plugins::scene(
-        &runtime,
-        QUIET_TITLE,
-        false,
-        DispatcherOptions {
-            max_live_instances: Some(LIVE),
-            ..DispatcherOptions::default()
-        },
-    );
-    let before = rss_bytes();
+    let scene = plugins::scene(&runtime, QUIET_TITLE, false, options());
+    let before = footprint();
     let started = Instant::now();
     install(&scene);
     let load_time = started.elapsed();
-    let installed = rss_bytes();
+    let installed = footprint();
     // The live cap keeps the last 100 of the 1,000 the event reaches.
     let report = scene.dispatcher.dispatch_blocking(&scene.event);
     assert_eq!(report.deliveries.len(), INSTALLED);
@@ -468,13 +499,45 @@ fn report_memory() {
     // The 900 dropped for the cap shut down on tasks of their own: their
     // stores are gone only once those ran.
     scene.dispatcher.finish_shutdowns_blocking();
-    let live = rss_bytes();
+    let live = footprint();
     eprintln!(
-        "memory: {:.1} KiB per installed-but-unloaded plugin ({INSTALLED} loaded from the code cache in {} ms); \
-         {:.1} KiB per live instance ({LIVE} live)",
-        (installed - before) as f64 / INSTALLED as f64 / 1024.0,
+        "memory: plugboard: {} per installed-but-unloaded plugin ({INSTALLED} loaded from the code cache in {} ms); \
+         {} per live instance ({LIVE} live)",
+        per(&before, &installed, INSTALLED),
         load_time.as_millis(),
-        (live - installed) as f64 / LIVE as f64 / 1024.0,
+        per(&installed, &live, LIVE),
+    );
+    drop(report);
+    drop(scene);
+
+    // The same component, compiled once, 1,000 instances started and each
+    // handed the event, the last 100 kept: the memory wasmtime itself needs.
+    let engine = bare::engine();
+    let component = Component::new(&engine, plugins::auto_tag_bytes()).expect("auto-tag compiles");
+    let pre = bare::pre_v2(&engine, &component);
+    let task = plugboard_contract::task_store::build_task("t".into(), new_task(QUIET_TITLE), 1).expect("a task");
+    let event = bare::task_created_v2(&task);
+    let mut kept = std::collections::VecDeque::with_capacity(LIVE + 1);
+    let churn = |kept: &mut std::collections::VecDeque<bare::LiveV2>| {
+        for _ in 0..INSTALLED {
+            let mut instance = bare::start_v2(&engine, &pre, KEYWORDS);
+            instance.on_event(&event, None);
+            kept.push_back(instance);
+            if kept.len() > LIVE {
+                kept.pop_front();
+            }
+        }
+    };
+    // Once to warm the allocator, as plugboard's install was.
+    churn(&mut kept);
+    kept.clear();
+    let before = footprint();
+    churn(&mut kept);
+    let after = footprint();
+    assert_eq!(kept.len(), LIVE);
+    eprintln!(
+        "memory: bare wasmtime: {} per live instance ({LIVE} live)",
+        per(&before, &after, LIVE)
     );
 }
 
