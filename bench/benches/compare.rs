@@ -11,7 +11,8 @@
 //!   adapter against the same component on bare wasmtime;
 //! - `fan-out N`: one event to N live auto-tag plugins (N = 10, 100,
 //!   1,000): plugboard in parallel, plugboard one plugin after the other,
-//!   bare wasmtime one instance after the other;
+//!   bare wasmtime one instance after the other and on two threads, each
+//!   with its own half of the instances (what the second core can give);
 //! - `cold event`: instantiate, `init`, handle;
 //! - `first event`: a packed archive unpacked, loaded and handling its
 //!   first event, compiled and from the code cache, against bare wasmtime
@@ -267,6 +268,35 @@ fn bench_fan_out(c: &mut Criterion) {
                 for instance in &mut live {
                     instance.on_event(&event, None);
                 }
+            })
+        });
+        // What wasmtime itself gains from the second core: two threads,
+        // each delivering to its own half of the instances, always the
+        // same half (no work list, no hand-over between them).
+        group.bench_function("bare wasmtime, two threads", |b| {
+            b.iter_custom(|iters| {
+                let (front, back) = live.split_at_mut(n / 2);
+                let start = std::sync::Barrier::new(2);
+                std::thread::scope(|scope| {
+                    let halves = [front, back].map(|half| {
+                        let (event, start) = (&event, &start);
+                        scope.spawn(move || {
+                            start.wait();
+                            let started = Instant::now();
+                            for _ in 0..iters {
+                                for instance in half.iter_mut() {
+                                    instance.on_event(event, None);
+                                }
+                            }
+                            started.elapsed()
+                        })
+                    });
+                    halves
+                        .map(|half| half.join().expect("a delivering thread"))
+                        .into_iter()
+                        .max()
+                        .unwrap_or_default()
+                })
             })
         });
         group.finish();
