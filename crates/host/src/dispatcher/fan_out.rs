@@ -3,7 +3,7 @@
 //! still handling its own events one at a time, and the results come back
 //! in the subscribers' order whatever order the calls finished in.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -31,24 +31,15 @@ pub(crate) struct Delivered {
 pub(crate) type Result = Option<Delivered>;
 
 /// The shared work list of one fan-out. Whoever is free takes the next
-/// subscribers; the caller waits only for the deliveries someone took,
-/// never for a helper thread that has not woken up yet (a helper that wakes
-/// late finds the list empty and ends).
-///
-/// The caller takes from the front of the list and the helpers from the
-/// back, so that from one event to the next each plugin tends to be
-/// delivered to by the same thread, on the same core, whose caches still
-/// hold its instance: taken in turns from one end, the plugins moved
-/// between the cores on every event.
+/// subscriber; the caller waits only for the deliveries someone took, never
+/// for a helper thread that has not woken up yet (a helper that wakes late
+/// finds the list empty and ends).
 struct Job {
     shared: Arc<Shared>,
     event: Arc<Event>,
     forms: EventForms,
     targets: Arc<[Arc<Slot>]>,
-    /// The subscribers nobody took yet: `front..back`, the front in the
-    /// low 32 bits and the back in the high ones, so that both ends move
-    /// in one atomic step.
-    unclaimed: AtomicU64,
+    next: AtomicUsize,
     /// How many threads share the list (the caller and its helpers).
     workers: usize,
     ends: Instant,
@@ -113,70 +104,23 @@ const EAGER_FAN_OUT: usize = 8;
 /// events to a handful of quick plugins are delivered by the caller alone.
 const HELPERS_AFTER: Duration = Duration::from_micros(50);
 
-/// Which end of the work list a thread takes from.
-#[derive(Clone, Copy)]
-enum End {
-    Front,
-    Back,
-}
-
-/// `front..back` out of [`Job::unclaimed`].
-fn unpack(unclaimed: u64) -> (usize, usize) {
-    ((unclaimed & u64::from(u32::MAX)) as usize, (unclaimed >> 32) as usize)
-}
-
-/// `front..back` into [`Job::unclaimed`]; both fit in 32 bits (see
-/// [`fan_out`]).
-fn pack(front: usize, back: usize) -> u64 {
-    (front as u64) | ((back as u64) << 32)
-}
-
-/// The run `end` takes out of `unclaimed` when `workers` share the list:
-/// its first index, its length and what is left untaken; `None` when
-/// nothing is.
-fn take(unclaimed: u64, end: End, workers: usize) -> Option<(usize, usize, u64)> {
-    let (front, back) = unpack(unclaimed);
-    if front >= back {
-        return None;
-    }
-    let left = back - front;
-    let run = (left / (2 * workers)).clamp(1, MAX_RUN).min(left);
-    Some(match end {
-        End::Front => (front, run, pack(front + run, back)),
-        End::Back => (back - run, run, pack(front, back - run)),
-    })
-}
-
 impl Job {
-    /// Takes the next run of subscribers from `end`: the first one's index
-    /// and how many. Runs shrink as the list empties (a share of what is
-    /// left per thread), so that the threads finish close together.
-    fn claim(&self, end: End) -> Option<(usize, usize)> {
-        let mut current = self.unclaimed.load(Ordering::Relaxed);
-        loop {
-            let (taken, run, rest) = take(current, end, self.workers)?;
-            match self
-                .unclaimed
-                .compare_exchange_weak(current, rest, Ordering::Relaxed, Ordering::Relaxed)
-            {
-                Ok(_) => return Some((taken, run)),
-                Err(now) => current = now,
-            }
-        }
-    }
-
-    /// Whether some subscriber is still untaken.
-    fn any_left(&self) -> bool {
-        let (front, back) = unpack(self.unclaimed.load(Ordering::Relaxed));
-        front < back
-    }
-
-    /// Takes subscribers off the list from `end` until none is left.
-    /// `helpers`, when given, is how many helpers to start once the
-    /// caller's deliveries have taken [`HELPERS_AFTER`] and work is left.
-    async fn work(self: Arc<Self>, end: End, mut helpers: Option<usize>) {
+    /// Takes subscribers off the list until none is left. `helpers`, when
+    /// given, is how many helpers to start once the caller's deliveries
+    /// have taken [`HELPERS_AFTER`] and work is left.
+    async fn work(self: Arc<Self>, mut helpers: Option<usize>) {
         let started = Instant::now();
-        while let Some((first, len)) = self.claim(end) {
+        let count = self.targets.len();
+        loop {
+            // Runs shrink as the list empties (a share of what is left per
+            // thread), so that the threads finish close together.
+            let left = count.saturating_sub(self.next.load(Ordering::Relaxed));
+            let run = (left / (2 * self.workers)).clamp(1, MAX_RUN);
+            let first = self.next.fetch_add(run, Ordering::Relaxed);
+            if first >= count {
+                return;
+            }
+            let len = run.min(count - first);
             let mut claim = Claim {
                 job: &self,
                 first,
@@ -185,7 +129,7 @@ impl Job {
             };
             for index in first..first + len {
                 if let Some(count) = helpers
-                    && self.any_left()
+                    && index + 1 < self.targets.len()
                     && started.elapsed() >= HELPERS_AFTER
                 {
                     self.start_helpers(count);
@@ -202,7 +146,7 @@ impl Job {
     fn start_helpers(self: &Arc<Self>, count: usize) {
         for _ in 0..count {
             // Not awaited: the results come through the job.
-            drop(self.shared.runtime.executor().spawn(self.clone().work(End::Back, None)));
+            drop(self.shared.runtime.executor().spawn(self.clone().work(None)));
         }
     }
 }
@@ -228,7 +172,7 @@ pub(crate) async fn fan_out(
         event: shared_event.cloned().unwrap_or_else(|| Arc::new(event.clone())),
         forms: EventForms::default(),
         targets,
-        unclaimed: AtomicU64::new(pack(0, count)),
+        next: AtomicUsize::new(0),
         workers,
         ends,
         results: Mutex::new(Vec::with_capacity(count)),
@@ -242,7 +186,7 @@ pub(crate) async fn fan_out(
     } else {
         Some(helpers)
     };
-    job.clone().work(End::Front, later).await;
+    job.clone().work(later).await;
     if job.finished.load(Ordering::Acquire) < count {
         // A permit is kept if the last delivery finished in between.
         job.all_finished.notified().await;
@@ -294,45 +238,4 @@ pub(crate) async fn deliver(
         elapsed: finished.saturating_duration_since(started),
         finished,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Taking from both ends in turns hands out every subscriber exactly
-    /// once, the front's in ascending runs and the back's in descending
-    /// ones, whatever the count.
-    #[test]
-    fn both_ends_share_out_every_subscriber_once() {
-        for count in [0, 1, 2, 7, 8, 9, 100, 1_001] {
-            let mut unclaimed = pack(0, count);
-            let mut seen = vec![0u32; count];
-            let (mut fronts, mut backs) = (Vec::new(), Vec::new());
-            let mut turn = 0usize;
-            loop {
-                let end = if turn.is_multiple_of(2) { End::Front } else { End::Back };
-                turn += 1;
-                let Some((first, run, rest)) = take(unclaimed, end, 2) else {
-                    break;
-                };
-                assert!((1..=MAX_RUN).contains(&run), "a run of {run} of {count}");
-                for times in seen.iter_mut().skip(first).take(run) {
-                    *times += 1;
-                }
-                match end {
-                    End::Front => fronts.push(first),
-                    End::Back => backs.push(first),
-                }
-                unclaimed = rest;
-            }
-            assert!(seen.iter().all(|&n| n == 1), "{count}: {seen:?}");
-            assert!(fronts.windows(2).all(|w| w[0] < w[1]));
-            assert!(backs.windows(2).all(|w| w[0] > w[1]));
-            if count >= 2 {
-                assert_eq!(fronts[0], 0, "the caller starts at the front");
-                assert!(backs[0] >= count / 2, "the helpers start at the back");
-            }
-        }
-    }
 }
