@@ -676,14 +676,29 @@ mod tests {
         assert!(kept.exists() && written.exists());
     }
 
-    #[test]
-    fn a_hit_marks_the_entry_used() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let cache = CodeCache::new(dir.path());
+    /// A cache in `dir` holding the entry of the empty component.
+    fn cache_with_empty_entry(dir: &Path) -> (CodeCache, Engine, CacheKey) {
+        let cache = CodeCache::new(dir);
         let engine = engine(false);
         let key = CacheKey::new(&engine, EMPTY_COMPONENT);
         let component = Component::new(&engine, EMPTY_COMPONENT).expect("compiles");
         cache.store(&key, &component).expect("stored");
+        (cache, engine, key)
+    }
+
+    /// Wasmtime's artefact for the empty component, and its key.
+    fn empty_artefact() -> (Vec<u8>, CacheKey) {
+        let engine = engine(false);
+        let code = Component::new(&engine, EMPTY_COMPONENT)
+            .and_then(|c| c.serialize())
+            .expect("compiles");
+        (code, CacheKey::new(&engine, EMPTY_COMPONENT))
+    }
+
+    #[test]
+    fn a_hit_marks_the_entry_used() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (cache, engine, key) = cache_with_empty_entry(dir.path());
         let path = cache.entry_path(&key);
         let long_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(86_400);
         std::fs::File::options()
@@ -698,11 +713,7 @@ mod tests {
 
     #[test]
     fn files_without_a_trailer_are_told_apart() {
-        let engine = engine(false);
-        let key = CacheKey::new(&engine, EMPTY_COMPONENT);
-        let code = Component::new(&engine, EMPTY_COMPONENT)
-            .and_then(|c| c.serialize())
-            .expect("compiles");
+        let (code, key) = empty_artefact();
         // Wasmtime's artefact alone, as `wasmtime compile` writes it: whole,
         // but not an entry.
         assert_eq!(verified_code(&code, &key), Err(CacheDefect::NotAnEntry));
@@ -727,16 +738,12 @@ mod tests {
     #[test]
     fn a_trailer_that_does_not_match_its_code_is_caught() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let engine = engine(false);
-        let key = CacheKey::new(&engine, EMPTY_COMPONENT);
-        let code = Component::new(&engine, EMPTY_COMPONENT)
-            .and_then(|c| c.serialize())
-            .expect("compiles");
+        let (code, key) = empty_artefact();
         let path = dir.path().join("entry");
         write_entry(&path, &key, &code).expect("written");
         let entry = std::fs::read(&path).expect("read");
         assert_eq!(verified_code(&entry, &key), Ok(&code[..]));
-        let other = CacheKey::new(&engine, b"\0asm\x0d\0\x01\0\0");
+        let other = CacheKey::new(&engine(false), b"\0asm\x0d\0\x01\0\0");
         assert_eq!(verified_code(&entry, &other), Err(CacheDefect::Foreign));
         // A byte lost from the code, the trailer intact: the length says so.
         let mut short = code[..code.len() - 1].to_vec();
@@ -756,12 +763,7 @@ mod tests {
     #[test]
     fn a_hit_maps_the_entry_file_instead_of_copying_it() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let cache = CodeCache::new(dir.path());
-        let engine = engine(false);
-        let key = CacheKey::new(&engine, EMPTY_COMPONENT);
-        let component = Component::new(&engine, EMPTY_COMPONENT).expect("compiles");
-        cache.store(&key, &component).expect("stored");
-        drop(component);
+        let (cache, engine, key) = cache_with_empty_entry(dir.path());
         let path = cache.entry_path(&key).canonicalize().expect("the entry exists");
         let mapped = || {
             std::fs::read_to_string("/proc/self/maps")
