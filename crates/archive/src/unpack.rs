@@ -91,7 +91,11 @@ impl StagingFolder {
     /// with the unpacking instead of following each other one by one.
     fn sync(&self) -> Result<(), ArchiveError> {
         for path in &self.written {
-            File::open(path)
+            // Opened for writing: some systems (Windows) flush only through
+            // a handle that may write.
+            OpenOptions::new()
+                .write(true)
+                .open(path)
                 .and_then(|file| file.sync_all())
                 .map_err(io_error(path, "flush the unpacked file to disk"))?;
         }

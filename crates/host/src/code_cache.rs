@@ -4,8 +4,8 @@
 //!
 //! An entry is `wasmtime-<version>-<key>.cwasm`, where the key is the hex
 //! sha256 of (the sha256 of the component's bytes, the sha256 of the
-//! wasmtime version and the engine's precompile-compatibility hash): a new component, a new wasmtime
-//! or another engine configuration (fuel, pooling, ...) each look up another
+//! wasmtime version and the engine's precompile-compatibility hash): a new
+//! component, a new wasmtime or another engine configuration (fuel, pooling, ...) each look up another
 //! entry.
 //!
 //! The folder is bounded: after each write, entries of other wasmtime
@@ -152,11 +152,11 @@ pub struct CacheKey([u8; 32]);
 /// settings costs more than hashing a small component, so a runtime does
 /// it once ([`EngineKey::of`]) and keys each component with it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct EngineKey([u8; 32]);
+pub(crate) struct EngineKey([u8; 32]);
 
 impl EngineKey {
     /// The key part of `engine`.
-    pub fn of(engine: &Engine) -> EngineKey {
+    pub(crate) fn of(engine: &Engine) -> EngineKey {
         let mut hasher = Sha256::new();
         hasher.update(wasmtime_environ::VERSION.as_bytes());
         hasher.update([0]);
@@ -173,8 +173,10 @@ impl CacheKey {
         CacheKey::with_engine(&EngineKey::of(engine), wasm)
     }
 
-    /// The key of `wasm` compiled by the engine `engine` is the key of.
-    pub fn with_engine(engine: &EngineKey, wasm: &[u8]) -> CacheKey {
+    /// The key of `wasm` compiled by the engine whose part of the key is
+    /// `engine` ([`EngineKey::of`]): the same as [`CacheKey::new`] without
+    /// hashing the engine's settings again.
+    pub(crate) fn with_engine(engine: &EngineKey, wasm: &[u8]) -> CacheKey {
         let mut hasher = Sha256::new();
         hasher.update(b"plugboard compiled-code cache key\0");
         hasher.update(Sha256::digest(wasm));

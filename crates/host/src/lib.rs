@@ -122,7 +122,7 @@ pub mod services {
 
 pub use abuse::{Abuse, AbuseKind, StrikePolicy, Strikes};
 pub use app_interfaces::{App, AppCall, AppInterface, AppInterfaceError, AppInterfaces};
-pub use code_cache::{CacheDefect, CacheKey, CodeCache, CodeCacheError, Compiled, EngineKey};
+pub use code_cache::{CacheDefect, CacheKey, CodeCache, CodeCacheError, Compiled};
 pub use compile_bounds::{Bound, BoundsError, CodeStats, CompileBounds};
 pub use context::PluginContext;
 pub use context::{CallEffects, EmittedEvent, LogLevel, LogLine};

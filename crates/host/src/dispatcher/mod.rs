@@ -1145,8 +1145,9 @@ impl Dispatcher {
     /// Waits until every instance already unloaded (idle, over the live
     /// cap) has run its `shutdown`, each under [`SHUTDOWN_DEADLINE`]; live
     /// instances are left alone, but a plugin busy in a call is waited for
-    /// until the call ends (at most its deadline). For an application that wants what those
-    /// shutdowns write before it goes on, and for measuring memory.
+    /// until the call ends (at most its deadline). For an application that
+    /// wants what those shutdowns write before it goes on, and for
+    /// measuring memory.
     pub fn finish_shutdowns_blocking(&self) {
         let shared = self.shared.clone();
         self.shared.runtime.executor().block_on(async move {
